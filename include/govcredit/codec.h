@@ -1,0 +1,61 @@
+// Encoding and decoding events: the canonical binary form (events/FORMAT.md §2), the JSON form
+// clients send, and Ed25519 signing over the canonical bytes.
+//
+// Every decoder is total: any input, however hostile, yields an Event or a Status with a stable
+// reason code. No exception leaves these functions. Thread-safe (no shared state).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "govcredit/crypto.h"
+#include "govcredit/event.h"
+#include "govcredit/status.h"
+
+namespace govcredit {
+
+// The domain-separation prefix of the signing input: "govcredit/event/v1" and a zero byte.
+inline constexpr std::string_view kEventSigningPrefix{"govcredit/event/v1\0", 19};
+
+// The exact bytes the signature covers. Precondition: the event passed validate_event().
+Bytes signing_input(const Event& e);
+// signing_input(e) followed by the 64-byte signature: what Kafka carries and the ledger stores.
+Bytes encode_wire(const Event& e);
+// Strict decode of the wire form, including validate_event(). Rejections: event_too_large,
+// binary_malformed, version_unsupported, type_unknown, field_too_long, field_invalid,
+// utf8_invalid, text_control_char.
+Result<Event> decode_wire(ByteView wire);
+
+// Field-level validation shared by both decoders: identifiers, text limits, UTF-8, control
+// characters, list sizes, and each type's own conditional rules (e.g. a confirmed verification
+// needs a severity). Does not look at signatures or the registry.
+Status validate_event(const Event& e);
+
+struct JsonReadOptions {
+  // For `event sign`: "id", "issued_at", "key_id" and "signature" may be absent. A missing id is
+  // filled with 16 random bytes and a missing issued_at with the current time (the client's
+  // clock: this mode is never used by ingest).
+  bool for_signing = false;
+};
+// Parses the JSON representation (events/FORMAT.md §1, §3) and runs validate_event().
+// Rejections: json_malformed, json_duplicate_key, utf8_invalid, event_too_large, field_missing,
+// field_unknown, field_type, field_invalid, field_too_long, text_control_char,
+// version_unsupported, type_unknown.
+Result<Event> event_from_json(std::string_view text, JsonReadOptions options = {});
+Result<Event> event_from_json(const nlohmann::json& j, JsonReadOptions options = {});
+// The JSON representation. With include_signature false, "key_id" and "signature" are omitted.
+nlohmann::json event_to_json(const Event& e, bool include_signature = true);
+std::string event_to_json_text(const Event& e, bool include_signature = true, int indent = -1);
+
+// Sets e.key_id to the key's id and e.signature to its signature over signing_input(e).
+void sign_event(Event& e, const PrivateKey& key);
+// Checks that the key's id equals e.key_id (key_id_mismatch) and that the signature verifies
+// (signature_invalid).
+Status verify_event_signature(const Event& e, const PublicKey& key);
+
+// The SHA-256 of the wire form: the event's content hash, used for idempotency checks.
+Digest event_digest(ByteView wire);
+
+}  // namespace govcredit

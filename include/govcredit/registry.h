@@ -1,0 +1,82 @@
+// The key registry: agencies, principals with roles, and their keys with validity periods, as
+// built from one shard's registry events. Also the authorisation matrix (events/FORMAT.md §4).
+//
+// Every decision is a pure function of the registry's state and the event itself (its
+// issued_at, never the wall clock), so replaying one shard's log anywhere gives the same answers.
+//
+// Thread-safety: const methods may run concurrently; apply() needs exclusive access.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "govcredit/crypto.h"
+#include "govcredit/event.h"
+#include "govcredit/status.h"
+
+namespace govcredit {
+
+struct AgencyInfo {
+  AgencyId id;
+  std::string name_zh;
+  std::string name_en;
+  Level level = Level::kCity;
+  std::optional<std::string> district;
+  std::optional<AgencyId> parent;
+};
+
+struct PrincipalInfo {
+  PrincipalId id;
+  Role role = Role::kAuditor;
+  std::optional<SourceKind> source_kind;
+  std::optional<AgencyId> agency;
+  std::string display_name;
+};
+
+struct KeyInfo {
+  PublicKey key;
+  PrincipalId principal;
+  Timestamp valid_from;
+  std::optional<Timestamp> revoked_at;
+};
+
+class Registry {
+ public:
+  // All checks in the order of FORMAT.md §5 (steps 2-4). signing_input is the event's canonical
+  // bytes (the wire form minus its last 64 bytes); pass an empty view to have them recomputed.
+  Status check(const Event& e, ByteView signing_input = {}) const;
+
+  // Step 2: genesis rule, the issuer's key and its validity at e.issued_at, the signature.
+  Status authenticate(const Event& e, ByteView signing_input = {}) const;
+  // Step 3: the issuer's role may emit this type about this subject.
+  Status authorise(const Event& e) const;
+  // Step 4: what the event registers does not exist yet; what it names does.
+  Status check_consistency(const Event& e) const;
+
+  // Records the registry effects of an accepted event; other types are ignored.
+  // Precondition: check(e) returned ok.
+  void apply(const Event& e);
+
+  bool has_authority() const { return has_authority_; }
+  const AgencyInfo* agency(const AgencyId& id) const;
+  const PrincipalInfo* principal(const PrincipalId& id) const;
+  const KeyInfo* key(const KeyId& id) const;
+  const std::map<AgencyId, AgencyInfo>& agencies() const { return agencies_; }
+  const std::map<PrincipalId, PrincipalInfo>& principals() const { return principals_; }
+  const std::map<KeyId, KeyInfo>& keys() const { return keys_; }
+
+  // True when an event of this type is a registry event (published to every partition).
+  static bool is_registry_event(const Event& e);
+
+ private:
+  // The subject a registry event about principal p must carry.
+  AgencyId subject_for_principal(const PrincipalInfo& p) const;
+
+  bool has_authority_ = false;
+  std::map<AgencyId, AgencyInfo> agencies_;
+  std::map<PrincipalId, PrincipalInfo> principals_;
+  std::map<KeyId, KeyInfo> keys_;
+};
+
+}  // namespace govcredit

@@ -1,0 +1,281 @@
+// The canonical binary form (events/FORMAT.md §2) through cereal's portable binary archive.
+// cereal supplies byte order and the u64 size tags; the bounded readers below check every
+// length against the field's limit and the bytes remaining *before* allocating, because cereal's
+// own std::string loader would resize to whatever a hostile length says.
+#include <cereal/archives/portable_binary.hpp>
+
+#include <cstring>
+#include <istream>
+#include <ostream>
+#include <streambuf>
+
+#include "decode_error.h"
+#include "govcredit/codec.h"
+#include "govcredit/encoding.h"
+
+namespace govcredit {
+namespace {
+
+using events_internal::DecodeError;
+using events_internal::fail;
+
+// An output streambuf appending to a byte vector (no std::string copies).
+class VectorSink : public std::streambuf {
+ public:
+  explicit VectorSink(Bytes& out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    out_.insert(out_.end(), s, s + n);
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) out_.push_back(static_cast<std::uint8_t>(c));
+    return c;
+  }
+
+ private:
+  Bytes& out_;
+};
+
+// An input streambuf over a byte span that can tell how much is left.
+class SpanSource : public std::streambuf {
+ public:
+  explicit SpanSource(ByteView in) {
+    char* b = const_cast<char*>(reinterpret_cast<const char*>(in.data()));
+    setg(b, b, b + in.size());
+  }
+  std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
+};
+
+constexpr std::size_t kEnvelopeStringMax = 64;
+
+struct Writer {
+  cereal::PortableBinaryOutputArchive& ar;
+
+  void str(std::string_view s) {
+    ar(cereal::make_size_tag(static_cast<std::uint64_t>(s.size())));
+    ar(cereal::binary_data(s.data(), s.size()));
+  }
+  void operator()(std::string_view, const std::string& s, const FieldSpec&) { str(s); }
+  template <class Tag>
+  void operator()(std::string_view, const StrongString<Tag>& s, const FieldSpec&) {
+    str(s.value);
+  }
+  template <DomainEnum E>
+  void operator()(std::string_view, const E& e, const FieldSpec&) {
+    str(enum_name(e));
+  }
+  void operator()(std::string_view, const Timestamp& t, const FieldSpec&) { ar(t.ms); }
+  void operator()(std::string_view, const std::int64_t& v, const FieldSpec&) { ar(v); }
+  template <std::size_t N, class Tag>
+  void operator()(std::string_view, const FixedBytes<N, Tag>& f, const FieldSpec&) {
+    ar(cereal::binary_data(f.bytes.data(), N));
+  }
+  void operator()(std::string_view, const Bytes& b, const FieldSpec&) {
+    ar(cereal::make_size_tag(static_cast<std::uint64_t>(b.size())));
+    ar(cereal::binary_data(b.data(), b.size()));
+  }
+  void operator()(std::string_view name, const Evidence& ev, const FieldSpec&) {
+    const_cast<Evidence&>(ev).fields([&](std::string_view n, auto& m, const FieldSpec& s) {
+      (*this)(n, m, s);
+    });
+    (void)name;
+  }
+  template <class T>
+  void operator()(std::string_view name, const std::optional<T>& o, const FieldSpec& spec) {
+    std::uint8_t present = o.has_value() ? 1 : 0;
+    ar(present);
+    if (o) (*this)(name, *o, spec);
+  }
+  template <class T>
+  void operator()(std::string_view name, const std::vector<T>& v, const FieldSpec& spec) {
+    ar(cereal::make_size_tag(static_cast<std::uint64_t>(v.size())));
+    for (const auto& item : v) (*this)(name, item, spec);
+  }
+};
+
+struct Reader {
+  cereal::PortableBinaryInputArchive& ar;
+  SpanSource& src;
+
+  std::uint64_t length(std::string_view name, std::size_t max) {
+    std::uint64_t n = 0;
+    ar(cereal::make_size_tag(n));
+    if (n > max)
+      fail(Reason::kFieldTooLong, std::string(name) + ": " + std::to_string(n) +
+                                      " exceeds the limit of " + std::to_string(max));
+    if (n > src.remaining())
+      fail(Reason::kBinaryMalformed,
+           std::string(name) + ": length " + std::to_string(n) + " runs past the end of the event");
+    return n;
+  }
+  std::string str(std::string_view name, std::size_t max) {
+    std::string s(length(name, max), '\0');
+    ar(cereal::binary_data(s.data(), s.size()));
+    return s;
+  }
+  void operator()(std::string_view name, std::string& s, const FieldSpec& spec) {
+    s = str(name, spec.max_len);
+  }
+  template <class Tag>
+  void operator()(std::string_view name, StrongString<Tag>& s, const FieldSpec&) {
+    s.value = str(name, kEnvelopeStringMax);
+  }
+  template <DomainEnum E>
+  void operator()(std::string_view name, E& e, const FieldSpec&) {
+    std::string s = str(name, 32);
+    auto v = enum_from_name<E>(s);
+    if (!v) fail(Reason::kFieldInvalid, std::string(name) + ": '" + s + "' is not a known value");
+    e = *v;
+  }
+  void operator()(std::string_view, Timestamp& t, const FieldSpec&) { ar(t.ms); }
+  void operator()(std::string_view, std::int64_t& v, const FieldSpec&) { ar(v); }
+  template <std::size_t N, class Tag>
+  void operator()(std::string_view, FixedBytes<N, Tag>& f, const FieldSpec&) {
+    ar(cereal::binary_data(f.bytes.data(), N));
+  }
+  void operator()(std::string_view name, Bytes& b, const FieldSpec& spec) {
+    b.resize(length(name, spec.max_len));
+    ar(cereal::binary_data(b.data(), b.size()));
+  }
+  void operator()(std::string_view, Evidence& ev, const FieldSpec&) {
+    ev.fields([&](std::string_view n, auto& m, const FieldSpec& s) { (*this)(n, m, s); });
+  }
+  template <class T>
+  void operator()(std::string_view name, std::optional<T>& o, const FieldSpec& spec) {
+    std::uint8_t present = 0;
+    ar(present);
+    if (present > 1)
+      fail(Reason::kBinaryMalformed, std::string(name) + ": presence flag must be 0 or 1");
+    if (present == 0) {
+      o.reset();
+      return;
+    }
+    T value{};
+    (*this)(name, value, spec);
+    o = std::move(value);
+  }
+  template <class T>
+  void operator()(std::string_view name, std::vector<T>& v, const FieldSpec& spec) {
+    std::uint64_t n = 0;
+    ar(cereal::make_size_tag(n));
+    if (n > spec.max_items)
+      fail(Reason::kFieldTooLong, std::string(name) + ": " + std::to_string(n) +
+                                      " items exceed the limit of " +
+                                      std::to_string(spec.max_items));
+    if (n > src.remaining())  // every item takes at least one byte
+      fail(Reason::kBinaryMalformed, std::string(name) + ": item count runs past the end");
+    v.assign(n, T{});
+    for (auto& item : v) (*this)(name, item, spec);
+  }
+};
+
+void write_signing_input(const Event& e, Bytes& out) {
+  out.insert(out.end(), kEventSigningPrefix.begin(), kEventSigningPrefix.end());
+  VectorSink sink(out);
+  std::ostream os(&sink);
+  cereal::PortableBinaryOutputArchive ar(os);  // writes the 0x01 little-endian marker
+  Writer w{ar};
+  ar(e.version);
+  ar(cereal::binary_data(e.id.bytes.data(), e.id.bytes.size()));
+  w.str(e.type_name());
+  w.str(e.subject.value);
+  w.str(e.issuer.value);
+  w.str(e.key_id.value);
+  ar(e.issued_at.ms);
+  std::visit(
+      [&](const auto& p) {
+        using P = std::decay_t<decltype(p)>;
+        const_cast<P&>(p).fields(
+            [&](std::string_view n, const auto& m, const FieldSpec& s) { w(n, m, s); });
+      },
+      e.payload);
+}
+
+}  // namespace
+
+Bytes signing_input(const Event& e) {
+  Bytes out;
+  out.reserve(512);
+  write_signing_input(e, out);
+  return out;
+}
+
+Bytes encode_wire(const Event& e) {
+  Bytes out;
+  out.reserve(576);
+  write_signing_input(e, out);
+  out.insert(out.end(), e.signature.bytes.begin(), e.signature.bytes.end());
+  return out;
+}
+
+Result<Event> decode_wire(ByteView wire) {
+  if (wire.size() > kMaxWireEventBytes)
+    return Status(Reason::kEventTooLarge, "the event is " + std::to_string(wire.size()) +
+                                              " bytes; the limit is " +
+                                              std::to_string(kMaxWireEventBytes));
+  constexpr std::size_t kMin = kEventSigningPrefix.size() + 2 + 16 + 64;
+  if (wire.size() < kMin)
+    return Status(Reason::kBinaryMalformed, "the event is too short to be an event");
+  if (std::memcmp(wire.data(), kEventSigningPrefix.data(), kEventSigningPrefix.size()) != 0)
+    return Status(Reason::kBinaryMalformed, "the event does not start with the govcredit prefix");
+  if (wire[kEventSigningPrefix.size()] != 0x01)
+    return Status(Reason::kBinaryMalformed, "the byte-order marker must be 0x01 (little endian)");
+  Event e;
+  try {
+    ByteView body = wire.subspan(kEventSigningPrefix.size(), wire.size() - 64 - kEventSigningPrefix.size());
+    SpanSource src(body);
+    std::istream is(&src);
+    cereal::PortableBinaryInputArchive ar(is);
+    Reader r{ar, src};
+    ar(e.version);
+    if (e.version != kFormatVersion)
+      return Status(Reason::kVersionUnsupported,
+                    "format version " + std::to_string(e.version) + " is not supported");
+    ar(cereal::binary_data(e.id.bytes.data(), e.id.bytes.size()));
+    std::string type = r.str("type", kEnvelopeStringMax);
+    auto payload = payload_for_type(type);
+    if (!payload) return Status(Reason::kTypeUnknown, "unknown event type '" + type + "'");
+    e.subject.value = r.str("subject", kEnvelopeStringMax);
+    e.issuer.value = r.str("issuer", kEnvelopeStringMax);
+    e.key_id.value = r.str("key_id", kEnvelopeStringMax);
+    ar(e.issued_at.ms);
+    e.payload = std::move(*payload);
+    std::visit([&](auto& p) { p.fields([&](std::string_view n, auto& m, const FieldSpec& s) { r(n, m, s); }); },
+               e.payload);
+    if (src.remaining() != 0)
+      return Status(Reason::kBinaryMalformed,
+                    std::to_string(src.remaining()) + " unexpected bytes after the payload");
+    std::memcpy(e.signature.bytes.data(), wire.data() + wire.size() - 64, 64);
+  } catch (const DecodeError& err) {
+    return err.status;
+  } catch (const cereal::Exception&) {
+    return Status(Reason::kBinaryMalformed, "the event ends in the middle of a field");
+  } catch (const std::exception& ex) {
+    return Status(Reason::kBinaryMalformed, std::string("the event cannot be decoded: ") + ex.what());
+  }
+  Status v = validate_event(e);
+  if (!v) return v;
+  return e;
+}
+
+Digest event_digest(ByteView wire) { return sha256(wire); }
+
+void sign_event(Event& e, const PrivateKey& key) {
+  e.key_id = key.key_id();
+  e.signature = key.sign(signing_input(e));
+}
+
+Status verify_event_signature(const Event& e, const PublicKey& key) {
+  if (key.key_id() != e.key_id)
+    return Status(Reason::kKeyIdMismatch, "the event names key " + e.key_id.value +
+                                              " but the given key is " + key.key_id().value);
+  if (!key.verify(signing_input(e), e.signature))
+    return Status(Reason::kSignatureInvalid,
+                  "the signature does not match the event's canonical bytes under key " +
+                      e.key_id.value);
+  return Status::ok();
+}
+
+}  // namespace govcredit

@@ -1,0 +1,220 @@
+#include "govcredit/registry.h"
+
+#include "govcredit/codec.h"
+#include "govcredit/encoding.h"
+
+namespace govcredit {
+namespace {
+
+ByteView or_recomputed(const Event& e, ByteView given, Bytes& scratch) {
+  if (!given.empty()) return given;
+  scratch = signing_input(e);
+  return scratch;
+}
+
+std::string role_text(const PrincipalInfo& p) {
+  std::string r(enum_name(p.role));
+  if (p.source_kind) r += " (" + std::string(enum_name(*p.source_kind)) + ")";
+  if (p.agency) r += " of " + p.agency->value;
+  return r;
+}
+
+}  // namespace
+
+const AgencyInfo* Registry::agency(const AgencyId& id) const {
+  auto it = agencies_.find(id);
+  return it == agencies_.end() ? nullptr : &it->second;
+}
+const PrincipalInfo* Registry::principal(const PrincipalId& id) const {
+  auto it = principals_.find(id);
+  return it == principals_.end() ? nullptr : &it->second;
+}
+const KeyInfo* Registry::key(const KeyId& id) const {
+  auto it = keys_.find(id);
+  return it == keys_.end() ? nullptr : &it->second;
+}
+
+bool Registry::is_registry_event(const Event& e) {
+  return e.as<AgencyRegistered>() || e.as<PrincipalRegistered>() || e.as<KeyAuthorised>() ||
+         e.as<KeyRevoked>();
+}
+
+AgencyId Registry::subject_for_principal(const PrincipalInfo& p) const {
+  return p.role == Role::kAgency && p.agency ? *p.agency : system_subject();
+}
+
+Status Registry::check(const Event& e, ByteView signing_input) const {
+  if (Status s = authenticate(e, signing_input); !s) return s;
+  if (Status s = authorise(e); !s) return s;
+  return check_consistency(e);
+}
+
+Status Registry::authenticate(const Event& e, ByteView given) const {
+  Bytes scratch;
+  if (!has_authority_) {
+    const auto* p = e.as<PrincipalRegistered>();
+    if (p == nullptr || p->role != Role::kAuthority || p->principal != e.issuer)
+      return Status(Reason::kGenesisRequired,
+                    "this shard has no authority yet: its first event must be the authority "
+                    "registering itself (principal.registered, role authority, self-signed)");
+    auto key = PublicKey::from_bytes(p->public_key);
+    if (!key) return Status(Reason::kFieldInvalid, "payload.public_key is not an Ed25519 key");
+    if (key->key_id() != e.key_id)
+      return Status(Reason::kKeyIdMismatch,
+                    "the genesis event must be signed by the key it registers (" +
+                        key->key_id().value + ")");
+    if (e.issued_at < p->valid_from)
+      return Status(Reason::kKeyNotYetValid, "the genesis key's valid_from is after issued_at");
+    if (!key->verify(or_recomputed(e, given, scratch), e.signature))
+      return Status(Reason::kSignatureInvalid, "the genesis event's self-signature is invalid");
+    return Status::ok();
+  }
+  const PrincipalInfo* issuer = principal(e.issuer);
+  if (issuer == nullptr)
+    return Status(Reason::kPrincipalUnknown, "the issuer '" + e.issuer.value + "' is not registered");
+  const KeyInfo* k = key(e.key_id);
+  if (k == nullptr)
+    return Status(Reason::kKeyUnknown, "the key " + e.key_id.value + " is not registered");
+  if (k->principal != e.issuer)
+    return Status(Reason::kKeyPrincipalMismatch, "the key " + e.key_id.value + " belongs to '" +
+                                                     k->principal.value + "', not to '" +
+                                                     e.issuer.value + "'");
+  if (e.issued_at < k->valid_from)
+    return Status(Reason::kKeyNotYetValid, "the key " + e.key_id.value + " is valid from " +
+                                               format_time(k->valid_from) +
+                                               ", after the event's issued_at");
+  if (k->revoked_at && e.issued_at >= *k->revoked_at)
+    return Status(Reason::kKeyRevoked, "the key " + e.key_id.value + " was revoked at " +
+                                           format_time(*k->revoked_at));
+  if (!k->key.verify(or_recomputed(e, given, scratch), e.signature))
+    return Status(Reason::kSignatureInvalid,
+                  "the signature does not match the event's canonical bytes under key " +
+                      e.key_id.value);
+  return Status::ok();
+}
+
+Status Registry::authorise(const Event& e) const {
+  if (!has_authority_) return Status::ok();  // genesis: authenticate() already pinned it down
+  const PrincipalInfo& who = *principal(e.issuer);
+  auto deny = [&](std::string_view allowed) {
+    return Status(Reason::kRoleNotAllowed, "'" + e.issuer.value + "' is " + role_text(who) +
+                                               "; only " + std::string(allowed) + " may issue " +
+                                               std::string(e.type_name()));
+  };
+  auto need_subject = [&](const AgencyId& want) {
+    if (e.subject == want) return Status::ok();
+    return Status(Reason::kSubjectMismatch, "the subject of this " + std::string(e.type_name()) +
+                                                " must be '" + want.value + "', not '" +
+                                                e.subject.value + "'");
+  };
+  auto agency_subject = [&]() {
+    if (e.subject == system_subject())
+      return Status(Reason::kSubjectMismatch,
+                    std::string(e.type_name()) + " must be about an agency, not _system");
+    return Status::ok();
+  };
+  const Role r = who.role;
+  const bool authority = r == Role::kAuthority;
+
+  if (const auto* p = e.as<AgencyRegistered>()) {
+    (void)p;
+    if (!authority) return deny("the authority");
+    return agency_subject();
+  }
+  if (const auto* p = e.as<PrincipalRegistered>()) {
+    if (!authority) return deny("the authority");
+    return need_subject(p->role == Role::kAgency && p->agency ? *p->agency : system_subject());
+  }
+  if (const auto* p = e.as<KeyAuthorised>()) {
+    if (!authority) return deny("the authority");
+    const PrincipalInfo* target = principal(p->principal);
+    return target ? need_subject(subject_for_principal(*target)) : Status::ok();
+  }
+  if (const auto* p = e.as<KeyRevoked>()) {
+    if (!authority && p->principal != e.issuer)
+      return deny("the authority or the key's own principal");
+    const PrincipalInfo* target = principal(p->principal);
+    return target ? need_subject(subject_for_principal(*target)) : Status::ok();
+  }
+  if (e.as<RecordSubmitted>()) {
+    if (r != Role::kSource) return deny("a source");
+    return agency_subject();
+  }
+  if (e.as<RecordCorrected>()) {
+    if (!authority && r != Role::kSource) return deny("the authority or the submitting source");
+    return agency_subject();
+  }
+  if (e.as<ObjectionRaised>() || e.as<RectificationReported>()) {
+    if (r != Role::kAgency) return deny("the subject agency");
+    return need_subject(*who.agency);
+  }
+  if (e.as<ComplaintFiled>()) {
+    if (r != Role::kComplaintChannel) return deny("the complaint channel");
+    return agency_subject();
+  }
+  if (!authority) return deny("the authority");
+  if (e.as<ReportPublished>()) return need_subject(system_subject());
+  return agency_subject();
+}
+
+Status Registry::check_consistency(const Event& e) const {
+  auto known_agency = [&](const AgencyId& id, const char* what) {
+    if (agency(id)) return Status::ok();
+    return Status(Reason::kAgencyUnknown, std::string(what) + " '" + id.value + "' is not registered");
+  };
+  auto fresh_key = [&](const PublicKeyBytes& raw) {
+    KeyId id = key_id_of(raw);
+    if (key(id)) return Status(Reason::kKeyExists, "the key " + id.value + " is already registered");
+    if (!PublicKey::from_bytes(raw)) return Status(Reason::kFieldInvalid, "payload.public_key is not an Ed25519 key");
+    return Status::ok();
+  };
+  if (const auto* p = e.as<AgencyRegistered>()) {
+    if (agency(e.subject))
+      return Status(Reason::kAgencyExists, "the agency '" + e.subject.value + "' is already registered");
+    if (p->parent) return known_agency(*p->parent, "the parent agency");
+    return Status::ok();
+  }
+  if (const auto* p = e.as<PrincipalRegistered>()) {
+    if (principal(p->principal))
+      return Status(Reason::kPrincipalExists,
+                    "the principal '" + p->principal.value + "' is already registered");
+    if (p->agency)
+      if (Status s = known_agency(*p->agency, "the principal's agency"); !s) return s;
+    return fresh_key(p->public_key);
+  }
+  if (const auto* p = e.as<KeyAuthorised>()) {
+    if (!principal(p->principal))
+      return Status(Reason::kPrincipalUnknown, "the principal '" + p->principal.value + "' is not registered");
+    return fresh_key(p->public_key);
+  }
+  if (const auto* p = e.as<KeyRevoked>()) {
+    const KeyInfo* k = key(p->key_id);
+    if (k == nullptr || k->principal != p->principal)
+      return Status(Reason::kKeyUnknown, "'" + p->principal.value + "' has no key " + p->key_id.value);
+    if (k->revoked_at)
+      return Status(Reason::kKeyRevoked, "the key " + p->key_id.value + " is already revoked");
+    return Status::ok();
+  }
+  if (e.subject != system_subject()) return known_agency(e.subject, "the subject agency");
+  return Status::ok();
+}
+
+void Registry::apply(const Event& e) {
+  if (const auto* p = e.as<AgencyRegistered>()) {
+    agencies_[e.subject] = AgencyInfo{e.subject, p->name_zh, p->name_en, p->level, p->district, p->parent};
+  } else if (const auto* p = e.as<PrincipalRegistered>()) {
+    principals_[p->principal] =
+        PrincipalInfo{p->principal, p->role, p->source_kind, p->agency, p->display_name};
+    auto key = PublicKey::from_bytes(p->public_key);
+    if (key) keys_.emplace(key->key_id(), KeyInfo{*key, p->principal, p->valid_from, std::nullopt});
+    if (p->role == Role::kAuthority) has_authority_ = true;
+  } else if (const auto* p = e.as<KeyAuthorised>()) {
+    auto key = PublicKey::from_bytes(p->public_key);
+    if (key) keys_.emplace(key->key_id(), KeyInfo{*key, p->principal, p->valid_from, std::nullopt});
+  } else if (const auto* p = e.as<KeyRevoked>()) {
+    auto it = keys_.find(p->key_id);
+    if (it != keys_.end()) it->second.revoked_at = p->revoked_at;
+  }
+}
+
+}  // namespace govcredit
