@@ -44,7 +44,7 @@ struct JsonReadOptions {
 // field_unknown, field_type, field_invalid, field_too_long, text_control_char,
 // version_unsupported, type_unknown.
 Result<Event> event_from_json(std::string_view text, JsonReadOptions options = {});
-Result<Event> event_from_json(const nlohmann::json& j, JsonReadOptions options = {});
+Result<Event> event_from_json_value(const nlohmann::json& j, JsonReadOptions options = {});
 // The JSON representation. With include_signature false, "key_id" and "signature" are omitted.
 nlohmann::json event_to_json(const Event& e, bool include_signature = true);
 std::string event_to_json_text(const Event& e, bool include_signature = true, int indent = -1);
@@ -54,6 +54,15 @@ void sign_event(Event& e, const PrivateKey& key);
 // Checks that the key's id equals e.key_id (key_id_mismatch) and that the signature verifies
 // (signature_invalid).
 Status verify_event_signature(const Event& e, const PublicKey& key);
+
+// Where each field lies in signing_input(e): for documentation (the worked example) and
+// debugging of other-language clients.
+struct FieldExtent {
+  std::string name;  // "prefix", "marker", "v", "id", ..., "payload.title"
+  std::size_t offset;
+  std::size_t length;
+};
+std::vector<FieldExtent> signing_input_layout(const Event& e);
 
 // The SHA-256 of the wire form: the event's content hash, used for idempotency checks.
 Digest event_digest(ByteView wire);

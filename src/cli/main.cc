@@ -1,1 +1,39 @@
-int main(){}
+// govcredit: one binary, many subcommands. See `govcredit --help`.
+#include <iostream>
+
+#include "common.h"
+
+int main(int argc, char** argv) {
+  using namespace govcredit::cli;
+  CLI::App app{
+      "govcredit — a tamper-evident ledger of government credit (integrity) records.\n\n"
+      "Exit codes: 0 ok; 1 an event, proof or ledger failed verification; 2 usage error;\n"
+      "3 a file, key or store could not be read or written; 4 internal error.",
+      "govcredit"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "govcredit 0.1.0 (event format v1)");
+  Runner run;
+  register_keygen(app, run);
+  register_event(app, run);
+  register_demo(app, run);
+  register_ledger_commands(app, run);
+  register_dev(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  try {
+    return run ? run() : kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "error: internal: " << e.what() << "\n";
+    return kExitInternal;
+  }
+}

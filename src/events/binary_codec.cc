@@ -171,24 +171,34 @@ struct Reader {
   }
 };
 
-void write_signing_input(const Event& e, Bytes& out) {
+// Writes the signing input; when layout is given, records where each top-level field ends.
+void write_signing_input(const Event& e, Bytes& out, std::vector<FieldExtent>* layout = nullptr) {
+  auto mark = [&](std::string name, std::size_t begin) {
+    if (layout) layout->push_back({std::move(name), begin, out.size() - begin});
+  };
   out.insert(out.end(), kEventSigningPrefix.begin(), kEventSigningPrefix.end());
+  mark("prefix", 0);
   VectorSink sink(out);
   std::ostream os(&sink);
+  std::size_t at = out.size();
   cereal::PortableBinaryOutputArchive ar(os);  // writes the 0x01 little-endian marker
+  mark("marker", at);
   Writer w{ar};
-  ar(e.version);
-  ar(cereal::binary_data(e.id.bytes.data(), e.id.bytes.size()));
-  w.str(e.type_name());
-  w.str(e.subject.value);
-  w.str(e.issuer.value);
-  w.str(e.key_id.value);
-  ar(e.issued_at.ms);
+  at = out.size(); ar(e.version); mark("v", at);
+  at = out.size(); ar(cereal::binary_data(e.id.bytes.data(), e.id.bytes.size())); mark("id", at);
+  at = out.size(); w.str(e.type_name()); mark("type", at);
+  at = out.size(); w.str(e.subject.value); mark("subject", at);
+  at = out.size(); w.str(e.issuer.value); mark("issuer", at);
+  at = out.size(); w.str(e.key_id.value); mark("key_id", at);
+  at = out.size(); ar(e.issued_at.ms); mark("issued_at", at);
   std::visit(
       [&](const auto& p) {
         using P = std::decay_t<decltype(p)>;
-        const_cast<P&>(p).fields(
-            [&](std::string_view n, const auto& m, const FieldSpec& s) { w(n, m, s); });
+        const_cast<P&>(p).fields([&](std::string_view n, const auto& m, const FieldSpec& s) {
+          std::size_t begin = out.size();
+          w(n, m, s);
+          mark("payload." + std::string(n), begin);
+        });
       },
       e.payload);
 }
@@ -258,6 +268,13 @@ Result<Event> decode_wire(ByteView wire) {
   Status v = validate_event(e);
   if (!v) return v;
   return e;
+}
+
+std::vector<FieldExtent> signing_input_layout(const Event& e) {
+  Bytes out;
+  std::vector<FieldExtent> layout;
+  write_signing_input(e, out, &layout);
+  return layout;
 }
 
 Digest event_digest(ByteView wire) { return sha256(wire); }

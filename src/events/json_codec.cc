@@ -264,7 +264,7 @@ Event read_event(const json& j, const JsonReadOptions& opt) {
 
 }  // namespace
 
-Result<Event> event_from_json(const json& j, JsonReadOptions options) {
+Result<Event> event_from_json_value(const json& j, JsonReadOptions options) {
   try {
     Event e = read_event(j, options);
     if (options.for_signing && e.key_id.empty())
@@ -306,7 +306,7 @@ Result<Event> event_from_json(std::string_view text, JsonReadOptions options) {
   }
   if (!duplicate.empty())
     return Status(Reason::kJsonDuplicateKey, "the key '" + duplicate + "' appears twice in one object");
-  return event_from_json(j, options);
+  return event_from_json_value(j, options);
 }
 
 json event_to_json(const Event& e, bool include_signature) {

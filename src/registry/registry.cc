@@ -94,7 +94,11 @@ Status Registry::authenticate(const Event& e, ByteView given) const {
 }
 
 Status Registry::authorise(const Event& e) const {
-  if (!has_authority_) return Status::ok();  // genesis: authenticate() already pinned it down
+  if (!has_authority_) {  // genesis: authenticate() pinned down type, role and signer
+    if (e.subject == system_subject()) return Status::ok();
+    return Status(Reason::kSubjectMismatch, "the authority's registration is about _system, not '" +
+                                                e.subject.value + "'");
+  }
   const PrincipalInfo& who = *principal(e.issuer);
   auto deny = [&](std::string_view allowed) {
     return Status(Reason::kRoleNotAllowed, "'" + e.issuer.value + "' is " + role_text(who) +

@@ -1,0 +1,44 @@
+// Shared by the CLI subcommands: exit codes, file I/O that reports instead of throwing.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "govcredit/crypto.h"
+#include "govcredit/status.h"
+
+namespace govcredit::cli {
+
+// Documented exit codes (README.md, `govcredit --help`).
+enum Exit : int {
+  kExitOk = 0,
+  kExitRejected = 1,  // an event, a proof or the ledger failed verification
+  kExitUsage = 2,     // bad flags or arguments
+  kExitIo = 3,        // a file, key or store could not be read or written
+  kExitInternal = 4,  // a bug: please report it
+};
+
+// A subcommand's body, run after parsing succeeded.
+using Runner = std::function<int()>;
+
+// Each register_* adds its subcommand(s) to app and sets *run when one is chosen.
+void register_keygen(CLI::App& app, Runner& run);
+void register_event(CLI::App& app, Runner& run);
+void register_demo(CLI::App& app, Runner& run);
+void register_dev(CLI::App& app, Runner& run);
+void register_ledger_commands(CLI::App& app, Runner& run);
+
+// "-" means standard input / output.
+Result<std::string> read_file(const std::string& path);
+Status write_file(const std::string& path, std::string_view data, bool private_mode = false);
+Result<PrivateKey> load_private_key(const std::string& path);
+Result<PublicKey> load_public_key(const std::string& path);
+
+// Prints "error: <code>: <message>" to stderr and returns the exit code for the status.
+int report(const Status& s);
+// kExitOk for an ok status, else report(s).
+inline int report_or_ok(const Status& s) { return s ? 0 : report(s); }
+
+}  // namespace govcredit::cli

@@ -1,0 +1,43 @@
+// Helpers shared by the tests.
+#pragma once
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "govcredit/codec.h"
+#include "govcredit/demo.h"
+
+namespace govcredit::testing {
+
+inline std::string source_dir() { return GOVCREDIT_SOURCE_DIR; }
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline std::string vector_file(const std::string& vector, const std::string& file) {
+  return slurp(source_dir() + "/events/testvectors/" + vector + "/" + file);
+}
+
+// Re-signs e with the demo key of its issuer (generation g).
+inline Event resigned(Event e, int generation = 0) {
+  sign_event(e, demo::key_for(e.issuer, generation));
+  return e;
+}
+
+// A fresh temporary directory, removed at the end of the scope.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace govcredit::testing
