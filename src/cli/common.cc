@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -64,6 +66,37 @@ Result<PublicKey> load_public_key(const std::string& path) {
   auto k = PublicKey::from_pem(*text);
   if (!k) return Status(Reason::kIoError, path + ": " + k.status().message());
   return k;
+}
+
+void add_shard_options(CLI::App* cmd, ShardArgs& args) {
+  cmd->add_option("--data", args.data, "data directory (one shard-P folder per partition)")->capture_default_str();
+  cmd->add_option("--partition", args.partition, "which shard")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--name", args.name, "ledger name, used in checkpoint origins")->capture_default_str();
+}
+
+std::string shard_dir(const ShardArgs& a) { return a.data + "/shard-" + std::to_string(a.partition); }
+
+Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& a) {
+  ::mkdir(a.data.c_str(), 0755);
+  return Ledger::open(shard_dir(a), Partition{a.partition}, LedgerOptions{.name = a.name});
+}
+
+Result<PrivateKey> ledger_key(const ShardArgs& a) {
+  std::string path = a.data + "/ledger.key";
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return load_private_key(path);
+  ::mkdir(a.data.c_str(), 0755);
+  auto key = PrivateKey::generate();
+  if (!key) return key.status();
+  if (Status s = write_file(path, key->to_pem(), true); !s) return s;
+  if (Status s = write_file(a.data + "/ledger.pub", key->public_key().to_pem()); !s) return s;
+  return key;
+}
+
+Timestamp now() {
+  return Timestamp{std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count()};
 }
 
 int report(const Status& s) {

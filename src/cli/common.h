@@ -7,6 +7,7 @@
 #include <string>
 
 #include "govcredit/crypto.h"
+#include "govcredit/ledger.h"
 #include "govcredit/status.h"
 
 namespace govcredit::cli {
@@ -29,6 +30,21 @@ void register_event(CLI::App& app, Runner& run);
 void register_demo(CLI::App& app, Runner& run);
 void register_dev(CLI::App& app, Runner& run);
 void register_ledger_commands(CLI::App& app, Runner& run);
+void register_proof_commands(CLI::App& app, Runner& run);
+
+// Where a shard lives: --data DIR (default ./govcredit-data), --partition P (default 0).
+struct ShardArgs {
+  std::string data = "govcredit-data";
+  int partition = 0;
+  std::string name = "local";
+};
+void add_shard_options(CLI::App* cmd, ShardArgs& args);
+std::string shard_dir(const ShardArgs& args);
+Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& args);
+// The ledger node's checkpoint key: DATA/ledger.key, created (with ledger.pub) on first use.
+Result<PrivateKey> ledger_key(const ShardArgs& args);
+// The current wall-clock time (for the CLI's own doings, never for ingest decisions).
+Timestamp now();
 
 // "-" means standard input / output.
 Result<std::string> read_file(const std::string& path);

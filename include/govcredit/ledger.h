@@ -1,0 +1,175 @@
+// The ledger: one shard's append-only, hash-chained, Merkle-tree log in LMDB
+// (docs/LEDGER_FORMAT.md). A Ledger object owns one shard's LMDB environment.
+//
+// Thread-safety: read methods (head, get, scan, proofs, checkpoints, verify) may run
+// concurrently with each other and with one writer. write() and make_checkpoint() must be
+// called from one thread at a time (the ingest thread); LMDB would serialise them anyway, but the
+// in-memory head is only updated by the writer.
+//
+// Errors: no exception leaves this interface. Storage failures are kStorageError; absent data is
+// kNotFound; arguments out of range are kInvalidArgument.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "govcredit/checkpoint.h"
+#include "govcredit/registry.h"
+#include "govcredit/status.h"
+#include "govcredit/types.h"
+
+namespace govcredit {
+
+struct LedgerOptions {
+  // Checkpoint origin is "govcredit/<name>/shard/<partition>".
+  std::string name = "local";
+  // The LMDB map starts this large and doubles whenever it fills; the file only grows with use.
+  std::size_t initial_map_size = std::size_t{1} << 30;
+  // Skip fsync at commit: faster, but a crash may lose the last commits (never corrupts).
+  bool no_sync = false;
+};
+
+// One log entry, copied out of LMDB.
+struct Entry {
+  Seq seq;
+  Partition partition;
+  KafkaOffset offset;
+  Bytes wire;         // the event's wire form
+  Digest entry_hash;  // the chain hash through this entry
+
+  // The Merkle leaf data: version ‖ seq ‖ partition ‖ offset ‖ wire (LEDGER_FORMAT.md §2).
+  Bytes leaf_data() const;
+};
+
+struct Head {
+  std::uint64_t size = 0;  // number of entries; the next seq
+  Digest chain;            // entry_hash of the last entry, zeros when empty
+  Digest root;             // Merkle root of all entries
+};
+
+// What happened to one appended item. Appending is idempotent (Kafka redelivers).
+enum class AppendOutcome {
+  kAppended,        // new entry at seq
+  kAlreadyPresent,  // the identical event is already at seq; nothing written
+  kConflict,        // another event with this id is at seq; nothing written
+};
+struct AppendResult {
+  AppendOutcome outcome;
+  Seq seq;
+};
+
+struct AppendItem {
+  ByteView wire;
+  EventId id;
+  bool registry_event = false;  // indexed for a fast registry rebuild at open
+  Partition partition;
+  KafkaOffset offset;
+};
+
+struct Rejection {
+  std::uint64_t number = 0;
+  std::string reason;
+  std::string message;
+  Partition partition;
+  KafkaOffset offset;
+  Timestamp received_at;
+  Digest sha256;
+  std::uint64_t size = 0;
+  std::optional<EventId> event_id;
+};
+
+struct InclusionProof {
+  Seq seq;
+  std::uint64_t tree_size = 0;
+  Bytes leaf_data;  // the entry, so the verifier can hash it and find the event inside
+  std::vector<Digest> path;
+  Digest root;
+};
+
+struct VerifyOptions {
+  bool signatures = false;             // also decode and check every event against the registry
+  std::optional<Checkpoint> checkpoint;  // also compare the root at its size
+  const PublicKey* checkpoint_key = nullptr;  // and check its signature
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
+};
+
+struct VerifyReport {
+  bool ok = true;
+  std::uint64_t entries = 0;
+  Head head;
+  std::optional<Seq> first_bad;  // the first entry found wrong, when one is
+  Status problem;                // the first problem found
+};
+
+class Ledger {
+ public:
+  // Opens (creating if needed) the shard in dir for partition. An existing shard must belong to
+  // the same partition (kInvalidArgument otherwise).
+  static Result<std::unique_ptr<Ledger>> open(const std::string& dir, Partition partition,
+                                              const LedgerOptions& options = {});
+  ~Ledger();
+
+  // One write transaction. Everything a Batch does commits together or not at all.
+  class Batch {
+   public:
+    virtual ~Batch() = default;
+    // The seq and content hash of an event id, if committed or appended earlier in this batch.
+    virtual std::optional<std::pair<Seq, Digest>> find_event(const EventId& id) = 0;
+    virtual AppendResult append(const AppendItem& item) = 0;
+    // Journals a rejected message (never touches the log).
+    virtual void reject(Rejection r) = 0;
+    // The next source offset to consume after this batch.
+    virtual void set_next_offset(KafkaOffset next) = 0;
+    virtual Head head() const = 0;
+  };
+  // Runs fn in one write transaction and commits when it returns ok. If fn fails nothing is
+  // written. fn may run more than once (when the map must grow); it must not keep side effects
+  // of a failed attempt.
+  Status write(const std::function<Status(Batch&)>& fn);
+
+  Partition partition() const;
+  const std::string& origin() const;
+  Head head() const;
+  // The next source offset to consume (0 for a new shard).
+  KafkaOffset next_offset() const;
+
+  Result<Entry> get(Seq seq) const;
+  Result<Entry> get_by_event(const EventId& id) const;
+  // Calls fn for entries [from, to) in order until it returns false.
+  Status scan(Seq from, Seq to, const std::function<bool(const Entry&)>& fn) const;
+
+  Result<Digest> root_at(std::uint64_t size) const;
+  Result<InclusionProof> inclusion_proof(Seq seq, std::uint64_t tree_size) const;
+  Result<std::vector<Digest>> consistency_proof(std::uint64_t size1, std::uint64_t size2) const;
+
+  // Signs the current head with key and stores the checkpoint (idempotent per size).
+  Result<Checkpoint> make_checkpoint(const PrivateKey& key, Timestamp now);
+  std::vector<Checkpoint> checkpoints() const;
+  std::optional<Checkpoint> checkpoint_at(std::uint64_t size) const;
+
+  std::vector<Rejection> rejections(std::uint64_t from = 0, std::size_t limit = 1000) const;
+  std::uint64_t rejection_count() const;
+
+  // The registry as of the end of the log (from the registry events, in order).
+  Result<Registry> load_registry() const;
+
+  // Recomputes the chain, the Merkle tree and the event index from the entries and compares
+  // them with what is stored (LEDGER_FORMAT.md §9). Never stops at the first error silently:
+  // the report names the first bad seq and what was wrong.
+  VerifyReport verify(const VerifyOptions& options = {}) const;
+
+  // Bytes of the data file in use.
+  std::uint64_t store_bytes() const;
+
+  // Opaque: defined in src/ledger/ledger_impl.h; callers never see it.
+  struct Impl;
+
+ private:
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace govcredit

@@ -1,0 +1,476 @@
+#include <nlohmann/json.hpp>
+
+#include "govcredit/codec.h"
+#include "govcredit/encoding.h"
+#include "ledger_impl.h"
+
+namespace govcredit {
+namespace {
+
+using lmdb::BeKey;
+using lmdb::LmdbError;
+
+Status storage_error(const std::exception& e) { return Status(Reason::kStorageError, e.what()); }
+
+// Meta keys (LEDGER_FORMAT.md §6).
+constexpr std::string_view kMetaFormat = "format", kMetaPartition = "partition", kMetaHead = "head",
+                           kMetaIngest = "ingest", kMetaRejections = "rejections";
+
+std::string rejection_json(const Rejection& r) {
+  nlohmann::json j = {{"n", r.number},
+                      {"reason", r.reason},
+                      {"message", r.message},
+                      {"partition", r.partition.value},
+                      {"offset", r.offset.value},
+                      {"received_at", format_time(r.received_at)},
+                      {"sha256", to_hex(r.sha256)},
+                      {"size", r.size}};
+  if (r.event_id) j["event_id"] = to_hex(*r.event_id);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Rejection parse_rejection(ByteView v) {
+  Rejection r;
+  auto j = nlohmann::json::parse(as_chars(v), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    r.reason = "corrupt";
+    return r;
+  }
+  r.number = j.value("n", std::uint64_t{0});
+  r.reason = j.value("reason", "");
+  r.message = j.value("message", "");
+  r.partition.value = j.value("partition", 0);
+  r.offset.value = j.value("offset", std::int64_t{0});
+  if (auto t = parse_time(j.value("received_at", ""))) r.received_at = *t;
+  if (auto d = fixed_from_hex<Digest>(j.value("sha256", ""))) r.sha256 = *d;
+  r.size = j.value("size", std::uint64_t{0});
+  if (j.contains("event_id"))
+    if (auto id = fixed_from_hex<EventId>(j.value("event_id", ""))) r.event_id = *id;
+  return r;
+}
+
+class BatchImpl final : public Ledger::Batch {
+ public:
+  BatchImpl(lmdb::Txn& txn, const Ledger::Impl& impl, LedgerState state)
+      : txn_(txn), impl_(impl), s_(std::move(state)) {}
+
+  std::optional<std::pair<Seq, Digest>> find_event(const EventId& id) override {
+    auto v = txn_.find(impl_.index, lmdb::val(id.view()));
+    if (!v || v->size() != 40) return std::nullopt;
+    Digest d;
+    std::memcpy(d.bytes.data(), v->data() + 8, 32);
+    return std::make_pair(Seq{get_le(v->data(), 8)}, d);
+  }
+
+  AppendResult append(const AppendItem& item) override {
+    const Seq seq{s_.head.size};
+    const Digest content = sha256(item.wire);
+    std::uint8_t idx[40];
+    put_le(idx, seq.value, 8);
+    std::memcpy(idx + 8, content.bytes.data(), 32);
+    ByteView existing;
+    if (!txn_.insert(impl_.index, lmdb::val(item.id.view()), MDB_val{40, idx}, &existing)) {
+      Seq at{existing.size() >= 8 ? get_le(existing.data(), 8) : 0};
+      bool same = existing.size() == 40 && std::memcmp(existing.data() + 8, content.bytes.data(), 32) == 0;
+      return {same ? AppendOutcome::kAlreadyPresent : AppendOutcome::kConflict, at};
+    }
+    EntryHeader header(seq, item.partition, item.offset);
+    Digest chain = chain_hash(s_.head.chain, header.view(), item.wire);
+    BeKey key(seq.value);
+    std::uint8_t* out = txn_.reserve(impl_.log, key.val(), 32 + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
+    std::memcpy(out, chain.bytes.data(), 32);
+    std::memcpy(out + 32, header.bytes, kEntryHeaderSize);
+    std::memcpy(out + 32 + kEntryHeaderSize, item.wire.data(), item.wire.size());
+    s_.range.append(entry_leaf_hash(header.view(), item.wire), [&](const merkle::CompactRange::Node& n) {
+      BeKey k(merkle::node_position(n.level, n.index));
+      txn_.put(impl_.merkle, k.val(), lmdb::val(n.hash.view()), MDB_APPEND);
+    });
+    if (item.registry_event) {
+      BeKey rk(seq.value);
+      txn_.put(impl_.registry, rk.val(), MDB_val{0, nullptr}, MDB_APPEND);
+    }
+    s_.head.size = seq.value + 1;
+    s_.head.chain = chain;
+    return {AppendOutcome::kAppended, seq};
+  }
+
+  void reject(Rejection r) override {
+    r.number = s_.rejections++;
+    BeKey k(r.number);
+    std::string j = rejection_json(r);
+    txn_.put(impl_.rejections, k.val(), lmdb::val(j), MDB_APPEND);
+  }
+
+  void set_next_offset(KafkaOffset next) override { s_.next_offset = next; }
+
+  Head head() const override {
+    Head h = s_.head;
+    h.root = s_.range.root();
+    return h;
+  }
+
+  // Writes the meta records that account for this batch; returns the state to adopt on commit.
+  LedgerState finish() {
+    s_.head.root = s_.range.root();
+    std::uint8_t head[40];
+    put_le(head, s_.head.size, 8);
+    std::memcpy(head + 8, s_.head.chain.bytes.data(), 32);
+    txn_.put(impl_.meta, lmdb::val(kMetaHead), MDB_val{40, head});
+    std::uint8_t ingest[8], rej[8];
+    put_le(ingest, static_cast<std::uint64_t>(s_.next_offset.value), 8);
+    put_le(rej, s_.rejections, 8);
+    txn_.put(impl_.meta, lmdb::val(kMetaIngest), MDB_val{8, ingest});
+    txn_.put(impl_.meta, lmdb::val(kMetaRejections), MDB_val{8, rej});
+    return std::move(s_);
+  }
+
+ private:
+  lmdb::Txn& txn_;
+  const Ledger::Impl& impl_;
+  LedgerState s_;
+};
+
+struct AbortWrite {};
+
+}  // namespace
+
+Digest chain_hash(const Digest& prev, ByteView header, ByteView wire) {
+  thread_local Sha256 h;
+  return h.update(kChainPrefix).update(prev.view()).update(header).update(wire).finish();
+}
+
+Digest entry_leaf_hash(ByteView header, ByteView wire) {
+  thread_local Sha256 h;
+  static constexpr std::uint8_t kLeaf = 0x00;
+  return h.update(ByteView(&kLeaf, 1)).update(header).update(wire).finish();
+}
+
+Result<Entry> decode_log_value(ByteView v) {
+  if (v.size() < 32 + kEntryHeaderSize || v[32] != kEntryVersion)
+    return Status(Reason::kCorrupt, "a log entry is truncated or of an unknown version");
+  Entry e;
+  std::memcpy(e.entry_hash.bytes.data(), v.data(), 32);
+  const std::uint8_t* h = v.data() + 32;
+  e.seq.value = get_le(h + 1, 8);
+  e.partition.value = static_cast<std::int32_t>(get_le(h + 9, 4));
+  e.offset.value = static_cast<std::int64_t>(get_le(h + 13, 8));
+  e.wire.assign(v.begin() + 32 + kEntryHeaderSize, v.end());
+  return e;
+}
+
+Bytes Entry::leaf_data() const {
+  EntryHeader h(seq, partition, offset);
+  Bytes out(kEntryHeaderSize + wire.size());
+  std::memcpy(out.data(), h.bytes, kEntryHeaderSize);
+  if (!wire.empty()) std::memcpy(out.data() + kEntryHeaderSize, wire.data(), wire.size());
+  return out;
+}
+
+Digest Ledger::Impl::node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const {
+  BeKey k(merkle::node_position(level, index));
+  auto v = txn.find(merkle, k.val());
+  if (!v || v->size() != 32)
+    throw LmdbError(MDB_NOTFOUND, "Merkle node (level " + std::to_string(level) + ", index " +
+                                      std::to_string(index) + ") is missing or malformed");
+  Digest d;
+  std::memcpy(d.bytes.data(), v->data(), 32);
+  return d;
+}
+
+Result<Entry> Ledger::Impl::get(const lmdb::Txn& txn, Seq seq) const {
+  BeKey k(seq.value);
+  auto v = txn.find(log, k.val());
+  if (!v) return Status(Reason::kNotFound, "no entry at seq " + std::to_string(seq.value));
+  return decode_log_value(*v);
+}
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Ledger::~Ledger() = default;
+
+Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition partition,
+                                              const LedgerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->env = std::make_unique<lmdb::Env>(dir, lmdb::EnvOptions{options.initial_map_size, 32, options.no_sync});
+    impl->meta = impl->env->open_db("meta");
+    impl->log = impl->env->open_db("log");
+    impl->merkle = impl->env->open_db("merkle");
+    impl->index = impl->env->open_db("event_index");
+    impl->registry = impl->env->open_db("registry");
+    impl->checkpoints = impl->env->open_db("checkpoints");
+    impl->rejections = impl->env->open_db("rejections");
+    impl->partition = partition;
+    impl->origin = "govcredit/" + options.name + "/shard/" + std::to_string(partition.value);
+    Status bad;
+    impl->env->write([&](lmdb::Txn& txn) {
+      auto fmt = txn.find(impl->meta, lmdb::val(kMetaFormat));
+      if (!fmt) {  // a new shard
+        std::uint8_t f[4], p[4];
+        put_le(f, kStorageFormat, 4);
+        put_le(p, static_cast<std::uint32_t>(partition.value), 4);
+        txn.put(impl->meta, lmdb::val(kMetaFormat), MDB_val{4, f});
+        txn.put(impl->meta, lmdb::val(kMetaPartition), MDB_val{4, p});
+        return;
+      }
+      if (fmt->size() != 4 || get_le(fmt->data(), 4) != kStorageFormat) {
+        bad = Status(Reason::kCorrupt, dir + " holds an unknown storage format");
+        return;
+      }
+      auto p = txn.find(impl->meta, lmdb::val(kMetaPartition));
+      if (!p || p->size() != 4 || static_cast<std::int32_t>(get_le(p->data(), 4)) != partition.value) {
+        bad = Status(Reason::kInvalidArgument, dir + " is the shard of another partition");
+        return;
+      }
+      LedgerState& s = impl->state;
+      if (auto h = txn.find(impl->meta, lmdb::val(kMetaHead)); h && h->size() == 40) {
+        s.head.size = get_le(h->data(), 8);
+        std::memcpy(s.head.chain.bytes.data(), h->data() + 8, 32);
+      }
+      if (auto i = txn.find(impl->meta, lmdb::val(kMetaIngest)); i && i->size() == 8)
+        s.next_offset.value = static_cast<std::int64_t>(get_le(i->data(), 8));
+      if (auto r = txn.find(impl->meta, lmdb::val(kMetaRejections)); r && r->size() == 8)
+        s.rejections = get_le(r->data(), 8);
+      std::vector<Digest> peaks;
+      for (auto [level, index] : merkle::peak_positions(s.head.size)) peaks.push_back(impl->node(txn, level, index));
+      s.range = merkle::CompactRange(s.head.size, std::move(peaks));
+      s.head.root = s.range.root();
+    });
+    if (!bad) return bad;
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+Status Ledger::write(const std::function<Status(Batch&)>& fn) {
+  Status result;
+  LedgerState adopted;
+  try {
+    impl_->env->write([&](lmdb::Txn& txn) {
+      BatchImpl batch(txn, *impl_, impl_->snapshot());
+      result = fn(batch);
+      if (!result) throw AbortWrite{};
+      adopted = batch.finish();
+    });
+  } catch (const AbortWrite&) {
+    return result;
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  std::lock_guard lock(impl_->mu);
+  impl_->state = std::move(adopted);
+  return Status::ok();
+}
+
+Partition Ledger::partition() const { return impl_->partition; }
+const std::string& Ledger::origin() const { return impl_->origin; }
+Head Ledger::head() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->state.head;
+}
+KafkaOffset Ledger::next_offset() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->state.next_offset;
+}
+
+Result<Entry> Ledger::get(Seq seq) const {
+  Result<Entry> out(Reason::kNotFound, "");
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) { out = impl_->get(txn, seq); });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return out;
+}
+
+Result<Entry> Ledger::get_by_event(const EventId& id) const {
+  Result<Entry> out(Reason::kNotFound, "no event " + to_hex(id) + " in this shard");
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      auto v = txn.find(impl_->index, lmdb::val(id.view()));
+      if (v && v->size() == 40) out = impl_->get(txn, Seq{get_le(v->data(), 8)});
+    });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return out;
+}
+
+Status Ledger::scan(Seq from, Seq to, const std::function<bool(const Entry&)>& fn) const {
+  Status out;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      lmdb::Cursor cur(txn, impl_->log);
+      BeKey k(from.value);
+      MDB_val kv = k.val();
+      for (bool ok = cur.seek(&kv); ok; ok = cur.next()) {
+        if (BeKey::decode(cur.key()) >= to.value) break;
+        auto e = decode_log_value(lmdb::view(cur.value()));
+        if (!e) {
+          out = e.status();
+          return;
+        }
+        if (!fn(*e)) return;
+      }
+    });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return out;
+}
+
+Result<Digest> Ledger::root_at(std::uint64_t size) const {
+  if (size > head().size)
+    return Status(Reason::kInvalidArgument, "tree size " + std::to_string(size) + " is beyond the log's " +
+                                                std::to_string(head().size) + " entries");
+  Digest out;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      out = merkle::root_hash(size, [&](std::uint32_t l, std::uint64_t i) { return impl_->node(txn, l, i); });
+    });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return out;
+}
+
+Result<InclusionProof> Ledger::inclusion_proof(Seq seq, std::uint64_t tree_size) const {
+  if (tree_size > head().size || seq.value >= tree_size)
+    return Status(Reason::kInvalidArgument, "no entry " + std::to_string(seq.value) + " in a tree of size " +
+                                                std::to_string(tree_size) + " (the log has " +
+                                                std::to_string(head().size) + ")");
+  InclusionProof p;
+  p.seq = seq;
+  p.tree_size = tree_size;
+  Status bad;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      auto fn = [&](std::uint32_t l, std::uint64_t i) { return impl_->node(txn, l, i); };
+      auto e = impl_->get(txn, seq);
+      if (!e) {
+        bad = e.status();
+        return;
+      }
+      p.leaf_data = e->leaf_data();
+      p.path = merkle::inclusion_proof(seq.value, tree_size, fn);
+      p.root = merkle::root_hash(tree_size, fn);
+    });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  if (!bad) return bad;
+  return p;
+}
+
+Result<std::vector<Digest>> Ledger::consistency_proof(std::uint64_t size1, std::uint64_t size2) const {
+  if (size1 > size2 || size2 > head().size)
+    return Status(Reason::kInvalidArgument, "a consistency proof needs size1 <= size2 <= " + std::to_string(head().size));
+  std::vector<Digest> out;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      out = merkle::consistency_proof(size1, size2, [&](std::uint32_t l, std::uint64_t i) { return impl_->node(txn, l, i); });
+    });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return out;
+}
+
+Result<Checkpoint> Ledger::make_checkpoint(const PrivateKey& key, Timestamp now) {
+  Head h = head();
+  if (auto existing = checkpoint_at(h.size)) return *existing;
+  Checkpoint c = sign_checkpoint(impl_->origin, h.size, h.root, now, key);
+  try {
+    impl_->env->write([&](lmdb::Txn& txn) {
+      BeKey k(h.size);
+      txn.put(impl_->checkpoints, k.val(), lmdb::val(c.text));
+    });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return c;
+}
+
+std::vector<Checkpoint> Ledger::checkpoints() const {
+  std::vector<Checkpoint> out;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      lmdb::Cursor cur(txn, impl_->checkpoints);
+      for (bool ok = cur.seek(nullptr); ok; ok = cur.next())
+        if (auto c = parse_checkpoint(as_chars(lmdb::view(cur.value())))) out.push_back(std::move(*c));
+    });
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
+std::optional<Checkpoint> Ledger::checkpoint_at(std::uint64_t size) const {
+  std::optional<Checkpoint> out;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      BeKey k(size);
+      if (auto v = txn.find(impl_->checkpoints, k.val()))
+        if (auto c = parse_checkpoint(as_chars(*v))) out = std::move(*c);
+    });
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
+std::vector<Rejection> Ledger::rejections(std::uint64_t from, std::size_t limit) const {
+  std::vector<Rejection> out;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      lmdb::Cursor cur(txn, impl_->rejections);
+      BeKey k(from);
+      MDB_val kv = k.val();
+      for (bool ok = cur.seek(&kv); ok && out.size() < limit; ok = cur.next())
+        out.push_back(parse_rejection(lmdb::view(cur.value())));
+    });
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
+std::uint64_t Ledger::rejection_count() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->state.rejections;
+}
+
+Result<Registry> Ledger::load_registry() const {
+  Registry reg;
+  Status bad;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      lmdb::Cursor cur(txn, impl_->registry);
+      for (bool ok = cur.seek(nullptr); ok; ok = cur.next()) {
+        auto e = impl_->get(txn, Seq{BeKey::decode(cur.key())});
+        if (!e) {
+          bad = e.status();
+          return;
+        }
+        auto ev = decode_wire(e->wire);
+        if (!ev) {
+          bad = Status(Reason::kCorrupt, "registry event at seq " + std::to_string(e->seq.value) +
+                                             " does not decode: " + ev.status().to_string());
+          return;
+        }
+        reg.apply(*ev);
+      }
+    });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  if (!bad) return bad;
+  return reg;
+}
+
+std::uint64_t Ledger::store_bytes() const {
+  try {
+    return impl_->env->used_bytes();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+}  // namespace govcredit

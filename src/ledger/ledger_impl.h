@@ -1,0 +1,74 @@
+// Internal to src/ledger: the Ledger's state and the entry layout helpers
+// (docs/LEDGER_FORMAT.md §2).
+#pragma once
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "govcredit/ledger.h"
+#include "govcredit/merkle.h"
+#include "lmdb.h"
+
+namespace govcredit {
+
+inline constexpr std::string_view kChainPrefix{"govcredit/chain/v1\0", 19};
+inline constexpr std::uint8_t kEntryVersion = 1;
+inline constexpr std::size_t kEntryHeaderSize = 1 + 8 + 4 + 8;
+inline constexpr std::uint32_t kStorageFormat = 1;
+
+inline void put_le(std::uint8_t* p, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
+}
+inline std::uint64_t get_le(const std::uint8_t* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
+struct EntryHeader {
+  std::uint8_t bytes[kEntryHeaderSize];
+  EntryHeader(Seq seq, Partition p, KafkaOffset o) {
+    bytes[0] = kEntryVersion;
+    put_le(bytes + 1, seq.value, 8);
+    put_le(bytes + 9, static_cast<std::uint32_t>(p.value), 4);
+    put_le(bytes + 13, static_cast<std::uint64_t>(o.value), 8);
+  }
+  ByteView view() const { return {bytes, kEntryHeaderSize}; }
+};
+
+// H(prefix ‖ prev ‖ header ‖ wire) and H(0x00 ‖ header ‖ wire), without building the entry.
+Digest chain_hash(const Digest& prev, ByteView header, ByteView wire);
+Digest entry_leaf_hash(ByteView header, ByteView wire);
+
+// Parses a `log` value. Returns kCorrupt when it is too short or of an unknown version.
+Result<Entry> decode_log_value(ByteView value);
+
+// The event id inside a wire event (fixed offset: prefix 19, marker 1, version 1).
+inline constexpr std::size_t kWireIdOffset = 21;
+
+struct LedgerState {
+  Head head;
+  KafkaOffset next_offset{0};
+  std::uint64_t rejections = 0;
+  merkle::CompactRange range;
+};
+
+struct Ledger::Impl {
+  std::unique_ptr<lmdb::Env> env;
+  MDB_dbi meta = 0, log = 0, merkle = 0, index = 0, registry = 0, checkpoints = 0, rejections = 0;
+  Partition partition;
+  std::string origin;
+  mutable std::mutex mu;  // guards state
+  LedgerState state;      // GUARDED_BY(mu); written only by the writer thread
+
+  LedgerState snapshot() const {
+    std::lock_guard lock(mu);
+    return state;
+  }
+  // Reads a stored Merkle node or throws LmdbError(MDB_NOTFOUND) (corruption).
+  Digest node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const;
+  Result<Entry> get(const lmdb::Txn& txn, Seq seq) const;
+};
+
+}  // namespace govcredit

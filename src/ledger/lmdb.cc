@@ -1,0 +1,158 @@
+#include "lmdb.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+namespace govcredit::lmdb {
+
+Txn::Txn(MDB_env* env, bool write) {
+  int rc = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
+  if (rc == MDB_MAP_RESIZED) {  // another process grew the map: adopt its size and retry
+    check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize");
+    rc = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
+  }
+  check(rc, "mdb_txn_begin");
+}
+
+Txn::~Txn() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+}
+
+std::optional<ByteView> Txn::find(MDB_dbi dbi, MDB_val key) const {
+  MDB_val v;
+  int rc = mdb_get(txn_, dbi, &key, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(rc, "mdb_get");
+  return view(v);
+}
+
+void Txn::put(MDB_dbi dbi, MDB_val key, MDB_val data, unsigned flags) {
+  check(mdb_put(txn_, dbi, &key, &data, flags), "mdb_put");
+}
+
+bool Txn::insert(MDB_dbi dbi, MDB_val key, MDB_val data, ByteView* existing) {
+  int rc = mdb_put(txn_, dbi, &key, &data, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) {
+    if (existing) *existing = view(data);  // LMDB returns the existing value in data
+    return false;
+  }
+  check(rc, "mdb_put");
+  return true;
+}
+
+std::uint8_t* Txn::reserve(MDB_dbi dbi, MDB_val key, std::size_t size, unsigned flags) {
+  MDB_val data{size, nullptr};
+  check(mdb_put(txn_, dbi, &key, &data, MDB_RESERVE | flags), "mdb_put(reserve)");
+  return static_cast<std::uint8_t*>(data.mv_data);
+}
+
+bool Txn::erase(MDB_dbi dbi, MDB_val key) {
+  int rc = mdb_del(txn_, dbi, &key, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  check(rc, "mdb_del");
+  return true;
+}
+
+std::size_t Txn::count(MDB_dbi dbi) const {
+  MDB_stat st;
+  check(mdb_stat(txn_, dbi, &st), "mdb_stat");
+  return st.ms_entries;
+}
+
+void Txn::commit() {
+  int rc = mdb_txn_commit(txn_);
+  txn_ = nullptr;  // freed by LMDB whether or not the commit succeeded
+  check(rc, "mdb_txn_commit");
+}
+
+Cursor::Cursor(const Txn& txn, MDB_dbi dbi) { check(mdb_cursor_open(txn.get(), dbi, &cur_), "mdb_cursor_open"); }
+Cursor::~Cursor() { mdb_cursor_close(cur_); }
+
+bool Cursor::op(MDB_cursor_op o, const MDB_val* key) {
+  if (key) key_ = *key;
+  int rc = mdb_cursor_get(cur_, &key_, &val_, o);
+  if (rc == MDB_NOTFOUND) return false;
+  check(rc, "mdb_cursor_get");
+  return true;
+}
+bool Cursor::seek(const MDB_val* key) { return key ? op(MDB_SET_RANGE, key) : op(MDB_FIRST); }
+bool Cursor::next() { return op(MDB_NEXT); }
+bool Cursor::last() { return op(MDB_LAST); }
+
+Env::Env(const std::string& dir, const EnvOptions& o) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    throw LmdbError(errno, "cannot create " + dir);
+  check(mdb_env_create(&env_), "mdb_env_create");
+  try {
+    check(mdb_env_set_maxdbs(env_, o.max_dbs), "mdb_env_set_maxdbs");
+    check(mdb_env_set_mapsize(env_, o.initial_map_size), "mdb_env_set_mapsize");
+    unsigned flags = MDB_NOTLS | (o.no_sync ? MDB_NOSYNC : 0);
+    check(mdb_env_open(env_, dir.c_str(), flags, 0644), ("mdb_env_open " + dir).c_str());
+    // An existing environment may already be larger than initial_map_size: adopt the larger.
+    MDB_envinfo info;
+    check(mdb_env_info(env_, &info), "mdb_env_info");
+    if (info.me_mapsize < o.initial_map_size)
+      check(mdb_env_set_mapsize(env_, o.initial_map_size), "mdb_env_set_mapsize");
+  } catch (...) {
+    mdb_env_close(env_);
+    throw;
+  }
+}
+
+Env::~Env() { mdb_env_close(env_); }
+
+MDB_dbi Env::open_db(const char* name) {
+  std::shared_lock lock(resize_mu_);
+  Txn txn(env_, true);
+  MDB_dbi dbi;
+  check(mdb_dbi_open(txn.get(), name, MDB_CREATE, &dbi), "mdb_dbi_open");
+  txn.commit();
+  return dbi;
+}
+
+void Env::write(const std::function<void(Txn&)>& fn) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      std::shared_lock lock(resize_mu_);
+      Txn txn(env_, true);
+      fn(txn);
+      txn.commit();
+      return;
+    } catch (const LmdbError& e) {
+      if (e.code != MDB_MAP_FULL || attempt >= 40) throw;
+    }
+    grow();
+  }
+}
+
+void Env::read(const std::function<void(const Txn&)>& fn) const {
+  std::shared_lock lock(resize_mu_);
+  Txn txn(env_, false);
+  fn(txn);
+}
+
+void Env::grow() {
+  std::unique_lock lock(resize_mu_);  // no transaction of ours is open now
+  MDB_envinfo info;
+  check(mdb_env_info(env_, &info), "mdb_env_info");
+  check(mdb_env_set_mapsize(env_, info.me_mapsize * 2), "mdb_env_set_mapsize");
+}
+
+std::size_t Env::map_size() const {
+  MDB_envinfo info;
+  check(mdb_env_info(env_, &info), "mdb_env_info");
+  return info.me_mapsize;
+}
+
+std::uint64_t Env::used_bytes() const {
+  MDB_envinfo info;
+  MDB_stat st;
+  check(mdb_env_info(env_, &info), "mdb_env_info");
+  check(mdb_env_stat(env_, &st), "mdb_env_stat");
+  return static_cast<std::uint64_t>(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+}  // namespace govcredit::lmdb

@@ -1,0 +1,143 @@
+// A thin RAII layer over LMDB (lmdb.h), internal to src/ledger.
+//
+// LMDB's caveats, restated because every caller must respect them:
+// - A transaction belongs to one thread. We open the environment with MDB_NOTLS, so a read-only
+//   transaction may move between threads, but it is never used by two threads at once.
+// - Only one write transaction exists at a time per environment (LMDB serialises them with a
+//   mutex); keep them short and never open a second one on the same thread.
+// - Keep read transactions short: a long reader pins old pages and makes the file grow.
+// - Data returned in an MDB_val points into the memory map and is valid only until the next
+//   update operation in that transaction or the end of the transaction. Copy it out first.
+// - mdb_env_set_mapsize() may only run while this process has no transaction open; Env::write()
+//   grows the map on MDB_MAP_FULL by aborting, resizing under an exclusive lock, and retrying
+//   the whole write function, so write functions must be safe to run again (they are: nothing
+//   they did survives the abort).
+// - Durability: without MDB_NOSYNC (the default here) a committed write transaction is on disk
+//   when commit returns; with it, a crash may lose recent commits but never corrupts the file.
+// - Never open the same environment twice in one process (LMDB's lock file would deadlock).
+//
+// Errors surface as LmdbError exceptions inside src/ledger only; the Ledger catches them at its
+// public boundary and returns Status values.
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <shared_mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "govcredit/types.h"
+
+namespace govcredit::lmdb {
+
+struct LmdbError : std::runtime_error {
+  LmdbError(int code, const std::string& what)
+      : std::runtime_error(what + ": " + mdb_strerror(code)), code(code) {}
+  int code;
+};
+
+inline void check(int rc, const char* what) {
+  if (rc != MDB_SUCCESS) throw LmdbError(rc, what);
+}
+
+inline MDB_val val(ByteView b) { return MDB_val{b.size(), const_cast<std::uint8_t*>(b.data())}; }
+inline MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+inline ByteView view(const MDB_val& v) { return {static_cast<const std::uint8_t*>(v.mv_data), v.mv_size}; }
+
+// A u64 as 8 big-endian bytes: keys whose bytewise order is numeric order.
+struct BeKey {
+  std::uint8_t b[8];
+  explicit BeKey(std::uint64_t v) {
+    for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<std::uint8_t>(v);
+  }
+  MDB_val val() { return MDB_val{8, b}; }
+  static std::uint64_t decode(const MDB_val& v) {
+    std::uint64_t x = 0;
+    auto* p = static_cast<const std::uint8_t*>(v.mv_data);
+    for (std::size_t i = 0; i < 8 && i < v.mv_size; ++i) x = x << 8 | p[i];
+    return x;
+  }
+};
+
+class Txn {
+ public:
+  Txn(MDB_env* env, bool write);
+  ~Txn();
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  MDB_txn* get() const { return txn_; }
+  // nullopt when the key is absent. The view is valid until the next write or the txn's end.
+  std::optional<ByteView> find(MDB_dbi dbi, MDB_val key) const;
+  void put(MDB_dbi dbi, MDB_val key, MDB_val data, unsigned flags = 0);
+  // MDB_NOOVERWRITE put: true when inserted; false (and *existing set) when the key exists.
+  bool insert(MDB_dbi dbi, MDB_val key, MDB_val data, ByteView* existing);
+  // Reserves size bytes for key's value (MDB_RESERVE | flags) and returns where to write them.
+  // The memory is valid until the next update in this transaction.
+  std::uint8_t* reserve(MDB_dbi dbi, MDB_val key, std::size_t size, unsigned flags = 0);
+  bool erase(MDB_dbi dbi, MDB_val key);
+  std::size_t count(MDB_dbi dbi) const;
+  void commit();
+
+ private:
+  MDB_txn* txn_ = nullptr;
+};
+
+class Cursor {
+ public:
+  Cursor(const Txn& txn, MDB_dbi dbi);
+  ~Cursor();
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+  // Positions at the first key >= key (MDB_SET_RANGE), or the first key when key is null.
+  bool seek(const MDB_val* key);
+  bool next();
+  bool last();
+  const MDB_val& key() const { return key_; }
+  const MDB_val& value() const { return val_; }
+
+ private:
+  bool op(MDB_cursor_op o, const MDB_val* key = nullptr);
+  MDB_cursor* cur_ = nullptr;
+  MDB_val key_{}, val_{};
+};
+
+struct EnvOptions {
+  std::size_t initial_map_size = std::size_t{1} << 30;
+  unsigned max_dbs = 32;
+  bool no_sync = false;  // trade durability of the last commits for speed; off by default
+};
+
+class Env {
+ public:
+  // Creates dir if needed and opens the environment in it.
+  Env(const std::string& dir, const EnvOptions& options);
+  ~Env();
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+
+  MDB_env* get() const { return env_; }
+  // Opens (creating if needed) a named database. Call once per name, before concurrent use.
+  MDB_dbi open_db(const char* name);
+
+  // Runs fn in a write transaction and commits it. On MDB_MAP_FULL the transaction is aborted,
+  // the map doubled and fn run again from scratch.
+  void write(const std::function<void(Txn&)>& fn);
+  // Runs fn in a read-only transaction.
+  void read(const std::function<void(const Txn&)>& fn) const;
+  std::size_t map_size() const;
+  // Bytes of the data file in use (last page number × page size).
+  std::uint64_t used_bytes() const;
+
+ private:
+  void grow();
+  MDB_env* env_ = nullptr;
+  // Shared by every transaction; exclusive while the map is resized.
+  mutable std::shared_mutex resize_mu_;
+};
+
+}  // namespace govcredit::lmdb
