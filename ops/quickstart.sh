@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's first command: install, build, and run the main job on the embedded default
+# (no Kafka needed). Today that is the demo: generate the signed Shanghai data set, ingest it
+# into an embedded shard under ./govcredit-data, sign a checkpoint and verify everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ops/install-deps.sh
+ops/build.sh release
+exec build/release/src/govcredit demo --data "${GOVCREDIT_DATA:-govcredit-data}" "$@"

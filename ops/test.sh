@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The README's second command (and what .ci/run runs): install everything, build, and run the
+# whole test suite twice — a release build and an ASan+UBSan build. Exit non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ops/install-deps.sh
+
+status=0
+run_suite() {
+  local flavour=$1
+  echo "=== build: $flavour"
+  ops/build.sh "$flavour"
+  echo "=== test: $flavour"
+  # ctest prints its own summary line ("100% tests passed, 0 tests failed out of N").
+  ctest --test-dir "build/$flavour" --output-on-failure -j 2 --timeout 900 || status=1
+}
+run_suite release
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite asan
+exit $status

@@ -1,0 +1,389 @@
+// The ledger against a real LMDB environment: append, idempotency, proofs, checkpoints, growth,
+// reopen, the rejection journal, exactly-once offsets, and tamper detection by verify().
+#include "govcredit/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include "govcredit/codec.h"
+#include "govcredit/demo.h"
+#include "govcredit/ingest.h"
+#include "govcredit/merkle.h"
+#include "ledger/lmdb.h"
+#include "ledger/rfc9162_reference.h"
+#include "support/support.h"
+
+namespace govcredit {
+namespace {
+
+namespace ref = rfc9162;
+
+const demo::World& world() {
+  static const demo::World w = demo::generate(demo::Options{.seed = 5, .records = 40});
+  return w;
+}
+
+std::vector<Message> messages(std::size_t from, std::size_t to, std::int64_t first_offset) {
+  std::vector<Message> out;
+  for (std::size_t i = from; i < to && i < world().events.size(); ++i)
+    out.push_back(Message{encode_wire(world().events[i]), Partition{0}, KafkaOffset{first_offset + static_cast<std::int64_t>(i - from)}, Timestamp{1000}});
+  return out;
+}
+
+std::unique_ptr<Ledger> open(const std::string& dir, LedgerOptions o = {}) {
+  auto l = Ledger::open(dir, Partition{0}, o);
+  EXPECT_TRUE(l) << l.status().to_string();
+  return std::move(*l);
+}
+
+// Ingests the whole demo world in batches of 100.
+void ingest_world(Ledger& l) {
+  auto ing = Ingestor::create(l);
+  ASSERT_TRUE(ing);
+  for (std::size_t i = 0; i < world().events.size(); i += 100) {
+    auto r = (*ing)->ingest(messages(i, i + 100, static_cast<std::int64_t>(i)));
+    ASSERT_TRUE(r) << r.status().to_string();
+    for (const auto& x : *r) ASSERT_EQ(x.outcome, IngestOutcome::kAccepted) << x.status.to_string();
+  }
+}
+
+TEST(Ledger, AppendsReadsBackAndSurvivesReopen) {
+  testing::TempDir dir;
+  Head before;
+  {
+    auto l = open(dir.path());
+    ingest_world(*l);
+    before = l->head();
+    EXPECT_EQ(before.size, world().events.size());
+    EXPECT_EQ(l->next_offset().value, static_cast<std::int64_t>(world().events.size()));
+    auto e = l->get(Seq{7});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->wire, encode_wire(world().events[7]));
+    EXPECT_EQ(e->offset.value, 7);
+    auto byid = l->get_by_event(world().events[9].id);
+    ASSERT_TRUE(byid);
+    EXPECT_EQ(byid->seq.value, 9u);
+    EXPECT_EQ(l->get(Seq{before.size}).status().reason(), Reason::kNotFound);
+  }
+  auto l = open(dir.path());
+  EXPECT_EQ(l->head().size, before.size);
+  EXPECT_EQ(l->head().chain, before.chain);
+  EXPECT_EQ(l->head().root, before.root);
+  EXPECT_TRUE(l->verify(VerifyOptions{.signatures = true}).ok);
+  // The registry comes back from the log: a new record by a registered source is accepted.
+  auto ing = Ingestor::create(*l);
+  ASSERT_TRUE(ing);
+  EXPECT_EQ((*ing)->registry().agencies().size(), 40u);
+  auto again = Ledger::open(dir.path() + "-other", Partition{1});
+  ASSERT_TRUE(again);
+}
+
+TEST(Ledger, ShardOfAnotherPartitionIsRefused) {
+  testing::TempDir dir;
+  { open(dir.path()); }
+  auto l = Ledger::open(dir.path(), Partition{3});
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.status().reason(), Reason::kInvalidArgument);
+}
+
+TEST(Ledger, AppendIsIdempotentAndDetectsConflicts) {
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  Bytes a = encode_wire(world().events[0]);
+  Bytes b = encode_wire(world().events[1]);
+  EventId id = world().events[0].id;
+  std::vector<AppendResult> out;
+  ASSERT_TRUE(l->write([&](Ledger::Batch& batch) {
+    out.push_back(batch.append(AppendItem{a, id, true, Partition{0}, KafkaOffset{0}}));
+    out.push_back(batch.append(AppendItem{a, id, true, Partition{0}, KafkaOffset{1}}));  // same batch
+    return Status::ok();
+  }));
+  ASSERT_TRUE(l->write([&](Ledger::Batch& batch) {
+    out.push_back(batch.append(AppendItem{a, id, true, Partition{0}, KafkaOffset{2}}));  // later batch
+    out.push_back(batch.append(AppendItem{b, id, false, Partition{0}, KafkaOffset{3}}));  // other bytes, same id
+    return Status::ok();
+  }));
+  EXPECT_EQ(out[0].outcome, AppendOutcome::kAppended);
+  EXPECT_EQ(out[1].outcome, AppendOutcome::kAlreadyPresent);
+  EXPECT_EQ(out[2].outcome, AppendOutcome::kAlreadyPresent);
+  EXPECT_EQ(out[3].outcome, AppendOutcome::kConflict);
+  for (const auto& r : out) EXPECT_EQ(r.seq.value, 0u);
+  EXPECT_EQ(l->head().size, 1u);
+}
+
+TEST(Ledger, FailedBatchWritesNothing) {
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  Status s = l->write([&](Ledger::Batch& batch) {
+    Bytes a = encode_wire(world().events[0]);
+    batch.append(AppendItem{a, world().events[0].id, true, Partition{0}, KafkaOffset{0}});
+    batch.set_next_offset(KafkaOffset{1});
+    return Status(Reason::kInternal, "give up");
+  });
+  EXPECT_EQ(s.reason(), Reason::kInternal);
+  EXPECT_EQ(l->head().size, 0u);
+  EXPECT_EQ(l->next_offset().value, 0);
+  EXPECT_EQ(l->get(Seq{0}).status().reason(), Reason::kNotFound);
+}
+
+TEST(Ledger, MapGrowsWhenFullAndNothingIsLost) {
+  testing::TempDir dir;
+  auto l = open(dir.path(), LedgerOptions{.initial_map_size = 256 * 1024});
+  ingest_world(*l);  // several times the initial map
+  EXPECT_EQ(l->head().size, world().events.size());
+  EXPECT_TRUE(l->verify().ok);
+}
+
+TEST(Ledger, InclusionAndConsistencyProofsVerifyIndependently) {
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  ingest_world(*l);
+  std::vector<ref::Hash> leaves;
+  const std::uint64_t n = l->head().size;
+  ASSERT_TRUE(l->scan(Seq{0}, Seq{n}, [&](const Entry& e) {
+    leaves.push_back(ref::leaf(e.leaf_data()));
+    return true;
+  }));
+  ASSERT_EQ(leaves.size(), n);
+  EXPECT_EQ(ref::of(l->head().root), ref::mth(leaves, 0, n));
+  for (std::uint64_t size : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{3}, std::uint64_t{64}, std::uint64_t{65}, n - 1, n}) {
+    ref::Hash root = ref::mth(leaves, 0, size);
+    for (std::uint64_t seq = 0; seq < size; seq += (size > 80 ? 7 : 1)) {
+      auto p = l->inclusion_proof(Seq{seq}, size);
+      ASSERT_TRUE(p) << p.status().to_string();
+      EXPECT_EQ(ref::of(p->root), root);
+      EXPECT_TRUE(ref::verify_inclusion(ref::leaf(p->leaf_data), seq, size, ref::of_all(p->path), root)) << seq << "/" << size;
+    }
+    for (std::uint64_t older : {std::uint64_t{1}, size / 2 + 1, size}) {
+      if (older > size) continue;
+      auto c = l->consistency_proof(older, size);
+      ASSERT_TRUE(c);
+      EXPECT_TRUE(ref::verify_consistency(older, size, ref::mth(leaves, 0, older), root, ref::of_all(*c))) << older << "->" << size;
+    }
+  }
+  EXPECT_EQ(l->inclusion_proof(Seq{n}, n).status().reason(), Reason::kInvalidArgument);
+  EXPECT_EQ(l->consistency_proof(2, n + 1).status().reason(), Reason::kInvalidArgument);
+}
+
+TEST(Ledger, CheckpointsAreSignedStoredAndChecked) {
+  testing::TempDir dir;
+  auto l = open(dir.path(), LedgerOptions{.name = "test"});
+  ingest_world(*l);
+  PrivateKey key = *PrivateKey::generate();
+  auto c = l->make_checkpoint(key, Timestamp{1764403200000});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->origin, "govcredit/test/shard/0");
+  EXPECT_EQ(c->size, l->head().size);
+  auto parsed = parse_checkpoint(c->text);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->root, l->head().root);
+  EXPECT_TRUE(verify_checkpoint(*parsed, key.public_key()));
+  EXPECT_FALSE(verify_checkpoint(*parsed, PrivateKey::generate()->public_key()));
+  std::string forged = c->text;
+  forged.replace(forged.find('\n') + 1, 1, "9");  // another tree size
+  auto f = parse_checkpoint(forged);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(verify_checkpoint(*f, key.public_key()).reason(), Reason::kSignatureInvalid);
+  EXPECT_EQ(l->checkpoints().size(), 1u);
+  EXPECT_TRUE(l->checkpoint_at(c->size));
+  // verify() against the checkpoint: ok, and a checkpoint with another root fails.
+  auto pub = key.public_key();
+  VerifyOptions o;
+  o.checkpoint = *parsed;
+  o.checkpoint_key = &pub;
+  EXPECT_TRUE(l->verify(o).ok);
+  Checkpoint other = sign_checkpoint(c->origin, c->size, Digest{}, c->time, key);
+  o.checkpoint = other;
+  VerifyReport r = l->verify(o);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.message().find("rewritten"), std::string::npos);
+  EXPECT_FALSE(parse_checkpoint("garbage\n"));
+}
+
+TEST(Ingest, RejectionsAreJournaledNeverLogged) {
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  auto ing = Ingestor::create(*l);
+  std::vector<Message> batch = messages(0, 3, 0);
+  batch.push_back(Message{Bytes{1, 2, 3}, Partition{0}, KafkaOffset{3}, Timestamp{5000}});  // garbage
+  Event forged = world().events[3];
+  forged.subject = AgencyId("sh.city.finance");  // changed after signing
+  batch.push_back(Message{encode_wire(forged), Partition{0}, KafkaOffset{4}, Timestamp{6000}});
+  auto r = (*ing)->ingest(batch);
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)[3].outcome, IngestOutcome::kRejected);
+  EXPECT_EQ((*r)[3].status.reason(), Reason::kBinaryMalformed);
+  EXPECT_EQ((*r)[4].outcome, IngestOutcome::kRejected);
+  EXPECT_EQ((*r)[4].status.reason(), Reason::kSignatureInvalid);
+  EXPECT_EQ(l->head().size, 3u);
+  EXPECT_EQ(l->next_offset().value, 5);
+  auto rej = l->rejections();
+  ASSERT_EQ(rej.size(), 2u);
+  EXPECT_EQ(rej[0].reason, "binary_malformed");
+  EXPECT_EQ(rej[0].offset.value, 3);
+  EXPECT_EQ(rej[0].received_at.ms, 5000);
+  EXPECT_EQ(rej[0].sha256, sha256(ByteView(batch[3].value)));
+  EXPECT_EQ(rej[1].reason, "signature_invalid");
+  EXPECT_EQ(rej[1].event_id, forged.id);
+  EXPECT_EQ(l->rejection_count(), 2u);
+  EXPECT_TRUE(l->verify(VerifyOptions{.signatures = true}).ok);
+}
+
+TEST(Ingest, RedeliveredOffsetsAreConsumedExactlyOnce) {
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  auto ing = Ingestor::create(*l);
+  ASSERT_TRUE((*ing)->ingest(messages(0, 10, 0)));
+  // Kafka redelivers 5..14 after a rebalance: 5..9 are ignored, 10..14 appended.
+  auto r = (*ing)->ingest(messages(5, 15, 5));
+  ASSERT_TRUE(r);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ((*r)[i].outcome, IngestOutcome::kAlreadyConsumed);
+  for (int i = 5; i < 10; ++i) EXPECT_EQ((*r)[i].outcome, IngestOutcome::kAccepted);
+  EXPECT_EQ(l->head().size, 15u);
+  // The same events re-published at new offsets are acknowledged as duplicates.
+  auto d = (*ing)->ingest(messages(0, 3, 100));
+  ASSERT_TRUE(d);
+  for (const auto& x : *d) EXPECT_EQ(x.outcome, IngestOutcome::kDuplicate);
+  EXPECT_EQ(l->head().size, 15u);
+  EXPECT_EQ(l->next_offset().value, 103);
+}
+
+TEST(Ingest, ReplayingThePartitionGivesAnIdenticalShard) {
+  testing::TempDir a, b;
+  auto la = open(a.path());
+  auto lb = open(b.path());
+  ingest_world(*la);
+  // Different batch boundaries on the second node.
+  auto ing = Ingestor::create(*lb);
+  for (std::size_t i = 0; i < world().events.size(); i += 37)
+    ASSERT_TRUE((*ing)->ingest(messages(i, i + 37, static_cast<std::int64_t>(i))));
+  EXPECT_EQ(la->head().chain, lb->head().chain);
+  EXPECT_EQ(la->head().root, lb->head().root);
+}
+
+// ---- Tamper detection: raw LMDB writes behind the ledger's back ----
+
+class Tamper : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto l = open(dir_.path());
+    ingest_world(*l);
+    size_ = l->head().size;
+  }
+  void raw(const char* db, const std::function<void(lmdb::Txn&, MDB_dbi)>& fn) {
+    lmdb::Env env(dir_.path(), lmdb::EnvOptions{});
+    MDB_dbi dbi = env.open_db(db);
+    env.write([&](lmdb::Txn& t) { fn(t, dbi); });
+  }
+  VerifyReport verify() { return open(dir_.path())->verify(); }
+  Bytes value(lmdb::Txn& t, MDB_dbi dbi, std::uint64_t key) {
+    lmdb::BeKey k(key);
+    auto v = t.find(dbi, k.val());
+    return Bytes(v->begin(), v->end());
+  }
+  void set(lmdb::Txn& t, MDB_dbi dbi, std::uint64_t key, const Bytes& v) {
+    lmdb::BeKey k(key);
+    t.put(dbi, k.val(), lmdb::val(ByteView(v)));
+  }
+
+  testing::TempDir dir_;
+  std::uint64_t size_ = 0;
+};
+
+TEST_F(Tamper, FlippedByteInAnEntryIsNamed) {
+  raw("log", [&](lmdb::Txn& t, MDB_dbi log) {
+    Bytes v = value(t, log, 42);
+    v[v.size() - 100] ^= 0x01;
+    set(t, log, 42, v);
+  });
+  VerifyReport r = verify();
+  EXPECT_FALSE(r.ok);
+  ASSERT_TRUE(r.first_bad);
+  EXPECT_EQ(r.first_bad->value, 42u);
+}
+
+TEST_F(Tamper, FlippedStoredChainHashIsNamed) {
+  raw("log", [&](lmdb::Txn& t, MDB_dbi log) {
+    Bytes v = value(t, log, 10);
+    v[0] ^= 0x80;
+    set(t, log, 10, v);
+  });
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.first_bad);
+  EXPECT_EQ(r.first_bad->value, 10u);
+}
+
+TEST_F(Tamper, DeletedEntryIsNamed) {
+  raw("log", [&](lmdb::Txn& t, MDB_dbi log) {
+    lmdb::BeKey k(77);
+    t.erase(log, k.val());
+  });
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.first_bad);
+  EXPECT_EQ(r.first_bad->value, 77u);
+}
+
+TEST_F(Tamper, DeletedLastEntryIsNamed) {
+  raw("log", [&](lmdb::Txn& t, MDB_dbi log) {
+    lmdb::BeKey k(size_ - 1);
+    t.erase(log, k.val());
+  });
+  VerifyReport r = verify();
+  EXPECT_FALSE(r.ok);
+  ASSERT_TRUE(r.first_bad);
+  EXPECT_EQ(r.first_bad->value, size_ - 1);
+}
+
+TEST_F(Tamper, ReorderedPairIsNamed) {
+  raw("log", [&](lmdb::Txn& t, MDB_dbi log) {
+    Bytes a = value(t, log, 20), b = value(t, log, 21);
+    set(t, log, 20, b);
+    set(t, log, 21, a);
+  });
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.first_bad);
+  EXPECT_EQ(r.first_bad->value, 20u);
+}
+
+TEST_F(Tamper, FlippedMerkleNodeIsNamed) {
+  // Node (level 1, index 5) covers leaves 10 and 11 and is created by leaf 11.
+  raw("merkle", [&](lmdb::Txn& t, MDB_dbi m) {
+    std::uint64_t pos = merkle::node_position(1, 5);
+    Bytes v = value(t, m, pos);
+    v[7] ^= 0x04;
+    set(t, m, pos, v);
+  });
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.first_bad);
+  EXPECT_EQ(r.first_bad->value, 11u);
+  EXPECT_NE(r.problem.message().find("Merkle"), std::string::npos);
+}
+
+TEST_F(Tamper, DeletedIndexEntryIsNamed) {
+  raw("event_index", [&](lmdb::Txn& t, MDB_dbi idx) { t.erase(idx, lmdb::val(world().events[30].id.view())); });
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.first_bad);
+  EXPECT_EQ(r.first_bad->value, 30u);
+}
+
+TEST_F(Tamper, RewrittenHistoryWithValidChainFailsAgainstACheckpoint) {
+  // An insider rebuilds the whole shard with one event left out: the new shard verifies on its
+  // own, but not against a checkpoint of the original.
+  PrivateKey key = *PrivateKey::generate();
+  Checkpoint c = *open(dir_.path())->make_checkpoint(key, Timestamp{1});
+  testing::TempDir forged;
+  {
+    auto l = open(forged.path());
+    auto ing = Ingestor::create(*l);
+    auto msgs = messages(0, world().events.size(), 0);
+    msgs.erase(msgs.begin() + 100);
+    ASSERT_TRUE((*ing)->ingest(msgs));
+  }
+  auto l = open(forged.path());
+  EXPECT_TRUE(l->verify().ok);
+  VerifyOptions o;
+  o.checkpoint = c;
+  EXPECT_FALSE(l->verify(o).ok);
+}
+
+}  // namespace
+}  // namespace govcredit
