@@ -116,8 +116,9 @@ class Ledger {
   class Batch {
    public:
     virtual ~Batch() = default;
-    // The seq and content hash of an event id, if committed or appended earlier in this batch.
-    virtual std::optional<std::pair<Seq, Digest>> find_event(const EventId& id) = 0;
+    // If the id is in the shard (committed or appended earlier in this batch): its seq, and
+    // whether the stored event's wire bytes equal `wire` (a re-send) or not (a conflict).
+    virtual std::optional<std::pair<Seq, bool>> find_event(const EventId& id, ByteView wire) = 0;
     virtual AppendResult append(const AppendItem& item) = 0;
     // Journals a rejected message (never touches the log).
     virtual void reject(Rejection r) = 0;

@@ -58,8 +58,8 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       r.event_id = event->id;
       // Idempotency first: an identical re-send is acknowledged even if, say, its key has been
       // revoked since it was accepted.
-      if (auto existing = b.find_event(event->id)) {
-        if (existing->second == sha256(wire)) {
+      if (auto existing = b.find_event(event->id, wire)) {
+        if (existing->second) {
           r.outcome = IngestOutcome::kDuplicate;
           r.seq = existing->first;
         } else {

@@ -54,34 +54,39 @@ class BatchImpl final : public Ledger::Batch {
   BatchImpl(lmdb::Txn& txn, const Ledger::Impl& impl, LedgerState state)
       : txn_(txn), impl_(impl), s_(std::move(state)) {}
 
-  std::optional<std::pair<Seq, Digest>> find_event(const EventId& id) override {
+  std::optional<std::pair<Seq, bool>> find_event(const EventId& id, ByteView wire) override {
     auto v = txn_.find(impl_.index, lmdb::val(id.view()));
-    if (!v || v->size() != 40) return std::nullopt;
-    Digest d;
-    std::memcpy(d.bytes.data(), v->data() + 8, 32);
-    return std::make_pair(Seq{get_le(v->data(), 8)}, d);
+    if (!v || v->size() != 8) return std::nullopt;
+    Seq at{get_le(v->data(), 8)};
+    return std::make_pair(at, same_wire(at, wire));
+  }
+
+  // Whether the entry at seq carries exactly these wire bytes (the rare path of a re-send).
+  bool same_wire(Seq seq, ByteView wire) {
+    BeKey k(seq.value);
+    auto v = txn_.find(impl_.log, k.val());
+    if (!v || v->size() != 32 + kEntryHeaderSize + wire.size()) return false;
+    return std::memcmp(v->data() + 32 + kEntryHeaderSize, wire.data(), wire.size()) == 0;
   }
 
   AppendResult append(const AppendItem& item) override {
     const Seq seq{s_.head.size};
-    const Digest content = sha256(item.wire);
-    std::uint8_t idx[40];
+    std::uint8_t idx[8];
     put_le(idx, seq.value, 8);
-    std::memcpy(idx + 8, content.bytes.data(), 32);
     ByteView existing;
-    if (!txn_.insert(impl_.index, lmdb::val(item.id.view()), MDB_val{40, idx}, &existing)) {
-      Seq at{existing.size() >= 8 ? get_le(existing.data(), 8) : 0};
-      bool same = existing.size() == 40 && std::memcmp(existing.data() + 8, content.bytes.data(), 32) == 0;
-      return {same ? AppendOutcome::kAlreadyPresent : AppendOutcome::kConflict, at};
+    if (!txn_.insert(impl_.index, lmdb::val(item.id.view()), MDB_val{8, idx}, &existing)) {
+      Seq at{existing.size() == 8 ? get_le(existing.data(), 8) : 0};
+      return {same_wire(at, item.wire) ? AppendOutcome::kAlreadyPresent : AppendOutcome::kConflict, at};
     }
     EntryHeader header(seq, item.partition, item.offset);
-    Digest chain = chain_hash(s_.head.chain, header.view(), item.wire);
+    Digest leaf = entry_leaf_hash(header.view(), item.wire);
+    Digest chain = chain_hash(s_.head.chain, leaf);
     BeKey key(seq.value);
     std::uint8_t* out = txn_.reserve(impl_.log, key.val(), 32 + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
     std::memcpy(out, chain.bytes.data(), 32);
     std::memcpy(out + 32, header.bytes, kEntryHeaderSize);
     std::memcpy(out + 32 + kEntryHeaderSize, item.wire.data(), item.wire.size());
-    s_.range.append(entry_leaf_hash(header.view(), item.wire), [&](const merkle::CompactRange::Node& n) {
+    s_.range.append(leaf, [&](const merkle::CompactRange::Node& n) {
       BeKey k(merkle::node_position(n.level, n.index));
       txn_.put(impl_.merkle, k.val(), lmdb::val(n.hash.view()), MDB_APPEND);
     });
@@ -134,9 +139,9 @@ struct AbortWrite {};
 
 }  // namespace
 
-Digest chain_hash(const Digest& prev, ByteView header, ByteView wire) {
+Digest chain_hash(const Digest& prev, const Digest& leaf) {
   thread_local Sha256 h;
-  return h.update(kChainPrefix).update(prev.view()).update(header).update(wire).finish();
+  return h.update(kChainPrefix).update(prev.view()).update(leaf.view()).finish();
 }
 
 Digest entry_leaf_hash(ByteView header, ByteView wire) {
@@ -288,7 +293,7 @@ Result<Entry> Ledger::get_by_event(const EventId& id) const {
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
       auto v = txn.find(impl_->index, lmdb::val(id.view()));
-      if (v && v->size() == 40) out = impl_->get(txn, Seq{get_le(v->data(), 8)});
+      if (v && v->size() == 8) out = impl_->get(txn, Seq{get_le(v->data(), 8)});
     });
   } catch (const std::exception& e) {
     return storage_error(e);

@@ -37,9 +37,10 @@ struct EntryHeader {
   ByteView view() const { return {bytes, kEntryHeaderSize}; }
 };
 
-// H(prefix ‖ prev ‖ header ‖ wire) and H(0x00 ‖ header ‖ wire), without building the entry.
-Digest chain_hash(const Digest& prev, ByteView header, ByteView wire);
+// H(0x00 ‖ header ‖ wire): the Merkle leaf hash of an entry, without building the entry.
 Digest entry_leaf_hash(ByteView header, ByteView wire);
+// H(prefix ‖ prev ‖ leaf): the chain hash (LEDGER_FORMAT.md §2).
+Digest chain_hash(const Digest& prev, const Digest& leaf);
 
 // Parses a `log` value. Returns kCorrupt when it is too short or of an unknown version.
 Result<Entry> decode_log_value(ByteView value);

@@ -1,0 +1,147 @@
+// ledger_bench: the ledger's hot paths on generated data, results as JSON.
+//
+//   ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE]
+//
+// Scenarios: append of pre-signed events in batches (signature checks excluded: this is the
+// storage path alone), verify without signatures (chain + Merkle + index recomputed), inclusion
+// and consistency proof latency at N entries, disk bytes per event.
+//
+// The events are the demo data set's signed events, repeated with the 16-byte id patched to be
+// unique (the append path does not check signatures, so their realistic size and shape is what
+// matters). The store is durable (fsync per batch) unless --no-sync.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "govcredit/codec.h"
+#include "govcredit/demo.h"
+#include "govcredit/ledger.h"
+
+using namespace govcredit;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t entries = 1000000, batch = 1000;
+  std::string dir = "/tmp/govcredit-ledger-bench", out = "bench-results/ledger.json";
+  bool no_sync = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--entries") entries = std::stoull(next());
+    else if (a == "--batch") batch = std::stoull(next());
+    else if (a == "--dir") dir = next();
+    else if (a == "--out") out = next();
+    else if (a == "--no-sync") no_sync = true;
+    else {
+      std::cerr << "usage: ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] [--no-sync]\n";
+      return 2;
+    }
+  }
+  std::filesystem::remove_all(dir);
+  std::vector<Bytes> base;
+  for (const auto& e : demo::generate(demo::Options{.seed = 1, .records = 2000}).events) base.push_back(encode_wire(e));
+  std::uint64_t wire_bytes = 0;
+  std::cerr << "ledger_bench: " << entries << " entries, batches of " << batch << ", " << base.size() << " distinct events\n";
+
+  auto opened = Ledger::open(dir, Partition{0}, LedgerOptions{.no_sync = no_sync});
+  if (!opened) {
+    std::cerr << opened.status().to_string() << "\n";
+    return 1;
+  }
+  auto ledger = std::move(opened).value();
+  auto t0 = Clock::now();
+  Bytes wire;
+  for (std::uint64_t i = 0; i < entries; i += batch) {
+    Status s = ledger->write([&](Ledger::Batch& b) {
+      for (std::uint64_t j = i; j < std::min(entries, i + batch); ++j) {
+        wire = base[j % base.size()];
+        EventId id;
+        std::memcpy(id.bytes.data(), &j, 8);
+        std::memcpy(id.bytes.data() + 8, "benchid!", 8);
+        std::memcpy(wire.data() + 21, id.bytes.data(), 16);
+        b.append(AppendItem{wire, id, false, Partition{0}, KafkaOffset{static_cast<std::int64_t>(j)}});
+        wire_bytes += wire.size();
+      }
+      b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(std::min(entries, i + batch))});
+      return Status::ok();
+    });
+    if (!s) {
+      std::cerr << s.to_string() << "\n";
+      return 1;
+    }
+    if ((i / batch) % 100 == 0) std::cerr << "\rappend " << i << " / " << entries << std::flush;
+  }
+  auto t1 = Clock::now();
+  double append_s = secs(t0, t1);
+  std::cerr << "\rappend: " << entries / append_s << " entries/s\n";
+
+  auto t2 = Clock::now();
+  VerifyReport r = ledger->verify();
+  auto t3 = Clock::now();
+  if (!r.ok) {
+    std::cerr << "verify failed: " << r.problem.to_string() << "\n";
+    return 1;
+  }
+  double verify_s = secs(t2, t3);
+  std::cerr << "verify: " << entries / verify_s << " entries/s\n";
+
+  std::vector<double> inc_us, con_us;
+  std::uint64_t rng = 99, max_inc_len = 0;
+  for (int k = 0; k < 20000; ++k) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::uint64_t seq = (rng >> 11) % entries;
+    auto a = Clock::now();
+    auto p = ledger->inclusion_proof(Seq{seq}, entries);
+    auto b = Clock::now();
+    if (!p) return 1;
+    max_inc_len = std::max<std::uint64_t>(max_inc_len, p->path.size());
+    inc_us.push_back(secs(a, b) * 1e6);
+    std::uint64_t m = 1 + (rng >> 17) % (entries - 1);
+    a = Clock::now();
+    auto c = ledger->consistency_proof(m, entries);
+    b = Clock::now();
+    if (!c) return 1;
+    con_us.push_back(secs(a, b) * 1e6);
+  }
+  std::uint64_t disk = ledger->store_bytes();
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+
+  nlohmann::json j = {
+      {"entries", entries},
+      {"batch", batch},
+      {"durable", !no_sync},
+      {"append_entries_per_s", entries / append_s},
+      {"verify_entries_per_s", entries / verify_s},
+      {"inclusion_proof_us", {{"mean", [&] { double s = 0; for (double x : inc_us) s += x; return s / static_cast<double>(inc_us.size()); }()},
+                              {"p50", percentile(inc_us, 0.5)}, {"p99", percentile(inc_us, 0.99)}, {"max_path", max_inc_len}}},
+      {"consistency_proof_us", {{"p50", percentile(con_us, 0.5)}, {"p99", percentile(con_us, 0.99)}}},
+      {"wire_bytes_per_event", static_cast<double>(wire_bytes) / static_cast<double>(entries)},
+      {"disk_bytes_per_event", static_cast<double>(disk) / static_cast<double>(entries)},
+      {"disk_to_wire_ratio", static_cast<double>(disk) / static_cast<double>(wire_bytes)},
+      {"peak_rss_mib", static_cast<double>(ru.ru_maxrss) / 1024.0},
+  };
+  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty() ? "." : std::filesystem::path(out).parent_path());
+  std::ofstream(out) << j.dump(2) << "\n";
+  std::cout << j.dump(2) << "\n";
+  ledger.reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
