@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   register_demo(app, run);
   register_ledger_commands(app, run);
   register_proof_commands(app, run);
+  register_kafka_commands(app, run);
   register_dev(app, run);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,110 @@
+// Kafka transport (librdkafka): topics, the event producer, and the ledger node that consumes
+// govcredit.events into one LMDB shard per partition (DESIGN.md §2).
+//
+// Exactly once into the ledger: the node never relies on Kafka's committed offsets. When a
+// partition is assigned, it seeks to the offset stored in that partition's shard (written in the
+// same LMDB transaction as the entries), so a crash, restart or rebalance neither loses nor
+// duplicates an event. Offsets are still committed to Kafka afterwards, for lag monitoring only.
+//
+// Thread-safety: an EventProducer may be used from several threads. A LedgerNode runs on the
+// thread that calls run(); stop() may be called from any thread (or a signal handler via the flag).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "govcredit/event.h"
+#include "govcredit/ingest.h"
+#include "govcredit/ledger.h"
+#include "govcredit/status.h"
+
+namespace govcredit {
+
+struct KafkaConfig {
+  std::string brokers = "127.0.0.1:19092";
+  std::string events_topic = "govcredit.events";
+  std::string rejected_topic = "govcredit.rejected";
+  // Used when creating the topics.
+  int partitions = 4;
+  int replication = 1;
+  int min_insync = 1;
+  // Extra librdkafka properties (name -> value), e.g. {"debug", "feature"}.
+  std::map<std::string, std::string> extra;
+};
+
+// Creates govcredit.events (retention.ms=-1, cleanup.policy=delete: kept forever, never compacted)
+// and govcredit.rejected if they do not exist; an existing topic is left as it is. Returns the
+// events topic's partition count.
+Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms = 30000);
+// The partition count of the events topic (a metadata request).
+Result<int> events_partition_count(const KafkaConfig& config, int timeout_ms = 10000);
+
+// The partition Kafka's Java clients (and librdkafka's murmur2_random) pick for a key:
+// (murmur2(key) & 0x7fffffff) % partitions.
+int partition_for_key(std::string_view key, int partitions);
+
+struct Delivery {
+  Partition partition;
+  KafkaOffset offset;
+};
+
+// An idempotent producer (enable.idempotence, acks=all) of wire events keyed by subject.
+class EventProducer {
+ public:
+  static Result<std::unique_ptr<EventProducer>> create(const KafkaConfig& config);
+  ~EventProducer();
+
+  // Publishes and waits until Kafka acknowledged (or failed). Registry events go to every
+  // partition (each shard keeps its own registry); the result lists one delivery per copy.
+  Result<std::vector<Delivery>> publish(const Event& event, int timeout_ms = 30000);
+  // Publishes many and waits for all; one result per event, in order.
+  std::vector<Result<std::vector<Delivery>>> publish_all(const std::vector<Event>& events,
+                                                         int timeout_ms = 60000);
+  int partitions() const { return partitions_; }
+
+  struct Impl;
+
+ private:
+  explicit EventProducer(std::unique_ptr<Impl> impl, int partitions);
+  std::unique_ptr<Impl> impl_;
+  int partitions_;
+};
+
+struct NodeOptions {
+  std::string data_dir = "govcredit-data";
+  std::string group = "govcredit-ledger";
+  LedgerOptions ledger;
+  std::size_t max_batch = 5000;   // messages per poll (and so at most per LMDB transaction)
+  int poll_timeout_ms = 100;
+  // Stop by itself once every assigned partition is caught up and nothing arrived for this long
+  // (0: run until stop()). For tests and batch replays.
+  int exit_when_idle_ms = 0;
+  bool publish_rejections = true;  // send notices to the rejected topic
+  // Called after each ingested batch (for progress output and tests).
+  std::function<void(Partition, const std::vector<IngestResult>&)> on_batch;
+};
+
+class LedgerNode {
+ public:
+  static Result<std::unique_ptr<LedgerNode>> create(const KafkaConfig& config, const NodeOptions& options);
+  ~LedgerNode();
+  // Consumes until stop() or the idle condition. Returns a storage or Kafka error that stopped it.
+  Status run();
+  void stop() { stop_.store(true); }
+  // Shards this node has opened (assigned now or before), by partition.
+  std::vector<Partition> shards() const;
+  Ledger* shard(Partition p) const;
+
+  struct Impl;
+
+ private:
+  explicit LedgerNode(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace govcredit

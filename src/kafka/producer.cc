@@ -1,0 +1,228 @@
+// Topics, partitioning and the idempotent event producer.
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "client.h"
+#include "govcredit/codec.h"
+#include "govcredit/registry.h"
+
+namespace govcredit {
+
+using namespace kafka_internal;
+
+int partition_for_key(std::string_view key, int partitions) {
+  // Kafka's Utils.murmur2 (Java), in unsigned arithmetic.
+  const auto* data = reinterpret_cast<const std::uint8_t*>(key.data());
+  const std::uint32_t m = 0x5bd1e995, len = static_cast<std::uint32_t>(key.size());
+  std::uint32_t h = 0x9747b28cu ^ len;
+  std::uint32_t i = 0;
+  for (; i + 4 <= len; i += 4) {
+    std::uint32_t k = data[i] | data[i + 1] << 8 | data[i + 2] << 16 | static_cast<std::uint32_t>(data[i + 3]) << 24;
+    k *= m;
+    k ^= k >> 24;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  switch (len % 4) {
+    case 3: h ^= static_cast<std::uint32_t>(data[i + 2]) << 16; [[fallthrough]];
+    case 2: h ^= static_cast<std::uint32_t>(data[i + 1]) << 8; [[fallthrough]];
+    case 1: h ^= data[i]; h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int>((h & 0x7fffffffu) % static_cast<std::uint32_t>(partitions));
+}
+
+namespace {
+
+Result<int> partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
+  rd_kafka_topic_destroy(t);
+  if (err) return kafka_error(err, "metadata request to " + std::string("the brokers"));
+  Result<int> out(Reason::kNotFound, "topic " + topic + " does not exist");
+  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    out = md->topics[0].partition_cnt;
+  else if (md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+    out = kafka_error(md->topics[0].err, "topic " + topic);
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+}  // namespace
+
+Result<int> events_partition_count(const KafkaConfig& config, int timeout_ms) {
+  auto conf = make_conf(config);
+  if (!conf) return conf.status();
+  auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk) return rk.status();
+  return partition_count(rk->get(), config.events_topic, timeout_ms);
+}
+
+Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms) {
+  auto conf = make_conf(config);
+  if (!conf) return conf.status();
+  auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk) return rk.status();
+  char err[512];
+  std::vector<rd_kafka_NewTopic_t*> topics;
+  for (const std::string* name : {&config.events_topic, &config.rejected_topic}) {
+    rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(name->c_str(), config.partitions, config.replication, err, sizeof err);
+    if (t == nullptr) return Status(Reason::kInvalidArgument, std::string("topic ") + *name + ": " + err);
+    // Kept forever and never compacted: the log is the system of record, and any node must be
+    // able to rebuild any shard from offset 0.
+    rd_kafka_NewTopic_set_config(t, "retention.ms", *name == config.events_topic ? "-1" : "31536000000");
+    rd_kafka_NewTopic_set_config(t, "retention.bytes", "-1");
+    rd_kafka_NewTopic_set_config(t, "cleanup.policy", "delete");
+    rd_kafka_NewTopic_set_config(t, "min.insync.replicas", std::to_string(config.min_insync).c_str());
+    topics.push_back(t);
+  }
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof err);
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk->get());
+  rd_kafka_CreateTopics(rk->get(), topics.data(), topics.size(), opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+  Status result;
+  if (ev == nullptr) {
+    result = Status(Reason::kIoError, "no answer from the brokers to CreateTopics");
+  } else if (rd_kafka_event_error(ev)) {
+    result = kafka_error(rd_kafka_event_error(ev), "CreateTopics");
+  } else {
+    std::size_t n = 0;
+    const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    for (std::size_t i = 0; i < n && result; ++i) {
+      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+      if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        result = Status(Reason::kIoError, std::string("creating ") + rd_kafka_topic_result_name(res[i]) + ": " +
+                                              (rd_kafka_topic_result_error_string(res[i]) ? rd_kafka_topic_result_error_string(res[i]) : rd_kafka_err2str(e)));
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_AdminOptions_destroy(opts);
+  for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
+  if (!result) return result;
+  // Metadata may lag creation by a moment.
+  for (int attempt = 0;; ++attempt) {
+    auto n = partition_count(rk->get(), config.events_topic, timeout_ms);
+    if (n || attempt >= 20) return n;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+// ---- EventProducer ----
+
+namespace {
+
+// One publish() call: the deliveries it waits for.
+struct Pending {
+  std::mutex mu;
+  std::condition_variable cv;
+  int remaining = 0;
+  std::vector<Delivery> deliveries;
+  Status error;
+};
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  auto* p = static_cast<Pending*>(m->_private);
+  std::lock_guard lock(p->mu);
+  if (m->err)
+    p->error = kafka_error(m->err, "delivery to partition " + std::to_string(m->partition));
+  else
+    p->deliveries.push_back(Delivery{Partition{m->partition}, KafkaOffset{m->offset}});
+  if (--p->remaining == 0) p->cv.notify_all();
+}
+
+}  // namespace
+
+struct EventProducer::Impl {
+  KafkaPtr rk;
+  std::string topic;
+  std::atomic<bool> stop{false};
+  std::thread poller;  // serves delivery callbacks
+  ~Impl() {
+    if (rk) rd_kafka_flush(rk.get(), 10000);
+    stop = true;
+    if (poller.joinable()) poller.join();
+  }
+};
+
+EventProducer::EventProducer(std::unique_ptr<Impl> impl, int partitions) : impl_(std::move(impl)), partitions_(partitions) {}
+EventProducer::~EventProducer() = default;
+
+Result<std::unique_ptr<EventProducer>> EventProducer::create(const KafkaConfig& config) {
+  auto conf = make_conf(config);
+  if (!conf) return conf.status();
+  for (auto [k, v] : {std::pair{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"},
+                      {"linger.ms", "2"}, {"message.timeout.ms", "30000"}, {"compression.type", "lz4"}})
+    if (Status s = set(conf->get(), k, v); !s) return s;
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), on_delivery);
+  auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk) return rk.status();
+  auto n = partition_count(rk->get(), config.events_topic, 10000);
+  if (!n) return n.status();
+  auto impl = std::make_unique<Impl>();
+  impl->rk = std::move(*rk);
+  impl->topic = config.events_topic;
+  Impl* raw = impl.get();
+  impl->poller = std::thread([raw] {
+    while (!raw->stop) rd_kafka_poll(raw->rk.get(), 50);
+  });
+  return std::unique_ptr<EventProducer>(new EventProducer(std::move(impl), *n));
+}
+
+std::vector<Result<std::vector<Delivery>>> EventProducer::publish_all(const std::vector<Event>& events, int timeout_ms) {
+  std::vector<std::unique_ptr<Pending>> pending;
+  std::vector<Result<std::vector<Delivery>>> out;
+  for (const Event& e : events) {
+    auto p = std::make_unique<Pending>();
+    Bytes wire = encode_wire(e);
+    const std::string& key = e.subject.value;
+    std::vector<int> parts;
+    if (Registry::is_registry_event(e))
+      for (int i = 0; i < partitions_; ++i) parts.push_back(i);
+    else
+      parts.push_back(RD_KAFKA_PARTITION_UA);  // murmur2 of the key, like Java clients
+    p->remaining = static_cast<int>(parts.size());
+    for (int part : parts) {
+      rd_kafka_resp_err_t err;
+      while ((err = rd_kafka_producev(impl_->rk.get(), RD_KAFKA_V_TOPIC(impl_->topic.c_str()), RD_KAFKA_V_PARTITION(part),
+                                      RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(wire.data(), wire.size()),
+                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(p.get()), RD_KAFKA_V_END)) ==
+             RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the poller drains the queue
+      if (err) {
+        std::lock_guard lock(p->mu);
+        p->error = kafka_error(err, "producing to " + impl_->topic);
+        --p->remaining;
+      }
+    }
+    pending.push_back(std::move(p));
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (auto& p : pending) {
+    std::unique_lock lock(p->mu);
+    if (!p->cv.wait_until(lock, deadline, [&] { return p->remaining == 0; })) {
+      out.push_back(Status(Reason::kIoError, "Kafka did not acknowledge the event in time"));
+      // The message may still be delivered later; its Pending must outlive the callback.
+      (void)p.release();
+      continue;
+    }
+    if (!p->error) out.push_back(p->error);
+    else out.push_back(std::move(p->deliveries));
+  }
+  return out;
+}
+
+Result<std::vector<Delivery>> EventProducer::publish(const Event& event, int timeout_ms) {
+  return std::move(publish_all({event}, timeout_ms).front());
+}
+
+}  // namespace govcredit
