@@ -43,8 +43,10 @@ Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms = 30000);
 // The partition count of the events topic (a metadata request).
 Result<int> events_partition_count(const KafkaConfig& config, int timeout_ms = 10000);
 
+// Kafka's Utils.murmur2 (Java) of the key's bytes.
+std::int32_t murmur2(std::string_view key);
 // The partition Kafka's Java clients (and librdkafka's murmur2_random) pick for a key:
-// (murmur2(key) & 0x7fffffff) % partitions.
+// (murmur2(key) & 0x7fffffff) % partitions. The embedded bus uses it too.
 int partition_for_key(std::string_view key, int partitions);
 
 struct Delivery {

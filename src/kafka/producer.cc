@@ -13,7 +13,7 @@ namespace govcredit {
 
 using namespace kafka_internal;
 
-int partition_for_key(std::string_view key, int partitions) {
+std::int32_t murmur2(std::string_view key) {
   // Kafka's Utils.murmur2 (Java), in unsigned arithmetic.
   const auto* data = reinterpret_cast<const std::uint8_t*>(key.data());
   const std::uint32_t m = 0x5bd1e995, len = static_cast<std::uint32_t>(key.size());
@@ -35,6 +35,11 @@ int partition_for_key(std::string_view key, int partitions) {
   h ^= h >> 13;
   h *= m;
   h ^= h >> 15;
+  return static_cast<std::int32_t>(h);
+}
+
+int partition_for_key(std::string_view key, int partitions) {
+  auto h = static_cast<std::uint32_t>(murmur2(key));
   return static_cast<int>((h & 0x7fffffffu) % static_cast<std::uint32_t>(partitions));
 }
 

@@ -1,0 +1,312 @@
+// Integration tests against a real Apache Kafka broker started by ops/kafka/kafka.sh (the ctest
+// fixture). No mocks. If the broker is not reachable the tests fail; they never skip.
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <thread>
+
+#include "govcredit/codec.h"
+#include "govcredit/demo.h"
+#include "govcredit/encoding.h"
+#include "govcredit/kafka.h"
+#include "govcredit/merkle.h"
+#include "ledger/rfc9162_reference.h"
+#include "support/support.h"
+
+extern char** environ;
+
+namespace govcredit {
+namespace {
+
+std::string brokers() {
+  const char* b = std::getenv("GOVCREDIT_KAFKA_BROKERS");
+  return b ? b : "127.0.0.1:19092";
+}
+
+// A fresh pair of topics per test, so tests never see each other's messages.
+KafkaConfig fresh_config(int partitions = 4) {
+  static int n = 0;
+  KafkaConfig k;
+  k.brokers = brokers();
+  std::string suffix = std::to_string(getpid()) + "-" + std::to_string(n++) + "-" +
+                       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
+  k.events_topic = "test.events." + suffix;
+  k.rejected_topic = "test.rejected." + suffix;
+  k.partitions = partitions;
+  auto created = ensure_topics(k);
+  EXPECT_TRUE(created) << "is the test broker running? " << created.status().to_string();
+  if (created) {
+    EXPECT_EQ(*created, partitions);
+  }
+  return k;
+}
+
+NodeOptions node_options(const std::string& dir, const std::string& group) {
+  NodeOptions o;
+  o.data_dir = dir;
+  o.group = group;
+  o.exit_when_idle_ms = 1500;
+  return o;
+}
+
+// Runs a node until it is caught up and idle; returns the heads of its shards.
+std::map<int, Head> run_until_idle(const KafkaConfig& k, const NodeOptions& o) {
+  auto node = LedgerNode::create(k, o);
+  EXPECT_TRUE(node) << node.status().to_string();
+  if (!node) return {};
+  Status s = (*node)->run();
+  EXPECT_TRUE(s) << s.to_string();
+  std::map<int, Head> heads;
+  for (Partition p : (*node)->shards()) heads[p.value] = (*node)->shard(p)->head();
+  return heads;
+}
+
+const demo::World& world() {
+  static const demo::World w = demo::generate(demo::Options{.seed = 11, .records = 120});
+  return w;
+}
+
+std::size_t publish(EventProducer& producer, const std::vector<Event>& events,
+                    std::map<int, std::int64_t>* per_partition = nullptr) {
+  std::size_t ok = 0;
+  auto results = producer.publish_all(events);
+  for (auto& r : results) {
+    EXPECT_TRUE(r) << r.status().to_string();
+    if (!r) continue;
+    ++ok;
+    if (per_partition) {
+      for (const auto& d : *r) (*per_partition)[d.partition.value]++;
+    }
+  }
+  return ok;
+}
+
+TEST(Kafka, ProduceIngestAndProveInclusion) {
+  KafkaConfig k = fresh_config();
+  auto producer = EventProducer::create(k);
+  ASSERT_TRUE(producer) << producer.status().to_string();
+  std::map<int, std::int64_t> sent;
+  ASSERT_EQ(publish(**producer, world().events, &sent), world().events.size());
+  testing::TempDir dir;
+  auto node = LedgerNode::create(k, node_options(dir.path(), "ledger-a"));
+  ASSERT_TRUE(node);
+  ASSERT_TRUE((*node)->run());
+  ASSERT_EQ((*node)->shards().size(), 4u);
+  for (auto [p, n] : sent) {
+    Ledger* l = (*node)->shard(Partition{p});
+    ASSERT_NE(l, nullptr);
+    EXPECT_EQ(l->head().size, static_cast<std::uint64_t>(n)) << "partition " << p;
+    EXPECT_EQ(l->rejection_count(), 0u);
+    VerifyReport r = l->verify(VerifyOptions{.signatures = true});
+    EXPECT_TRUE(r.ok) << r.problem.to_string();
+  }
+  // Every record is in the shard of its subject's partition, provably.
+  int proven = 0;
+  for (const Event& e : world().events) {
+    if (!e.as<RecordSubmitted>()) continue;
+    int p = partition_for_key(e.subject.value, 4);
+    Ledger* l = (*node)->shard(Partition{p});
+    auto entry = l->get_by_event(e.id);
+    ASSERT_TRUE(entry) << "record " << to_hex(e.id) << " not in partition " << p;
+    EXPECT_EQ(entry->wire, encode_wire(e));
+    auto proof = l->inclusion_proof(entry->seq, l->head().size);
+    ASSERT_TRUE(proof);
+    EXPECT_TRUE(rfc9162::verify_inclusion(rfc9162::leaf(proof->leaf_data), entry->seq.value, proof->tree_size,
+                                          rfc9162::of_all(proof->path), rfc9162::of(l->head().root)));
+    ++proven;
+  }
+  EXPECT_EQ(proven, 120);
+}
+
+TEST(Kafka, PartitionerMatchesTheBrokersClients) {
+  KafkaConfig k = fresh_config(7);
+  auto producer = EventProducer::create(k);
+  ASSERT_TRUE(producer);
+  std::vector<Event> records;
+  for (const Event& e : world().events)
+    if (!Registry::is_registry_event(e)) records.push_back(e);
+  records.resize(200);
+  auto results = (*producer)->publish_all(records);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    ASSERT_TRUE(results[i]);
+    ASSERT_EQ(results[i]->size(), 1u);
+    EXPECT_EQ((*results[i])[0].partition.value, partition_for_key(records[i].subject.value, 7)) << records[i].subject.value;
+  }
+}
+
+TEST(Kafka, TwoNodesInDifferentGroupsBuildIdenticalShards) {
+  KafkaConfig k = fresh_config();
+  auto producer = EventProducer::create(k);
+  ASSERT_TRUE(producer);
+  publish(**producer, world().events);
+  testing::TempDir a, b;
+  NodeOptions oa = node_options(a.path(), "group-a"), ob = node_options(b.path(), "group-b");
+  ob.max_batch = 7;  // other batch boundaries, other LMDB transactions: same bytes
+  auto ha = run_until_idle(k, oa);
+  auto hb = run_until_idle(k, ob);
+  ASSERT_EQ(ha.size(), 4u);
+  ASSERT_EQ(hb.size(), 4u);
+  for (auto [p, h] : ha) {
+    EXPECT_EQ(h.size, hb[p].size) << p;
+    EXPECT_EQ(h.chain, hb[p].chain) << p;
+    EXPECT_EQ(h.root, hb[p].root) << p;
+  }
+}
+
+TEST(Kafka, PoisonMessagesAreJournaledAndNeverStopTheNode) {
+  KafkaConfig k = fresh_config(1);
+  auto producer = EventProducer::create(k);
+  ASSERT_TRUE(producer);
+  std::vector<Event> first(world().events.begin(), world().events.begin() + 100);
+  publish(**producer, first);
+  {  // raw garbage straight onto the topic
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", k.brokers.c_str(), err, sizeof err);
+    rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    for (std::string junk : {std::string("not an event"), std::string(70000, 'x'), std::string()})
+      rd_kafka_producev(raw, RD_KAFKA_V_TOPIC(k.events_topic.c_str()), RD_KAFKA_V_VALUE(junk.data(), junk.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_flush(raw, 10000);
+    rd_kafka_destroy(raw);
+  }
+  std::vector<Event> rest(world().events.begin() + 100, world().events.begin() + 200);
+  publish(**producer, rest);
+  testing::TempDir dir;
+  auto heads = run_until_idle(k, node_options(dir.path(), "poison"));
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].size, 200u);
+  auto l = Ledger::open(dir.path() + "/shard-0", Partition{0});
+  ASSERT_TRUE(l);
+  auto rej = (*l)->rejections();
+  ASSERT_EQ(rej.size(), 3u);
+  EXPECT_EQ(rej[0].reason, "binary_malformed");
+  EXPECT_EQ(rej[1].reason, "event_too_large");
+  EXPECT_EQ(rej[2].reason, "binary_malformed");
+  EXPECT_EQ((*l)->next_offset().value, 203);
+  // The notices reached the rejected topic too.
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", k.brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", "reader", err, sizeof err);
+  rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err);
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  rd_kafka_poll_set_consumer(c);
+  rd_kafka_topic_partition_list_t* t = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(t, k.rejected_topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(c, t);
+  rd_kafka_topic_partition_list_destroy(t);
+  int notices = 0;
+  for (int i = 0; i < 100 && notices < 3; ++i)
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 200)) {
+      if (!m->err && std::string(static_cast<char*>(m->payload), m->len).find("\"reason\"") != std::string::npos) ++notices;
+      rd_kafka_message_destroy(m);
+    }
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+  EXPECT_EQ(notices, 3);
+}
+
+// `govcredit node` as a separate process, killed with SIGKILL while events keep arriving.
+pid_t spawn_node(const KafkaConfig& k, const std::string& dir, const std::string& group) {
+  std::vector<std::string> args = {GOVCREDIT_BINARY, "node", "--kafka", k.brokers, "--topic", k.events_topic,
+                                   "--rejected-topic", k.rejected_topic, "--data", dir, "--group", group, "--quiet"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+TEST(Kafka, KilledAndRestartedNodeLosesAndDuplicatesNothing) {
+  KafkaConfig k = fresh_config();
+  auto producer = EventProducer::create(k);
+  ASSERT_TRUE(producer);
+  testing::TempDir dir, clean;
+  const auto& events = world().events;
+  std::size_t next = 0;
+  std::uint64_t rng = 7;
+  for (int round = 0; round < 6; ++round) {
+    pid_t pid = spawn_node(k, dir.path(), "crashy");
+    ASSERT_GT(pid, 0);
+    // Publish a slice while the node consumes, then kill it at a random moment.
+    std::size_t end = std::min(events.size(), next + events.size() / 6 + 1);
+    publish(**producer, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(next), events.begin() + static_cast<std::ptrdiff_t>(end)));
+    next = end;
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + (rng >> 33) % 1500));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFSIGNALED(status)) << "the node exited by itself: " << status;
+  }
+  ASSERT_EQ(next, events.size());
+  auto after = run_until_idle(k, node_options(dir.path(), "crashy"));
+  auto reference = run_until_idle(k, node_options(clean.path(), "reference"));
+  ASSERT_EQ(after.size(), 4u);
+  for (auto [p, h] : reference) {
+    EXPECT_EQ(after[p].size, h.size) << "partition " << p;
+    EXPECT_EQ(after[p].chain, h.chain) << "partition " << p;
+    auto l = Ledger::open(dir.path() + "/shard-" + std::to_string(p), Partition{p});
+    ASSERT_TRUE(l);
+    EXPECT_TRUE((*l)->verify(VerifyOptions{.signatures = true}).ok);
+    EXPECT_EQ((*l)->rejection_count(), 0u) << "a redelivered event was treated as new";
+  }
+}
+
+TEST(Kafka, IngestResumesAfterTheBrokerRestarts) {
+  KafkaConfig k = fresh_config(2);
+  auto producer = EventProducer::create(k);
+  ASSERT_TRUE(producer);
+  const auto& events = world().events;
+  std::size_t half = events.size() / 2;
+  publish(**producer, std::vector<Event>(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(half)));
+  testing::TempDir dir;
+  NodeOptions o = node_options(dir.path(), "restart");
+  o.exit_when_idle_ms = 0;
+  auto node = LedgerNode::create(k, o);
+  ASSERT_TRUE(node);
+  std::thread runner([&] { EXPECT_TRUE((*node)->run()); });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::string script = testing::source_dir() + "/ops/kafka/kafka.sh";
+  ASSERT_EQ(std::system((script + " stop single > /dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(std::system((script + " start single > /dev/null 2>&1").c_str()), 0);
+  // The second half goes out after the restart; the same node must take it in.
+  publish(**producer, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(half), events.end()));
+  std::map<int, std::int64_t> expected;
+  for (const Event& e : events) {
+    if (Registry::is_registry_event(e)) {
+      expected[0]++;
+      expected[1]++;
+    } else {
+      expected[partition_for_key(e.subject.value, 2)]++;
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto done = [&] {
+    for (auto [p, n] : expected) {
+      Ledger* l = (*node)->shard(Partition{p});
+      if (!l || l->head().size != static_cast<std::uint64_t>(n)) return false;
+    }
+    return true;
+  };
+  while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  (*node)->stop();
+  runner.join();
+  EXPECT_TRUE(done()) << "the node did not catch up after the broker restarted";
+}
+
+}  // namespace
+}  // namespace govcredit
