@@ -79,7 +79,7 @@ class EventProducer {
 struct NodeOptions {
   std::string data_dir = "govcredit-data";
   std::string group = "govcredit-ledger";
-  LedgerOptions ledger;
+  LedgerOptions ledger{};
   std::size_t max_batch = 5000;   // messages per poll (and so at most per LMDB transaction)
   int poll_timeout_ms = 100;
   // Stop by itself once every assigned partition is caught up and nothing arrived for this long
@@ -87,7 +87,7 @@ struct NodeOptions {
   int exit_when_idle_ms = 0;
   bool publish_rejections = true;  // send notices to the rejected topic
   // Called after each ingested batch (for progress output and tests).
-  std::function<void(Partition, const std::vector<IngestResult>&)> on_batch;
+  std::function<void(Partition, const std::vector<IngestResult>&)> on_batch{};
 };
 
 class LedgerNode {

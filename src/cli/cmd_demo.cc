@@ -11,7 +11,7 @@
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
 #include "govcredit/encoding.h"
-#include "govcredit/ingest.h"
+#include "govcredit/bus.h"
 
 namespace govcredit::cli {
 namespace {
@@ -19,6 +19,7 @@ namespace {
 struct DemoArgs {
   ShardArgs shard;
   int records = 300;
+  int partitions = 1;
   std::uint64_t seed = 2013;
 };
 
@@ -41,34 +42,24 @@ int run_demo(const DemoArgs& a) {
     if (Status s = write_file(a.shard.data + "/keys/" + principal.value + ".pub", key.public_key().to_pem()); !s)
       return report(s);
 
-  auto ledger = open_shard(a.shard);
-  if (!ledger) return report(ledger.status());
-  auto ingestor = Ingestor::create(**ledger);
-  if (!ingestor) return report(ingestor.status());
+  auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = a.shard.data, .partitions = a.partitions,
+                                                .ledger = LedgerOptions{.name = a.shard.name}});
+  if (!bus) return report(bus.status());
   auto t1 = std::chrono::steady_clock::now();
   std::size_t accepted = 0, duplicates = 0, rejected = 0;
-  const Timestamp received = now();
-  std::vector<Message> batch;
-  KafkaOffset offset = (*ledger)->next_offset();
-  for (std::size_t i = 0; i < world.events.size(); ++i) {
-    batch.push_back(Message{encode_wire(world.events[i]), Partition{a.shard.partition}, offset, received});
-    offset.value++;
-    if (batch.size() == 1000 || i + 1 == world.events.size()) {
-      auto results = (*ingestor)->ingest(batch);
-      if (!results) return report(results.status());
-      for (const auto& r : *results) {
-        accepted += r.outcome == IngestOutcome::kAccepted;
-        duplicates += r.outcome == IngestOutcome::kDuplicate;
-        if (r.outcome == IngestOutcome::kRejected) {
-          ++rejected;
-          std::cerr << "rejected at offset " << r.offset.value << ": " << r.status.to_string() << "\n";
-        }
+  for (const auto& r : (*bus)->publish_all_with_results(world.events)) {
+    if (!r) return report(r.status());
+    for (const auto& x : *r) {
+      accepted += x.outcome == IngestOutcome::kAccepted;
+      duplicates += x.outcome == IngestOutcome::kDuplicate;
+      if (x.outcome == IngestOutcome::kRejected) {
+        ++rejected;
+        std::cerr << "rejected at offset " << x.offset.value << ": " << x.status.to_string() << "\n";
       }
-      batch.clear();
     }
   }
   double ingest_s = seconds_since(t1);
-  std::cout << "ingested into " << shard_dir(a.shard) << ": " << accepted << " appended, " << duplicates
+  std::cout << "ingested through the embedded bus into " << a.partitions << " shard(s) under " << a.shard.data << ": " << accepted << " appended, " << duplicates
             << " already present (the demo is idempotent: a rerun appends nothing), " << rejected
             << " rejected, in " << ingest_s << " s\n";
 
@@ -76,32 +67,35 @@ int run_demo(const DemoArgs& a) {
   for (const auto& e : world.events) by_type[e.type_name()]++;
   std::cout << "\nevents by type:\n";
   for (const auto& [type, n] : by_type) std::cout << "  " << std::left << std::setw(24) << type << n << "\n";
-  const Registry& reg = (*ingestor)->registry();
-  std::cout << "registry: " << reg.agencies().size() << " agencies, " << reg.principals().size()
-            << " principals, " << reg.keys().size() << " keys\n\n";
+  auto reg = (*bus)->shard(Partition{0}).load_registry();
+  if (!reg) return report(reg.status());
+  std::cout << "registry: " << reg->agencies().size() << " agencies, " << reg->principals().size()
+            << " principals, " << reg->keys().size() << " keys\n\n";
 
   auto key = ledger_key(a.shard);
   if (!key) return report(key.status());
-  auto cp = (*ledger)->make_checkpoint(*key, now());
-  if (!cp) return report(cp.status());
-  std::cout << "checkpoint (signed by " << a.shard.data << "/ledger.key):\n" << cp->text << "\n";
-
-  auto t2 = std::chrono::steady_clock::now();
   auto pub = key->public_key();
-  VerifyOptions vo;
-  vo.signatures = true;
-  vo.checkpoint = *cp;
-  vo.checkpoint_key = &pub;
-  VerifyReport v = (*ledger)->verify(vo);
-  if (!v.ok) {
-    std::cout << "verification FAILED: " << v.problem.to_string() << "\n";
-    return kExitRejected;
+  for (int p = 0; p < a.partitions; ++p) {
+    Ledger& ledger = (*bus)->shard(Partition{p});
+    auto cp = ledger.make_checkpoint(*key, now());
+    if (!cp) return report(cp.status());
+    std::cout << "checkpoint of shard " << p << " (signed by " << a.shard.data << "/ledger.key):\n" << cp->text << "\n";
+    auto t2 = std::chrono::steady_clock::now();
+    VerifyOptions vo;
+    vo.signatures = true;
+    vo.checkpoint = *cp;
+    vo.checkpoint_key = &pub;
+    VerifyReport v = ledger.verify(vo);
+    if (!v.ok) {
+      std::cout << "verification FAILED: " << v.problem.to_string() << "\n";
+      return kExitRejected;
+    }
+    std::cout << "verified shard " << p << ": " << v.entries << " entries from scratch in " << seconds_since(t2)
+              << " s: hash chain, Merkle tree, event index, every signature and authorisation, and the "
+                 "checkpoint all hold.\n"
+              << "chain head  " << to_hex(v.head.chain) << "\nMerkle root " << to_hex(v.head.root) << "\n\n";
   }
-  std::cout << "verified " << v.entries << " entries from scratch in " << seconds_since(t2)
-            << " s: hash chain, Merkle tree, event index, every signature and authorisation, and the "
-               "checkpoint all hold.\n"
-            << "chain head  " << to_hex(v.head.chain) << "\nMerkle root " << to_hex(v.head.root) << "\n\n"
-            << "next: govcredit replay --data " << a.shard.data << " --format table | head\n"
+  std::cout << "next: govcredit replay --data " << a.shard.data << " --format table | head\n"
             << "      govcredit proof inclusion --data " << a.shard.data << " --seq 0\n"
             << "      govcredit verify --data " << a.shard.data << " --signatures\n";
   return rejected ? kExitRejected : kExitOk;
@@ -117,6 +111,7 @@ void register_demo(CLI::App& app, Runner& run) {
   add_shard_options(cmd, a->shard);
   cmd->add_option("--records", a->records, "records the sources submit")->capture_default_str()->check(CLI::Range(1, 10000000));
   cmd->add_option("--seed", a->seed, "generator seed")->capture_default_str();
+  cmd->add_option("--partitions", a->partitions, "embedded bus partitions (one shard each)")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->callback([&run, a] { run = [a] { return run_demo(*a); }; });
 }
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "govcredit/bus.h"
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
 #include "govcredit/encoding.h"
@@ -157,6 +158,27 @@ TEST(Kafka, TwoNodesInDifferentGroupsBuildIdenticalShards) {
     EXPECT_EQ(h.size, hb[p].size) << p;
     EXPECT_EQ(h.chain, hb[p].chain) << p;
     EXPECT_EQ(h.root, hb[p].root) << p;
+  }
+}
+
+// The embedded default and Kafka are two transports over one ingest path: the same events in
+// the same order give byte-identical shards (same offsets, same chain, same Merkle root).
+TEST(Kafka, EmbeddedAndKafkaShardsAreIdentical) {
+  KafkaConfig k = fresh_config(3);
+  auto bus = KafkaBus::create(k);
+  ASSERT_TRUE(bus);
+  for (auto& r : (*bus)->publish_all(world().events)) ASSERT_TRUE(r) << r.status().to_string();
+  testing::TempDir kdir, edir;
+  auto heads = run_until_idle(k, node_options(kdir.path(), "vs-embedded"));
+  auto embedded = EmbeddedBus::open(EmbeddedOptions{.data_dir = edir.path(), .partitions = 3});
+  ASSERT_TRUE(embedded);
+  for (auto& r : (*embedded)->publish_all(world().events)) ASSERT_TRUE(r);
+  ASSERT_EQ(heads.size(), 3u);
+  for (auto [p, h] : heads) {
+    Head e = (*embedded)->shard(Partition{p}).head();
+    EXPECT_EQ(h.size, e.size) << p;
+    EXPECT_EQ(h.chain, e.chain) << p;
+    EXPECT_EQ(h.root, e.root) << p;
   }
 }
 
