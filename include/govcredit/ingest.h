@@ -59,10 +59,15 @@ class Ingestor {
   const Registry& registry() const { return registry_; }
   Ledger& ledger() { return ledger_; }
 
+  // Threads that decode and verify signatures ahead of the sequential pass (default: one per
+  // core). Verdicts are pure functions of bytes and keys, so this never changes a decision.
+  void set_verify_threads(unsigned n) { verify_threads_ = n == 0 ? 1 : n; }
+
  private:
-  Ingestor(Ledger& ledger, Registry registry) : ledger_(ledger), registry_(std::move(registry)) {}
+  Ingestor(Ledger& ledger, Registry registry);
   Ledger& ledger_;
   Registry registry_;
+  unsigned verify_threads_ = 1;
 };
 
 }  // namespace govcredit

@@ -140,7 +140,9 @@ case $cmd in
     fetch
     for n in $(nodes_of "$set"); do start_node "$set" "$n"; done
     wait_ready "$set" ;;
-  stop) for n in $(nodes_of "$set"); do stop_node "$set" "$n"; done ;;
+  stop) # all nodes at once: a controlled shutdown of one waits for the others otherwise
+    for n in $(nodes_of "$set"); do stop_node "$set" "$n" & done
+    wait ;;
   stop-node) stop_node "$set" "${3:?node number}" KILL ;;
   start-node) start_node "$set" "${3:?node number}"; wait_ready "$set" ;;
   brokers) brokers "$set" ;;

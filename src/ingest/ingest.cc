@@ -1,11 +1,16 @@
 #include "govcredit/ingest.h"
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 
 namespace govcredit {
+
+Ingestor::Ingestor(Ledger& ledger, Registry registry)
+    : ledger_(ledger), registry_(std::move(registry)), verify_threads_(std::max(1u, std::thread::hardware_concurrency())) {}
 
 Result<std::unique_ptr<Ingestor>> Ingestor::create(Ledger& ledger) {
   auto reg = ledger.load_registry();
@@ -22,9 +27,46 @@ std::optional<EventId> id_of(const Bytes& wire) {
   return id;
 }
 
+// What the parallel pass learned about one message.
+struct Prepared {
+  std::optional<Result<Event>> event;    // set for wire messages (JSON ones decode in order)
+  std::optional<SignatureVerdict> verdict;
+};
+
+// Decodes wire messages and checks each signature against the key the committed registry
+// resolves, on `threads` threads. Keys registered inside this batch are not known yet; those
+// events are verified in the sequential pass as usual.
+std::vector<Prepared> prepare(std::span<const Message> batch, const Registry& registry, unsigned threads) {
+  std::vector<Prepared> out(batch.size());
+  auto work = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      if (batch[i].json) continue;
+      out[i].event = decode_wire(batch[i].value);
+      const auto& ev = *out[i].event;
+      if (!ev) continue;
+      const KeyInfo* k = registry.key(ev->key_id);
+      if (k == nullptr) continue;
+      ByteView signing(batch[i].value.data(), batch[i].value.size() - 64);
+      out[i].verdict = SignatureVerdict{ev->key_id, k->key.verify(signing, ev->signature)};
+    }
+  };
+  const std::size_t n = batch.size();
+  if (threads <= 1 || n < 32) {
+    work(0, n);
+    return out;
+  }
+  std::vector<std::thread> pool;
+  std::size_t per = (n + threads - 1) / threads;
+  for (std::size_t from = per; from < n; from += per) pool.emplace_back(work, from, std::min(n, from + per));
+  work(0, std::min(n, per));
+  for (auto& t : pool) t.join();
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batch) {
+  const std::vector<Prepared> prepared = prepare(batch, registry_, verify_threads_);
   std::vector<IngestResult> results;
   // Registry changes of this batch are staged and adopted only when the transaction commits.
   std::optional<Registry> staged;
@@ -32,7 +74,8 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
     results.clear();
     staged.reset();
     KafkaOffset next = ledger_.next_offset();
-    for (const Message& m : batch) {
+    for (std::size_t index = 0; index < batch.size(); ++index) {
+      const Message& m = batch[index];
       IngestResult r{IngestOutcome::kAlreadyConsumed, m.offset, Seq{0}, std::nullopt, Status::ok()};
       if (m.offset < next) {
         results.push_back(std::move(r));
@@ -47,7 +90,8 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
                            sha256(m.value), m.value.size(), id});
       };
       Bytes converted;
-      auto event = m.json ? event_from_json(as_chars(m.value)) : decode_wire(m.value);
+      Result<Event> event = m.json ? event_from_json(as_chars(m.value))
+                                   : prepared[index].event ? *prepared[index].event : decode_wire(m.value);
       if (event && m.json) converted = encode_wire(*event);
       const Bytes& wire = m.json ? converted : m.value;
       if (!event) {
@@ -72,7 +116,8 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       }
       const Registry& reg = staged ? *staged : registry_;
       ByteView signing(wire.data(), wire.size() - 64);
-      if (Status c = reg.check(*event, signing); !c) {
+      const SignatureVerdict* verdict = prepared[index].verdict ? &*prepared[index].verdict : nullptr;
+      if (Status c = reg.check(*event, signing, verdict); !c) {
         reject(c, event->id);
         results.push_back(std::move(r));
         continue;

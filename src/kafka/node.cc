@@ -137,10 +137,14 @@ Status LedgerNode::run() {
       result = s.error;
       break;
     }
-    ssize_t n = rd_kafka_consume_batch_queue(queue, s.options.poll_timeout_ms, msgs.data(), msgs.size());
-    if (n < 0) {
-      result = kafka_error(rd_kafka_last_error(), "consuming");
-      break;
+    // Block for the first message only, then take whatever else is already fetched: batches grow
+    // under load (group commit) without adding latency when traffic is light.
+    // (rd_kafka_consume_batch_queue alone would wait out its whole timeout to fill the batch.)
+    ssize_t n = 0;
+    if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue, s.options.poll_timeout_ms)) {
+      msgs[0] = first;
+      ssize_t more = rd_kafka_consume_batch_queue(queue, 0, msgs.data() + 1, msgs.size() - 1);
+      n = 1 + (more > 0 ? more : 0);
     }
     // Group by partition, keeping each partition's order.
     std::map<int, std::vector<Message>> by_partition;

@@ -43,13 +43,13 @@ AgencyId Registry::subject_for_principal(const PrincipalInfo& p) const {
   return p.role == Role::kAgency && p.agency ? *p.agency : system_subject();
 }
 
-Status Registry::check(const Event& e, ByteView signing_input) const {
-  if (Status s = authenticate(e, signing_input); !s) return s;
+Status Registry::check(const Event& e, ByteView signing_input, const SignatureVerdict* verdict) const {
+  if (Status s = authenticate(e, signing_input, verdict); !s) return s;
   if (Status s = authorise(e); !s) return s;
   return check_consistency(e);
 }
 
-Status Registry::authenticate(const Event& e, ByteView given) const {
+Status Registry::authenticate(const Event& e, ByteView given, const SignatureVerdict* verdict) const {
   Bytes scratch;
   if (!has_authority_) {
     const auto* p = e.as<PrincipalRegistered>();
@@ -86,7 +86,9 @@ Status Registry::authenticate(const Event& e, ByteView given) const {
   if (k->revoked_at && e.issued_at >= *k->revoked_at)
     return Status(Reason::kKeyRevoked, "the key " + e.key_id.value + " was revoked at " +
                                            format_time(*k->revoked_at));
-  if (!k->key.verify(or_recomputed(e, given, scratch), e.signature))
+  bool valid = verdict && verdict->key == e.key_id ? verdict->valid
+                                                    : k->key.verify(or_recomputed(e, given, scratch), e.signature);
+  if (!valid)
     return Status(Reason::kSignatureInvalid,
                   "the signature does not match the event's canonical bytes under key " +
                       e.key_id.value);
