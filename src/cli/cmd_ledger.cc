@@ -165,9 +165,38 @@ int verify(const VerifyArgs& a) {
   return kExitOk;
 }
 
+struct RejectionsArgs {
+  ShardArgs shard;
+  std::uint64_t from = 0;
+  std::size_t limit = 100;
+};
+
+int rejections(const RejectionsArgs& a) {
+  auto ledger = open_shard(a.shard);
+  if (!ledger) return report(ledger.status());
+  for (const Rejection& r : (*ledger)->rejections(a.from, a.limit)) {
+    nlohmann::json j = {{"n", r.number},           {"reason", r.reason},
+                        {"message", r.message},    {"partition", r.partition.value},
+                        {"offset", r.offset.value}, {"received_at", format_time(r.received_at)},
+                        {"sha256", to_hex(r.sha256)}, {"size", r.size}};
+    if (r.event_id) j["event_id"] = to_hex(*r.event_id);
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_ledger_commands(CLI::App& app, Runner& run) {
+  auto jp = std::make_shared<RejectionsArgs>();
+  auto* j = app.add_subcommand("rejections",
+      "Print a shard's rejection journal (JSON lines): every rejected message with its reason "
+      "code, source offset, time received and SHA-256. Rejections never enter the log.");
+  add_shard_options(j, jp->shard);
+  j->add_option("--from", jp->from, "first rejection number")->capture_default_str();
+  j->add_option("--limit", jp->limit, "at most this many")->capture_default_str();
+  j->callback([&run, jp] { run = [jp] { return rejections(*jp); }; });
+
   auto ap = std::make_shared<AppendArgs>();
   auto* c = app.add_subcommand("append",
       "Append signed events (JSON lines, one event per line) to a shard in embedded mode. Every "

@@ -20,6 +20,12 @@ out=$("$bin" append --data "$d" "$tmp/in.jsonl" 2>&1); rc=$?
 [[ $out == *"in.jsonl:2: rejected: json_malformed"* ]] || fail "line 2 not reported: $out"
 [[ $out == *"appended 0, already present 1, rejected 2"* ]] || fail "summary: $out"
 
+# the rejection journal holds both rejected lines, nothing was appended for them
+"$bin" rejections --data "$d" > "$tmp/rej.jsonl" || fail rejections
+[[ $(wc -l < "$tmp/rej.jsonl") == 2 ]] || fail "expected 2 journaled rejections: $(cat "$tmp/rej.jsonl")"
+grep -q '"reason":"json_malformed"' "$tmp/rej.jsonl" || fail "json_malformed not journaled"
+grep -q '"reason":"event_id_conflict"' "$tmp/rej.jsonl" || fail "event_id_conflict not journaled (a changed event under an existing id)"
+
 # replay filters
 "$bin" replay --data "$d" --type record.submitted --format jsonl > "$tmp/rs.jsonl" || fail replay
 [[ $(wc -l < "$tmp/rs.jsonl") == 40 ]] || fail "expected 40 submitted records, got $(wc -l < "$tmp/rs.jsonl")"
