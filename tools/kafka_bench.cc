@@ -42,7 +42,8 @@ double openssl_verify_rate() {
   pclose(p);
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) {
-    if (line.find("Ed25519") == std::string::npos || line.find("bits") == std::string::npos) continue;
+    if (line.find("Ed25519") == std::string::npos || line.find("bits") == std::string::npos)
+      continue;
     std::istringstream ls(line);
     std::vector<std::string> words;
     for (std::string w; ls >> w;) words.push_back(w);
@@ -73,10 +74,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--brokers") brokers = next();
-    else if (a == "--records") records = std::stoi(next());
-    else if (a == "--partitions") partitions = std::stoi(next());
-    else if (a == "--out") out = next();
+    if (a == "--brokers")
+      brokers = next();
+    else if (a == "--records")
+      records = std::stoi(next());
+    else if (a == "--partitions")
+      partitions = std::stoi(next());
+    else if (a == "--out")
+      out = next();
     else {
       std::cerr << "usage: kafka_bench [--brokers B] [--records N] [--partitions P] [--out FILE]\n";
       return 2;
@@ -121,7 +126,8 @@ int main(int argc, char** argv) {
       if (r.event_id) {
         auto it = t.sent.find(to_hex(*r.event_id));
         if (it != t.sent.end()) {
-          t.latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+          t.latencies_ms.push_back(
+              std::chrono::duration<double, std::milli>(now - it->second).count());
           t.sent.erase(it);
         }
       }
@@ -138,13 +144,15 @@ int main(int argc, char** argv) {
 
   // Throughput: everything as fast as it goes (the registry first, so nothing is rejected).
   std::uint64_t messages = 0;
-  for (const Event& e : w.events) messages += Registry::is_registry_event(e) ? static_cast<std::uint64_t>(partitions) : 1;
+  for (const Event& e : w.events)
+    messages += Registry::is_registry_event(e) ? static_cast<std::uint64_t>(partitions) : 1;
   auto t0 = Clock::now();
   std::cerr << "kafka_bench: throughput run ...\n";
   std::size_t chunk = 5000;
   for (std::size_t i = 0; i < w.events.size(); i += chunk) {
-    std::vector<Event> part(w.events.begin() + static_cast<std::ptrdiff_t>(i),
-                            w.events.begin() + static_cast<std::ptrdiff_t>(std::min(w.events.size(), i + chunk)));
+    std::vector<Event> part(
+        w.events.begin() + static_cast<std::ptrdiff_t>(i),
+        w.events.begin() + static_cast<std::ptrdiff_t>(std::min(w.events.size(), i + chunk)));
     for (auto& r : (*producer)->publish_all(part))
       if (!r) std::cerr << r.status().to_string() << "\n";
   }
@@ -159,7 +167,8 @@ int main(int argc, char** argv) {
   }
   double secs = std::chrono::duration<double>(t.last_append - t0).count();
   double eps = static_cast<double>(t.appended) / secs;
-  std::cerr << "  " << t.appended << " appended in " << secs << " s = " << eps << " events/s (produce alone took "
+  std::cerr << "  " << t.appended << " appended in " << secs << " s = " << eps
+            << " events/s (produce alone took "
             << std::chrono::duration<double>(produced - t0).count() << " s)\n";
 
   // Latency: paced, with a fresh set of events (new ids) for the same subjects.
@@ -185,7 +194,8 @@ int main(int argc, char** argv) {
       std::lock_guard lock(t.mu);
       t.sent[to_hex(paced[i].id)] = Clock::now();
     }
-    if (auto r = (*producer)->publish_all({paced[i]}, 30000); !r[0]) std::cerr << r[0].status().to_string() << "\n";
+    if (auto r = (*producer)->publish_all({paced[i]}, 30000); !r[0])
+      std::cerr << r[0].status().to_string() << "\n";
   }
   auto pending = [&] {
     std::lock_guard lock(t.mu);
@@ -208,11 +218,19 @@ int main(int argc, char** argv) {
       {"openssl_ed25519_verify_per_s_per_core", verify_rate},
       {"end_to_end_events_per_s", eps},
       {"ratio_to_cores_times_verify_rate", eps / (verify_rate * cores)},
-      {"paced_latency_ms", {{"rate_per_s", 500}, {"samples", lat.size()}, {"p50", pct(lat, 0.5)}, {"p99", pct(lat, 0.99)}, {"max", pct(lat, 1.0)}}},
-      {"note", "publish_all waits for each acknowledgement (synchronous per event) in the latency run; "
-               "one ledger node, durable LMDB commits, every signature verified"},
+      {"paced_latency_ms",
+       {{"rate_per_s", 500},
+        {"samples", lat.size()},
+        {"p50", pct(lat, 0.5)},
+        {"p99", pct(lat, 0.99)},
+        {"max", pct(lat, 1.0)}}},
+      {"note",
+       "publish_all waits for each acknowledgement (synchronous per event) in the latency run; "
+       "one ledger node, durable LMDB commits, every signature verified"},
   };
-  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty() ? "." : std::filesystem::path(out).parent_path());
+  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty()
+                                          ? "."
+                                          : std::filesystem::path(out).parent_path());
   std::ofstream(out) << j.dump(2) << "\n";
   std::cout << j.dump(2) << "\n";
   node->reset();

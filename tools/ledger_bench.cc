@@ -28,7 +28,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double secs(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
@@ -44,21 +46,29 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--entries") entries = std::stoull(next());
-    else if (a == "--batch") batch = std::stoull(next());
-    else if (a == "--dir") dir = next();
-    else if (a == "--out") out = next();
-    else if (a == "--no-sync") no_sync = true;
+    if (a == "--entries")
+      entries = std::stoull(next());
+    else if (a == "--batch")
+      batch = std::stoull(next());
+    else if (a == "--dir")
+      dir = next();
+    else if (a == "--out")
+      out = next();
+    else if (a == "--no-sync")
+      no_sync = true;
     else {
-      std::cerr << "usage: ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] [--no-sync]\n";
+      std::cerr
+          << "usage: ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] [--no-sync]\n";
       return 2;
     }
   }
   std::filesystem::remove_all(dir);
   std::vector<Bytes> base;
-  for (const auto& e : demo::generate(demo::Options{.seed = 1, .records = 2000}).events) base.push_back(encode_wire(e));
+  for (const auto& e : demo::generate(demo::Options{.seed = 1, .records = 2000}).events)
+    base.push_back(encode_wire(e));
   std::uint64_t wire_bytes = 0;
-  std::cerr << "ledger_bench: " << entries << " entries, batches of " << batch << ", " << base.size() << " distinct events\n";
+  std::cerr << "ledger_bench: " << entries << " entries, batches of " << batch << ", "
+            << base.size() << " distinct events\n";
 
   auto opened = Ledger::open(dir, Partition{0}, LedgerOptions{.no_sync = no_sync});
   if (!opened) {
@@ -76,7 +86,8 @@ int main(int argc, char** argv) {
         std::memcpy(id.bytes.data(), &j, 8);
         std::memcpy(id.bytes.data() + 8, "benchid!", 8);
         std::memcpy(wire.data() + 21, id.bytes.data(), 16);
-        b.append(AppendItem{wire, id, false, Partition{0}, KafkaOffset{static_cast<std::int64_t>(j)}});
+        b.append(
+            AppendItem{wire, id, false, Partition{0}, KafkaOffset{static_cast<std::int64_t>(j)}});
         wire_bytes += wire.size();
       }
       b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(std::min(entries, i + batch))});
@@ -130,15 +141,26 @@ int main(int argc, char** argv) {
       {"durable", !no_sync},
       {"append_entries_per_s", entries / append_s},
       {"verify_entries_per_s", entries / verify_s},
-      {"inclusion_proof_us", {{"mean", [&] { double s = 0; for (double x : inc_us) s += x; return s / static_cast<double>(inc_us.size()); }()},
-                              {"p50", percentile(inc_us, 0.5)}, {"p99", percentile(inc_us, 0.99)}, {"max_path", max_inc_len}}},
-      {"consistency_proof_us", {{"p50", percentile(con_us, 0.5)}, {"p99", percentile(con_us, 0.99)}}},
+      {"inclusion_proof_us",
+       {{"mean",
+         [&] {
+           double s = 0;
+           for (double x : inc_us) s += x;
+           return s / static_cast<double>(inc_us.size());
+         }()},
+        {"p50", percentile(inc_us, 0.5)},
+        {"p99", percentile(inc_us, 0.99)},
+        {"max_path", max_inc_len}}},
+      {"consistency_proof_us",
+       {{"p50", percentile(con_us, 0.5)}, {"p99", percentile(con_us, 0.99)}}},
       {"wire_bytes_per_event", static_cast<double>(wire_bytes) / static_cast<double>(entries)},
       {"disk_bytes_per_event", static_cast<double>(disk) / static_cast<double>(entries)},
       {"disk_to_wire_ratio", static_cast<double>(disk) / static_cast<double>(wire_bytes)},
       {"peak_rss_mib", static_cast<double>(ru.ru_maxrss) / 1024.0},
   };
-  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty() ? "." : std::filesystem::path(out).parent_path());
+  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty()
+                                          ? "."
+                                          : std::filesystem::path(out).parent_path());
   std::ofstream(out) << j.dump(2) << "\n";
   std::cout << j.dump(2) << "\n";
   ledger.reset();

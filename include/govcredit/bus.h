@@ -27,7 +27,8 @@ class Bus {
   // Returns once the transport holds the event durably: one delivery per partition it went to.
   virtual Result<std::vector<Delivery>> publish(const Event& event) = 0;
   // Publishes many at once (pipelined); one result per event, in order.
-  virtual std::vector<Result<std::vector<Delivery>>> publish_all(const std::vector<Event>& events) = 0;
+  virtual std::vector<Result<std::vector<Delivery>>> publish_all(
+      const std::vector<Event>& events) = 0;
   virtual int partitions() const = 0;
 };
 
@@ -60,7 +61,8 @@ class EmbeddedBus final : public Bus {
   Result<std::vector<Delivery>> publish(const Event& event) override;
   std::vector<Result<std::vector<Delivery>>> publish_all(const std::vector<Event>& events) override;
   // Like publish_all(), returning each target shard's ingest outcome.
-  std::vector<Result<std::vector<IngestResult>>> publish_all_with_results(const std::vector<Event>& events);
+  std::vector<Result<std::vector<IngestResult>>> publish_all_with_results(
+      const std::vector<Event>& events);
   int partitions() const override;
   Ledger& shard(Partition p);
 

@@ -12,11 +12,11 @@
 namespace govcredit {
 
 struct Checkpoint {
-  std::string origin;     // "govcredit/<ledger name>/shard/<partition>"
+  std::string origin;  // "govcredit/<ledger name>/shard/<partition>"
   std::uint64_t size = 0;
   Digest root;
-  Timestamp time;         // when it was signed
-  std::string text;       // the whole signed note, as stored and served
+  Timestamp time;    // when it was signed
+  std::string text;  // the whole signed note, as stored and served
 
   // The body the signature covers: four lines, each ending in '\n'.
   std::string body() const;
@@ -26,8 +26,8 @@ struct Checkpoint {
 std::array<std::uint8_t, 4> note_key_hash(std::string_view name, const PublicKeyBytes& key);
 
 // Builds and signs a checkpoint (key name = origin).
-Checkpoint sign_checkpoint(std::string origin, std::uint64_t size, const Digest& root, Timestamp time,
-                           const PrivateKey& key);
+Checkpoint sign_checkpoint(std::string origin, std::uint64_t size, const Digest& root,
+                           Timestamp time, const PrivateKey& key);
 // Parses a signed note. Rejections (reason kCorrupt): anything but the exact format.
 Result<Checkpoint> parse_checkpoint(std::string_view text);
 // Checks that the note carries a valid signature by key under the key name == origin.

@@ -18,7 +18,9 @@ typedef struct evp_md_ctx_st EVP_MD_CTX;
 namespace govcredit {
 
 Digest sha256(ByteView data);
-inline Digest sha256(std::string_view data) { return sha256(as_bytes(data)); }
+inline Digest sha256(std::string_view data) {
+  return sha256(as_bytes(data));
+}
 
 // Incremental SHA-256 over several parts.
 class Sha256 {

@@ -380,8 +380,8 @@ using Payload =
     std::variant<AgencyRegistered, PrincipalRegistered, KeyAuthorised, KeyRevoked, RecordSubmitted,
                  RecordVerified, RecordCorrected, ObjectionRaised, ObjectionResolved,
                  RecordRepaired, ComplaintFiled, ComplaintTriaged, ComplaintReopened,
-                 ComplaintClosed, RecommendationIssued, RectificationReported,
-                 RecommendationClosed, CompensationRecorded, ReportPublished>;
+                 ComplaintClosed, RecommendationIssued, RectificationReported, RecommendationClosed,
+                 CompensationRecorded, ReportPublished>;
 
 // Index of a payload alternative; stable within one build only.
 using EventType = std::size_t;

@@ -22,7 +22,7 @@ namespace govcredit {
 
 // One message as a transport delivers it.
 struct Message {
-  Bytes value;          // the event's wire form (or whatever garbage was published)
+  Bytes value;  // the event's wire form (or whatever garbage was published)
   Partition partition;
   KafkaOffset offset;
   Timestamp timestamp;  // the transport's timestamp; used only for the rejection journal
@@ -41,9 +41,9 @@ enum class IngestOutcome {
 struct IngestResult {
   IngestOutcome outcome;
   KafkaOffset offset;
-  Seq seq;                        // for kAccepted and kDuplicate
+  Seq seq;  // for kAccepted and kDuplicate
   std::optional<EventId> event_id;
-  Status status;                  // the reason for kRejected
+  Status status;  // the reason for kRejected
 };
 
 class Ingestor {

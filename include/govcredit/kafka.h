@@ -80,7 +80,7 @@ struct NodeOptions {
   std::string data_dir = "govcredit-data";
   std::string group = "govcredit-ledger";
   LedgerOptions ledger{};
-  std::size_t max_batch = 5000;   // messages per poll (and so at most per LMDB transaction)
+  std::size_t max_batch = 5000;  // messages per poll (and so at most per LMDB transaction)
   int poll_timeout_ms = 100;
   // Stop by itself once every assigned partition is caught up and nothing arrived for this long
   // (0: run until stop()). For tests and batch replays.
@@ -92,7 +92,8 @@ struct NodeOptions {
 
 class LedgerNode {
  public:
-  static Result<std::unique_ptr<LedgerNode>> create(const KafkaConfig& config, const NodeOptions& options);
+  static Result<std::unique_ptr<LedgerNode>> create(const KafkaConfig& config,
+                                                    const NodeOptions& options);
   ~LedgerNode();
   // Consumes until stop() or the idle condition. Returns a storage or Kafka error that stopped it.
   Status run();

@@ -90,7 +90,7 @@ struct InclusionProof {
 };
 
 struct VerifyOptions {
-  bool signatures = false;             // also decode and check every event against the registry
+  bool signatures = false;                 // also decode and check every event against the registry
   std::optional<Checkpoint> checkpoint{};  // also compare the root at its size
   const PublicKey* checkpoint_key = nullptr;  // and check its signature
   std::function<void(std::uint64_t done, std::uint64_t total)> progress{};

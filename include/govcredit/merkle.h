@@ -11,16 +11,17 @@
 
 namespace govcredit::merkle {
 
-Digest leaf_hash(ByteView entry);                      // H(0x00 ‖ entry)
+Digest leaf_hash(ByteView entry);                           // H(0x00 ‖ entry)
 Digest node_hash(const Digest& left, const Digest& right);  // H(0x01 ‖ left ‖ right)
-Digest empty_root();                                   // H("")
+Digest empty_root();                                        // H("")
 
 // The post-order number of the complete subtree at (level, index): its key in the `merkle` db.
 std::uint64_t node_position(std::uint32_t level, std::uint64_t index);
 // How many complete subtrees a tree of n leaves has: 2n − popcount(n).
 std::uint64_t stored_node_count(std::uint64_t n);
 
-// Source of complete-subtree hashes: (level, index) -> hash of leaves [index·2^level, (index+1)·2^level).
+// Source of complete-subtree hashes: (level, index) -> hash of leaves [index·2^level,
+// (index+1)·2^level).
 using SubtreeFn = std::function<Digest(std::uint32_t level, std::uint64_t index)>;
 
 // MTH(D[a:b]) for the ranges that occur in RFC 9162 proofs (a aligned to the largest power of two
@@ -28,9 +29,11 @@ using SubtreeFn = std::function<Digest(std::uint32_t level, std::uint64_t index)
 Digest range_hash(std::uint64_t a, std::uint64_t b, const SubtreeFn& subtree);
 Digest root_hash(std::uint64_t size, const SubtreeFn& subtree);
 // RFC 9162 §2.1.3.1 PATH(leaf, D[0:size]), leaf to root. Precondition: leaf < size.
-std::vector<Digest> inclusion_proof(std::uint64_t leaf, std::uint64_t size, const SubtreeFn& subtree);
+std::vector<Digest> inclusion_proof(std::uint64_t leaf, std::uint64_t size,
+                                    const SubtreeFn& subtree);
 // RFC 9162 §2.1.4.1 PROOF(size1, D[0:size2]). Precondition: 0 < size1 <= size2.
-std::vector<Digest> consistency_proof(std::uint64_t size1, std::uint64_t size2, const SubtreeFn& subtree);
+std::vector<Digest> consistency_proof(std::uint64_t size1, std::uint64_t size2,
+                                      const SubtreeFn& subtree);
 
 // RFC 9162 §2.1.3.2.
 bool verify_inclusion(const Digest& leaf, std::uint64_t index, std::uint64_t size,

@@ -54,10 +54,12 @@ class Registry {
   // All checks in the order of FORMAT.md §5 (steps 2-4). signing_input is the event's canonical
   // bytes (the wire form minus its last 64 bytes); pass an empty view to have them recomputed.
   // A verdict for the key the event resolves to replaces the signature check.
-  Status check(const Event& e, ByteView signing_input = {}, const SignatureVerdict* verdict = nullptr) const;
+  Status check(const Event& e, ByteView signing_input = {},
+               const SignatureVerdict* verdict = nullptr) const;
 
   // Step 2: genesis rule, the issuer's key and its validity at e.issued_at, the signature.
-  Status authenticate(const Event& e, ByteView signing_input = {}, const SignatureVerdict* verdict = nullptr) const;
+  Status authenticate(const Event& e, ByteView signing_input = {},
+                      const SignatureVerdict* verdict = nullptr) const;
   // Step 3: the issuer's role may emit this type about this subject.
   Status authorise(const Event& e) const;
   // Step 4: what the event registers does not exist yet; what it names does.

@@ -91,7 +91,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose, like expected
+  Result(T value) : v_(std::move(value)) {}       // NOLINT: implicit on purpose, like expected
   Result(Status error) : v_(std::move(error)) {}  // NOLINT
   Result(Reason reason, std::string message) : v_(Status(reason, std::move(message))) {}
 

@@ -89,7 +89,9 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
   m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
 }
-bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(std::int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 unsigned days_in_month(std::int64_t y, unsigned m) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
@@ -115,8 +117,8 @@ std::string format_time(Timestamp t) {
       ss = static_cast<int>(rem / 1000 % 60), fff = static_cast<int>(rem % 1000);
   char buf[40];
   if (fff == 0)
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y),
-                  m, d, hh, mm, ss);
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m,
+                  d, hh, mm, ss);
   else
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
                   static_cast<long long>(y), m, d, hh, mm, ss, fff);
@@ -142,8 +144,8 @@ std::optional<Timestamp> parse_time(std::string_view s) {
   }
   if (pos != s.size() - 1 || s[pos] != 'Z') return std::nullopt;
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-      static_cast<unsigned>(d) > days_in_month(y, static_cast<unsigned>(mo)) || h > 23 ||
-      mi > 59 || se > 59)
+      static_cast<unsigned>(d) > days_in_month(y, static_cast<unsigned>(mo)) || h > 23 || mi > 59 ||
+      se > 59)
     return std::nullopt;
   std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   return Timestamp{((days * 24 + h) * 60 + mi) * 60000LL + se * 1000LL + ms};

@@ -20,11 +20,15 @@ Result<std::unique_ptr<KafkaBus>> KafkaBus::create(const KafkaConfig& config) {
   if (!p) return p.status();
   return std::unique_ptr<KafkaBus>(new KafkaBus(std::move(*p)));
 }
-Result<std::vector<Delivery>> KafkaBus::publish(const Event& event) { return producer_->publish(event); }
+Result<std::vector<Delivery>> KafkaBus::publish(const Event& event) {
+  return producer_->publish(event);
+}
 std::vector<Result<std::vector<Delivery>>> KafkaBus::publish_all(const std::vector<Event>& events) {
   return producer_->publish_all(events);
 }
-int KafkaBus::partitions() const { return producer_->partitions(); }
+int KafkaBus::partitions() const {
+  return producer_->partitions();
+}
 
 // ---- EmbeddedBus ----
 
@@ -33,8 +37,11 @@ namespace {
 // One partition: its shard and a writer thread that commits queued messages in groups.
 class EmbeddedShard {
  public:
-  EmbeddedShard(std::unique_ptr<Ledger> ledger, std::unique_ptr<Ingestor> ingestor, std::size_t max_batch)
-      : ledger_(std::move(ledger)), ingestor_(std::move(ingestor)), max_batch_(max_batch),
+  EmbeddedShard(std::unique_ptr<Ledger> ledger, std::unique_ptr<Ingestor> ingestor,
+                std::size_t max_batch)
+      : ledger_(std::move(ledger)),
+        ingestor_(std::move(ingestor)),
+        max_batch_(max_batch),
         writer_([this] { write_loop(); }) {}
   ~EmbeddedShard() {
     {
@@ -78,15 +85,18 @@ class EmbeddedShard {
       std::vector<Message> batch;
       KafkaOffset next = ledger_->next_offset();
       const Timestamp now{std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count()};
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count()};
       for (auto& it : items) {
         batch.push_back(Message{std::move(it.wire), ledger_->partition(), next, now});
         next.value++;
       }
       auto results = ingestor_->ingest(batch);
       for (std::size_t i = 0; i < items.size(); ++i) {
-        if (results) items[i].done.set_value((*results)[i]);
-        else items[i].done.set_value(results.status());
+        if (results)
+          items[i].done.set_value((*results)[i]);
+        else
+          items[i].done.set_value(results.status());
       }
     }
   }
@@ -112,22 +122,29 @@ EmbeddedBus::EmbeddedBus(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 EmbeddedBus::~EmbeddedBus() = default;
 
 Result<std::unique_ptr<EmbeddedBus>> EmbeddedBus::open(const EmbeddedOptions& options) {
-  if (options.partitions < 1) return Status(Reason::kInvalidArgument, "an embedded bus needs at least one partition");
+  if (options.partitions < 1)
+    return Status(Reason::kInvalidArgument, "an embedded bus needs at least one partition");
   ::mkdir(options.data_dir.c_str(), 0755);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   for (int p = 0; p < options.partitions; ++p) {
-    auto l = Ledger::open(options.data_dir + "/shard-" + std::to_string(p), Partition{p}, options.ledger);
+    auto l = Ledger::open(options.data_dir + "/shard-" + std::to_string(p), Partition{p},
+                          options.ledger);
     if (!l) return l.status();
     auto ing = Ingestor::create(**l);
     if (!ing) return ing.status();
-    impl->shards.push_back(std::make_unique<EmbeddedShard>(std::move(*l), std::move(*ing), options.max_batch));
+    impl->shards.push_back(
+        std::make_unique<EmbeddedShard>(std::move(*l), std::move(*ing), options.max_batch));
   }
   return std::unique_ptr<EmbeddedBus>(new EmbeddedBus(std::move(impl)));
 }
 
-int EmbeddedBus::partitions() const { return static_cast<int>(impl_->shards.size()); }
-Ledger& EmbeddedBus::shard(Partition p) { return impl_->shards.at(static_cast<std::size_t>(p.value))->ledger(); }
+int EmbeddedBus::partitions() const {
+  return static_cast<int>(impl_->shards.size());
+}
+Ledger& EmbeddedBus::shard(Partition p) {
+  return impl_->shards.at(static_cast<std::size_t>(p.value))->ledger();
+}
 
 namespace {
 std::vector<int> targets_of(const Event& e, int partitions) {
@@ -140,7 +157,8 @@ std::vector<int> targets_of(const Event& e, int partitions) {
 }
 }  // namespace
 
-std::vector<Result<std::vector<IngestResult>>> EmbeddedBus::publish_all_with_results(const std::vector<Event>& events) {
+std::vector<Result<std::vector<IngestResult>>> EmbeddedBus::publish_all_with_results(
+    const std::vector<Event>& events) {
   // Enqueue everything first so each shard's writer commits large groups, then wait.
   std::vector<std::vector<std::future<Result<IngestResult>>>> futures(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -154,16 +172,21 @@ std::vector<Result<std::vector<IngestResult>>> EmbeddedBus::publish_all_with_res
     Status failed;
     for (auto& f : per_event) {
       Result<IngestResult> r = f.get();
-      if (r) results.push_back(std::move(*r));
-      else failed = r.status();
+      if (r)
+        results.push_back(std::move(*r));
+      else
+        failed = r.status();
     }
-    if (!failed) out.push_back(failed);
-    else out.push_back(std::move(results));
+    if (!failed)
+      out.push_back(failed);
+    else
+      out.push_back(std::move(results));
   }
   return out;
 }
 
-std::vector<Result<std::vector<Delivery>>> EmbeddedBus::publish_all(const std::vector<Event>& events) {
+std::vector<Result<std::vector<Delivery>>> EmbeddedBus::publish_all(
+    const std::vector<Event>& events) {
   std::vector<Result<std::vector<Delivery>>> out;
   auto results = publish_all_with_results(events);
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -173,7 +196,8 @@ std::vector<Result<std::vector<Delivery>>> EmbeddedBus::publish_all(const std::v
     }
     std::vector<int> targets = targets_of(events[i], partitions());
     std::vector<Delivery> d;
-    for (std::size_t k = 0; k < targets.size(); ++k) d.push_back(Delivery{Partition{targets[k]}, (*results[i])[k].offset});
+    for (std::size_t k = 0; k < targets.size(); ++k)
+      d.push_back(Delivery{Partition{targets[k]}, (*results[i])[k].offset});
     out.push_back(std::move(d));
   }
   return out;

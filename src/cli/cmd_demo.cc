@@ -8,10 +8,10 @@
 #include <map>
 
 #include "common.h"
+#include "govcredit/bus.h"
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
 #include "govcredit/encoding.h"
-#include "govcredit/bus.h"
 
 namespace govcredit::cli {
 namespace {
@@ -31,7 +31,8 @@ int run_demo(const DemoArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
   demo::World world = demo::generate(demo::Options{.seed = a.seed, .records = a.records});
   std::cout << "generated " << world.events.size() << " signed events (seed " << a.seed << ", "
-            << a.records << " records) in " << std::fixed << std::setprecision(2) << seconds_since(t0) << " s\n";
+            << a.records << " records) in " << std::fixed << std::setprecision(2)
+            << seconds_since(t0) << " s\n";
 
   ::mkdir(a.shard.data.c_str(), 0755);
   ::mkdir((a.shard.data + "/keys").c_str(), 0755);
@@ -39,11 +40,14 @@ int run_demo(const DemoArgs& a) {
   for (const auto& e : world.events) jsonl += event_to_json_text(e) + "\n";
   if (Status s = write_file(a.shard.data + "/demo-events.jsonl", jsonl); !s) return report(s);
   for (const auto& [principal, key] : world.keys)
-    if (Status s = write_file(a.shard.data + "/keys/" + principal.value + ".pub", key.public_key().to_pem()); !s)
+    if (Status s = write_file(a.shard.data + "/keys/" + principal.value + ".pub",
+                              key.public_key().to_pem());
+        !s)
       return report(s);
 
-  auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = a.shard.data, .partitions = a.partitions,
-                                                .ledger = LedgerOptions{.name = a.shard.name}});
+  auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = a.shard.data,
+                                               .partitions = a.partitions,
+                                               .ledger = LedgerOptions{.name = a.shard.name}});
   if (!bus) return report(bus.status());
   auto t1 = std::chrono::steady_clock::now();
   std::size_t accepted = 0, duplicates = 0, rejected = 0;
@@ -54,19 +58,22 @@ int run_demo(const DemoArgs& a) {
       duplicates += x.outcome == IngestOutcome::kDuplicate;
       if (x.outcome == IngestOutcome::kRejected) {
         ++rejected;
-        std::cerr << "rejected at offset " << x.offset.value << ": " << x.status.to_string() << "\n";
+        std::cerr << "rejected at offset " << x.offset.value << ": " << x.status.to_string()
+                  << "\n";
       }
     }
   }
   double ingest_s = seconds_since(t1);
-  std::cout << "ingested through the embedded bus into " << a.partitions << " shard(s) under " << a.shard.data << ": " << accepted << " appended, " << duplicates
+  std::cout << "ingested through the embedded bus into " << a.partitions << " shard(s) under "
+            << a.shard.data << ": " << accepted << " appended, " << duplicates
             << " already present (the demo is idempotent: a rerun appends nothing), " << rejected
             << " rejected, in " << ingest_s << " s\n";
 
   std::map<std::string_view, int> by_type;
   for (const auto& e : world.events) by_type[e.type_name()]++;
   std::cout << "\nevents by type:\n";
-  for (const auto& [type, n] : by_type) std::cout << "  " << std::left << std::setw(24) << type << n << "\n";
+  for (const auto& [type, n] : by_type)
+    std::cout << "  " << std::left << std::setw(24) << type << n << "\n";
   auto reg = (*bus)->shard(Partition{0}).load_registry();
   if (!reg) return report(reg.status());
   std::cout << "registry: " << reg->agencies().size() << " agencies, " << reg->principals().size()
@@ -79,7 +86,8 @@ int run_demo(const DemoArgs& a) {
     Ledger& ledger = (*bus)->shard(Partition{p});
     auto cp = ledger.make_checkpoint(*key, now());
     if (!cp) return report(cp.status());
-    std::cout << "checkpoint of shard " << p << " (signed by " << a.shard.data << "/ledger.key):\n" << cp->text << "\n";
+    std::cout << "checkpoint of shard " << p << " (signed by " << a.shard.data << "/ledger.key):\n"
+              << cp->text << "\n";
     auto t2 = std::chrono::steady_clock::now();
     VerifyOptions vo;
     vo.signatures = true;
@@ -90,10 +98,13 @@ int run_demo(const DemoArgs& a) {
       std::cout << "verification FAILED: " << v.problem.to_string() << "\n";
       return kExitRejected;
     }
-    std::cout << "verified shard " << p << ": " << v.entries << " entries from scratch in " << seconds_since(t2)
-              << " s: hash chain, Merkle tree, event index, every signature and authorisation, and the "
-                 "checkpoint all hold.\n"
-              << "chain head  " << to_hex(v.head.chain) << "\nMerkle root " << to_hex(v.head.root) << "\n\n";
+    std::cout
+        << "verified shard " << p << ": " << v.entries << " entries from scratch in "
+        << seconds_since(t2)
+        << " s: hash chain, Merkle tree, event index, every signature and authorisation, and the "
+           "checkpoint all hold.\n"
+        << "chain head  " << to_hex(v.head.chain) << "\nMerkle root " << to_hex(v.head.root)
+        << "\n\n";
   }
   std::cout << "next: govcredit replay --data " << a.shard.data << " --format table | head\n"
             << "      govcredit proof inclusion --data " << a.shard.data << " --seq 0\n"
@@ -105,13 +116,18 @@ int run_demo(const DemoArgs& a) {
 
 void register_demo(CLI::App& app, Runner& run) {
   auto a = std::make_shared<DemoArgs>();
-  auto* cmd = app.add_subcommand("demo",
+  auto* cmd = app.add_subcommand(
+      "demo",
       "Generate the synthetic Shanghai data set (fixed seed: same events on every machine), "
       "ingest it into an embedded shard, sign a checkpoint and verify everything.");
   add_shard_options(cmd, a->shard);
-  cmd->add_option("--records", a->records, "records the sources submit")->capture_default_str()->check(CLI::Range(1, 10000000));
+  cmd->add_option("--records", a->records, "records the sources submit")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
   cmd->add_option("--seed", a->seed, "generator seed")->capture_default_str();
-  cmd->add_option("--partitions", a->partitions, "embedded bus partitions (one shard each)")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--partitions", a->partitions, "embedded bus partitions (one shard each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->callback([&run, a] { run = [a] { return run_demo(*a); }; });
 }
 

@@ -60,11 +60,13 @@ int decode(const EventArgs& a) {
 }  // namespace
 
 void register_event(CLI::App& app, Runner& run) {
-  auto* ev = app.add_subcommand("event", "Sign, verify and inspect single events (client side; no ledger needed).");
+  auto* ev = app.add_subcommand(
+      "event", "Sign, verify and inspect single events (client side; no ledger needed).");
   ev->require_subcommand(1);
   auto args = std::make_shared<EventArgs>();
 
-  auto* s = ev->add_subcommand("sign",
+  auto* s = ev->add_subcommand(
+      "sign",
       "Read an event in JSON (events/FORMAT.md) and write it signed. Missing id, issued_at and "
       "key_id are filled in (random id, the current time, the key's id).");
   s->add_option("--key", args->key, "the signer's private key (PEM)")->required();
@@ -72,14 +74,16 @@ void register_event(CLI::App& app, Runner& run) {
   s->add_option("--out", args->out, "output file, - for stdout")->capture_default_str();
   s->callback([&run, args] { run = [args] { return sign(*args); }; });
 
-  auto* v = ev->add_subcommand("verify",
+  auto* v = ev->add_subcommand(
+      "verify",
       "Check a signed JSON event's format and its signature under one public key. Exit 0 when "
       "valid, 1 with the reason code when not.");
   v->add_option("--pub", args->pub, "the signer's public key (PEM)")->required();
   v->add_option("--in", args->in, "input JSON file, - for stdin")->capture_default_str();
   v->callback([&run, args] { run = [args] { return verify(*args); }; });
 
-  auto* c = ev->add_subcommand("canonical",
+  auto* c = ev->add_subcommand(
+      "canonical",
       "Write the canonical signing bytes of a signed JSON event (events/FORMAT.md §2), or with "
       "--wire its wire form (signing bytes + signature).");
   c->add_option("--in", args->in, "input JSON file, - for stdin")->capture_default_str();
@@ -87,7 +91,8 @@ void register_event(CLI::App& app, Runner& run) {
   c->add_flag("--wire", args->wire, "write the wire form instead");
   c->callback([&run, args] { run = [args] { return canonical(*args); }; });
 
-  auto* d = ev->add_subcommand("decode", "Read an event's wire form (binary) and print it as JSON.");
+  auto* d =
+      ev->add_subcommand("decode", "Read an event's wire form (binary) and print it as JSON.");
   d->add_option("--in", args->in, "input file, - for stdin")->capture_default_str();
   d->add_option("--out", args->out, "output file, - for stdout")->capture_default_str();
   d->callback([&run, args] { run = [args] { return decode(*args); }; });

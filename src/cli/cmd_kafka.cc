@@ -18,19 +18,23 @@ void on_signal(int) {
 }
 
 void add_kafka_options(CLI::App* cmd, KafkaConfig& k) {
-  cmd->add_option("--kafka", k.brokers, "bootstrap brokers, e.g. 127.0.0.1:19092")->capture_default_str();
+  cmd->add_option("--kafka", k.brokers, "bootstrap brokers, e.g. 127.0.0.1:19092")
+      ->capture_default_str();
   cmd->add_option_function<std::vector<std::string>>(
       "--kafka-set",
       [&k](const std::vector<std::string>& kv) {
         for (const auto& s : kv) {
           auto eq = s.find('=');
-          if (eq == std::string::npos || eq == 0) throw CLI::ValidationError("--kafka-set", "expected name=value, got '" + s + "'");
+          if (eq == std::string::npos || eq == 0)
+            throw CLI::ValidationError("--kafka-set", "expected name=value, got '" + s + "'");
           k.extra[s.substr(0, eq)] = s.substr(eq + 1);
         }
       },
-      "a librdkafka property, name=value (repeatable), e.g. security.protocol=ssl or debug=feature");
+      "a librdkafka property, name=value (repeatable), e.g. security.protocol=ssl or "
+      "debug=feature");
   cmd->add_option("--topic", k.events_topic, "events topic")->capture_default_str();
-  cmd->add_option("--rejected-topic", k.rejected_topic, "rejection notices topic")->capture_default_str();
+  cmd->add_option("--rejected-topic", k.rejected_topic, "rejection notices topic")
+      ->capture_default_str();
 }
 
 int topics(const KafkaConfig& k) {
@@ -62,7 +66,8 @@ int submit(const SubmitArgs& a) {
   for (std::size_t i = 0; i < docs.size(); ++i) {
     auto e = event_from_json(docs[i]);
     if (!e) {
-      std::cerr << a.file << ":" << (docs.size() == 1 ? 1 : i + 1) << ": not submitted: " << e.status().to_string() << "\n";
+      std::cerr << a.file << ":" << (docs.size() == 1 ? 1 : i + 1)
+                << ": not submitted: " << e.status().to_string() << "\n";
       return kExitRejected;  // nothing is published when any event is malformed
     }
     events.push_back(std::move(*e));
@@ -74,14 +79,18 @@ int submit(const SubmitArgs& a) {
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (!results[i]) {
       ++failed;
-      std::cerr << "event " << to_hex(events[i].id) << ": " << results[i].status().to_string() << "\n";
+      std::cerr << "event " << to_hex(events[i].id) << ": " << results[i].status().to_string()
+                << "\n";
       continue;
     }
     std::cout << to_hex(events[i].id) << " " << events[i].type_name();
-    for (const auto& d : *results[i]) std::cout << " p" << d.partition.value << "@" << d.offset.value;
+    for (const auto& d : *results[i])
+      std::cout << " p" << d.partition.value << "@" << d.offset.value;
     std::cout << "\n";
   }
-  if (failed) return report(Status(Reason::kIoError, std::to_string(failed) + " event(s) were not acknowledged by Kafka"));
+  if (failed)
+    return report(Status(Reason::kIoError,
+                         std::to_string(failed) + " event(s) were not acknowledged by Kafka"));
   return kExitOk;
 }
 
@@ -100,7 +109,8 @@ int node(NodeArgs& a) {
       if (r.outcome == IngestOutcome::kRejected) {
         ++rejected;
         if (!a.quiet)
-          std::cerr << "partition " << p.value << " offset " << r.offset.value << ": rejected: " << r.status.to_string() << "\n";
+          std::cerr << "partition " << p.value << " offset " << r.offset.value
+                    << ": rejected: " << r.status.to_string() << "\n";
       }
     }
   };
@@ -113,10 +123,11 @@ int node(NodeArgs& a) {
   g_node = nullptr;
   for (Partition p : (*n)->shards()) {
     Head h = (*n)->shard(p)->head();
-    std::cout << "shard " << p.value << ": " << h.size << " entries, next offset " << (*n)->shard(p)->next_offset().value
-              << ", root " << to_hex(h.root) << "\n";
+    std::cout << "shard " << p.value << ": " << h.size << " entries, next offset "
+              << (*n)->shard(p)->next_offset().value << ", root " << to_hex(h.root) << "\n";
   }
-  std::cout << "this run: " << accepted << " appended, " << duplicates << " already present, " << rejected << " rejected\n";
+  std::cout << "this run: " << accepted << " appended, " << duplicates << " already present, "
+            << rejected << " rejected\n";
   return s ? kExitOk : report(s);
 }
 
@@ -126,17 +137,25 @@ void register_kafka_commands(CLI::App& app, Runner& run) {
   auto* kafka = app.add_subcommand("kafka", "Kafka administration.");
   kafka->require_subcommand(1);
   auto tk = std::make_shared<KafkaConfig>();
-  auto* t = kafka->add_subcommand("topics",
+  auto* t = kafka->add_subcommand(
+      "topics",
       "Create govcredit.events (kept forever: retention.ms=-1, cleanup.policy=delete) and "
       "govcredit.rejected if missing, and print the partition count. Also a readiness check.");
   add_kafka_options(t, *tk);
-  t->add_option("--partitions", tk->partitions, "partitions of new topics")->capture_default_str()->check(CLI::Range(1, 1024));
-  t->add_option("--replication", tk->replication, "replication factor of new topics")->capture_default_str()->check(CLI::Range(1, 16));
-  t->add_option("--min-insync", tk->min_insync, "min.insync.replicas of new topics")->capture_default_str()->check(CLI::Range(1, 16));
+  t->add_option("--partitions", tk->partitions, "partitions of new topics")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  t->add_option("--replication", tk->replication, "replication factor of new topics")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
+  t->add_option("--min-insync", tk->min_insync, "min.insync.replicas of new topics")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
   t->callback([&run, tk] { run = [tk] { return topics(*tk); }; });
 
   auto sa = std::make_shared<SubmitArgs>();
-  auto* s = app.add_subcommand("submit",
+  auto* s = app.add_subcommand(
+      "submit",
       "Publish signed events (a JSON file, or JSON lines) to Kafka with an idempotent producer "
       "(acks=all). Returns once Kafka has every event; prints each event's partition@offset. "
       "Registry events go to every partition. Malformed input publishes nothing.");
@@ -145,15 +164,22 @@ void register_kafka_commands(CLI::App& app, Runner& run) {
   s->callback([&run, sa] { run = [sa] { return submit(*sa); }; });
 
   auto na = std::make_shared<NodeArgs>();
-  auto* n = app.add_subcommand("node",
+  auto* n = app.add_subcommand(
+      "node",
       "Run a ledger node: consume the events topic (consumer group --group) into one LMDB shard "
-      "per partition under --data, exactly once. Stops on SIGINT/SIGTERM, or with --exit-when-idle.");
+      "per partition under --data, exactly once. Stops on SIGINT/SIGTERM, or with "
+      "--exit-when-idle.");
   add_kafka_options(n, na->kafka);
   n->add_option("--data", na->node.data_dir, "data directory")->capture_default_str();
   n->add_option("--group", na->node.group, "consumer group")->capture_default_str();
-  n->add_option("--name", na->node.ledger.name, "ledger name, used in checkpoint origins")->capture_default_str();
-  n->add_option("--max-batch", na->node.max_batch, "messages per LMDB transaction at most")->capture_default_str()->check(CLI::Range(1, 100000));
-  n->add_option("--exit-when-idle", na->node.exit_when_idle_ms, "stop after this many ms caught up with nothing new (0: never)")->capture_default_str();
+  n->add_option("--name", na->node.ledger.name, "ledger name, used in checkpoint origins")
+      ->capture_default_str();
+  n->add_option("--max-batch", na->node.max_batch, "messages per LMDB transaction at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  n->add_option("--exit-when-idle", na->node.exit_when_idle_ms,
+                "stop after this many ms caught up with nothing new (0: never)")
+      ->capture_default_str();
   n->add_flag("--quiet", na->quiet, "do not print each rejection");
   n->callback([&run, na] { run = [na] { return node(*na); }; });
 }

@@ -38,8 +38,10 @@ int append(const AppendArgs& a) {
     if (!results) return report(results.status());
     for (std::size_t i = 0; i < results->size(); ++i) {
       const IngestResult& r = (*results)[i];
-      if (r.outcome == IngestOutcome::kAccepted) ++accepted;
-      else if (r.outcome == IngestOutcome::kDuplicate) ++duplicates;
+      if (r.outcome == IngestOutcome::kAccepted)
+        ++accepted;
+      else if (r.outcome == IngestOutcome::kDuplicate)
+        ++duplicates;
       else if (r.outcome == IngestOutcome::kRejected) {
         ++rejected;
         std::cerr << a.file << ":" << lines[i] << ": rejected: " << r.status.to_string() << "\n";
@@ -54,7 +56,8 @@ int append(const AppendArgs& a) {
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    batch.push_back(Message{Bytes(line.begin(), line.end()), Partition{a.shard.partition}, offset, received, true});
+    batch.push_back(Message{Bytes(line.begin(), line.end()), Partition{a.shard.partition}, offset,
+                            received, true});
     lines.push_back(line_no);
     offset.value++;
     if (batch.size() >= a.batch)
@@ -63,9 +66,9 @@ int append(const AppendArgs& a) {
   if (!batch.empty())
     if (int rc = flush(); rc != kExitOk) return rc;
   Head h = (*ledger)->head();
-  std::cout << "appended " << accepted << ", already present " << duplicates << ", rejected " << rejected
-            << "; shard " << a.shard.partition << " now holds " << h.size << " entries, root "
-            << to_hex(h.root) << "\n";
+  std::cout << "appended " << accepted << ", already present " << duplicates << ", rejected "
+            << rejected << "; shard " << a.shard.partition << " now holds " << h.size
+            << " entries, root " << to_hex(h.root) << "\n";
   return rejected ? kExitRejected : kExitOk;
 }
 
@@ -80,21 +83,25 @@ int replay(const ReplayArgs& a) {
   if (!ledger) return report(ledger.status());
   std::optional<Timestamp> since, until;
   if (!a.since.empty() && !(since = parse_time(a.since)))
-    return report(Status(Reason::kInvalidArgument, "--since must be a UTC time like 2013-07-01T00:00:00Z"));
+    return report(
+        Status(Reason::kInvalidArgument, "--since must be a UTC time like 2013-07-01T00:00:00Z"));
   if (!a.until.empty() && !(until = parse_time(a.until)))
-    return report(Status(Reason::kInvalidArgument, "--until must be a UTC time like 2013-10-01T00:00:00Z"));
+    return report(
+        Status(Reason::kInvalidArgument, "--until must be a UTC time like 2013-10-01T00:00:00Z"));
   if (!a.type.empty() && !payload_for_type(a.type))
     return report(Status(Reason::kInvalidArgument, "--type '" + a.type + "' is not an event type"));
   bool table = a.format == "table";
   if (table)
-    std::cout << std::left << std::setw(8) << "seq" << std::setw(22) << "issued_at" << std::setw(24) << "type"
-              << std::setw(24) << "subject" << std::setw(20) << "issuer" << "id\n";
+    std::cout << std::left << std::setw(8) << "seq" << std::setw(22) << "issued_at" << std::setw(24)
+              << "type" << std::setw(24) << "subject" << std::setw(20) << "issuer"
+              << "id\n";
   Status bad;
   std::size_t shown = 0;
   Status s = (*ledger)->scan(Seq{a.from}, Seq{a.to}, [&](const Entry& entry) {
     auto e = decode_wire(entry.wire);
     if (!e) {
-      bad = Status(Reason::kCorrupt, "seq " + std::to_string(entry.seq.value) + " does not decode: " + e.status().to_string());
+      bad = Status(Reason::kCorrupt, "seq " + std::to_string(entry.seq.value) +
+                                         " does not decode: " + e.status().to_string());
       return false;
     }
     if (!a.agency.empty() && e->subject.value != a.agency) return true;
@@ -103,9 +110,9 @@ int replay(const ReplayArgs& a) {
     if (until && !(e->issued_at < *until)) return true;
     ++shown;
     if (table) {
-      std::cout << std::left << std::setw(8) << entry.seq.value << std::setw(22) << format_time(e->issued_at)
-                << std::setw(24) << e->type_name() << std::setw(24) << e->subject.value << std::setw(20)
-                << e->issuer.value << to_hex(e->id) << "\n";
+      std::cout << std::left << std::setw(8) << entry.seq.value << std::setw(22)
+                << format_time(e->issued_at) << std::setw(24) << e->type_name() << std::setw(24)
+                << e->subject.value << std::setw(20) << e->issuer.value << to_hex(e->id) << "\n";
     } else {
       nlohmann::json j = {{"seq", entry.seq.value},
                           {"partition", entry.partition.value},
@@ -158,9 +165,12 @@ int verify(const VerifyArgs& a) {
     if (r.first_bad) std::cout << "first bad entry: seq " << r.first_bad->value << "\n";
     return kExitRejected;
   }
-  std::cout << "ok: " << r.entries << " entries; chain head " << to_hex(r.head.chain) << "; Merkle root "
-            << to_hex(r.head.root) << (a.signatures ? "; every signature and authorisation re-checked" : "")
-            << (opt.checkpoint ? "; matches checkpoint at size " + std::to_string(opt.checkpoint->size) : "")
+  std::cout << "ok: " << r.entries << " entries; chain head " << to_hex(r.head.chain)
+            << "; Merkle root " << to_hex(r.head.root)
+            << (a.signatures ? "; every signature and authorisation re-checked" : "")
+            << (opt.checkpoint
+                    ? "; matches checkpoint at size " + std::to_string(opt.checkpoint->size)
+                    : "")
             << "\n";
   return kExitOk;
 }
@@ -175,10 +185,14 @@ int rejections(const RejectionsArgs& a) {
   auto ledger = open_shard(a.shard);
   if (!ledger) return report(ledger.status());
   for (const Rejection& r : (*ledger)->rejections(a.from, a.limit)) {
-    nlohmann::json j = {{"n", r.number},           {"reason", r.reason},
-                        {"message", r.message},    {"partition", r.partition.value},
-                        {"offset", r.offset.value}, {"received_at", format_time(r.received_at)},
-                        {"sha256", to_hex(r.sha256)}, {"size", r.size}};
+    nlohmann::json j = {{"n", r.number},
+                        {"reason", r.reason},
+                        {"message", r.message},
+                        {"partition", r.partition.value},
+                        {"offset", r.offset.value},
+                        {"received_at", format_time(r.received_at)},
+                        {"sha256", to_hex(r.sha256)},
+                        {"size", r.size}};
     if (r.event_id) j["event_id"] = to_hex(*r.event_id);
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
@@ -189,7 +203,8 @@ int rejections(const RejectionsArgs& a) {
 
 void register_ledger_commands(CLI::App& app, Runner& run) {
   auto jp = std::make_shared<RejectionsArgs>();
-  auto* j = app.add_subcommand("rejections",
+  auto* j = app.add_subcommand(
+      "rejections",
       "Print a shard's rejection journal (JSON lines): every rejected message with its reason "
       "code, source offset, time received and SHA-256. Rejections never enter the log.");
   add_shard_options(j, jp->shard);
@@ -198,17 +213,21 @@ void register_ledger_commands(CLI::App& app, Runner& run) {
   j->callback([&run, jp] { run = [jp] { return rejections(*jp); }; });
 
   auto ap = std::make_shared<AppendArgs>();
-  auto* c = app.add_subcommand("append",
+  auto* c = app.add_subcommand(
+      "append",
       "Append signed events (JSON lines, one event per line) to a shard in embedded mode. Every "
       "event is validated; rejected lines are reported with their line number and reason code "
       "and journaled. Exit 1 when any line was rejected.");
   c->add_option("file", ap->file, "JSON-lines file, - for stdin")->required();
-  c->add_option("--batch", ap->batch, "events per write transaction")->capture_default_str()->check(CLI::Range(1, 100000));
+  c->add_option("--batch", ap->batch, "events per write transaction")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   add_shard_options(c, ap->shard);
   c->callback([&run, ap] { run = [ap] { return append(*ap); }; });
 
   auto rp = std::make_shared<ReplayArgs>();
-  auto* r = app.add_subcommand("replay", "Print a shard's events in log order, filtered (auditor's view).");
+  auto* r = app.add_subcommand("replay",
+                               "Print a shard's events in log order, filtered (auditor's view).");
   add_shard_options(r, rp->shard);
   r->add_option("--agency", rp->agency, "only events about this agency");
   r->add_option("--type", rp->type, "only events of this type, e.g. record.verified");
@@ -216,18 +235,24 @@ void register_ledger_commands(CLI::App& app, Runner& run) {
   r->add_option("--to", rp->to, "stop before this seq");
   r->add_option("--since", rp->since, "only events issued at or after this UTC time");
   r->add_option("--until", rp->until, "only events issued before this UTC time");
-  r->add_option("--format", rp->format, "jsonl or table")->check(CLI::IsMember({"jsonl", "table"}))->capture_default_str();
+  r->add_option("--format", rp->format, "jsonl or table")
+      ->check(CLI::IsMember({"jsonl", "table"}))
+      ->capture_default_str();
   r->callback([&run, rp] { run = [rp] { return replay(*rp); }; });
 
   auto vp = std::make_shared<VerifyArgs>();
-  auto* v = app.add_subcommand("verify",
+  auto* v = app.add_subcommand(
+      "verify",
       "Recompute a shard's hash chain, Merkle tree and event index from its entries and compare "
       "them with what is stored; optionally re-check every signature and a checkpoint. Names the "
       "first bad entry. Exit 1 on any fault.");
   add_shard_options(v, vp->shard);
-  v->add_flag("--signatures", vp->signatures, "also re-verify every event against the registry as of that event");
-  v->add_option("--checkpoint", vp->checkpoint, "a checkpoint file the log must be consistent with");
-  v->add_option("--ledger-pub", vp->ledger_pub, "the ledger's public key for the checkpoint (default DATA/ledger.pub)");
+  v->add_flag("--signatures", vp->signatures,
+              "also re-verify every event against the registry as of that event");
+  v->add_option("--checkpoint", vp->checkpoint,
+                "a checkpoint file the log must be consistent with");
+  v->add_option("--ledger-pub", vp->ledger_pub,
+                "the ledger's public key for the checkpoint (default DATA/ledger.pub)");
   v->add_flag("--quiet", vp->quiet, "no progress output");
   v->callback([&run, vp] { run = [vp] { return verify(*vp); }; });
 }

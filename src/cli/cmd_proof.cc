@@ -27,7 +27,8 @@ int inclusion(const ProofArgs& a) {
   Seq seq{0};
   if (!a.event.empty()) {
     auto id = fixed_from_hex<EventId>(a.event);
-    if (!id) return report(Status(Reason::kInvalidArgument, "--event takes a 32-hex-character event id"));
+    if (!id)
+      return report(Status(Reason::kInvalidArgument, "--event takes a 32-hex-character event id"));
     auto e = (*ledger)->get_by_event(*id);
     if (!e) return report(e.status());
     seq = e->seq;
@@ -59,8 +60,9 @@ int consistency(const ProofArgs& a) {
   auto r1 = (*ledger)->root_at(*a.from);
   auto r2 = (*ledger)->root_at(to);
   if (!r1 || !r2) return report(!r1 ? r1.status() : r2.status());
-  nlohmann::json j = {{"origin", (*ledger)->origin()}, {"size1", *a.from}, {"size2", to},
-                      {"root1", to_hex(*r1)},          {"root2", to_hex(*r2)}, {"path", hashes(*p)}};
+  nlohmann::json j = {
+      {"origin", (*ledger)->origin()}, {"size1", *a.from},     {"size2", to},
+      {"root1", to_hex(*r1)},          {"root2", to_hex(*r2)}, {"path", hashes(*p)}};
   std::cout << j.dump(2) << "\n";
   return kExitOk;
 }
@@ -91,7 +93,9 @@ int checkpoint_show(const CheckpointArgs& a) {
     auto all = (*ledger)->checkpoints();
     if (!all.empty()) c = all.back();
   }
-  if (!c) return report(Status(Reason::kNotFound, "no such checkpoint; create one with `govcredit checkpoint create`"));
+  if (!c)
+    return report(Status(Reason::kNotFound,
+                         "no such checkpoint; create one with `govcredit checkpoint create`"));
   return report_or_ok(write_file(a.out, c->text));
 }
 
@@ -109,7 +113,8 @@ void register_proof_commands(CLI::App& app, Runner& run) {
   auto* proof = app.add_subcommand("proof", "Print RFC 9162 Merkle proofs as JSON.");
   proof->require_subcommand(1);
   auto pa = std::make_shared<ProofArgs>();
-  auto* inc = proof->add_subcommand("inclusion", "Inclusion proof of one entry in the tree of a given size.");
+  auto* inc = proof->add_subcommand("inclusion",
+                                    "Inclusion proof of one entry in the tree of a given size.");
   add_shard_options(inc, pa->shard);
   inc->add_option("--seq", pa->seq, "the entry's sequence number");
   inc->add_option("--event", pa->event, "or the event id (32 hex)");
@@ -124,14 +129,18 @@ void register_proof_commands(CLI::App& app, Runner& run) {
   auto* cp = app.add_subcommand("checkpoint", "Signed checkpoints of a shard (C2SP signed notes).");
   cp->require_subcommand(1);
   auto ca = std::make_shared<CheckpointArgs>();
-  auto* create = cp->add_subcommand("create", "Sign the current head with the ledger key (DATA/ledger.key, created on first use) and store it.");
+  auto* create = cp->add_subcommand("create",
+                                    "Sign the current head with the ledger key (DATA/ledger.key, "
+                                    "created on first use) and store it.");
   add_shard_options(create, ca->shard);
-  create->add_option("--out", ca->out, "where to write the note, - for stdout")->capture_default_str();
+  create->add_option("--out", ca->out, "where to write the note, - for stdout")
+      ->capture_default_str();
   create->callback([&run, ca] { run = [ca] { return checkpoint_create(*ca); }; });
   auto* show = cp->add_subcommand("show", "Print a stored checkpoint (default: the latest).");
   add_shard_options(show, ca->shard);
   show->add_option("--size", ca->size, "the checkpoint at this tree size");
-  show->add_option("--out", ca->out, "where to write the note, - for stdout")->capture_default_str();
+  show->add_option("--out", ca->out, "where to write the note, - for stdout")
+      ->capture_default_str();
   show->callback([&run, ca] { run = [ca] { return checkpoint_show(*ca); }; });
   auto* list = cp->add_subcommand("list", "List stored checkpoints: size, root, time.");
   add_shard_options(list, ca->shard);

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,12 +68,18 @@ Result<PublicKey> load_public_key(const std::string& path) {
 }
 
 void add_shard_options(CLI::App* cmd, ShardArgs& args) {
-  cmd->add_option("--data", args.data, "data directory (one shard-P folder per partition)")->capture_default_str();
-  cmd->add_option("--partition", args.partition, "which shard")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--name", args.name, "ledger name, used in checkpoint origins")->capture_default_str();
+  cmd->add_option("--data", args.data, "data directory (one shard-P folder per partition)")
+      ->capture_default_str();
+  cmd->add_option("--partition", args.partition, "which shard")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--name", args.name, "ledger name, used in checkpoint origins")
+      ->capture_default_str();
 }
 
-std::string shard_dir(const ShardArgs& a) { return a.data + "/shard-" + std::to_string(a.partition); }
+std::string shard_dir(const ShardArgs& a) {
+  return a.data + "/shard-" + std::to_string(a.partition);
+}
 
 Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& a) {
   ::mkdir(a.data.c_str(), 0755);
@@ -102,12 +107,17 @@ Timestamp now() {
 int report(const Status& s) {
   std::cerr << "error: " << s.to_string() << "\n";
   switch (s.reason()) {
-    case Reason::kOk: return kExitOk;
+    case Reason::kOk:
+      return kExitOk;
     case Reason::kIoError:
-    case Reason::kStorageError: return kExitIo;
-    case Reason::kInvalidArgument: return kExitUsage;
-    case Reason::kInternal: return kExitInternal;
-    default: return kExitRejected;
+    case Reason::kStorageError:
+      return kExitIo;
+    case Reason::kInvalidArgument:
+      return kExitUsage;
+    case Reason::kInternal:
+      return kExitInternal;
+    default:
+      return kExitRejected;
   }
 }
 

@@ -56,6 +56,8 @@ Result<PublicKey> load_public_key(const std::string& path);
 // Prints "error: <code>: <message>" to stderr and returns the exit code for the status.
 int report(const Status& s);
 // kExitOk for an ok status, else report(s).
-inline int report_or_ok(const Status& s) { return s ? 0 : report(s); }
+inline int report_or_ok(const Status& s) {
+  return s ? 0 : report(s);
+}
 
 }  // namespace govcredit::cli

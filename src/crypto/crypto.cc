@@ -44,7 +44,9 @@ std::string bio_to_string(BIO* bio) {
 
 }  // namespace
 
-void PkeyDeleter::operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+void PkeyDeleter::operator()(EVP_PKEY* p) const {
+  EVP_PKEY_free(p);
+}
 
 Digest sha256(ByteView data) {
   Digest d;
@@ -57,7 +59,9 @@ Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   if (ctx_ == nullptr || EVP_DigestInit_ex2(ctx_, sha256_md(), nullptr) != 1)
     throw std::bad_alloc();
 }
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(ctx_);
+}
 Sha256& Sha256::update(ByteView data) {
   EVP_DigestUpdate(ctx_, data.data(), data.size());
   return *this;
@@ -77,7 +81,8 @@ KeyId key_id_of(const PublicKeyBytes& key) {
 
 Result<PublicKey> PublicKey::from_bytes(const PublicKeyBytes& raw) {
   EVP_PKEY* p = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.bytes.data(), 32);
-  if (p == nullptr) return Status(Reason::kFieldInvalid, "not an Ed25519 public key: " + openssl_error());
+  if (p == nullptr)
+    return Status(Reason::kFieldInvalid, "not an Ed25519 public key: " + openssl_error());
   PublicKey k;
   k.pkey_.reset(p, PkeyDeleter{});
   k.raw_ = raw;

@@ -42,7 +42,8 @@ class Builder {
 
   // A fresh deterministic event id.
   EventId next_id() {
-    Digest d = sha256("govcredit demo event:" + std::to_string(seed_) + ":" + std::to_string(counter_++));
+    Digest d =
+        sha256("govcredit demo event:" + std::to_string(seed_) + ":" + std::to_string(counter_++));
     EventId id;
     std::copy_n(d.bytes.begin(), 16, id.bytes.begin());
     return id;
@@ -53,7 +54,9 @@ class Builder {
     if (it == world.keys.end()) it = world.keys.emplace(p, key_for(p)).first;
     return it->second;
   }
-  void rotate(const PrincipalId& p, PrivateKey next) { world.keys.insert_or_assign(p, std::move(next)); }
+  void rotate(const PrincipalId& p, PrivateKey next) {
+    world.keys.insert_or_assign(p, std::move(next));
+  }
 
   Event make(const PrincipalId& issuer, AgencyId subject, Timestamp at, Payload payload,
              std::optional<EventId> id = std::nullopt) {

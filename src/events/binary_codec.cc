@@ -77,9 +77,8 @@ struct Writer {
     ar(cereal::binary_data(b.data(), b.size()));
   }
   void operator()(std::string_view name, const Evidence& ev, const FieldSpec&) {
-    const_cast<Evidence&>(ev).fields([&](std::string_view n, auto& m, const FieldSpec& s) {
-      (*this)(n, m, s);
-    });
+    const_cast<Evidence&>(ev).fields(
+        [&](std::string_view n, auto& m, const FieldSpec& s) { (*this)(n, m, s); });
     (void)name;
   }
   template <class T>
@@ -184,13 +183,27 @@ void write_signing_input(const Event& e, Bytes& out, std::vector<FieldExtent>* l
   cereal::PortableBinaryOutputArchive ar(os);  // writes the 0x01 little-endian marker
   mark("marker", at);
   Writer w{ar};
-  at = out.size(); ar(e.version); mark("v", at);
-  at = out.size(); ar(cereal::binary_data(e.id.bytes.data(), e.id.bytes.size())); mark("id", at);
-  at = out.size(); w.str(e.type_name()); mark("type", at);
-  at = out.size(); w.str(e.subject.value); mark("subject", at);
-  at = out.size(); w.str(e.issuer.value); mark("issuer", at);
-  at = out.size(); w.str(e.key_id.value); mark("key_id", at);
-  at = out.size(); ar(e.issued_at.ms); mark("issued_at", at);
+  at = out.size();
+  ar(e.version);
+  mark("v", at);
+  at = out.size();
+  ar(cereal::binary_data(e.id.bytes.data(), e.id.bytes.size()));
+  mark("id", at);
+  at = out.size();
+  w.str(e.type_name());
+  mark("type", at);
+  at = out.size();
+  w.str(e.subject.value);
+  mark("subject", at);
+  at = out.size();
+  w.str(e.issuer.value);
+  mark("issuer", at);
+  at = out.size();
+  w.str(e.key_id.value);
+  mark("key_id", at);
+  at = out.size();
+  ar(e.issued_at.ms);
+  mark("issued_at", at);
   std::visit(
       [&](const auto& p) {
         using P = std::decay_t<decltype(p)>;
@@ -234,7 +247,8 @@ Result<Event> decode_wire(ByteView wire) {
     return Status(Reason::kBinaryMalformed, "the byte-order marker must be 0x01 (little endian)");
   Event e;
   try {
-    ByteView body = wire.subspan(kEventSigningPrefix.size(), wire.size() - 64 - kEventSigningPrefix.size());
+    ByteView body =
+        wire.subspan(kEventSigningPrefix.size(), wire.size() - 64 - kEventSigningPrefix.size());
     SpanSource src(body);
     std::istream is(&src);
     cereal::PortableBinaryInputArchive ar(is);
@@ -252,8 +266,11 @@ Result<Event> decode_wire(ByteView wire) {
     e.key_id.value = r.str("key_id", kEnvelopeStringMax);
     ar(e.issued_at.ms);
     e.payload = std::move(*payload);
-    std::visit([&](auto& p) { p.fields([&](std::string_view n, auto& m, const FieldSpec& s) { r(n, m, s); }); },
-               e.payload);
+    std::visit(
+        [&](auto& p) {
+          p.fields([&](std::string_view n, auto& m, const FieldSpec& s) { r(n, m, s); });
+        },
+        e.payload);
     if (src.remaining() != 0)
       return Status(Reason::kBinaryMalformed,
                     std::to_string(src.remaining()) + " unexpected bytes after the payload");
@@ -263,7 +280,8 @@ Result<Event> decode_wire(ByteView wire) {
   } catch (const cereal::Exception&) {
     return Status(Reason::kBinaryMalformed, "the event ends in the middle of a field");
   } catch (const std::exception& ex) {
-    return Status(Reason::kBinaryMalformed, std::string("the event cannot be decoded: ") + ex.what());
+    return Status(Reason::kBinaryMalformed,
+                  std::string("the event cannot be decoded: ") + ex.what());
   }
   Status v = validate_event(e);
   if (!v) return v;
@@ -277,7 +295,9 @@ std::vector<FieldExtent> signing_input_layout(const Event& e) {
   return layout;
 }
 
-Digest event_digest(ByteView wire) { return sha256(wire); }
+Digest event_digest(ByteView wire) {
+  return sha256(wire);
+}
 
 void sign_event(Event& e, const PrivateKey& key) {
   e.key_id = key.key_id();
@@ -289,9 +309,9 @@ Status verify_event_signature(const Event& e, const PublicKey& key) {
     return Status(Reason::kKeyIdMismatch, "the event names key " + e.key_id.value +
                                               " but the given key is " + key.key_id().value);
   if (!key.verify(signing_input(e), e.signature))
-    return Status(Reason::kSignatureInvalid,
-                  "the signature does not match the event's canonical bytes under key " +
-                      e.key_id.value);
+    return Status(
+        Reason::kSignatureInvalid,
+        "the signature does not match the event's canonical bytes under key " + e.key_id.value);
   return Status::ok();
 }
 

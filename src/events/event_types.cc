@@ -21,8 +21,12 @@ Payload make_payload(std::size_t index, std::index_sequence<I...>) {
 
 }  // namespace
 
-std::string_view event_type_name(EventType t) { return kTypeNames.at(t); }
-std::string_view event_type_name(const Payload& p) { return kTypeNames[p.index()]; }
+std::string_view event_type_name(EventType t) {
+  return kTypeNames.at(t);
+}
+std::string_view event_type_name(const Payload& p) {
+  return kTypeNames[p.index()];
+}
 
 const std::vector<std::string_view>& all_event_type_names() {
   static const std::vector<std::string_view> v(kTypeNames.begin(), kTypeNames.end());

@@ -19,15 +19,23 @@ using nlohmann::json;
 
 const char* json_kind(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a fractional number";
-    default: return "an unsupported value";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a fractional number";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -42,8 +50,8 @@ Fixed expect_hex(const std::string& where, const json& j) {
   const std::string& s = expect_string(where, j, "a hex string");
   auto f = fixed_from_hex<Fixed>(s);
   if (!f)
-    fail(Reason::kFieldInvalid, where + " must be " + std::to_string(Fixed::kSize * 2) +
-                                    " hex characters");
+    fail(Reason::kFieldInvalid,
+         where + " must be " + std::to_string(Fixed::kSize * 2) + " hex characters");
   return *f;
 }
 
@@ -51,8 +59,7 @@ Timestamp expect_time(const std::string& where, const json& j) {
   const std::string& s = expect_string(where, j, "an RFC 3339 UTC time string");
   auto t = parse_time(s);
   if (!t)
-    fail(Reason::kFieldInvalid,
-         where + " '" + s + "' is not a UTC time like 2013-08-28T09:30:00Z");
+    fail(Reason::kFieldInvalid, where + " '" + s + "' is not a UTC time like 2013-08-28T09:30:00Z");
   return *t;
 }
 
@@ -90,7 +97,6 @@ struct Reader {
     }
     read(at(name), *it, member, spec);
   }
-
 
   static void read(const std::string& w, const json& j, std::string& s, const FieldSpec&) {
     s = expect_string(w, j, "a string");
@@ -132,8 +138,8 @@ struct Reader {
   static void read(const std::string& w, const json& j, Bytes& b, const FieldSpec& spec) {
     const std::string& s = expect_string(w, j, "a base64 string");
     if (s.size() > (spec.max_len + 2) / 3 * 4)
-      fail(Reason::kFieldTooLong, w + " decodes to more than " + std::to_string(spec.max_len) +
-                                      " bytes");
+      fail(Reason::kFieldTooLong,
+           w + " decodes to more than " + std::to_string(spec.max_len) + " bytes");
     auto d = from_base64(s);
     if (!d) fail(Reason::kFieldInvalid, w + " is not valid base64");
     b = std::move(*d);
@@ -149,7 +155,8 @@ struct Reader {
     reject_unknown_keys(w, j, names);
   }
   template <class T>
-  static void read(const std::string& w, const json& j, std::optional<T>& o, const FieldSpec& spec) {
+  static void read(const std::string& w, const json& j, std::optional<T>& o,
+                   const FieldSpec& spec) {
     T value{};
     read(w, j, value, spec);
     o = std::move(value);
@@ -158,8 +165,8 @@ struct Reader {
   static void read(const std::string& w, const json& j, std::vector<T>& v, const FieldSpec& spec) {
     if (!j.is_array()) fail(Reason::kFieldType, w + " must be an array, not " + json_kind(j));
     if (j.size() > spec.max_items)
-      fail(Reason::kFieldTooLong, w + " has " + std::to_string(j.size()) +
-                                      " items; the limit is " + std::to_string(spec.max_items));
+      fail(Reason::kFieldTooLong, w + " has " + std::to_string(j.size()) + " items; the limit is " +
+                                      std::to_string(spec.max_items));
     v.assign(j.size(), T{});
     for (std::size_t i = 0; i < j.size(); ++i)
       read(w + "[" + std::to_string(i) + "]", j[i], v[i], spec);
@@ -192,7 +199,8 @@ struct Writer {
   static json write(const Evidence& ev) {
     json o = json::object();
     Writer w{o};
-    const_cast<Evidence&>(ev).fields([&](std::string_view n, const auto& m, const FieldSpec& s) { w(n, m, s); });
+    const_cast<Evidence&>(ev).fields(
+        [&](std::string_view n, const auto& m, const FieldSpec& s) { w(n, m, s); });
     return o;
   }
   template <class T>
@@ -211,7 +219,8 @@ const std::vector<std::string_view> kEnvelopeKeys = {
     "v", "id", "type", "subject", "issuer", "key_id", "issued_at", "payload", "signature"};
 
 Event read_event(const json& j, const JsonReadOptions& opt) {
-  if (!j.is_object()) fail(Reason::kFieldType, "the event must be a JSON object, not " + std::string(json_kind(j)));
+  if (!j.is_object())
+    fail(Reason::kFieldType, "the event must be a JSON object, not " + std::string(json_kind(j)));
   reject_unknown_keys("the event", j, kEnvelopeKeys);
   auto need = [&](const char* key, bool optional_here) -> const json* {
     auto it = j.find(key);
@@ -223,7 +232,8 @@ Event read_event(const json& j, const JsonReadOptions& opt) {
   };
   Event e;
   const json* v = need("v", false);
-  if (!v->is_number_integer()) fail(Reason::kFieldType, "v must be an integer, not " + std::string(json_kind(*v)));
+  if (!v->is_number_integer())
+    fail(Reason::kFieldType, "v must be an integer, not " + std::string(json_kind(*v)));
   if (*v != kFormatVersion)
     fail(Reason::kVersionUnsupported, "format version " + v->dump() + " is not supported (only 1)");
   const std::string& type = expect_string("type", *need("type", false), "a string");
@@ -244,7 +254,8 @@ Event read_event(const json& j, const JsonReadOptions& opt) {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
   const json* p = need("payload", false);
-  if (!p->is_object()) fail(Reason::kFieldType, "payload must be an object, not " + std::string(json_kind(*p)));
+  if (!p->is_object())
+    fail(Reason::kFieldType, "payload must be an object, not " + std::string(json_kind(*p)));
   e.payload = std::move(*payload);
   std::visit(
       [&](auto& pl) {
@@ -290,8 +301,10 @@ Result<Event> event_from_json(std::string_view text, JsonReadOptions options) {
   std::vector<std::set<std::string>> seen;
   std::string duplicate;
   json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::object_start) seen.emplace_back();
-    else if (ev == json::parse_event_t::object_end && !seen.empty()) seen.pop_back();
+    if (ev == json::parse_event_t::object_start)
+      seen.emplace_back();
+    else if (ev == json::parse_event_t::object_end && !seen.empty())
+      seen.pop_back();
     else if (ev == json::parse_event_t::key && !seen.empty() && duplicate.empty()) {
       const auto& k = parsed.get_ref<const std::string&>();
       if (!seen.back().insert(k).second) duplicate = k;
@@ -305,7 +318,8 @@ Result<Event> event_from_json(std::string_view text, JsonReadOptions options) {
     return Status(Reason::kJsonMalformed, std::string("the text is not valid JSON: ") + ex.what());
   }
   if (!duplicate.empty())
-    return Status(Reason::kJsonDuplicateKey, "the key '" + duplicate + "' appears twice in one object");
+    return Status(Reason::kJsonDuplicateKey,
+                  "the key '" + duplicate + "' appears twice in one object");
   return event_from_json_value(j, options);
 }
 
@@ -333,7 +347,8 @@ json event_to_json(const Event& e, bool include_signature) {
 }
 
 std::string event_to_json_text(const Event& e, bool include_signature, int indent) {
-  return event_to_json(e, include_signature).dump(indent, ' ', false, json::error_handler_t::strict);
+  return event_to_json(e, include_signature)
+      .dump(indent, ' ', false, json::error_handler_t::strict);
 }
 
 }  // namespace govcredit

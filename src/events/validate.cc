@@ -9,7 +9,9 @@ namespace {
 using events_internal::DecodeError;
 using events_internal::fail;
 
-std::string path(std::string_view name) { return "payload." + std::string(name); }
+std::string path(std::string_view name) {
+  return "payload." + std::string(name);
+}
 
 void check_text(std::string_view name, const std::string& s, const FieldSpec& spec) {
   if (s.size() > spec.max_len)
@@ -82,8 +84,9 @@ void require(bool cond, Reason r, std::string message) {
 // Each type's conditional rules: what a single event must satisfy on its own.
 void rules(const Event&, const AgencyRegistered& p) {
   bool district = p.level == Level::kDistrict;
-  require(district == p.district.has_value(), Reason::kFieldInvalid,
-          "payload.district is required for a district-level agency and absent for a city-level one");
+  require(
+      district == p.district.has_value(), Reason::kFieldInvalid,
+      "payload.district is required for a district-level agency and absent for a city-level one");
   if (p.parent) Validator{}("parent", *p.parent, kPlain);
 }
 void rules(const Event&, const PrincipalRegistered& p) {
@@ -98,9 +101,9 @@ void rules(const Event&, const RecordVerified& p) {
           "payload.severity is required when the outcome is 'confirmed' and absent otherwise");
 }
 void rules(const Event&, const RecordCorrected& p) {
-  require(p.category || p.title || p.summary || p.conduct_at || p.severity ||
-              !p.evidence_added.empty(),
-          Reason::kFieldInvalid, "a correction must amend at least one field or add evidence");
+  require(
+      p.category || p.title || p.summary || p.conduct_at || p.severity || !p.evidence_added.empty(),
+      Reason::kFieldInvalid, "a correction must amend at least one field or add evidence");
 }
 void rules(const Event&, const ComplaintFiled& p) {
   require(p.contact_sealed.empty() || p.contact_sealed.size() >= 28, Reason::kFieldInvalid,
@@ -138,7 +141,8 @@ bool is_period(std::string_view s) {
 void rules(const Event&, const ReportPublished& p) {
   require(is_period(p.period), Reason::kFieldInvalid,
           "payload.period must be a year (2013), a quarter (2013-Q3) or a month (2013-08)");
-  require(p.content_bytes >= 0, Reason::kFieldInvalid, "payload.content_bytes must not be negative");
+  require(p.content_bytes >= 0, Reason::kFieldInvalid,
+          "payload.content_bytes must not be negative");
 }
 template <class P>
 void rules(const Event&, const P&) {}
@@ -151,7 +155,8 @@ void check_envelope(const Event& e) {
   require(is_identifier(e.issuer.value), Reason::kFieldInvalid,
           "issuer '" + e.issuer.value + "' is not a principal id");
   bool key_ok = e.key_id.value.size() == 32;
-  for (char c : e.key_id.value) key_ok = key_ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  for (char c : e.key_id.value)
+    key_ok = key_ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
   require(key_ok, Reason::kFieldInvalid, "key_id must be 32 lowercase hex characters");
 }
 

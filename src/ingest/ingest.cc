@@ -10,7 +10,9 @@
 namespace govcredit {
 
 Ingestor::Ingestor(Ledger& ledger, Registry registry)
-    : ledger_(ledger), registry_(std::move(registry)), verify_threads_(std::max(1u, std::thread::hardware_concurrency())) {}
+    : ledger_(ledger),
+      registry_(std::move(registry)),
+      verify_threads_(std::max(1u, std::thread::hardware_concurrency())) {}
 
 Result<std::unique_ptr<Ingestor>> Ingestor::create(Ledger& ledger) {
   auto reg = ledger.load_registry();
@@ -29,14 +31,15 @@ std::optional<EventId> id_of(const Bytes& wire) {
 
 // What the parallel pass learned about one message.
 struct Prepared {
-  std::optional<Result<Event>> event;    // set for wire messages (JSON ones decode in order)
+  std::optional<Result<Event>> event;  // set for wire messages (JSON ones decode in order)
   std::optional<SignatureVerdict> verdict;
 };
 
 // Decodes wire messages and checks each signature against the key the committed registry
 // resolves, on `threads` threads. Keys registered inside this batch are not known yet; those
 // events are verified in the sequential pass as usual.
-std::vector<Prepared> prepare(std::span<const Message> batch, const Registry& registry, unsigned threads) {
+std::vector<Prepared> prepare(std::span<const Message> batch, const Registry& registry,
+                              unsigned threads) {
   std::vector<Prepared> out(batch.size());
   auto work = [&](std::size_t from, std::size_t to) {
     for (std::size_t i = from; i < to; ++i) {
@@ -57,7 +60,8 @@ std::vector<Prepared> prepare(std::span<const Message> batch, const Registry& re
   }
   std::vector<std::thread> pool;
   std::size_t per = (n + threads - 1) / threads;
-  for (std::size_t from = per; from < n; from += per) pool.emplace_back(work, from, std::min(n, from + per));
+  for (std::size_t from = per; from < n; from += per)
+    pool.emplace_back(work, from, std::min(n, from + per));
   work(0, std::min(n, per));
   for (auto& t : pool) t.join();
   return out;
@@ -86,12 +90,13 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
         r.outcome = IngestOutcome::kRejected;
         r.status = why;
         r.event_id = id;
-        b.reject(Rejection{0, std::string(why.code()), why.message(), m.partition, m.offset, m.timestamp,
-                           sha256(m.value), m.value.size(), id});
+        b.reject(Rejection{0, std::string(why.code()), why.message(), m.partition, m.offset,
+                           m.timestamp, sha256(m.value), m.value.size(), id});
       };
       Bytes converted;
-      Result<Event> event = m.json ? event_from_json(as_chars(m.value))
-                                   : prepared[index].event ? *prepared[index].event : decode_wire(m.value);
+      Result<Event> event = m.json                  ? event_from_json(as_chars(m.value))
+                            : prepared[index].event ? *prepared[index].event
+                                                    : decode_wire(m.value);
       if (event && m.json) converted = encode_wire(*event);
       const Bytes& wire = m.json ? converted : m.value;
       if (!event) {
@@ -108,7 +113,8 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
           r.seq = existing->first;
         } else {
           reject(Status(Reason::kEventIdConflict, "another event with id " + to_hex(event->id) +
-                                                      " is already at seq " + std::to_string(existing->first.value)),
+                                                      " is already at seq " +
+                                                      std::to_string(existing->first.value)),
                  event->id);
         }
         results.push_back(std::move(r));
@@ -116,7 +122,8 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       }
       const Registry& reg = staged ? *staged : registry_;
       ByteView signing(wire.data(), wire.size() - 64);
-      const SignatureVerdict* verdict = prepared[index].verdict ? &*prepared[index].verdict : nullptr;
+      const SignatureVerdict* verdict =
+          prepared[index].verdict ? &*prepared[index].verdict : nullptr;
       if (Status c = reg.check(*event, signing, verdict); !c) {
         reject(c, event->id);
         results.push_back(std::move(r));

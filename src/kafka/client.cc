@@ -28,7 +28,8 @@ Result<ConfPtr> make_conf(const KafkaConfig& config) {
 Result<KafkaPtr> make_handle(rd_kafka_type_t type, ConfPtr conf) {
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
-  if (rk == nullptr) return Status(Reason::kIoError, std::string("cannot create a Kafka client: ") + err);
+  if (rk == nullptr)
+    return Status(Reason::kIoError, std::string("cannot create a Kafka client: ") + err);
   conf.release();  // rd_kafka_new took it
   return KafkaPtr(rk);
 }

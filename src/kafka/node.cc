@@ -26,16 +26,17 @@ struct LedgerNode::Impl {
   KafkaConfig config;
   NodeOptions options;
   KafkaPtr consumer;
-  KafkaPtr rejections;  // producer of rejection notices (may be null)
-  mutable std::mutex mu;                 // guards shards (read by other threads via shard())
-  std::map<int, Shard> shards;           // GUARDED_BY(mu)
-  std::set<int> assigned, caught_up;     // consumer thread only
-  Status error;                          // a failure seen in the rebalance callback
+  KafkaPtr rejections;                // producer of rejection notices (may be null)
+  mutable std::mutex mu;              // guards shards (read by other threads via shard())
+  std::map<int, Shard> shards;        // GUARDED_BY(mu)
+  std::set<int> assigned, caught_up;  // consumer thread only
+  Status error;                       // a failure seen in the rebalance callback
 
   Status open_shard(int p) {
     std::lock_guard lock(mu);
     if (shards.count(p)) return Status::ok();
-    auto l = Ledger::open(options.data_dir + "/shard-" + std::to_string(p), Partition{p}, options.ledger);
+    auto l = Ledger::open(options.data_dir + "/shard-" + std::to_string(p), Partition{p},
+                          options.ledger);
     if (!l) return l.status();
     auto ing = Ingestor::create(**l);
     if (!ing) return ing.status();
@@ -44,7 +45,8 @@ struct LedgerNode::Impl {
   }
 
   // Eager rebalance: on assignment, seek every partition to its shard's stored offset.
-  static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       for (int i = 0; i < parts->cnt; ++i) {
@@ -69,8 +71,10 @@ struct LedgerNode::Impl {
 
   void publish_rejection(const Message& m, const IngestResult& r) {
     if (!rejections) return;
-    nlohmann::json j = {{"reason", std::string(r.status.code())}, {"message", r.status.message()},
-                        {"partition", m.partition.value},         {"offset", m.offset.value},
+    nlohmann::json j = {{"reason", std::string(r.status.code())},
+                        {"message", r.status.message()},
+                        {"partition", m.partition.value},
+                        {"offset", m.offset.value},
                         {"sha256", to_hex(sha256(ByteView(m.value)))}};
     if (r.event_id) j["event_id"] = to_hex(*r.event_id);
     std::string v = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -88,7 +92,8 @@ LedgerNode::~LedgerNode() {
   if (impl_->rejections) rd_kafka_flush(impl_->rejections.get(), 5000);
 }
 
-Result<std::unique_ptr<LedgerNode>> LedgerNode::create(const KafkaConfig& config, const NodeOptions& options) {
+Result<std::unique_ptr<LedgerNode>> LedgerNode::create(const KafkaConfig& config,
+                                                       const NodeOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = options;
@@ -156,14 +161,16 @@ Status LedgerNode::run() {
         rd_kafka_timestamp_type_t tt;
         std::int64_t ts = rd_kafka_message_timestamp(m, &tt);
         const auto* p = static_cast<const std::uint8_t*>(m->payload);
-        by_partition[m->partition].push_back(
-            Message{Bytes(p, p + m->len), Partition{m->partition}, KafkaOffset{m->offset}, Timestamp{ts < 0 ? 0 : ts}});
+        by_partition[m->partition].push_back(Message{Bytes(p, p + m->len), Partition{m->partition},
+                                                     KafkaOffset{m->offset},
+                                                     Timestamp{ts < 0 ? 0 : ts}});
         s.caught_up.erase(m->partition);
       }
       rd_kafka_message_destroy(m);
     }
     if (!by_partition.empty()) last_activity = Clock::now();
-    rd_kafka_topic_partition_list_t* commits = rd_kafka_topic_partition_list_new(static_cast<int>(by_partition.size()));
+    rd_kafka_topic_partition_list_t* commits =
+        rd_kafka_topic_partition_list_new(static_cast<int>(by_partition.size()));
     for (auto& [p, batch] : by_partition) {
       Ingestor* ing;
       Ledger* ledger;
@@ -178,15 +185,18 @@ Status LedgerNode::run() {
         break;
       }
       for (std::size_t i = 0; i < results->size(); ++i)
-        if ((*results)[i].outcome == IngestOutcome::kRejected) s.publish_rejection(batch[i], (*results)[i]);
+        if ((*results)[i].outcome == IngestOutcome::kRejected)
+          s.publish_rejection(batch[i], (*results)[i]);
       if (s.options.on_batch) s.options.on_batch(Partition{p}, *results);
-      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), p)->offset = ledger->next_offset().value;
+      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), p)->offset =
+          ledger->next_offset().value;
     }
     // Informational: Kafka's committed offsets show lag; restarts use the shards' own offsets.
     if (commits->cnt > 0) rd_kafka_commit(s.consumer.get(), commits, 1);
     rd_kafka_topic_partition_list_destroy(commits);
     if (!result) break;
-    if (s.options.exit_when_idle_ms > 0 && !s.assigned.empty() && s.caught_up.size() >= s.assigned.size() &&
+    if (s.options.exit_when_idle_ms > 0 && !s.assigned.empty() &&
+        s.caught_up.size() >= s.assigned.size() &&
         Clock::now() - last_activity > std::chrono::milliseconds(s.options.exit_when_idle_ms))
       break;
   }

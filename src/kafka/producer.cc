@@ -20,7 +20,8 @@ std::int32_t murmur2(std::string_view key) {
   std::uint32_t h = 0x9747b28cu ^ len;
   std::uint32_t i = 0;
   for (; i + 4 <= len; i += 4) {
-    std::uint32_t k = data[i] | data[i + 1] << 8 | data[i + 2] << 16 | static_cast<std::uint32_t>(data[i + 3]) << 24;
+    std::uint32_t k = data[i] | data[i + 1] << 8 | data[i + 2] << 16 |
+                      static_cast<std::uint32_t>(data[i + 3]) << 24;
     k *= m;
     k ^= k >> 24;
     k *= m;
@@ -28,9 +29,15 @@ std::int32_t murmur2(std::string_view key) {
     h ^= k;
   }
   switch (len % 4) {
-    case 3: h ^= static_cast<std::uint32_t>(data[i + 2]) << 16; [[fallthrough]];
-    case 2: h ^= static_cast<std::uint32_t>(data[i + 1]) << 8; [[fallthrough]];
-    case 1: h ^= data[i]; h *= m;
+    case 3:
+      h ^= static_cast<std::uint32_t>(data[i + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<std::uint32_t>(data[i + 1]) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= data[i];
+      h *= m;
   }
   h ^= h >> 13;
   h *= m;
@@ -78,17 +85,22 @@ Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms) {
   char err[512];
   std::vector<rd_kafka_NewTopic_t*> topics;
   for (const std::string* name : {&config.events_topic, &config.rejected_topic}) {
-    rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(name->c_str(), config.partitions, config.replication, err, sizeof err);
-    if (t == nullptr) return Status(Reason::kInvalidArgument, std::string("topic ") + *name + ": " + err);
+    rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(name->c_str(), config.partitions,
+                                                   config.replication, err, sizeof err);
+    if (t == nullptr)
+      return Status(Reason::kInvalidArgument, std::string("topic ") + *name + ": " + err);
     // Kept forever and never compacted: the log is the system of record, and any node must be
     // able to rebuild any shard from offset 0.
-    rd_kafka_NewTopic_set_config(t, "retention.ms", *name == config.events_topic ? "-1" : "31536000000");
+    rd_kafka_NewTopic_set_config(t, "retention.ms",
+                                 *name == config.events_topic ? "-1" : "31536000000");
     rd_kafka_NewTopic_set_config(t, "retention.bytes", "-1");
     rd_kafka_NewTopic_set_config(t, "cleanup.policy", "delete");
-    rd_kafka_NewTopic_set_config(t, "min.insync.replicas", std::to_string(config.min_insync).c_str());
+    rd_kafka_NewTopic_set_config(t, "min.insync.replicas",
+                                 std::to_string(config.min_insync).c_str());
     topics.push_back(t);
   }
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_t* opts =
+      rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof err);
   rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof err);
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk->get());
@@ -101,12 +113,16 @@ Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms) {
     result = kafka_error(rd_kafka_event_error(ev), "CreateTopics");
   } else {
     std::size_t n = 0;
-    const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    const rd_kafka_topic_result_t** res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
     for (std::size_t i = 0; i < n && result; ++i) {
       rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
       if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-        result = Status(Reason::kIoError, std::string("creating ") + rd_kafka_topic_result_name(res[i]) + ": " +
-                                              (rd_kafka_topic_result_error_string(res[i]) ? rd_kafka_topic_result_error_string(res[i]) : rd_kafka_err2str(e)));
+        result = Status(Reason::kIoError, std::string("creating ") +
+                                              rd_kafka_topic_result_name(res[i]) + ": " +
+                                              (rd_kafka_topic_result_error_string(res[i])
+                                                   ? rd_kafka_topic_result_error_string(res[i])
+                                                   : rd_kafka_err2str(e)));
     }
   }
   if (ev) rd_kafka_event_destroy(ev);
@@ -159,14 +175,19 @@ struct EventProducer::Impl {
   }
 };
 
-EventProducer::EventProducer(std::unique_ptr<Impl> impl, int partitions) : impl_(std::move(impl)), partitions_(partitions) {}
+EventProducer::EventProducer(std::unique_ptr<Impl> impl, int partitions)
+    : impl_(std::move(impl)), partitions_(partitions) {}
 EventProducer::~EventProducer() = default;
 
 Result<std::unique_ptr<EventProducer>> EventProducer::create(const KafkaConfig& config) {
   auto conf = make_conf(config);
   if (!conf) return conf.status();
-  for (auto [k, v] : {std::pair{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"},
-                      {"linger.ms", "2"}, {"message.timeout.ms", "30000"}, {"compression.type", "lz4"}})
+  for (auto [k, v] : {std::pair{"enable.idempotence", "true"},
+                      {"acks", "all"},
+                      {"partitioner", "murmur2_random"},
+                      {"linger.ms", "2"},
+                      {"message.timeout.ms", "30000"},
+                      {"compression.type", "lz4"}})
     if (Status s = set(conf->get(), k, v); !s) return s;
   rd_kafka_conf_set_dr_msg_cb(conf->get(), on_delivery);
   auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
@@ -183,7 +204,8 @@ Result<std::unique_ptr<EventProducer>> EventProducer::create(const KafkaConfig& 
   return std::unique_ptr<EventProducer>(new EventProducer(std::move(impl), *n));
 }
 
-std::vector<Result<std::vector<Delivery>>> EventProducer::publish_all(const std::vector<Event>& events, int timeout_ms) {
+std::vector<Result<std::vector<Delivery>>> EventProducer::publish_all(
+    const std::vector<Event>& events, int timeout_ms) {
   std::vector<std::unique_ptr<Pending>> pending;
   std::vector<Result<std::vector<Delivery>>> out;
   for (const Event& e : events) {
@@ -198,10 +220,12 @@ std::vector<Result<std::vector<Delivery>>> EventProducer::publish_all(const std:
     p->remaining = static_cast<int>(parts.size());
     for (int part : parts) {
       rd_kafka_resp_err_t err;
-      while ((err = rd_kafka_producev(impl_->rk.get(), RD_KAFKA_V_TOPIC(impl_->topic.c_str()), RD_KAFKA_V_PARTITION(part),
-                                      RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(wire.data(), wire.size()),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(p.get()), RD_KAFKA_V_END)) ==
-             RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      while (
+          (err = rd_kafka_producev(
+               impl_->rk.get(), RD_KAFKA_V_TOPIC(impl_->topic.c_str()), RD_KAFKA_V_PARTITION(part),
+               RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(wire.data(), wire.size()),
+               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(p.get()),
+               RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the poller drains the queue
       if (err) {
         std::lock_guard lock(p->mu);
@@ -220,8 +244,10 @@ std::vector<Result<std::vector<Delivery>>> EventProducer::publish_all(const std:
       (void)p.release();
       continue;
     }
-    if (!p->error) out.push_back(p->error);
-    else out.push_back(std::move(p->deliveries));
+    if (!p->error)
+      out.push_back(p->error);
+    else
+      out.push_back(std::move(p->deliveries));
   }
   return out;
 }

@@ -29,8 +29,8 @@ std::array<std::uint8_t, 4> note_key_hash(std::string_view name, const PublicKey
   return {d.bytes[0], d.bytes[1], d.bytes[2], d.bytes[3]};
 }
 
-Checkpoint sign_checkpoint(std::string origin, std::uint64_t size, const Digest& root, Timestamp time,
-                           const PrivateKey& key) {
+Checkpoint sign_checkpoint(std::string origin, std::uint64_t size, const Digest& root,
+                           Timestamp time, const PrivateKey& key) {
   Checkpoint c{std::move(origin), size, root, time, {}};
   std::string body = c.body();
   Signature sig = key.sign(as_bytes(body));
@@ -42,7 +42,9 @@ Checkpoint sign_checkpoint(std::string origin, std::uint64_t size, const Digest&
 }
 
 Result<Checkpoint> parse_checkpoint(std::string_view text) {
-  auto bad = [](std::string what) { return Status(Reason::kCorrupt, "not a govcredit checkpoint: " + what); };
+  auto bad = [](std::string what) {
+    return Status(Reason::kCorrupt, "not a govcredit checkpoint: " + what);
+  };
   std::vector<std::string_view> lines;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -51,7 +53,8 @@ Result<Checkpoint> parse_checkpoint(std::string_view text) {
     lines.push_back(text.substr(start, nl - start));
     start = nl + 1;
   }
-  if (lines.size() < 6 || !lines[4].empty()) return bad("expected four body lines, a blank line and a signature");
+  if (lines.size() < 6 || !lines[4].empty())
+    return bad("expected four body lines, a blank line and a signature");
   Checkpoint c;
   c.origin = std::string(lines[0]);
   if (c.origin.empty()) return bad("empty origin");
@@ -60,10 +63,12 @@ Result<Checkpoint> parse_checkpoint(std::string_view text) {
   if (!root || root->size() != 32) return bad("the root is not a base64 SHA-256 hash");
   std::memcpy(c.root.bytes.data(), root->data(), 32);
   std::uint64_t ms = 0;
-  if (lines[3].substr(0, 5) != "time " || !parse_u64(lines[3].substr(5), ms)) return bad("the time line is malformed");
+  if (lines[3].substr(0, 5) != "time " || !parse_u64(lines[3].substr(5), ms))
+    return bad("the time line is malformed");
   c.time.ms = static_cast<std::int64_t>(ms);
   for (std::size_t i = 5; i < lines.size(); ++i)
-    if (lines[i].substr(0, kDash.size()) != kDash) return bad("a signature line does not start with an em dash");
+    if (lines[i].substr(0, kDash.size()) != kDash)
+      return bad("a signature line does not start with an em dash");
   c.text = std::string(text);
   return c;
 }
@@ -77,15 +82,18 @@ Status verify_checkpoint(const Checkpoint& c, const PublicKey& key) {
     return Status(Reason::kCorrupt, "the checkpoint text does not match its fields");
   while ((pos = c.text.find(prefix, pos)) != std::string::npos) {
     std::size_t end = c.text.find('\n', pos);
-    auto blob = from_base64(std::string_view(c.text).substr(pos + prefix.size(), end - pos - prefix.size()));
+    auto blob = from_base64(
+        std::string_view(c.text).substr(pos + prefix.size(), end - pos - prefix.size()));
     pos = end;
     if (!blob || blob->size() != 68 || !std::equal(kh.begin(), kh.end(), blob->begin())) continue;
     Signature sig;
     std::memcpy(sig.bytes.data(), blob->data() + 4, 64);
     if (key.verify(as_bytes(body), sig)) return Status::ok();
-    return Status(Reason::kSignatureInvalid, "the checkpoint signature by " + c.origin + " is invalid");
+    return Status(Reason::kSignatureInvalid,
+                  "the checkpoint signature by " + c.origin + " is invalid");
   }
-  return Status(Reason::kKeyUnknown, "the checkpoint carries no signature by this key for " + c.origin);
+  return Status(Reason::kKeyUnknown,
+                "the checkpoint carries no signature by this key for " + c.origin);
 }
 
 }  // namespace govcredit

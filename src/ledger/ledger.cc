@@ -10,7 +10,9 @@ namespace {
 using lmdb::BeKey;
 using lmdb::LmdbError;
 
-Status storage_error(const std::exception& e) { return Status(Reason::kStorageError, e.what()); }
+Status storage_error(const std::exception& e) {
+  return Status(Reason::kStorageError, e.what());
+}
 
 // Meta keys (LEDGER_FORMAT.md §6).
 constexpr std::string_view kMetaFormat = "format", kMetaPartition = "partition", kMetaHead = "head",
@@ -76,13 +78,15 @@ class BatchImpl final : public Ledger::Batch {
     ByteView existing;
     if (!txn_.insert(impl_.index, lmdb::val(item.id.view()), MDB_val{8, idx}, &existing)) {
       Seq at{existing.size() == 8 ? get_le(existing.data(), 8) : 0};
-      return {same_wire(at, item.wire) ? AppendOutcome::kAlreadyPresent : AppendOutcome::kConflict, at};
+      return {same_wire(at, item.wire) ? AppendOutcome::kAlreadyPresent : AppendOutcome::kConflict,
+              at};
     }
     EntryHeader header(seq, item.partition, item.offset);
     Digest leaf = entry_leaf_hash(header.view(), item.wire);
     Digest chain = chain_hash(s_.head.chain, leaf);
     BeKey key(seq.value);
-    std::uint8_t* out = txn_.reserve(impl_.log, key.val(), 32 + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
+    std::uint8_t* out =
+        txn_.reserve(impl_.log, key.val(), 32 + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
     std::memcpy(out, chain.bytes.data(), 32);
     std::memcpy(out + 32, header.bytes, kEntryHeaderSize);
     std::memcpy(out + 32 + kEntryHeaderSize, item.wire.data(), item.wire.size());
@@ -193,10 +197,11 @@ Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Ledger::~Ledger() = default;
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition partition,
-                                              const LedgerOptions& options) {
+                                             const LedgerOptions& options) {
   auto impl = std::make_unique<Impl>();
   try {
-    impl->env = std::make_unique<lmdb::Env>(dir, lmdb::EnvOptions{options.initial_map_size, 32, options.no_sync});
+    impl->env = std::make_unique<lmdb::Env>(
+        dir, lmdb::EnvOptions{options.initial_map_size, 32, options.no_sync});
     impl->meta = impl->env->open_db("meta");
     impl->log = impl->env->open_db("log");
     impl->merkle = impl->env->open_db("merkle");
@@ -222,7 +227,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
         return;
       }
       auto p = txn.find(impl->meta, lmdb::val(kMetaPartition));
-      if (!p || p->size() != 4 || static_cast<std::int32_t>(get_le(p->data(), 4)) != partition.value) {
+      if (!p || p->size() != 4 ||
+          static_cast<std::int32_t>(get_le(p->data(), 4)) != partition.value) {
         bad = Status(Reason::kInvalidArgument, dir + " is the shard of another partition");
         return;
       }
@@ -236,7 +242,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
       if (auto r = txn.find(impl->meta, lmdb::val(kMetaRejections)); r && r->size() == 8)
         s.rejections = get_le(r->data(), 8);
       std::vector<Digest> peaks;
-      for (auto [level, index] : merkle::peak_positions(s.head.size)) peaks.push_back(impl->node(txn, level, index));
+      for (auto [level, index] : merkle::peak_positions(s.head.size))
+        peaks.push_back(impl->node(txn, level, index));
       s.range = merkle::CompactRange(s.head.size, std::move(peaks));
       s.head.root = s.range.root();
     });
@@ -267,8 +274,12 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   return Status::ok();
 }
 
-Partition Ledger::partition() const { return impl_->partition; }
-const std::string& Ledger::origin() const { return impl_->origin; }
+Partition Ledger::partition() const {
+  return impl_->partition;
+}
+const std::string& Ledger::origin() const {
+  return impl_->origin;
+}
 Head Ledger::head() const {
   std::lock_guard lock(impl_->mu);
   return impl_->state.head;
@@ -326,12 +337,14 @@ Status Ledger::scan(Seq from, Seq to, const std::function<bool(const Entry&)>& f
 
 Result<Digest> Ledger::root_at(std::uint64_t size) const {
   if (size > head().size)
-    return Status(Reason::kInvalidArgument, "tree size " + std::to_string(size) + " is beyond the log's " +
+    return Status(Reason::kInvalidArgument, "tree size " + std::to_string(size) +
+                                                " is beyond the log's " +
                                                 std::to_string(head().size) + " entries");
   Digest out;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
-      out = merkle::root_hash(size, [&](std::uint32_t l, std::uint64_t i) { return impl_->node(txn, l, i); });
+      out = merkle::root_hash(
+          size, [&](std::uint32_t l, std::uint64_t i) { return impl_->node(txn, l, i); });
     });
   } catch (const std::exception& e) {
     return storage_error(e);
@@ -341,9 +354,10 @@ Result<Digest> Ledger::root_at(std::uint64_t size) const {
 
 Result<InclusionProof> Ledger::inclusion_proof(Seq seq, std::uint64_t tree_size) const {
   if (tree_size > head().size || seq.value >= tree_size)
-    return Status(Reason::kInvalidArgument, "no entry " + std::to_string(seq.value) + " in a tree of size " +
-                                                std::to_string(tree_size) + " (the log has " +
-                                                std::to_string(head().size) + ")");
+    return Status(Reason::kInvalidArgument, "no entry " + std::to_string(seq.value) +
+                                                " in a tree of size " + std::to_string(tree_size) +
+                                                " (the log has " + std::to_string(head().size) +
+                                                ")");
   InclusionProof p;
   p.seq = seq;
   p.tree_size = tree_size;
@@ -367,13 +381,16 @@ Result<InclusionProof> Ledger::inclusion_proof(Seq seq, std::uint64_t tree_size)
   return p;
 }
 
-Result<std::vector<Digest>> Ledger::consistency_proof(std::uint64_t size1, std::uint64_t size2) const {
+Result<std::vector<Digest>> Ledger::consistency_proof(std::uint64_t size1,
+                                                      std::uint64_t size2) const {
   if (size1 > size2 || size2 > head().size)
-    return Status(Reason::kInvalidArgument, "a consistency proof needs size1 <= size2 <= " + std::to_string(head().size));
+    return Status(Reason::kInvalidArgument,
+                  "a consistency proof needs size1 <= size2 <= " + std::to_string(head().size));
   std::vector<Digest> out;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
-      out = merkle::consistency_proof(size1, size2, [&](std::uint32_t l, std::uint64_t i) { return impl_->node(txn, l, i); });
+      out = merkle::consistency_proof(
+          size1, size2, [&](std::uint32_t l, std::uint64_t i) { return impl_->node(txn, l, i); });
     });
   } catch (const std::exception& e) {
     return storage_error(e);
@@ -402,7 +419,8 @@ std::vector<Checkpoint> Ledger::checkpoints() const {
     impl_->env->read([&](const lmdb::Txn& txn) {
       lmdb::Cursor cur(txn, impl_->checkpoints);
       for (bool ok = cur.seek(nullptr); ok; ok = cur.next())
-        if (auto c = parse_checkpoint(as_chars(lmdb::view(cur.value())))) out.push_back(std::move(*c));
+        if (auto c = parse_checkpoint(as_chars(lmdb::view(cur.value()))))
+          out.push_back(std::move(*c));
     });
   } catch (const std::exception&) {
   }

@@ -36,15 +36,17 @@ struct Verifier {
     for (bool ok = log.seek(nullptr); ok; ok = log.next(), ++n) {
       std::uint64_t key = BeKey::decode(log.key());
       if (log.key().mv_size != 8 || key != n)
-        return (void)fail(n, Reason::kCorrupt, "entry missing (the next stored key is " + std::to_string(key) + ")");
+        return (void)fail(n, Reason::kCorrupt,
+                          "entry missing (the next stored key is " + std::to_string(key) + ")");
       ByteView value = lmdb::view(log.value());
       if (value.size() < 32 + kEntryHeaderSize || value[32] != kEntryVersion)
         return (void)fail(n, Reason::kCorrupt, "entry is truncated or of an unknown version");
       ByteView header = value.subspan(32, kEntryHeaderSize);
       ByteView wire = value.subspan(32 + kEntryHeaderSize);
       if (get_le(header.data() + 1, 8) != n)
-        return (void)fail(n, Reason::kCorrupt, "entry says it is seq " + std::to_string(get_le(header.data() + 1, 8)) +
-                                                   " (entries reordered?)");
+        return (void)fail(n, Reason::kCorrupt,
+                          "entry says it is seq " + std::to_string(get_le(header.data() + 1, 8)) +
+                              " (entries reordered?)");
       Digest leaf = entry_leaf_hash(header, wire);
       Digest chain = chain_hash(prev, leaf);
       if (std::memcmp(chain.bytes.data(), value.data(), 32) != 0)
@@ -56,12 +58,15 @@ struct Verifier {
         std::uint64_t want = merkle::node_position(node.level, node.index);
         if (!nodes_left || BeKey::decode(nodes.key()) != want) {
           nodes_ok = false;
-          node_problem = "Merkle node " + std::to_string(want) + " (level " + std::to_string(node.level) + ") is missing";
+          node_problem = "Merkle node " + std::to_string(want) + " (level " +
+                         std::to_string(node.level) + ") is missing";
           return;
         }
-        if (nodes.value().mv_size != 32 || std::memcmp(nodes.value().mv_data, node.hash.bytes.data(), 32) != 0) {
+        if (nodes.value().mv_size != 32 ||
+            std::memcmp(nodes.value().mv_data, node.hash.bytes.data(), 32) != 0) {
           nodes_ok = false;
-          node_problem = "Merkle node " + std::to_string(want) + " (level " + std::to_string(node.level) + ") differs";
+          node_problem = "Merkle node " + std::to_string(want) + " (level " +
+                         std::to_string(node.level) + ") differs";
           return;
         }
         nodes_left = nodes.next();
@@ -69,12 +74,15 @@ struct Verifier {
       if (!nodes_ok) return (void)fail(n, Reason::kCorrupt, node_problem);
       if (wire.size() < kWireIdOffset + 16)
         return (void)fail(n, Reason::kCorrupt, "the event is too short to carry an id");
-      auto idx = txn.find(impl.index, MDB_val{16, const_cast<std::uint8_t*>(wire.data() + kWireIdOffset)});
+      auto idx =
+          txn.find(impl.index, MDB_val{16, const_cast<std::uint8_t*>(wire.data() + kWireIdOffset)});
       if (!idx || idx->size() != 8 || get_le(idx->data(), 8) != n)
         return (void)fail(n, Reason::kCorrupt, "the event index does not point at this entry");
       if (opt.signatures) {
         auto e = decode_wire(wire);
-        if (!e) return (void)fail(n, e.status().reason(), "the event does not decode: " + e.status().message());
+        if (!e)
+          return (void)fail(n, e.status().reason(),
+                            "the event does not decode: " + e.status().message());
         if (Status s = registry.check(*e, wire.first(wire.size() - 64)); !s)
           return (void)fail(n, s.reason(), "the event fails its checks: " + s.message());
         registry.apply(*e);
@@ -88,13 +96,16 @@ struct Verifier {
     if (opt.progress) opt.progress(n, stored.size);
     if (stored.size != n)
       return (void)fail(std::min(n, stored.size), Reason::kCorrupt,
-                        "the stored head counts " + std::to_string(stored.size) + " entries but the log holds " +
-                            std::to_string(n));
-    if (stored.chain != prev) return (void)fail(n ? n - 1 : 0, Reason::kCorrupt, "the stored head hash differs");
+                        "the stored head counts " + std::to_string(stored.size) +
+                            " entries but the log holds " + std::to_string(n));
+    if (stored.chain != prev)
+      return (void)fail(n ? n - 1 : 0, Reason::kCorrupt, "the stored head hash differs");
     if (nodes_left || txn.count(impl.merkle) != merkle::stored_node_count(n))
-      return (void)fail(n ? n - 1 : 0, Reason::kCorrupt, "the Merkle database holds nodes beyond the log");
+      return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
+                        "the Merkle database holds nodes beyond the log");
     if (txn.count(impl.index) != n)
-      return (void)fail(n ? n - 1 : 0, Reason::kCorrupt, "the event index holds ids that are not in the log");
+      return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
+                        "the event index holds ids that are not in the log");
     if (opt.checkpoint) check_checkpoint(root_at_checkpoint);
   }
 
@@ -102,13 +113,16 @@ struct Verifier {
     const Checkpoint& c = *opt.checkpoint;
     report.ok = false;
     if (c.origin != impl.origin)
-      report.problem = Status(Reason::kCorrupt, "the checkpoint is for " + c.origin + ", not " + impl.origin);
+      report.problem =
+          Status(Reason::kCorrupt, "the checkpoint is for " + c.origin + ", not " + impl.origin);
     else if (!root)
-      report.problem = Status(Reason::kCorrupt, "the checkpoint is for size " + std::to_string(c.size) +
-                                                    " but the log holds only " + std::to_string(report.entries));
+      report.problem =
+          Status(Reason::kCorrupt, "the checkpoint is for size " + std::to_string(c.size) +
+                                       " but the log holds only " + std::to_string(report.entries));
     else if (*root != c.root)
-      report.problem = Status(Reason::kCorrupt, "the log's root at size " + std::to_string(c.size) +
-                                                    " differs from the checkpoint's: history was rewritten");
+      report.problem =
+          Status(Reason::kCorrupt, "the log's root at size " + std::to_string(c.size) +
+                                       " differs from the checkpoint's: history was rewritten");
     else if (opt.checkpoint_key)
       report.problem = verify_checkpoint(c, *opt.checkpoint_key);
     else

@@ -68,8 +68,12 @@ void Txn::commit() {
   check(rc, "mdb_txn_commit");
 }
 
-Cursor::Cursor(const Txn& txn, MDB_dbi dbi) { check(mdb_cursor_open(txn.get(), dbi, &cur_), "mdb_cursor_open"); }
-Cursor::~Cursor() { mdb_cursor_close(cur_); }
+Cursor::Cursor(const Txn& txn, MDB_dbi dbi) {
+  check(mdb_cursor_open(txn.get(), dbi, &cur_), "mdb_cursor_open");
+}
+Cursor::~Cursor() {
+  mdb_cursor_close(cur_);
+}
 
 bool Cursor::op(MDB_cursor_op o, const MDB_val* key) {
   if (key) key_ = *key;
@@ -78,9 +82,15 @@ bool Cursor::op(MDB_cursor_op o, const MDB_val* key) {
   check(rc, "mdb_cursor_get");
   return true;
 }
-bool Cursor::seek(const MDB_val* key) { return key ? op(MDB_SET_RANGE, key) : op(MDB_FIRST); }
-bool Cursor::next() { return op(MDB_NEXT); }
-bool Cursor::last() { return op(MDB_LAST); }
+bool Cursor::seek(const MDB_val* key) {
+  return key ? op(MDB_SET_RANGE, key) : op(MDB_FIRST);
+}
+bool Cursor::next() {
+  return op(MDB_NEXT);
+}
+bool Cursor::last() {
+  return op(MDB_LAST);
+}
 
 Env::Env(const std::string& dir, const EnvOptions& o) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
@@ -102,7 +112,9 @@ Env::Env(const std::string& dir, const EnvOptions& o) {
   }
 }
 
-Env::~Env() { mdb_env_close(env_); }
+Env::~Env() {
+  mdb_env_close(env_);
+}
 
 MDB_dbi Env::open_db(const char* name) {
   std::shared_lock lock(resize_mu_);

@@ -44,9 +44,15 @@ inline void check(int rc, const char* what) {
   if (rc != MDB_SUCCESS) throw LmdbError(rc, what);
 }
 
-inline MDB_val val(ByteView b) { return MDB_val{b.size(), const_cast<std::uint8_t*>(b.data())}; }
-inline MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-inline ByteView view(const MDB_val& v) { return {static_cast<const std::uint8_t*>(v.mv_data), v.mv_size}; }
+inline MDB_val val(ByteView b) {
+  return MDB_val{b.size(), const_cast<std::uint8_t*>(b.data())};
+}
+inline MDB_val val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline ByteView view(const MDB_val& v) {
+  return {static_cast<const std::uint8_t*>(v.mv_data), v.mv_size};
+}
 
 // A u64 as 8 big-endian bytes: keys whose bytewise order is numeric order.
 struct BeKey {

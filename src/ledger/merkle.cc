@@ -18,7 +18,9 @@ Digest node_hash(const Digest& left, const Digest& right) {
   return h.update(ByteView(&kNode, 1)).update(left.view()).update(right.view()).finish();
 }
 
-Digest empty_root() { return sha256(ByteView{}); }
+Digest empty_root() {
+  return sha256(ByteView{});
+}
 
 std::uint64_t node_position(std::uint32_t level, std::uint64_t index) {
   std::uint64_t m = (index + 1) << level;
@@ -31,7 +33,9 @@ std::uint64_t stored_node_count(std::uint64_t n) {
 
 namespace {
 // The largest power of two strictly below n (n >= 2).
-std::uint64_t split_point(std::uint64_t n) { return std::bit_floor(n - 1); }
+std::uint64_t split_point(std::uint64_t n) {
+  return std::bit_floor(n - 1);
+}
 }  // namespace
 
 Digest range_hash(std::uint64_t a, std::uint64_t b, const SubtreeFn& subtree) {
@@ -55,7 +59,8 @@ Digest root_hash(std::uint64_t size, const SubtreeFn& subtree) {
 }
 
 namespace {
-void path(std::uint64_t m, std::uint64_t a, std::uint64_t b, const SubtreeFn& f, std::vector<Digest>& out) {
+void path(std::uint64_t m, std::uint64_t a, std::uint64_t b, const SubtreeFn& f,
+          std::vector<Digest>& out) {
   if (b - a <= 1) return;
   std::uint64_t k = split_point(b - a);
   if (m - a < k) {
@@ -91,7 +96,8 @@ std::vector<Digest> inclusion_proof(std::uint64_t leaf, std::uint64_t size, cons
   return out;
 }
 
-std::vector<Digest> consistency_proof(std::uint64_t size1, std::uint64_t size2, const SubtreeFn& f) {
+std::vector<Digest> consistency_proof(std::uint64_t size1, std::uint64_t size2,
+                                      const SubtreeFn& f) {
   std::vector<Digest> out;
   if (size1 == 0 || size1 >= size2) return out;
   subproof(size1, 0, size2, true, f, out);
@@ -155,7 +161,8 @@ bool verify_consistency(std::uint64_t size1, std::uint64_t size2, const Digest& 
   return fr == root1 && sr == root2 && sn == 0;
 }
 
-CompactRange::CompactRange(std::uint64_t size, std::vector<Digest> peaks) : size_(size), peaks_(std::move(peaks)) {
+CompactRange::CompactRange(std::uint64_t size, std::vector<Digest> peaks)
+    : size_(size), peaks_(std::move(peaks)) {
   for (auto [level, index] : peak_positions(size)) {
     (void)index;
     peak_levels_.push_back(level);

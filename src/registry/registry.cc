@@ -43,13 +43,15 @@ AgencyId Registry::subject_for_principal(const PrincipalInfo& p) const {
   return p.role == Role::kAgency && p.agency ? *p.agency : system_subject();
 }
 
-Status Registry::check(const Event& e, ByteView signing_input, const SignatureVerdict* verdict) const {
+Status Registry::check(const Event& e, ByteView signing_input,
+                       const SignatureVerdict* verdict) const {
   if (Status s = authenticate(e, signing_input, verdict); !s) return s;
   if (Status s = authorise(e); !s) return s;
   return check_consistency(e);
 }
 
-Status Registry::authenticate(const Event& e, ByteView given, const SignatureVerdict* verdict) const {
+Status Registry::authenticate(const Event& e, ByteView given,
+                              const SignatureVerdict* verdict) const {
   Bytes scratch;
   if (!has_authority_) {
     const auto* p = e.as<PrincipalRegistered>();
@@ -60,9 +62,9 @@ Status Registry::authenticate(const Event& e, ByteView given, const SignatureVer
     auto key = PublicKey::from_bytes(p->public_key);
     if (!key) return Status(Reason::kFieldInvalid, "payload.public_key is not an Ed25519 key");
     if (key->key_id() != e.key_id)
-      return Status(Reason::kKeyIdMismatch,
-                    "the genesis event must be signed by the key it registers (" +
-                        key->key_id().value + ")");
+      return Status(
+          Reason::kKeyIdMismatch,
+          "the genesis event must be signed by the key it registers (" + key->key_id().value + ")");
     if (e.issued_at < p->valid_from)
       return Status(Reason::kKeyNotYetValid, "the genesis key's valid_from is after issued_at");
     if (!key->verify(or_recomputed(e, given, scratch), e.signature))
@@ -71,7 +73,8 @@ Status Registry::authenticate(const Event& e, ByteView given, const SignatureVer
   }
   const PrincipalInfo* issuer = principal(e.issuer);
   if (issuer == nullptr)
-    return Status(Reason::kPrincipalUnknown, "the issuer '" + e.issuer.value + "' is not registered");
+    return Status(Reason::kPrincipalUnknown,
+                  "the issuer '" + e.issuer.value + "' is not registered");
   const KeyInfo* k = key(e.key_id);
   if (k == nullptr)
     return Status(Reason::kKeyUnknown, "the key " + e.key_id.value + " is not registered");
@@ -84,22 +87,23 @@ Status Registry::authenticate(const Event& e, ByteView given, const SignatureVer
                                                format_time(k->valid_from) +
                                                ", after the event's issued_at");
   if (k->revoked_at && e.issued_at >= *k->revoked_at)
-    return Status(Reason::kKeyRevoked, "the key " + e.key_id.value + " was revoked at " +
-                                           format_time(*k->revoked_at));
-  bool valid = verdict && verdict->key == e.key_id ? verdict->valid
-                                                    : k->key.verify(or_recomputed(e, given, scratch), e.signature);
+    return Status(Reason::kKeyRevoked,
+                  "the key " + e.key_id.value + " was revoked at " + format_time(*k->revoked_at));
+  bool valid = verdict && verdict->key == e.key_id
+                   ? verdict->valid
+                   : k->key.verify(or_recomputed(e, given, scratch), e.signature);
   if (!valid)
-    return Status(Reason::kSignatureInvalid,
-                  "the signature does not match the event's canonical bytes under key " +
-                      e.key_id.value);
+    return Status(
+        Reason::kSignatureInvalid,
+        "the signature does not match the event's canonical bytes under key " + e.key_id.value);
   return Status::ok();
 }
 
 Status Registry::authorise(const Event& e) const {
   if (!has_authority_) {  // genesis: authenticate() pinned down type, role and signer
     if (e.subject == system_subject()) return Status::ok();
-    return Status(Reason::kSubjectMismatch, "the authority's registration is about _system, not '" +
-                                                e.subject.value + "'");
+    return Status(Reason::kSubjectMismatch,
+                  "the authority's registration is about _system, not '" + e.subject.value + "'");
   }
   const PrincipalInfo& who = *principal(e.issuer);
   auto deny = [&](std::string_view allowed) {
@@ -166,17 +170,21 @@ Status Registry::authorise(const Event& e) const {
 Status Registry::check_consistency(const Event& e) const {
   auto known_agency = [&](const AgencyId& id, const char* what) {
     if (agency(id)) return Status::ok();
-    return Status(Reason::kAgencyUnknown, std::string(what) + " '" + id.value + "' is not registered");
+    return Status(Reason::kAgencyUnknown,
+                  std::string(what) + " '" + id.value + "' is not registered");
   };
   auto fresh_key = [&](const PublicKeyBytes& raw) {
     KeyId id = key_id_of(raw);
-    if (key(id)) return Status(Reason::kKeyExists, "the key " + id.value + " is already registered");
-    if (!PublicKey::from_bytes(raw)) return Status(Reason::kFieldInvalid, "payload.public_key is not an Ed25519 key");
+    if (key(id))
+      return Status(Reason::kKeyExists, "the key " + id.value + " is already registered");
+    if (!PublicKey::from_bytes(raw))
+      return Status(Reason::kFieldInvalid, "payload.public_key is not an Ed25519 key");
     return Status::ok();
   };
   if (const auto* p = e.as<AgencyRegistered>()) {
     if (agency(e.subject))
-      return Status(Reason::kAgencyExists, "the agency '" + e.subject.value + "' is already registered");
+      return Status(Reason::kAgencyExists,
+                    "the agency '" + e.subject.value + "' is already registered");
     if (p->parent) return known_agency(*p->parent, "the parent agency");
     return Status::ok();
   }
@@ -190,13 +198,15 @@ Status Registry::check_consistency(const Event& e) const {
   }
   if (const auto* p = e.as<KeyAuthorised>()) {
     if (!principal(p->principal))
-      return Status(Reason::kPrincipalUnknown, "the principal '" + p->principal.value + "' is not registered");
+      return Status(Reason::kPrincipalUnknown,
+                    "the principal '" + p->principal.value + "' is not registered");
     return fresh_key(p->public_key);
   }
   if (const auto* p = e.as<KeyRevoked>()) {
     const KeyInfo* k = key(p->key_id);
     if (k == nullptr || k->principal != p->principal)
-      return Status(Reason::kKeyUnknown, "'" + p->principal.value + "' has no key " + p->key_id.value);
+      return Status(Reason::kKeyUnknown,
+                    "'" + p->principal.value + "' has no key " + p->key_id.value);
     if (k->revoked_at)
       return Status(Reason::kKeyRevoked, "the key " + p->key_id.value + " is already revoked");
     return Status::ok();
@@ -207,7 +217,8 @@ Status Registry::check_consistency(const Event& e) const {
 
 void Registry::apply(const Event& e) {
   if (const auto* p = e.as<AgencyRegistered>()) {
-    agencies_[e.subject] = AgencyInfo{e.subject, p->name_zh, p->name_en, p->level, p->district, p->parent};
+    agencies_[e.subject] =
+        AgencyInfo{e.subject, p->name_zh, p->name_en, p->level, p->district, p->parent};
   } else if (const auto* p = e.as<PrincipalRegistered>()) {
     principals_[p->principal] =
         PrincipalInfo{p->principal, p->role, p->source_kind, p->agency, p->display_name};

@@ -12,7 +12,8 @@ TEST(Reason, EveryCodeIsUniqueSnakeCaseAndRoundTrips) {
   for (Reason r : all_reasons()) {
     std::string_view c = reason_code(r);
     EXPECT_TRUE(seen.insert(c).second) << c;
-    for (char ch : c) EXPECT_TRUE((ch >= 'a' && ch <= 'z') || ch == '_' || (ch >= '0' && ch <= '9')) << c;
+    for (char ch : c)
+      EXPECT_TRUE((ch >= 'a' && ch <= 'z') || ch == '_' || (ch >= '0' && ch <= '9')) << c;
     EXPECT_EQ(reason_from_code(c), r);
   }
   EXPECT_FALSE(reason_from_code("no_such_code"));

@@ -54,8 +54,10 @@ TEST(EmbeddedBus, ConcurrentPublishersLoseNothingAndReportOutcomes) {
     threads.emplace_back([&, t] {
       for (std::size_t i = static_cast<std::size_t>(t); i < records.size(); i += 4) {
         auto r = (*bus)->publish_all_with_results({records[i]});
-        if (r[0] && (*r[0])[0].outcome == IngestOutcome::kAccepted) ++accepted;
-        else if (r[0]) ADD_FAILURE() << (*r[0])[0].status.to_string();
+        if (r[0] && (*r[0])[0].outcome == IngestOutcome::kAccepted)
+          ++accepted;
+        else if (r[0])
+          ADD_FAILURE() << (*r[0])[0].status.to_string();
       }
     });
   for (auto& th : threads) th.join();
@@ -79,11 +81,13 @@ TEST(EmbeddedBus, ReopenedBusContinuesTheOffsets) {
   {
     auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = dir.path()});
     ASSERT_TRUE(bus);
-    (*bus)->publish_all(std::vector<Event>(world().events.begin(), world().events.begin() + static_cast<std::ptrdiff_t>(half)));
+    (*bus)->publish_all(std::vector<Event>(
+        world().events.begin(), world().events.begin() + static_cast<std::ptrdiff_t>(half)));
   }
   auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = dir.path()});
   ASSERT_TRUE(bus);
-  (*bus)->publish_all(std::vector<Event>(world().events.begin() + static_cast<std::ptrdiff_t>(half), world().events.end()));
+  (*bus)->publish_all(std::vector<Event>(world().events.begin() + static_cast<std::ptrdiff_t>(half),
+                                         world().events.end()));
   Ledger& l = (*bus)->shard(Partition{0});
   EXPECT_EQ(l.head().size, world().events.size());
   EXPECT_EQ(l.next_offset().value, static_cast<std::int64_t>(world().events.size()));

@@ -13,7 +13,8 @@ TEST(Sha256, MatchesFips180Vector) {
   Sha256 h;
   h.update(std::string_view("a")).update(std::string_view("bc"));
   EXPECT_EQ(h.finish(), sha256(std::string_view("abc")));
-  EXPECT_EQ(h.update(std::string_view("abc")).finish(), sha256(std::string_view("abc")));  // reusable
+  EXPECT_EQ(h.update(std::string_view("abc")).finish(),
+            sha256(std::string_view("abc")));  // reusable
 }
 
 // RFC 8032 §7.1, TEST 1 and TEST 2.
@@ -24,11 +25,13 @@ TEST(Ed25519, MatchesRfc8032Vectors) {
   EXPECT_EQ(to_hex(key->public_key().bytes()),
             "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
   Signature sig = key->sign({});
-  EXPECT_EQ(to_hex(sig), "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
-                         "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+  EXPECT_EQ(to_hex(sig),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+            "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
   EXPECT_TRUE(key->public_key().verify({}, sig));
 
-  auto key2 = PrivateKey::from_seed(*from_hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
+  auto key2 = PrivateKey::from_seed(
+      *from_hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
   Bytes msg{0x72};
   EXPECT_EQ(to_hex(key2->sign(msg)),
             "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
@@ -56,12 +59,14 @@ TEST(Ed25519, PemRoundTripKeepsKeyAndId) {
   ASSERT_TRUE(pub);
   EXPECT_EQ(pub->key_id(), key->key_id());
   EXPECT_EQ(key->key_id().value.size(), 32u);
-  EXPECT_EQ(key->key_id().value, to_hex(ByteView(sha256(key->public_key().bytes().view()).bytes.data(), 16)));
+  EXPECT_EQ(key->key_id().value,
+            to_hex(ByteView(sha256(key->public_key().bytes().view()).bytes.data(), 16)));
 }
 
 TEST(Ed25519, RejectsNonEd25519AndGarbagePem) {
   EXPECT_FALSE(PublicKey::from_pem("not a pem"));
-  EXPECT_FALSE(PrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
+  EXPECT_FALSE(
+      PrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
   // An EC P-256 public key is well-formed PEM but not Ed25519.
   const char* ec =
       "-----BEGIN PUBLIC KEY-----\n"

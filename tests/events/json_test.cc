@@ -11,16 +11,21 @@ namespace {
 
 using nlohmann::json;
 
-json vector_json(const std::string& name) { return json::parse(testing::vector_file(name, "event.json")); }
+json vector_json(const std::string& name) {
+  return json::parse(testing::vector_file(name, "event.json"));
+}
 
 Reason reason_of(std::string_view text) {
   auto r = event_from_json(text);
   return r ? Reason::kOk : r.status().reason();
 }
-Reason reason_of_json(const json& j) { return reason_of(std::string_view(j.dump())); }
+Reason reason_of_json(const json& j) {
+  return reason_of(std::string_view(j.dump()));
+}
 
 TEST(Json, EveryVectorRoundTrips) {
-  for (const char* name : {"record-submitted", "complaint-filed", "recommendation-issued", "agency-registered"}) {
+  for (const char* name :
+       {"record-submitted", "complaint-filed", "recommendation-issued", "agency-registered"}) {
     std::string text = testing::vector_file(name, "event.json");
     auto e = event_from_json(text);
     ASSERT_TRUE(e) << name << ": " << e.status().to_string();

@@ -12,7 +12,8 @@ namespace {
 TEST(TestVectors, EveryVectorMatchesItsExpectation) {
   std::set<std::string> valid_types;
   int invalid = 0;
-  for (const auto& dir : std::filesystem::directory_iterator(testing::source_dir() + "/events/testvectors")) {
+  for (const auto& dir :
+       std::filesystem::directory_iterator(testing::source_dir() + "/events/testvectors")) {
     std::string name = dir.path().filename().string();
     SCOPED_TRACE(name);
     std::string expect = testing::vector_file(name, "expect");
@@ -20,7 +21,8 @@ TEST(TestVectors, EveryVectorMatchesItsExpectation) {
     ASSERT_TRUE(e) << e.status().to_string();
     Bytes input = signing_input(*e);
     EXPECT_EQ(std::string(as_chars(input)), testing::vector_file(name, "signing-input.bin"));
-    EXPECT_EQ(std::string(as_chars(e->signature.view())), testing::vector_file(name, "signature.bin"));
+    EXPECT_EQ(std::string(as_chars(e->signature.view())),
+              testing::vector_file(name, "signature.bin"));
     auto pub = PublicKey::from_pem(testing::vector_file(name, "public.pem"));
     ASSERT_TRUE(pub);
     Status s = verify_event_signature(*e, *pub);

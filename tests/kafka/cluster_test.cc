@@ -36,7 +36,8 @@ const demo::World& world() {
   return w;
 }
 
-std::map<int, std::uint64_t> publish(EventProducer& p, const std::vector<Event>& events, std::map<int, std::uint64_t> counts = {}) {
+std::map<int, std::uint64_t> publish(EventProducer& p, const std::vector<Event>& events,
+                                     std::map<int, std::uint64_t> counts = {}) {
   for (auto& r : p.publish_all(events, 120000)) {
     EXPECT_TRUE(r) << r.status().to_string();
     if (r)
@@ -73,7 +74,8 @@ TEST(KafkaCluster, NodesRebalanceAndANewShardIsRebuiltFromOffsetZero) {
   ASSERT_TRUE(producer) << producer.status().to_string();
   const auto& ev = world().events;
   std::size_t half = ev.size() / 2;
-  auto counts = publish(**producer, std::vector<Event>(ev.begin(), ev.begin() + static_cast<std::ptrdiff_t>(half)));
+  auto counts = publish(
+      **producer, std::vector<Event>(ev.begin(), ev.begin() + static_cast<std::ptrdiff_t>(half)));
 
   testing::TempDir da, db, dref;
   NodeOptions oa, ob;
@@ -86,11 +88,17 @@ TEST(KafkaCluster, NodesRebalanceAndANewShardIsRebuiltFromOffsetZero) {
   std::thread ta([&] { EXPECT_TRUE((*a)->run()); });
   std::thread tb([&] { EXPECT_TRUE((*b)->run()); });
   // Both nodes get a share of the four partitions.
-  ASSERT_TRUE(wait_for([&] { return !(*a)->shards().empty() && !(*b)->shards().empty() &&
-                                    (*a)->shards().size() + (*b)->shards().size() == 4; }, 60s))
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return !(*a)->shards().empty() && !(*b)->shards().empty() &&
+               (*a)->shards().size() + (*b)->shards().size() == 4;
+      },
+      60s))
       << "a: " << (*a)->shards().size() << " b: " << (*b)->shards().size();
   const std::size_t a_had = (*a)->shards().size();
-  counts = publish(**producer, std::vector<Event>(ev.begin() + static_cast<std::ptrdiff_t>(half), ev.end()), counts);
+  counts =
+      publish(**producer,
+              std::vector<Event>(ev.begin() + static_cast<std::ptrdiff_t>(half), ev.end()), counts);
   // B leaves; A takes over every partition, building the shards it never had from offset 0.
   (*b)->stop();
   tb.join();
@@ -122,7 +130,8 @@ TEST(KafkaCluster, KilledBrokerLosesNothingWithAcksAllAndMinInsyncTwo) {
   ASSERT_TRUE(producer);
   const auto& ev = world().events;
   std::size_t third = ev.size() / 3;
-  auto counts = publish(**producer, std::vector<Event>(ev.begin(), ev.begin() + static_cast<std::ptrdiff_t>(third)));
+  auto counts = publish(
+      **producer, std::vector<Event>(ev.begin(), ev.begin() + static_cast<std::ptrdiff_t>(third)));
   testing::TempDir dir, dref;
   NodeOptions o;
   o.data_dir = dir.path();
@@ -133,7 +142,9 @@ TEST(KafkaCluster, KilledBrokerLosesNothingWithAcksAllAndMinInsyncTwo) {
   std::string script = testing::source_dir() + "/ops/kafka/kafka.sh";
   // Broker 1 is the controller leader and leads some partitions; kill -9 it mid-stream.
   std::thread publisher([&] {
-    counts = publish(**producer, std::vector<Event>(ev.begin() + static_cast<std::ptrdiff_t>(third), ev.end()), counts);
+    counts = publish(**producer,
+                     std::vector<Event>(ev.begin() + static_cast<std::ptrdiff_t>(third), ev.end()),
+                     counts);
   });
   std::this_thread::sleep_for(300ms);
   ASSERT_EQ(std::system((script + " stop-node cluster 1 > /dev/null 2>&1").c_str()), 0);

@@ -1,7 +1,7 @@
 // Integration tests against a real Apache Kafka broker started by ops/kafka/kafka.sh (the ctest
 // fixture). No mocks. If the broker is not reachable the tests fail; they never skip.
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,8 +36,9 @@ KafkaConfig fresh_config(int partitions = 4) {
   static int n = 0;
   KafkaConfig k;
   k.brokers = brokers();
-  std::string suffix = std::to_string(getpid()) + "-" + std::to_string(n++) + "-" +
-                       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
+  std::string suffix =
+      std::to_string(getpid()) + "-" + std::to_string(n++) + "-" +
+      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
   k.events_topic = "test.events." + suffix;
   k.rejected_topic = "test.rejected." + suffix;
   k.partitions = partitions;
@@ -119,8 +120,9 @@ TEST(Kafka, ProduceIngestAndProveInclusion) {
     EXPECT_EQ(entry->wire, encode_wire(e));
     auto proof = l->inclusion_proof(entry->seq, l->head().size);
     ASSERT_TRUE(proof);
-    EXPECT_TRUE(rfc9162::verify_inclusion(rfc9162::leaf(proof->leaf_data), entry->seq.value, proof->tree_size,
-                                          rfc9162::of_all(proof->path), rfc9162::of(l->head().root)));
+    EXPECT_TRUE(rfc9162::verify_inclusion(rfc9162::leaf(proof->leaf_data), entry->seq.value,
+                                          proof->tree_size, rfc9162::of_all(proof->path),
+                                          rfc9162::of(l->head().root)));
     ++proven;
   }
   EXPECT_EQ(proven, 120);
@@ -138,7 +140,8 @@ TEST(Kafka, PartitionerMatchesTheBrokersClients) {
   for (std::size_t i = 0; i < records.size(); ++i) {
     ASSERT_TRUE(results[i]);
     ASSERT_EQ(results[i]->size(), 1u);
-    EXPECT_EQ((*results[i])[0].partition.value, partition_for_key(records[i].subject.value, 7)) << records[i].subject.value;
+    EXPECT_EQ((*results[i])[0].partition.value, partition_for_key(records[i].subject.value, 7))
+        << records[i].subject.value;
   }
 }
 
@@ -194,7 +197,8 @@ TEST(Kafka, PoisonMessagesAreJournaledAndNeverStopTheNode) {
     rd_kafka_conf_set(conf, "bootstrap.servers", k.brokers.c_str(), err, sizeof err);
     rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     for (std::string junk : {std::string("not an event"), std::string(70000, 'x'), std::string()})
-      rd_kafka_producev(raw, RD_KAFKA_V_TOPIC(k.events_topic.c_str()), RD_KAFKA_V_VALUE(junk.data(), junk.size()),
+      rd_kafka_producev(raw, RD_KAFKA_V_TOPIC(k.events_topic.c_str()),
+                        RD_KAFKA_V_VALUE(junk.data(), junk.size()),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     rd_kafka_flush(raw, 10000);
     rd_kafka_destroy(raw);
@@ -228,7 +232,9 @@ TEST(Kafka, PoisonMessagesAreJournaledAndNeverStopTheNode) {
   int notices = 0;
   for (int i = 0; i < 100 && notices < 3; ++i)
     if (rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 200)) {
-      if (!m->err && std::string(static_cast<char*>(m->payload), m->len).find("\"reason\"") != std::string::npos) ++notices;
+      if (!m->err && std::string(static_cast<char*>(m->payload), m->len).find("\"reason\"") !=
+                         std::string::npos)
+        ++notices;
       rd_kafka_message_destroy(m);
     }
   rd_kafka_consumer_close(c);
@@ -238,8 +244,10 @@ TEST(Kafka, PoisonMessagesAreJournaledAndNeverStopTheNode) {
 
 // `govcredit node` as a separate process, killed with SIGKILL while events keep arriving.
 pid_t spawn_node(const KafkaConfig& k, const std::string& dir, const std::string& group) {
-  std::vector<std::string> args = {GOVCREDIT_BINARY, "node", "--kafka", k.brokers, "--topic", k.events_topic,
-                                   "--rejected-topic", k.rejected_topic, "--data", dir, "--group", group, "--quiet"};
+  std::vector<std::string> args = {
+      GOVCREDIT_BINARY,   "node",           "--kafka", k.brokers, "--topic", k.events_topic,
+      "--rejected-topic", k.rejected_topic, "--data",  dir,       "--group", group,
+      "--quiet"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -265,7 +273,8 @@ TEST(Kafka, KilledAndRestartedNodeLosesAndDuplicatesNothing) {
     ASSERT_GT(pid, 0);
     // Publish a slice while the node consumes, then kill it at a random moment.
     std::size_t end = std::min(events.size(), next + events.size() / 6 + 1);
-    publish(**producer, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(next), events.begin() + static_cast<std::ptrdiff_t>(end)));
+    publish(**producer, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(next),
+                                           events.begin() + static_cast<std::ptrdiff_t>(end)));
     next = end;
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
     std::this_thread::sleep_for(std::chrono::milliseconds(200 + (rng >> 33) % 1500));
@@ -294,7 +303,8 @@ TEST(Kafka, IngestResumesAfterTheBrokerRestarts) {
   ASSERT_TRUE(producer);
   const auto& events = world().events;
   std::size_t half = events.size() / 2;
-  publish(**producer, std::vector<Event>(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(half)));
+  publish(**producer,
+          std::vector<Event>(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(half)));
   testing::TempDir dir;
   NodeOptions o = node_options(dir.path(), "restart");
   o.exit_when_idle_ms = 0;
@@ -306,7 +316,8 @@ TEST(Kafka, IngestResumesAfterTheBrokerRestarts) {
   ASSERT_EQ(std::system((script + " stop single > /dev/null 2>&1").c_str()), 0);
   ASSERT_EQ(std::system((script + " start single > /dev/null 2>&1").c_str()), 0);
   // The second half goes out after the restart; the same node must take it in.
-  publish(**producer, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(half), events.end()));
+  publish(**producer,
+          std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(half), events.end()));
   std::map<int, std::int64_t> expected;
   for (const Event& e : events) {
     if (Registry::is_registry_event(e)) {
@@ -324,7 +335,8 @@ TEST(Kafka, IngestResumesAfterTheBrokerRestarts) {
     }
     return true;
   };
-  while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   (*node)->stop();
   runner.join();
   EXPECT_TRUE(done()) << "the node did not catch up after the broker restarted";

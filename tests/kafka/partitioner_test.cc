@@ -15,7 +15,8 @@ TEST(Partitioner, Murmur2MatchesKafkasJavaImplementation) {
 }
 
 TEST(Partitioner, PartitionIsThePositiveHashModuloTheCount) {
-  EXPECT_EQ(partition_for_key("1", 7), static_cast<int>((static_cast<std::uint32_t>(-1993445489) & 0x7fffffff) % 7));
+  EXPECT_EQ(partition_for_key("1", 7),
+            static_cast<int>((static_cast<std::uint32_t>(-1993445489) & 0x7fffffff) % 7));
   for (int n : {1, 2, 4, 16})
     for (const char* k : {"sh.city.finance", "sh.pudong.gov", "_system"}) {
       int p = partition_for_key(k, n);

@@ -23,7 +23,8 @@ constexpr std::size_t kBatch = 50;
 const std::vector<Bytes>& wires() {
   static const std::vector<Bytes> w = [] {
     std::vector<Bytes> out;
-    for (const auto& e : demo::generate(demo::Options{.seed = 77, .records = 1500}).events) out.push_back(encode_wire(e));
+    for (const auto& e : demo::generate(demo::Options{.seed = 77, .records = 1500}).events)
+      out.push_back(encode_wire(e));
     return out;
   }();
   return w;
@@ -33,10 +34,12 @@ const std::vector<Bytes>& wires() {
 bool ingest_rest(Ledger& l) {
   auto ing = Ingestor::create(l);
   if (!ing) return false;
-  for (std::size_t i = static_cast<std::size_t>(l.next_offset().value); i < wires().size(); i += kBatch) {
+  for (std::size_t i = static_cast<std::size_t>(l.next_offset().value); i < wires().size();
+       i += kBatch) {
     std::vector<Message> batch;
     for (std::size_t j = i; j < i + kBatch && j < wires().size(); ++j)
-      batch.push_back(Message{wires()[j], Partition{0}, KafkaOffset{static_cast<std::int64_t>(j)}, Timestamp{0}});
+      batch.push_back(Message{wires()[j], Partition{0}, KafkaOffset{static_cast<std::int64_t>(j)},
+                              Timestamp{0}});
     if (!(*ing)->ingest(batch)) return false;
   }
   return true;
@@ -66,8 +69,10 @@ TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) ++kills;
-    else ASSERT_EQ(WEXITSTATUS(status), 0) << "the writer failed on its own";
+    if (WIFSIGNALED(status))
+      ++kills;
+    else
+      ASSERT_EQ(WEXITSTATUS(status), 0) << "the writer failed on its own";
 
     auto l = Ledger::open(crashed.path(), Partition{0});
     ASSERT_TRUE(l) << l.status().to_string();

@@ -25,7 +25,9 @@ const demo::World& world() {
 std::vector<Message> messages(std::size_t from, std::size_t to, std::int64_t first_offset) {
   std::vector<Message> out;
   for (std::size_t i = from; i < to && i < world().events.size(); ++i)
-    out.push_back(Message{encode_wire(world().events[i]), Partition{0}, KafkaOffset{first_offset + static_cast<std::int64_t>(i - from)}, Timestamp{1000}});
+    out.push_back(Message{encode_wire(world().events[i]), Partition{0},
+                          KafkaOffset{first_offset + static_cast<std::int64_t>(i - from)},
+                          Timestamp{1000}});
   return out;
 }
 
@@ -94,12 +96,15 @@ TEST(Ledger, AppendIsIdempotentAndDetectsConflicts) {
   std::vector<AppendResult> out;
   ASSERT_TRUE(l->write([&](Ledger::Batch& batch) {
     out.push_back(batch.append(AppendItem{a, id, true, Partition{0}, KafkaOffset{0}}));
-    out.push_back(batch.append(AppendItem{a, id, true, Partition{0}, KafkaOffset{1}}));  // same batch
+    out.push_back(
+        batch.append(AppendItem{a, id, true, Partition{0}, KafkaOffset{1}}));  // same batch
     return Status::ok();
   }));
   ASSERT_TRUE(l->write([&](Ledger::Batch& batch) {
-    out.push_back(batch.append(AppendItem{a, id, true, Partition{0}, KafkaOffset{2}}));  // later batch
-    out.push_back(batch.append(AppendItem{b, id, false, Partition{0}, KafkaOffset{3}}));  // other bytes, same id
+    out.push_back(
+        batch.append(AppendItem{a, id, true, Partition{0}, KafkaOffset{2}}));  // later batch
+    out.push_back(batch.append(
+        AppendItem{b, id, false, Partition{0}, KafkaOffset{3}}));  // other bytes, same id
     return Status::ok();
   }));
   EXPECT_EQ(out[0].outcome, AppendOutcome::kAppended);
@@ -145,19 +150,24 @@ TEST(Ledger, InclusionAndConsistencyProofsVerifyIndependently) {
   }));
   ASSERT_EQ(leaves.size(), n);
   EXPECT_EQ(ref::of(l->head().root), ref::mth(leaves, 0, n));
-  for (std::uint64_t size : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{3}, std::uint64_t{64}, std::uint64_t{65}, n - 1, n}) {
+  for (std::uint64_t size : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{3},
+                             std::uint64_t{64}, std::uint64_t{65}, n - 1, n}) {
     ref::Hash root = ref::mth(leaves, 0, size);
     for (std::uint64_t seq = 0; seq < size; seq += (size > 80 ? 7 : 1)) {
       auto p = l->inclusion_proof(Seq{seq}, size);
       ASSERT_TRUE(p) << p.status().to_string();
       EXPECT_EQ(ref::of(p->root), root);
-      EXPECT_TRUE(ref::verify_inclusion(ref::leaf(p->leaf_data), seq, size, ref::of_all(p->path), root)) << seq << "/" << size;
+      EXPECT_TRUE(
+          ref::verify_inclusion(ref::leaf(p->leaf_data), seq, size, ref::of_all(p->path), root))
+          << seq << "/" << size;
     }
     for (std::uint64_t older : {std::uint64_t{1}, size / 2 + 1, size}) {
       if (older > size) continue;
       auto c = l->consistency_proof(older, size);
       ASSERT_TRUE(c);
-      EXPECT_TRUE(ref::verify_consistency(older, size, ref::mth(leaves, 0, older), root, ref::of_all(*c))) << older << "->" << size;
+      EXPECT_TRUE(
+          ref::verify_consistency(older, size, ref::mth(leaves, 0, older), root, ref::of_all(*c)))
+          << older << "->" << size;
     }
   }
   EXPECT_EQ(l->inclusion_proof(Seq{n}, n).status().reason(), Reason::kInvalidArgument);
@@ -204,7 +214,8 @@ TEST(Ingest, RejectionsAreJournaledNeverLogged) {
   auto l = open(dir.path());
   auto ing = Ingestor::create(*l);
   std::vector<Message> batch = messages(0, 3, 0);
-  batch.push_back(Message{Bytes{1, 2, 3}, Partition{0}, KafkaOffset{3}, Timestamp{5000}});  // garbage
+  batch.push_back(
+      Message{Bytes{1, 2, 3}, Partition{0}, KafkaOffset{3}, Timestamp{5000}});  // garbage
   Event forged = world().events[3];
   forged.subject = AgencyId("sh.city.finance");  // changed after signing
   batch.push_back(Message{encode_wire(forged), Partition{0}, KafkaOffset{4}, Timestamp{6000}});
@@ -359,7 +370,8 @@ TEST_F(Tamper, FlippedMerkleNodeIsNamed) {
 }
 
 TEST_F(Tamper, DeletedIndexEntryIsNamed) {
-  raw("event_index", [&](lmdb::Txn& t, MDB_dbi idx) { t.erase(idx, lmdb::val(world().events[30].id.view())); });
+  raw("event_index",
+      [&](lmdb::Txn& t, MDB_dbi idx) { t.erase(idx, lmdb::val(world().events[30].id.view())); });
   VerifyReport r = verify();
   ASSERT_TRUE(r.first_bad);
   EXPECT_EQ(r.first_bad->value, 30u);

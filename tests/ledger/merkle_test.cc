@@ -38,7 +38,9 @@ struct Tree {
     EXPECT_EQ(ref::of(range.root()), ref::mth(leaves, 0, n));
   }
   merkle::SubtreeFn fn() const {
-    return [this](std::uint32_t level, std::uint64_t index) { return stored.at(merkle::node_position(level, index)); };
+    return [this](std::uint32_t level, std::uint64_t index) {
+      return stored.at(merkle::node_position(level, index));
+    };
   }
 };
 
@@ -68,14 +70,18 @@ TEST(Merkle, RootsAndProofsMatchTheRfcForEverySizeUpTo70) {
       auto proof = merkle::inclusion_proof(m, n, t.fn());
       ASSERT_EQ(ref::of_all(proof), ref::path(m, t.leaves, 0, n)) << m << "/" << n;
       EXPECT_TRUE(ref::verify_inclusion(t.leaves[m], m, n, ref::of_all(proof), root));
-      EXPECT_TRUE(merkle::verify_inclusion(merkle::leaf_hash(t.data[m]), m, n, proof, merkle::root_hash(n, t.fn())));
+      EXPECT_TRUE(merkle::verify_inclusion(merkle::leaf_hash(t.data[m]), m, n, proof,
+                                           merkle::root_hash(n, t.fn())));
     }
     for (std::uint64_t m = 1; m <= n; ++m) {
       auto proof = merkle::consistency_proof(m, n, t.fn());
-      ASSERT_EQ(ref::of_all(proof), m == n ? std::vector<ref::Hash>{} : ref::subproof(m, t.leaves, 0, n, true)) << m << "->" << n;
+      ASSERT_EQ(ref::of_all(proof),
+                m == n ? std::vector<ref::Hash>{} : ref::subproof(m, t.leaves, 0, n, true))
+          << m << "->" << n;
       ref::Hash r1 = ref::mth(t.leaves, 0, m);
       EXPECT_TRUE(ref::verify_consistency(m, n, r1, root, ref::of_all(proof))) << m << "->" << n;
-      EXPECT_TRUE(merkle::verify_consistency(m, n, merkle::root_hash(m, t.fn()), merkle::root_hash(n, t.fn()), proof));
+      EXPECT_TRUE(merkle::verify_consistency(m, n, merkle::root_hash(m, t.fn()),
+                                             merkle::root_hash(n, t.fn()), proof));
     }
   }
 }

@@ -42,7 +42,8 @@ inline Hash mth(const std::vector<Hash>& leaves, std::uint64_t lo, std::uint64_t
   std::uint64_t k = k_of(hi - lo);
   return node(mth(leaves, lo, lo + k), mth(leaves, lo + k, hi));
 }
-inline std::vector<Hash> path(std::uint64_t m, const std::vector<Hash>& l, std::uint64_t lo, std::uint64_t hi) {
+inline std::vector<Hash> path(std::uint64_t m, const std::vector<Hash>& l, std::uint64_t lo,
+                              std::uint64_t hi) {
   if (hi - lo <= 1) return {};
   std::uint64_t k = k_of(hi - lo);
   std::vector<Hash> out;
@@ -55,7 +56,8 @@ inline std::vector<Hash> path(std::uint64_t m, const std::vector<Hash>& l, std::
   }
   return out;
 }
-inline std::vector<Hash> subproof(std::uint64_t m, const std::vector<Hash>& l, std::uint64_t lo, std::uint64_t hi, bool b) {
+inline std::vector<Hash> subproof(std::uint64_t m, const std::vector<Hash>& l, std::uint64_t lo,
+                                  std::uint64_t hi, bool b) {
   std::uint64_t n = hi - lo;
   if (m == n) return b ? std::vector<Hash>{} : std::vector<Hash>{mth(l, lo, hi)};
   std::uint64_t k = k_of(n);
@@ -70,7 +72,8 @@ inline std::vector<Hash> subproof(std::uint64_t m, const std::vector<Hash>& l, s
   return out;
 }
 // RFC 9162 §2.1.3.2, written independently.
-inline bool verify_inclusion(Hash r, std::uint64_t index, std::uint64_t size, const std::vector<Hash>& proof, const Hash& root) {
+inline bool verify_inclusion(Hash r, std::uint64_t index, std::uint64_t size,
+                             const std::vector<Hash>& proof, const Hash& root) {
   if (index >= size) return false;
   std::uint64_t fn = index, sn = size - 1;
   for (const Hash& p : proof) {
@@ -86,7 +89,8 @@ inline bool verify_inclusion(Hash r, std::uint64_t index, std::uint64_t size, co
   return sn == 0 && r == root;
 }
 // RFC 9162 §2.1.4.2, written independently.
-inline bool verify_consistency(std::uint64_t first, std::uint64_t second, const Hash& h1, const Hash& h2, std::vector<Hash> proof) {
+inline bool verify_consistency(std::uint64_t first, std::uint64_t second, const Hash& h1,
+                               const Hash& h2, std::vector<Hash> proof) {
   if (first == second) return proof.empty() && h1 == h2;
   if (first == 0 || first > second || proof.empty()) return false;
   if ((first & (first - 1)) == 0) proof.insert(proof.begin(), h1);

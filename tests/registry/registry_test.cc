@@ -103,7 +103,7 @@ TEST_F(RegistryTest, RevokedKeySignsNothingFromRevocationOn) {
   e.issued_at.ms = when.ms - 1;  // just before: still valid
   EXPECT_TRUE(reg_.check(resigned(e, 0)));
   e.issued_at = when;
-  EXPECT_TRUE(reg_.check(resigned(e, 1)));  // the rotated key carries on
+  EXPECT_TRUE(reg_.check(resigned(e, 1)));        // the rotated key carries on
   EXPECT_EQ(check(revoke), Reason::kKeyRevoked);  // revoking twice
 }
 

@@ -10,7 +10,9 @@
 
 namespace govcredit::testing {
 
-inline std::string source_dir() { return GOVCREDIT_SOURCE_DIR; }
+inline std::string source_dir() {
+  return GOVCREDIT_SOURCE_DIR;
+}
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
