@@ -42,7 +42,7 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   std::uint64_t entries = 1000000, batch = 1000;
   std::string dir = "/tmp/govcredit-ledger-bench", out = "bench-results/ledger.json";
-  bool no_sync = false;
+  bool no_sync = false, keep = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
     else if (a == "--no-sync")
       no_sync = true;
     else {
-      std::cerr
-          << "usage: ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] [--no-sync]\n";
+      std::cerr << "usage: ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] "
+                   "[--no-sync] [--keep]\n";
       return 2;
     }
   }
@@ -164,6 +164,6 @@ int main(int argc, char** argv) {
   std::ofstream(out) << j.dump(2) << "\n";
   std::cout << j.dump(2) << "\n";
   ledger.reset();
-  std::filesystem::remove_all(dir);
+  if (!keep) std::filesystem::remove_all(dir);
   return 0;
 }

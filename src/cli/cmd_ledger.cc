@@ -23,7 +23,7 @@ struct AppendArgs {
 int append(const AppendArgs& a) {
   auto text = read_file(a.file);
   if (!text) return report(text.status());
-  auto ledger = open_shard(a.shard);
+  auto ledger = open_shard(a.shard, /*create=*/true);
   if (!ledger) return report(ledger.status());
   auto ingestor = Ingestor::create(**ledger);
   if (!ingestor) return report(ingestor.status());

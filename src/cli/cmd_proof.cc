@@ -74,7 +74,7 @@ struct CheckpointArgs {
 };
 
 int checkpoint_create(const CheckpointArgs& a) {
-  auto ledger = open_shard(a.shard);
+  auto ledger = open_shard(a.shard);  // signing an empty, mistyped shard would mislead
   if (!ledger) return report(ledger.status());
   auto key = ledger_key(a.shard);
   if (!key) return report(key.status());

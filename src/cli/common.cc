@@ -81,7 +81,11 @@ std::string shard_dir(const ShardArgs& a) {
   return a.data + "/shard-" + std::to_string(a.partition);
 }
 
-Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& a) {
+Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& a, bool create) {
+  struct stat st;
+  if (!create && ::stat((shard_dir(a) + "/data.mdb").c_str(), &st) != 0)
+    return Status(Reason::kNotFound,
+                  "there is no shard at " + shard_dir(a) + " (check --data and --partition)");
   ::mkdir(a.data.c_str(), 0755);
   return Ledger::open(shard_dir(a), Partition{a.partition}, LedgerOptions{.name = a.name});
 }
@@ -110,6 +114,7 @@ int report(const Status& s) {
     case Reason::kOk:
       return kExitOk;
     case Reason::kIoError:
+    case Reason::kNotFound:
     case Reason::kStorageError:
       return kExitIo;
     case Reason::kInvalidArgument:

@@ -41,7 +41,9 @@ struct ShardArgs {
 };
 void add_shard_options(CLI::App* cmd, ShardArgs& args);
 std::string shard_dir(const ShardArgs& args);
-Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& args);
+// Opens the shard. Read-only commands pass create = false: a missing shard is then kNotFound
+// (an auditor pointing at the wrong directory must not be told "ok: 0 entries").
+Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& args, bool create = false);
 // The ledger node's checkpoint key: DATA/ledger.key, created (with ledger.pub) on first use.
 Result<PrivateKey> ledger_key(const ShardArgs& args);
 // The current wall-clock time (for the CLI's own doings, never for ingest decisions).

@@ -1,6 +1,6 @@
 #include "lmdb.h"
 
-#include <sys/stat.h>
+#include <filesystem>
 
 #include <cerrno>
 #include <cstring>
@@ -93,8 +93,9 @@ bool Cursor::last() {
 }
 
 Env::Env(const std::string& dir, const EnvOptions& o) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    throw LmdbError(errno, "cannot create " + dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw LmdbError(ec.value(), "cannot create " + dir);
   check(mdb_env_create(&env_), "mdb_env_create");
   try {
     check(mdb_env_set_maxdbs(env_, o.max_dbs), "mdb_env_set_maxdbs");

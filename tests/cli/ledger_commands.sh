@@ -26,6 +26,11 @@ out=$("$bin" append --data "$d" "$tmp/in.jsonl" 2>&1); rc=$?
 grep -q '"reason":"json_malformed"' "$tmp/rej.jsonl" || fail "json_malformed not journaled"
 grep -q '"reason":"event_id_conflict"' "$tmp/rej.jsonl" || fail "event_id_conflict not journaled (a changed event under an existing id)"
 
+# read-only commands refuse a shard that does not exist (exit 3), and create nothing
+out=$("$bin" verify --data "$tmp/nowhere" 2>&1); rc=$?
+[[ $rc == 3 && $out == *"no shard"* ]] || fail "verify of a missing shard: rc=$rc $out"
+[[ ! -e "$tmp/nowhere" ]] || fail "verify created a data directory"
+
 # replay filters
 "$bin" replay --data "$d" --type record.submitted --format jsonl > "$tmp/rs.jsonl" || fail replay
 [[ $(wc -l < "$tmp/rs.jsonl") == 40 ]] || fail "expected 40 submitted records, got $(wc -l < "$tmp/rs.jsonl")"
