@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/install-deps.sh
+# Fetch Apache Kafka once, up front, so a download problem shows as itself.
+ops/kafka/kafka.sh fetch
 
 status=0
 run_suite() {

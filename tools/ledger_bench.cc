@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
       out = next();
     else if (a == "--no-sync")
       no_sync = true;
+    else if (a == "--keep")
+      keep = true;
     else {
       std::cerr << "usage: ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] "
                    "[--no-sync] [--keep]\n";

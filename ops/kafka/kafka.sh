@@ -26,14 +26,19 @@ die() { echo "kafka.sh: $*" >&2; exit 1; }
 fetch() {
   local version
   version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
-  if [[ -f $dist/.fetched-$version ]]; then return 0; fi
-  command -v mvn >/dev/null || die "Maven is missing (ops/install-deps.sh installs it)"
-  echo "kafka.sh: fetching Apache Kafka $version from Maven Central into $dist" >&2
-  rm -rf "$dist/libs"
   mkdir -p "$dist"
-  mvn -B -q -f "$here/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$dist/libs" >&2
-  touch "$dist/.fetched-$version"
+  # One fetch at a time: parallel callers (ctest fixtures) wait for the first one's result.
+  exec 9> "$dist/.lock"
+  flock 9
+  if [[ ! -f $dist/.fetched-$version ]]; then
+    command -v mvn >/dev/null || die "Maven is missing (ops/install-deps.sh installs it)"
+    echo "kafka.sh: fetching Apache Kafka $version from Maven Central into $dist" >&2
+    rm -rf "$dist/libs"
+    mvn -B -q -f "$here/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$dist/libs" >&2 || die "fetching Kafka from Maven Central failed"
+    touch "$dist/.fetched-$version"
+  fi
+  flock -u 9
 }
 
 java_run() { java $heap -XX:+UseG1GC -Djava.awt.headless=true -cp "$dist/libs/*" "$@"; }
