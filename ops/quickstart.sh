@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/install-deps.sh
 ops/build.sh release
-exec build/release/src/govcredit demo --data "${GOVCREDIT_DATA:-govcredit-data}" "$@"
+build/release/src/govcredit demo --data "${GOVCREDIT_DATA:-govcredit-data}" "$@"
+echo "(the binary is build/release/src/govcredit; \`build/release/src/govcredit --help\` lists every command)"
