@@ -1,5 +1,8 @@
 // Ledger::verify(): recompute everything the chain and the Merkle tree cover and compare it with
 // what is stored (docs/LEDGER_FORMAT.md §9).
+#include <atomic>
+#include <thread>
+
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 #include "ledger_impl.h"
@@ -8,6 +11,73 @@ namespace govcredit {
 namespace {
 
 using lmdb::BeKey;
+
+// Hashes log entries (the Merkle leaf of each) on a second thread, ahead of the verifier, through
+// its own read transaction on the same snapshot-or-newer (entries are append-only, so a given seq
+// has the same bytes in both). The verifier never waits for it: when a leaf is not ready it hashes
+// the entry itself, so a slow or stalled helper costs nothing but the help. It never decides
+// anything either: the verifier still checks key, header and chain itself.
+//
+// Threading: the helper owns `txn_` and the ring slots ahead of the verifier's position; the
+// verifier owns the slot it reads. `ready_` (release/acquire) publishes slots.
+class LeafPrefetcher {
+ public:
+  static constexpr std::uint64_t kRing = 1 << 14;
+
+  // Precondition: the caller holds the environment's read lock for the prefetcher's lifetime
+  // (Ledger::verify runs inside Env::read), so the map cannot be resized under txn_.
+  explicit LeafPrefetcher(const Ledger::Impl& impl) : txn_(impl.env->get(), false), dbi_(impl.log) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~LeafPrefetcher() {
+    stop_.store(true);
+    thread_.join();
+  }
+
+  // The leaf hash of entry n when the helper has it; otherwise nullopt. Call with n increasing.
+  std::optional<Digest> take(std::uint64_t n) {
+    position_.store(n, std::memory_order_release);
+    if (n >= ready_.load(std::memory_order_acquire)) return std::nullopt;
+    const Slot& s = ring_[n % kRing];
+    if (s.key != n || !s.valid) return std::nullopt;
+    return s.leaf;
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t key = ~0ull;
+    bool valid = false;
+    Digest leaf;
+  };
+
+  void run() {
+    lmdb::Cursor cur(txn_, dbi_);
+    for (bool ok = cur.seek(nullptr); ok && !stop_.load(std::memory_order_relaxed);
+         ok = cur.next()) {
+      const std::uint64_t key = BeKey::decode(cur.key());
+      if (key < position_.load(std::memory_order_acquire)) continue;  // the verifier passed it
+      // Stay within the ring: never overwrite a slot the verifier may still read.
+      while (key >= position_.load(std::memory_order_acquire) + kRing - 1) {
+        if (stop_.load(std::memory_order_relaxed)) return;
+        std::this_thread::yield();
+      }
+      ByteView v = lmdb::view(cur.value());
+      Slot& s = ring_[key % kRing];
+      s.key = key;
+      s.valid = v.size() >= 32 + kEntryHeaderSize && v[32] == kEntryVersion;
+      if (s.valid)
+        s.leaf = entry_leaf_hash(v.subspan(32, kEntryHeaderSize), v.subspan(32 + kEntryHeaderSize));
+      ready_.store(key + 1, std::memory_order_release);
+    }
+  }
+
+  lmdb::Txn txn_;
+  MDB_dbi dbi_;
+  std::vector<Slot> ring_ = std::vector<Slot>(kRing);
+  std::atomic<std::uint64_t> ready_{0}, position_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 struct Verifier {
   const Ledger::Impl& impl;
@@ -33,6 +103,7 @@ struct Verifier {
     std::optional<Digest> root_at_checkpoint;
     if (opt.checkpoint && opt.checkpoint->size == 0) root_at_checkpoint = merkle::empty_root();
     std::uint64_t n = 0;
+    LeafPrefetcher prefetch(impl);
     for (bool ok = log.seek(nullptr); ok; ok = log.next(), ++n) {
       std::uint64_t key = BeKey::decode(log.key());
       if (log.key().mv_size != 8 || key != n)
@@ -47,7 +118,8 @@ struct Verifier {
         return (void)fail(n, Reason::kCorrupt,
                           "entry says it is seq " + std::to_string(get_le(header.data() + 1, 8)) +
                               " (entries reordered?)");
-      Digest leaf = entry_leaf_hash(header, wire);
+      std::optional<Digest> ready = prefetch.take(n);
+      Digest leaf = ready ? *ready : entry_leaf_hash(header, wire);
       Digest chain = chain_hash(prev, leaf);
       if (std::memcmp(chain.bytes.data(), value.data(), 32) != 0)
         return (void)fail(n, Reason::kCorrupt, "the entry's bytes do not match its chain hash");
@@ -76,7 +148,8 @@ struct Verifier {
         return (void)fail(n, Reason::kCorrupt, "the event is too short to carry an id");
       auto idx =
           txn.find(impl.index, MDB_val{16, const_cast<std::uint8_t*>(wire.data() + kWireIdOffset)});
-      if (!idx || idx->size() != 8 || get_le(idx->data(), 8) != n)
+      bool index_ok = idx && idx->size() == 8 && get_le(idx->data(), 8) == n;
+      if (!index_ok)
         return (void)fail(n, Reason::kCorrupt, "the event index does not point at this entry");
       if (opt.signatures) {
         auto e = decode_wire(wire);
