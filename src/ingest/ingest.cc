@@ -94,6 +94,8 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
                            m.timestamp, sha256(m.value), m.value.size(), id});
       };
       Bytes converted;
+      // Copied, not moved, out of `prepared`: this function runs again from scratch when the
+      // LMDB map has to grow, and must find its inputs intact.
       Result<Event> event = m.json                  ? event_from_json(as_chars(m.value))
                             : prepared[index].event ? *prepared[index].event
                                                     : decode_wire(m.value);
