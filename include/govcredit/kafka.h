@@ -100,6 +100,8 @@ class LedgerNode {
   void stop() { stop_.store(true); }
   // Shards this node has opened (assigned now or before), by partition.
   std::vector<Partition> shards() const;
+  // The partitions Kafka assigns to this node right now.
+  std::vector<Partition> assigned() const;
   Ledger* shard(Partition p) const;
 
   struct Impl;

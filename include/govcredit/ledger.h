@@ -81,6 +81,9 @@ struct Rejection {
   std::optional<EventId> event_id;
 };
 
+// The rejection as one JSON object: the journal's stored form (docs/LEDGER_FORMAT.md §7).
+std::string to_json(const Rejection& r);
+
 struct InclusionProof {
   Seq seq;
   std::uint64_t tree_size = 0;

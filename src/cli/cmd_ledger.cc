@@ -184,18 +184,7 @@ struct RejectionsArgs {
 int rejections(const RejectionsArgs& a) {
   auto ledger = open_shard(a.shard);
   if (!ledger) return report(ledger.status());
-  for (const Rejection& r : (*ledger)->rejections(a.from, a.limit)) {
-    nlohmann::json j = {{"n", r.number},
-                        {"reason", r.reason},
-                        {"message", r.message},
-                        {"partition", r.partition.value},
-                        {"offset", r.offset.value},
-                        {"received_at", format_time(r.received_at)},
-                        {"sha256", to_hex(r.sha256)},
-                        {"size", r.size}};
-    if (r.event_id) j["event_id"] = to_hex(*r.event_id);
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  }
+  for (const Rejection& r : (*ledger)->rejections(a.from, a.limit)) std::cout << to_json(r) << "\n";
   return kExitOk;
 }
 

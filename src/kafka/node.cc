@@ -63,7 +63,10 @@ struct LedgerNode::Impl {
       self->caught_up.clear();
       rd_kafka_assign(rk, parts);
     } else {
-      self->assigned.clear();
+      {
+        std::lock_guard lock(self->mu);
+        self->assigned.clear();
+      }
       self->caught_up.clear();
       rd_kafka_assign(rk, nullptr);
     }
@@ -208,6 +211,13 @@ std::vector<Partition> LedgerNode::shards() const {
   std::lock_guard lock(impl_->mu);
   std::vector<Partition> out;
   for (const auto& [p, _] : impl_->shards) out.push_back(Partition{p});
+  return out;
+}
+
+std::vector<Partition> LedgerNode::assigned() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<Partition> out;
+  for (int p : impl_->assigned) out.push_back(Partition{p});
   return out;
 }
 

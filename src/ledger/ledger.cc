@@ -18,7 +18,9 @@ Status storage_error(const std::exception& e) {
 constexpr std::string_view kMetaFormat = "format", kMetaPartition = "partition", kMetaHead = "head",
                            kMetaIngest = "ingest", kMetaRejections = "rejections";
 
-std::string rejection_json(const Rejection& r) {
+}  // namespace
+
+std::string to_json(const Rejection& r) {
   nlohmann::json j = {{"n", r.number},
                       {"reason", r.reason},
                       {"message", r.message},
@@ -30,6 +32,8 @@ std::string rejection_json(const Rejection& r) {
   if (r.event_id) j["event_id"] = to_hex(*r.event_id);
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+namespace {
 
 Rejection parse_rejection(ByteView v) {
   Rejection r;
@@ -106,7 +110,7 @@ class BatchImpl final : public Ledger::Batch {
   void reject(Rejection r) override {
     r.number = s_.rejections++;
     BeKey k(r.number);
-    std::string j = rejection_json(r);
+    std::string j = to_json(r);
     txn_.put(impl_.rejections, k.val(), lmdb::val(j), MDB_APPEND);
   }
 
