@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
         EventId id;
         std::memcpy(id.bytes.data(), &j, 8);
         std::memcpy(id.bytes.data() + 8, "benchid!", 8);
-        std::memcpy(wire.data() + 21, id.bytes.data(), 16);
+        std::memcpy(wire.data() + kWireIdOffset, id.bytes.data(), 16);
         b.append(
             AppendItem{wire, id, false, Partition{0}, KafkaOffset{static_cast<std::int64_t>(j)}});
         wire_bytes += wire.size();

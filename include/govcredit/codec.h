@@ -18,6 +18,9 @@ namespace govcredit {
 
 // The domain-separation prefix of the signing input: "govcredit/event/v1" and a zero byte.
 inline constexpr std::string_view kEventSigningPrefix{"govcredit/event/v1\0", 19};
+// Where the 16-byte event id sits in the wire form: after the prefix, the byte-order marker and
+// the version byte (events/FORMAT.md §2). Lets the ledger index bytes it does not decode.
+inline constexpr std::size_t kWireIdOffset = kEventSigningPrefix.size() + 2;
 
 // The exact bytes the signature covers. Precondition: the event passed validate_event().
 Bytes signing_input(const Event& e);

@@ -151,10 +151,12 @@ class Ledger {
 
   // Signs the current head with key and stores the checkpoint (idempotent per size).
   Result<Checkpoint> make_checkpoint(const PrivateKey& key, Timestamp now);
-  std::vector<Checkpoint> checkpoints() const;
-  std::optional<Checkpoint> checkpoint_at(std::uint64_t size) const;
+  // Every stored checkpoint, by size. A stored note that does not parse is kCorrupt.
+  Result<std::vector<Checkpoint>> checkpoints() const;
+  // The checkpoint at this tree size, or nullopt when none was made.
+  Result<std::optional<Checkpoint>> checkpoint_at(std::uint64_t size) const;
 
-  std::vector<Rejection> rejections(std::uint64_t from = 0, std::size_t limit = 1000) const;
+  Result<std::vector<Rejection>> rejections(std::uint64_t from = 0, std::size_t limit = 1000) const;
   std::uint64_t rejection_count() const;
 
   // The registry as of the end of the log (from the registry events, in order).

@@ -184,7 +184,9 @@ struct RejectionsArgs {
 int rejections(const RejectionsArgs& a) {
   auto ledger = open_shard(a.shard);
   if (!ledger) return report(ledger.status());
-  for (const Rejection& r : (*ledger)->rejections(a.from, a.limit)) std::cout << to_json(r) << "\n";
+  auto journal = (*ledger)->rejections(a.from, a.limit);
+  if (!journal) return report(journal.status());
+  for (const Rejection& r : *journal) std::cout << to_json(r) << "\n";
   return kExitOk;
 }
 

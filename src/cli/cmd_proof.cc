@@ -88,10 +88,13 @@ int checkpoint_show(const CheckpointArgs& a) {
   if (!ledger) return report(ledger.status());
   std::optional<Checkpoint> c;
   if (a.size) {
-    c = (*ledger)->checkpoint_at(*a.size);
+    auto at = (*ledger)->checkpoint_at(*a.size);
+    if (!at) return report(at.status());
+    c = *at;
   } else {
     auto all = (*ledger)->checkpoints();
-    if (!all.empty()) c = all.back();
+    if (!all) return report(all.status());
+    if (!all->empty()) c = all->back();
   }
   if (!c)
     return report(Status(Reason::kNotFound,
@@ -102,7 +105,9 @@ int checkpoint_show(const CheckpointArgs& a) {
 int checkpoint_list(const CheckpointArgs& a) {
   auto ledger = open_shard(a.shard);
   if (!ledger) return report(ledger.status());
-  for (const auto& c : (*ledger)->checkpoints())
+  auto all = (*ledger)->checkpoints();
+  if (!all) return report(all.status());
+  for (const auto& c : *all)
     std::cout << c.size << "\t" << to_hex(c.root) << "\t" << format_time(c.time) << "\n";
   return kExitOk;
 }

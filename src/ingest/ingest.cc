@@ -23,9 +23,9 @@ Result<std::unique_ptr<Ingestor>> Ingestor::create(Ledger& ledger) {
 namespace {
 
 std::optional<EventId> id_of(const Bytes& wire) {
-  if (wire.size() < 21 + 16) return std::nullopt;
+  if (wire.size() < kWireIdOffset + 16) return std::nullopt;
   EventId id;
-  std::memcpy(id.bytes.data(), wire.data() + 21, 16);
+  std::memcpy(id.bytes.data(), wire.data() + kWireIdOffset, 16);
   return id;
 }
 

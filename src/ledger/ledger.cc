@@ -404,7 +404,9 @@ Result<std::vector<Digest>> Ledger::consistency_proof(std::uint64_t size1,
 
 Result<Checkpoint> Ledger::make_checkpoint(const PrivateKey& key, Timestamp now) {
   Head h = head();
-  if (auto existing = checkpoint_at(h.size)) return *existing;
+  auto existing = checkpoint_at(h.size);
+  if (!existing) return existing.status();
+  if (*existing) return **existing;
   Checkpoint c = sign_checkpoint(impl_->origin, h.size, h.root, now, key);
   try {
     impl_->env->write([&](lmdb::Txn& txn) {
@@ -417,34 +419,52 @@ Result<Checkpoint> Ledger::make_checkpoint(const PrivateKey& key, Timestamp now)
   return c;
 }
 
-std::vector<Checkpoint> Ledger::checkpoints() const {
+Result<std::vector<Checkpoint>> Ledger::checkpoints() const {
   std::vector<Checkpoint> out;
+  Status bad;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
       lmdb::Cursor cur(txn, impl_->checkpoints);
-      for (bool ok = cur.seek(nullptr); ok; ok = cur.next())
-        if (auto c = parse_checkpoint(as_chars(lmdb::view(cur.value()))))
+      for (bool ok = cur.seek(nullptr); ok && bad; ok = cur.next()) {
+        auto c = parse_checkpoint(as_chars(lmdb::view(cur.value())));
+        if (c)
           out.push_back(std::move(*c));
+        else
+          bad = Status(Reason::kCorrupt, "stored checkpoint for size " +
+                                             std::to_string(BeKey::decode(cur.key())) + ": " +
+                                             c.status().message());
+      }
     });
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    return storage_error(e);
   }
+  if (!bad) return bad;
   return out;
 }
 
-std::optional<Checkpoint> Ledger::checkpoint_at(std::uint64_t size) const {
+Result<std::optional<Checkpoint>> Ledger::checkpoint_at(std::uint64_t size) const {
   std::optional<Checkpoint> out;
+  Status bad;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
       BeKey k(size);
-      if (auto v = txn.find(impl_->checkpoints, k.val()))
-        if (auto c = parse_checkpoint(as_chars(*v))) out = std::move(*c);
+      if (auto v = txn.find(impl_->checkpoints, k.val())) {
+        auto c = parse_checkpoint(as_chars(*v));
+        if (c)
+          out = std::move(*c);
+        else
+          bad = Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(size) +
+                                             ": " + c.status().message());
+      }
     });
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    return storage_error(e);
   }
+  if (!bad) return bad;
   return out;
 }
 
-std::vector<Rejection> Ledger::rejections(std::uint64_t from, std::size_t limit) const {
+Result<std::vector<Rejection>> Ledger::rejections(std::uint64_t from, std::size_t limit) const {
   std::vector<Rejection> out;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
@@ -454,7 +474,8 @@ std::vector<Rejection> Ledger::rejections(std::uint64_t from, std::size_t limit)
       for (bool ok = cur.seek(&kv); ok && out.size() < limit; ok = cur.next())
         out.push_back(parse_rejection(lmdb::view(cur.value())));
     });
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    return storage_error(e);
   }
   return out;
 }

@@ -45,9 +45,6 @@ Digest chain_hash(const Digest& prev, const Digest& leaf);
 // Parses a `log` value. Returns kCorrupt when it is too short or of an unknown version.
 Result<Entry> decode_log_value(ByteView value);
 
-// The event id inside a wire event (fixed offset: prefix 19, marker 1, version 1).
-inline constexpr std::size_t kWireIdOffset = 21;
-
 struct LedgerState {
   Head head;
   KafkaOffset next_offset{0};

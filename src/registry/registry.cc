@@ -126,8 +126,7 @@ Status Registry::authorise(const Event& e) const {
   const Role r = who.role;
   const bool authority = r == Role::kAuthority;
 
-  if (const auto* p = e.as<AgencyRegistered>()) {
-    (void)p;
+  if (e.as<AgencyRegistered>()) {
     if (!authority) return deny("the authority");
     return agency_subject();
   }

@@ -211,7 +211,9 @@ TEST(Kafka, PoisonMessagesAreJournaledAndNeverStopTheNode) {
   EXPECT_EQ(heads[0].size, 200u);
   auto l = Ledger::open(dir.path() + "/shard-0", Partition{0});
   ASSERT_TRUE(l);
-  auto rej = (*l)->rejections();
+  auto journal = (*l)->rejections();
+  ASSERT_TRUE(journal);
+  const auto& rej = *journal;
   ASSERT_EQ(rej.size(), 3u);
   EXPECT_EQ(rej[0].reason, "binary_malformed");
   EXPECT_EQ(rej[1].reason, "event_too_large");
