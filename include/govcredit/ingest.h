@@ -1,7 +1,8 @@
 // Ingest: the one code path from transport bytes to ledger entries, shared by the Kafka consumer
 // and the embedded bus (DESIGN.md §2).
 //
-//   decode -> idempotency -> key + signature -> authorisation -> registry consistency -> append
+//   decode -> idempotency -> key + signature -> authorisation -> registry consistency
+//          -> domain rules (projections) -> append + apply to the projections
 //
 // A batch of messages from one partition is processed in one LMDB write transaction together with
 // the partition's next offset, so each message is consumed exactly once whatever the transport

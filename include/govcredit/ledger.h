@@ -18,6 +18,7 @@
 
 #include "govcredit/checkpoint.h"
 #include "govcredit/registry.h"
+#include "govcredit/side.h"
 #include "govcredit/status.h"
 #include "govcredit/types.h"
 
@@ -128,11 +129,19 @@ class Ledger {
     // The next source offset to consume after this batch.
     virtual void set_next_offset(KafkaOffset next) = 0;
     virtual Head head() const = 0;
+    // The side tables (projections), in this same transaction.
+    virtual SideWriter& side() = 0;
   };
   // Runs fn in one write transaction and commits when it returns ok. If fn fails nothing is
   // written. fn may run more than once (when the map must grow); it must not keep side effects
   // of a failed attempt.
   Status write(const std::function<Status(Batch&)>& fn);
+
+  // Runs fn with the side tables in one read transaction (a consistent snapshot).
+  Status read_side(const std::function<Status(const SideReader&)>& fn) const;
+  // Runs fn in one write transaction touching only side tables; commits when it returns ok.
+  // Like write(), fn may run more than once.
+  Status write_side(const std::function<Status(SideWriter&)>& fn);
 
   Partition partition() const;
   const std::string& origin() const;

@@ -239,7 +239,8 @@ World generate(const Options& o) {
   tl.add(plus_days(rotation, 1), kAuthority, system_subject(),
          KeyRevoked{audit, key_for(audit).key_id(), plus_days(rotation, 1), "定期轮换密钥"});
 
-  std::vector<std::pair<EventId, std::string>> confirmed_unlinked;  // (record, agency)
+  // Per agency: its submitted records (id, time), for complaints that point at one.
+  std::map<std::string, std::vector<std::pair<EventId, Timestamp>>> records_of;
   for (int i = 0; i < o.records; ++i) {
     const auto& src = rng.pick(kSources);
     const AgencyId agency(rng.pick(agencies));
@@ -254,6 +255,7 @@ World generate(const Options& o) {
                        std::string("案-") + std::to_string(o.first_year) + "-" + std::to_string(i)};
     PrincipalId source(src.principal);
     EventId rec = tl.add(ts, source, agency, rs);
+    if (tl.within(ts)) records_of[agency.value].emplace_back(rec, ts);
     if (rng.chance(10)) {
       RecordCorrected rc{rec,          "更正案件摘要中的日期",
                          std::nullopt, std::nullopt,
@@ -329,8 +331,8 @@ World generate(const Options& o) {
     // else: never answered; overdue from its deadline on.
   }
 
-  // Citizen complaints.
-  std::vector<EventId> complaints;
+  // Citizen complaints. A duplicate points at an earlier complaint about the same agency.
+  std::map<std::string, std::vector<std::pair<EventId, Timestamp>>> complaints_of;
   for (int i = 0; i < o.records / 2; ++i) {
     const AgencyId agency(rng.pick(agencies));
     Timestamp tf = plus_days(t0, rng.between(1, span_days - 10));
@@ -349,19 +351,29 @@ World generate(const Options& o) {
     int k = static_cast<int>(rng.between(1, 100));
     ComplaintTriaged tr{c,       TriageOutcome::kAccepted, std::nullopt, std::nullopt, std::nullopt,
                         "已受理"};
+    auto earlier = [&](const auto& list) -> std::optional<EventId> {
+      std::optional<EventId> found;
+      for (const auto& [id, at] : list)
+        if (at < tf && rng.chance(50)) found = id;
+      return found;
+    };
+    std::optional<EventId> dup = earlier(complaints_of[agency.value]);
     if (k <= 20) {
       tr.outcome = TriageOutcome::kRejected;
       tr.note = "不属于受理范围";
-    } else if (k <= 30 && !complaints.empty()) {
+    } else if (k <= 30 && dup) {
       tr.outcome = TriageOutcome::kDuplicate;
-      tr.duplicate_of = complaints.back();
+      tr.duplicate_of = dup;
       tr.note = "重复投诉";
     } else if (k <= 50) {
       tr.outcome = TriageOutcome::kTransferred;
       tr.transferred_to = "区监察局";
       tr.note = "转区监察局办理";
+    } else if (auto linked = earlier(records_of[agency.value])) {
+      tr.record = linked;
+      tr.note = "已受理，并入已有失信记录核查";
     }
-    complaints.push_back(c);
+    complaints_of[agency.value].emplace_back(c, tf);
     tl.add(tt, kAuthority, agency, tr);
     if (!rng.chance(80)) continue;
     Timestamp tc = plus_days(tt, rng.between(5, 30));

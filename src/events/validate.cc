@@ -119,7 +119,7 @@ void rules(const Event&, const ComplaintTriaged& p) {
           "otherwise");
 }
 void rules(const Event& e, const RecommendationIssued& p) {
-  require(p.deadline > e.issued_at, Reason::kFieldInvalid,
+  require(p.deadline > e.issued_at, Reason::kDeadlineBeforeIssue,
           "payload.deadline must be after the recommendation's issued_at");
 }
 void rules(const Event&, const CompensationRecorded& p) {

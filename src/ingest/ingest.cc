@@ -6,6 +6,7 @@
 
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
+#include "govcredit/projections.h"
 
 namespace govcredit {
 
@@ -15,6 +16,8 @@ Ingestor::Ingestor(Ledger& ledger, Registry registry)
       verify_threads_(std::max(1u, std::thread::hardware_concurrency())) {}
 
 Result<std::unique_ptr<Ingestor>> Ingestor::create(Ledger& ledger) {
+  // The domain rules read the projections: bring them up to the log first.
+  if (Status s = catch_up_projections(ledger); !s) return s;
   auto reg = ledger.load_registry();
   if (!reg) return reg.status();
   return std::unique_ptr<Ingestor>(new Ingestor(ledger, std::move(*reg)));
@@ -77,6 +80,9 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
   Status s = ledger_.write([&](Ledger::Batch& b) {
     results.clear();
     staged.reset();
+    // The domain state, read through this transaction; changes are written back below.
+    Projector domain(&b.side());
+    bool appended = false;
     KafkaOffset next = ledger_.next_offset();
     for (std::size_t index = 0; index < batch.size(); ++index) {
       const Message& m = batch[index];
@@ -131,16 +137,26 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
         results.push_back(std::move(r));
         continue;
       }
+      const PrincipalInfo* issuer = reg.principal(event->issuer);
+      // (No issuer yet only for the genesis event, which the registry has pinned down.)
+      if (Status c = domain.check(*event, issuer ? issuer->role : Role::kAuthority); !c) {
+        reject(c, event->id);
+        results.push_back(std::move(r));
+        continue;
+      }
       bool is_registry = Registry::is_registry_event(*event);
       AppendResult a = b.append(AppendItem{wire, event->id, is_registry, m.partition, m.offset});
       r.outcome = IngestOutcome::kAccepted;  // find_event above ruled out the other outcomes
       r.seq = a.seq;
+      domain.apply(*event, a.seq);
+      appended = true;
       if (is_registry) {
         if (!staged) staged = registry_;
         staged->apply(*event);
       }
       results.push_back(std::move(r));
     }
+    if (appended) domain.flush(b.side(), b.head().size);
     b.set_next_offset(next);
     return Status::ok();
   });

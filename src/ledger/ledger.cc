@@ -58,7 +58,9 @@ Rejection parse_rejection(ByteView v) {
 class BatchImpl final : public Ledger::Batch {
  public:
   BatchImpl(lmdb::Txn& txn, const Ledger::Impl& impl, LedgerState state)
-      : txn_(txn), impl_(impl), s_(std::move(state)) {}
+      : txn_(txn), impl_(impl), s_(std::move(state)), side_(txn, impl.side) {}
+
+  SideWriter& side() override { return side_; }
 
   std::optional<std::pair<Seq, bool>> find_event(const EventId& id, ByteView wire) override {
     auto v = txn_.find(impl_.index, lmdb::val(id.view()));
@@ -141,6 +143,7 @@ class BatchImpl final : public Ledger::Batch {
   lmdb::Txn& txn_;
   const Ledger::Impl& impl_;
   LedgerState s_;
+  LmdbSide side_;
 };
 
 struct AbortWrite {};
@@ -213,6 +216,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
     impl->registry = impl->env->open_db("registry");
     impl->checkpoints = impl->env->open_db("checkpoints");
     impl->rejections = impl->env->open_db("rejections");
+    for (std::size_t i = 0; i < kSideCount; ++i)
+      impl->side[i] = impl->env->open_db(std::string(side_name(static_cast<Side>(i))).c_str());
     impl->partition = partition;
     impl->origin = "govcredit/" + options.name + "/shard/" + std::to_string(partition.value);
     Status bad;
@@ -275,6 +280,35 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   }
   std::lock_guard lock(impl_->mu);
   impl_->state = std::move(adopted);
+  return Status::ok();
+}
+
+Status Ledger::read_side(const std::function<Status(const SideReader&)>& fn) const {
+  Status result;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      LmdbSide side(const_cast<lmdb::Txn&>(txn), impl_->side);  // read-only: put never called
+      result = fn(side);
+    });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return result;
+}
+
+Status Ledger::write_side(const std::function<Status(SideWriter&)>& fn) {
+  Status result;
+  try {
+    impl_->env->write([&](lmdb::Txn& txn) {
+      LmdbSide side(txn, impl_->side);
+      result = fn(side);
+      if (!result) throw AbortWrite{};
+    });
+  } catch (const AbortWrite&) {
+    return result;
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
   return Status::ok();
 }
 

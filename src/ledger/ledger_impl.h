@@ -2,6 +2,7 @@
 // (docs/LEDGER_FORMAT.md §2).
 #pragma once
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,7 @@ struct LedgerState {
 struct Ledger::Impl {
   std::unique_ptr<lmdb::Env> env;
   MDB_dbi meta = 0, log = 0, merkle = 0, index = 0, registry = 0, checkpoints = 0, rejections = 0;
+  std::array<MDB_dbi, kSideCount> side{};  // indexed by Side
   Partition partition;
   std::string origin;
   mutable std::mutex mu;  // guards state
@@ -67,6 +69,23 @@ struct Ledger::Impl {
   // Reads a stored Merkle node or throws LmdbError(MDB_NOTFOUND) (corruption).
   Digest node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const;
   Result<Entry> get(const lmdb::Txn& txn, Seq seq) const;
+};
+
+// The side tables over one LMDB transaction (read-only when the txn is).
+class LmdbSide final : public SideWriter {
+ public:
+  LmdbSide(lmdb::Txn& txn, const std::array<MDB_dbi, kSideCount>& dbs) : txn_(txn), dbs_(dbs) {}
+  std::optional<ByteView> get(Side t, ByteView key) const override;
+  void scan(Side t, ByteView prefix,
+            const std::function<bool(ByteView key, ByteView value)>& fn) const override;
+  std::optional<std::pair<Bytes, Bytes>> last_with_prefix(Side t, ByteView prefix) const override;
+  void put(Side t, ByteView key, ByteView value) override;
+  void clear(Side t) override;
+
+ private:
+  MDB_dbi db(Side t) const { return dbs_[static_cast<std::size_t>(t)]; }
+  lmdb::Txn& txn_;
+  const std::array<MDB_dbi, kSideCount>& dbs_;
 };
 
 }  // namespace govcredit

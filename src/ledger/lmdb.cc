@@ -56,6 +56,10 @@ bool Txn::erase(MDB_dbi dbi, MDB_val key) {
   return true;
 }
 
+void Txn::clear(MDB_dbi dbi) {
+  check(mdb_drop(txn_, dbi, 0), "mdb_drop");
+}
+
 std::size_t Txn::count(MDB_dbi dbi) const {
   MDB_stat st;
   check(mdb_stat(txn_, dbi, &st), "mdb_stat");
@@ -90,6 +94,9 @@ bool Cursor::next() {
 }
 bool Cursor::last() {
   return op(MDB_LAST);
+}
+bool Cursor::prev() {
+  return op(MDB_PREV);
 }
 
 Env::Env(const std::string& dir, const EnvOptions& o) {

@@ -86,6 +86,8 @@ class Txn {
   // The memory is valid until the next update in this transaction.
   std::uint8_t* reserve(MDB_dbi dbi, MDB_val key, std::size_t size, unsigned flags = 0);
   bool erase(MDB_dbi dbi, MDB_val key);
+  // Removes every key of the database (mdb_drop with del = 0).
+  void clear(MDB_dbi dbi);
   std::size_t count(MDB_dbi dbi) const;
   void commit();
 
@@ -103,6 +105,7 @@ class Cursor {
   bool seek(const MDB_val* key);
   bool next();
   bool last();
+  bool prev();
   const MDB_val& key() const { return key_; }
   const MDB_val& value() const { return val_; }
 

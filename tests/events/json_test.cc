@@ -162,7 +162,7 @@ TEST(Json, ConditionalRulesOfEachType) {
 
   json r = vector_json("recommendation-issued");
   r["payload"]["deadline"] = r["issued_at"];
-  EXPECT_EQ(reason_of_json(r), Reason::kFieldInvalid);
+  EXPECT_EQ(reason_of_json(r), Reason::kDeadlineBeforeIssue);
   r = vector_json("recommendation-issued");
   r["payload"]["records"] = json::array();
   EXPECT_EQ(reason_of_json(r), Reason::kFieldInvalid);

@@ -1,0 +1,336 @@
+// Projections: the domain state derived from a shard's log (docs/LEDGER_FORMAT.md §10) — each
+// agency's credit status, the record, complaint and recommendation lifecycles with their
+// histories, and audit trails per agency and per principal — and the domain rules that ingest
+// enforces against that state (events/FORMAT.md §5b).
+//
+// A Projector holds the state it has touched in memory (loading on demand from a SideReader,
+// usually the current LMDB transaction) and writes what changed back with flush(). The same
+// apply() builds the projections incrementally in ingest, from scratch in `govcredit rebuild`, and
+// for one agency as of a past time, so the three cannot disagree.
+//
+// Every rule and every apply() is a pure function of the event and the shard's own state: no
+// clock, no other partition (DESIGN.md §2).
+//
+// Thread-safety: a Projector is used by one thread. The query functions take a Ledger and read
+// in their own read transaction; they may run on any thread.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "govcredit/enums.h"
+#include "govcredit/event.h"
+#include "govcredit/ledger.h"
+#include "govcredit/side.h"
+#include "govcredit/status.h"
+
+namespace govcredit {
+
+enum class RecordPhase : std::uint8_t {
+  kPending,
+  kConfirmed,
+  kUnfounded,
+  kOverturned,
+  kRepaired,
+  kExpired
+};
+enum class ComplaintPhase : std::uint8_t {
+  kAwaitingTriage,
+  kInHandling,
+  kRejected,
+  kDuplicate,
+  kTransferred,
+  kClosed
+};
+enum class RecommendationPhase : std::uint8_t { kOpen, kRectificationReported, kClosed };
+enum class ItemEnd : std::uint8_t { kCounting, kRepaired, kExpired, kOverturned };
+
+template <>
+struct EnumNames<RecordPhase> {
+  static constexpr std::array names = {
+      std::string_view("pending"),    std::string_view("confirmed"), std::string_view("unfounded"),
+      std::string_view("overturned"), std::string_view("repaired"),  std::string_view("expired")};
+  static constexpr std::string_view what = "RecordPhase";
+};
+template <>
+struct EnumNames<ComplaintPhase> {
+  static constexpr std::array names = {
+      std::string_view("awaiting_triage"), std::string_view("in_handling"),
+      std::string_view("rejected"),        std::string_view("duplicate"),
+      std::string_view("transferred"),     std::string_view("closed")};
+  static constexpr std::string_view what = "ComplaintPhase";
+};
+template <>
+struct EnumNames<RecommendationPhase> {
+  static constexpr std::array names = {std::string_view("open"),
+                                       std::string_view("rectification_reported"),
+                                       std::string_view("closed")};
+  static constexpr std::string_view what = "RecommendationPhase";
+};
+template <>
+struct EnumNames<ItemEnd> {
+  static constexpr std::array names = {std::string_view("counting"), std::string_view("repaired"),
+                                       std::string_view("expired"), std::string_view("overturned")};
+  static constexpr std::string_view what = "ItemEnd";
+};
+
+inline constexpr std::size_t kCategoryCount = 8;
+inline constexpr std::size_t kRecordPhaseCount = 6;
+inline constexpr std::size_t kComplaintPhaseCount = 6;
+
+// The stable event type code of LEDGER_FORMAT.md §10.1, and back.
+std::uint8_t event_type_code(const Event& e);
+std::string_view event_type_from_code(std::uint8_t code);
+
+// One step of a history or audit trail: points at the ledger entry.
+struct Line {
+  Seq seq;
+  Timestamp at;
+  std::uint8_t type = 0;
+  bool operator==(const Line&) const = default;
+};
+
+// A confirmed record as it counts towards its agency's score.
+struct RecordItem {
+  EventId record;
+  Seq confirmed_seq;
+  Timestamp confirmed_at;
+  Category category = Category::kOther;
+  Severity severity = Severity::kMinor;
+  std::optional<Seq> amended;  // the last correction that changed category or severity
+  ItemEnd end = ItemEnd::kCounting;
+  Timestamp ended_at;
+  Seq ended_seq;
+  bool operator==(const RecordItem&) const = default;
+};
+
+struct RecItem {
+  EventId id;
+  Seq issued_seq;
+  Timestamp issued_at;
+  Timestamp deadline;
+  std::optional<std::pair<Timestamp, Seq>> rectified;  // the first rectification report
+  struct Closed {
+    RecommendationOutcome outcome = RecommendationOutcome::kSatisfied;
+    Timestamp at;
+    Seq seq;
+    bool operator==(const Closed&) const = default;
+  };
+  std::optional<Closed> closed;
+  bool operator==(const RecItem&) const = default;
+};
+
+struct AgencyState {
+  AgencyId id;
+  std::string name_zh;
+  std::string name_en;
+  Level level = Level::kCity;
+  std::optional<std::string> district;
+  std::optional<AgencyId> parent;
+  Seq registered;
+  std::array<std::array<std::uint32_t, kRecordPhaseCount>, kCategoryCount> records{};
+  std::array<std::uint32_t, kComplaintPhaseCount> complaints{};
+  std::vector<RecordItem> items;
+  std::vector<RecItem> recommendations;
+  std::uint32_t compensations = 0;
+  std::int64_t compensation_fen = 0;
+  std::uint64_t events = 0;
+  Timestamp last_at;
+  bool operator==(const AgencyState&) const = default;
+
+  std::uint32_t records_in(RecordPhase p) const;
+};
+
+struct RecordState {
+  AgencyId agency;
+  PrincipalId source;
+  Category category = Category::kOther;
+  std::optional<Severity> severity;
+  RecordPhase phase = RecordPhase::kPending;
+  Seq submitted;
+  Timestamp submitted_at;
+  Timestamp conduct_at;
+  std::optional<Timestamp> confirmed_at;
+  Timestamp last_at;
+  std::optional<EventId> open_objection;
+  std::uint32_t corrections = 0;
+  std::vector<Line> history;
+  bool operator==(const RecordState&) const = default;
+};
+
+struct ObjectionState {
+  EventId record;
+  Seq raised;
+  Timestamp raised_at;
+  std::uint8_t state = 0;  // 0 open, 1 upheld, 2 dismissed
+  Seq resolved;
+  bool operator==(const ObjectionState&) const = default;
+};
+
+struct ComplaintState {
+  AgencyId agency;
+  std::string receipt;
+  std::optional<Category> category;
+  Digest secret_digest;
+  ComplaintPhase phase = ComplaintPhase::kAwaitingTriage;
+  std::optional<TriageOutcome> triage;
+  std::optional<ComplaintResolution> resolution;
+  std::optional<EventId> record;
+  Seq filed;
+  Timestamp filed_at;
+  Timestamp last_at;
+  std::uint32_t triages = 0;
+  std::uint32_t reopens = 0;
+  std::vector<Line> history;
+  bool operator==(const ComplaintState&) const = default;
+};
+
+struct Rectification {
+  EventId id;
+  Seq seq;
+  Timestamp at;
+  bool operator==(const Rectification&) const = default;
+};
+
+struct RecommendationState {
+  AgencyId agency;
+  std::string reference;
+  std::vector<EventId> records;
+  Seq issued;
+  Timestamp issued_at;
+  Timestamp deadline;
+  RecommendationPhase phase = RecommendationPhase::kOpen;
+  std::vector<Rectification> rectifications;
+  std::optional<RecommendationOutcome> outcome;
+  Timestamp closed_at;
+  Seq closed;
+  Timestamp last_at;
+  std::vector<Line> history;
+  bool operator==(const RecommendationState&) const = default;
+};
+
+struct RectificationState {
+  EventId recommendation;
+  Timestamp at;
+  Seq seq;
+};
+
+struct ReportState {
+  std::string period;
+  Seq seq;
+  Digest content_sha256;
+  std::int64_t content_bytes = 0;
+  Timestamp at;
+  std::string title;
+};
+
+// The fixed parameters of the domain rules (events/FORMAT.md §5b). They decide what ingest
+// accepts, so they are part of the format: changing one changes which histories replay.
+struct DomainRules {
+  // Credit repair (信用修复) no earlier than this many days after the rectification it rests on.
+  std::int64_t repair_min_days = 180;
+  // A confirmed record may be marked expired this many days after its confirmation.
+  std::int64_t expiry_days = 730;
+};
+
+class Projector {
+ public:
+  // backing: where objects not yet in memory are loaded from; nullptr for an empty start. It
+  // must stay valid (its transaction open) while this Projector checks or applies events.
+  explicit Projector(const SideReader* backing = nullptr, DomainRules rules = {});
+  ~Projector();
+  Projector(Projector&&) noexcept;
+  Projector& operator=(Projector&&) noexcept;
+
+  // The domain rules: whether e may follow the state so far. Assumes the event already passed
+  // validation, authentication and authorisation (Registry::check); issuer_role is the issuer's
+  // registered role.
+  Status check(const Event& e, Role issuer_role);
+  // Applies an accepted event (the entry at seq). Never fails: an event the rules would have
+  // refused changes nothing it cannot account for.
+  void apply(const Event& e, Seq seq);
+
+  // Writes every object changed since the last committed flush, the trails' new lines and
+  // `applied`. Writing may be retried (LMDB map growth): call flushed() once the transaction
+  // has committed, and only then.
+  void flush(SideWriter& w, std::uint64_t applied);
+  void flushed();
+  // Drops everything held in memory (after a flush, to bound memory).
+  void forget();
+
+  // Look-ups (from memory, else the backing). nullptr when absent.
+  const AgencyState* agency(const AgencyId& id);
+  const RecordState* record(const EventId& id);
+  const ComplaintState* complaint(const EventId& id);
+  const RecommendationState* recommendation(const EventId& id);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- Maintenance ----
+
+struct RebuildReport {
+  std::uint64_t entries = 0;
+  double seconds = 0;
+  Digest digest;
+};
+// The number of entries the stored projections reflect, and their format version (0 if none).
+struct ProjectionMeta {
+  std::uint64_t applied = 0;
+  std::uint32_t version = 0;
+};
+Result<ProjectionMeta> projection_meta(const Ledger& ledger);
+inline constexpr std::uint32_t kProjectionVersion = 1;
+
+// Drops every projection and rebuilds it from the log. progress(done, total) is called now and
+// then.
+Result<RebuildReport> rebuild_projections(
+    Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+// Applies the entries the projections have not seen yet (after a crash in a rebuild, or when
+// the projection format changed: then everything is rebuilt). Ingestor::create calls it.
+Status catch_up_projections(Ledger& ledger);
+// Rebuilds into memory and returns that digest, next to the stored projections' digest.
+struct ProjectionCheck {
+  Digest stored;
+  Digest rebuilt;
+  bool ok() const { return stored == rebuilt; }
+};
+Result<ProjectionCheck> check_projections(const Ledger& ledger);
+// Projections of the log's entries whose event issued_at <= as_of (every entry when nullopt),
+// built in memory: what a rebuild of the log truncated at as_of holds.
+Result<MemorySide> rebuild_in_memory(const Ledger& ledger,
+                                     std::optional<Timestamp> as_of = std::nullopt);
+
+// ---- Queries (each in one read transaction) ----
+
+// The agency's current state, or kNotFound.
+Result<AgencyState> agency_state(const Ledger& ledger, const AgencyId& id);
+// The agency's state as of time t (LEDGER_FORMAT.md §10.3), or kNotFound if it was not
+// registered by then.
+Result<AgencyState> agency_state_as_of(const Ledger& ledger, const AgencyId& id, Timestamp t);
+// The agency's state in a side reader (e.g. a MemorySide), or nullopt.
+std::optional<AgencyState> agency_state_in(const SideReader& r, const AgencyId& id);
+// Every agency of the shard, by id.
+Result<std::vector<AgencyState>> all_agencies(const Ledger& ledger);
+Result<RecordState> record_state(const Ledger& ledger, const EventId& id);
+Result<ComplaintState> complaint_state(const Ledger& ledger, const EventId& id);
+Result<ComplaintState> complaint_by_receipt(const Ledger& ledger, const std::string& receipt,
+                                            EventId* id = nullptr);
+Result<RecommendationState> recommendation_state(const Ledger& ledger, const EventId& id);
+Result<std::vector<ReportState>> reports(const Ledger& ledger);
+
+enum class TrailKind : char { kAgency = 'a', kPrincipal = 'p' };
+// Up to limit lines of a trail with seq >= from, in seq order.
+Result<std::vector<Line>> trail(const Ledger& ledger, TrailKind kind, const std::string& id,
+                                Seq from = Seq{0}, std::size_t limit = 1000);
+
+// Overdue as of t: issued by t, deadline before t, not rectified by the deadline, not closed by t.
+bool overdue_at(const RecItem& r, Timestamp t);
+
+}  // namespace govcredit

@@ -1,0 +1,134 @@
+// Side tables (include/govcredit/side.h): names, the LMDB and in-memory implementations, and
+// the digest of docs/LEDGER_FORMAT.md §10.4.
+#include <algorithm>
+#include <cstring>
+
+#include "govcredit/crypto.h"
+#include "ledger_impl.h"
+
+namespace govcredit {
+
+std::string_view side_name(Side t) {
+  static constexpr std::array<std::string_view, kSideCount> kNames = {
+      "p.meta",          "p.agency",  "p.record",         "p.objection",
+      "p.complaint",     "p.receipt", "p.recommendation", "p.reference",
+      "p.rectification", "p.report",  "p.trail"};
+  return kNames[static_cast<std::size_t>(t)];
+}
+
+namespace {
+
+bool has_prefix(ByteView key, ByteView prefix) {
+  return key.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), key.begin());
+}
+
+}  // namespace
+
+std::optional<std::pair<Bytes, Bytes>> SideReader::last_with_prefix(Side t, ByteView prefix) const {
+  std::optional<std::pair<Bytes, Bytes>> out;
+  scan(t, prefix, [&](ByteView k, ByteView v) {
+    out.emplace(Bytes(k.begin(), k.end()), Bytes(v.begin(), v.end()));
+    return true;
+  });
+  return out;
+}
+
+// ---- LMDB ----
+
+std::optional<ByteView> LmdbSide::get(Side t, ByteView key) const {
+  if (key.empty()) return std::nullopt;
+  return txn_.find(db(t), lmdb::val(key));
+}
+
+void LmdbSide::scan(Side t, ByteView prefix,
+                    const std::function<bool(ByteView, ByteView)>& fn) const {
+  lmdb::Cursor cur(txn_, db(t));
+  MDB_val k = lmdb::val(prefix);
+  for (bool ok = cur.seek(prefix.empty() ? nullptr : &k); ok; ok = cur.next()) {
+    ByteView key = lmdb::view(cur.key());
+    if (!has_prefix(key, prefix)) break;
+    if (!fn(key, lmdb::view(cur.value()))) break;
+  }
+}
+
+std::optional<std::pair<Bytes, Bytes>> LmdbSide::last_with_prefix(Side t, ByteView prefix) const {
+  // Seek just past the prefix (prefix followed by 0xff bytes is beyond every key of interest
+  // because keys are at most 511 bytes), then step back once.
+  lmdb::Cursor cur(txn_, db(t));
+  Bytes beyond(prefix.begin(), prefix.end());
+  beyond.resize(std::min<std::size_t>(511, prefix.size() + 64), 0xff);
+  MDB_val k = lmdb::val(beyond);
+  bool ok = cur.seek(&k) ? cur.prev() : cur.last();
+  if (!ok) return std::nullopt;
+  ByteView key = lmdb::view(cur.key());
+  if (!has_prefix(key, prefix)) return std::nullopt;
+  ByteView v = lmdb::view(cur.value());
+  return std::make_pair(Bytes(key.begin(), key.end()), Bytes(v.begin(), v.end()));
+}
+
+void LmdbSide::put(Side t, ByteView key, ByteView value) {
+  txn_.put(db(t), lmdb::val(key), lmdb::val(value));
+}
+
+void LmdbSide::clear(Side t) {
+  txn_.clear(db(t));
+}
+
+// ---- Memory ----
+
+std::optional<ByteView> MemorySide::get(Side t, ByteView key) const {
+  const auto& m = tables_[static_cast<std::size_t>(t)];
+  auto it = m.find(std::string(as_chars(key)));
+  if (it == m.end()) return std::nullopt;
+  return as_bytes(it->second);
+}
+
+void MemorySide::scan(Side t, ByteView prefix,
+                      const std::function<bool(ByteView, ByteView)>& fn) const {
+  const auto& m = tables_[static_cast<std::size_t>(t)];
+  std::string p(as_chars(prefix));
+  for (auto it = m.lower_bound(p); it != m.end(); ++it) {
+    if (it->first.compare(0, p.size(), p) != 0) break;
+    if (!fn(as_bytes(it->first), as_bytes(it->second))) break;
+  }
+}
+
+void MemorySide::put(Side t, ByteView key, ByteView value) {
+  tables_[static_cast<std::size_t>(t)].insert_or_assign(std::string(as_chars(key)),
+                                                        std::string(as_chars(value)));
+}
+
+void MemorySide::clear(Side t) {
+  tables_[static_cast<std::size_t>(t)].clear();
+}
+
+// ---- Digest ----
+
+Digest side_digest(const SideReader& r) {
+  Sha256 h;
+  h.update(as_bytes(std::string_view("govcredit/projections/v1\0", 25)));
+  auto u64 = [&](std::uint64_t v) {
+    std::uint8_t b[8];
+    put_le(b, v, 8);
+    h.update(ByteView(b, 8));
+  };
+  for (std::size_t i = 0; i < kSideCount; ++i) {
+    Side t = static_cast<Side>(i);
+    std::string_view name = side_name(t);
+    u64(name.size());
+    h.update(as_bytes(name));
+    std::uint64_t n = 0;
+    r.scan(t, {}, [&](ByteView k, ByteView v) {
+      u64(k.size());
+      h.update(k);
+      u64(v.size());
+      h.update(v);
+      ++n;
+      return true;
+    });
+    u64(n);
+  }
+  return h.finish();
+}
+
+}  // namespace govcredit

@@ -1,0 +1,117 @@
+// Internal to src/projections: the "pack" value encoding of docs/LEDGER_FORMAT.md §10.1, and the
+// encoders of every stored state. A Unpack never reads past its input: a length that runs past
+// the end, or trailing bytes, make it fail (the stored value is then reported as corrupt).
+#pragma once
+
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "govcredit/projections.h"
+
+namespace govcredit::pack {
+
+class Pack {
+ public:
+  Pack& u8(std::uint8_t v) {
+    out.push_back(v);
+    return *this;
+  }
+  Pack& u32(std::uint32_t v) { return le(v, 4); }
+  Pack& u64(std::uint64_t v) { return le(v, 8); }
+  Pack& i64(std::int64_t v) { return le(static_cast<std::uint64_t>(v), 8); }
+  Pack& raw(ByteView b) {
+    out.insert(out.end(), b.begin(), b.end());
+    return *this;
+  }
+  Pack& str(std::string_view s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    return raw(as_bytes(s));
+  }
+  Bytes out;
+
+ private:
+  Pack& le(std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i, v >>= 8) out.push_back(static_cast<std::uint8_t>(v));
+    return *this;
+  }
+};
+
+class Unpack {
+ public:
+  explicit Unpack(ByteView in) : in_(in) {}
+  bool ok() const { return ok_; }
+  // True when everything was read and nothing is left over.
+  bool done() const { return ok_ && pos_ == in_.size(); }
+  std::uint8_t u8() { return static_cast<std::uint8_t>(le(1)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(le(4)); }
+  std::uint64_t u64() { return le(8); }
+  std::int64_t i64() { return static_cast<std::int64_t>(le(8)); }
+  bool flag() { return u8() != 0; }
+  std::string str() {
+    std::uint32_t n = u32();
+    if (!need(n)) return {};
+    std::string s(reinterpret_cast<const char*>(in_.data() + pos_), n);
+    pos_ += n;
+    return s;
+  }
+  template <std::size_t N, class Tag>
+  FixedBytes<N, Tag> fixed() {
+    FixedBytes<N, Tag> f;
+    if (!need(N)) return f;
+    std::memcpy(f.bytes.data(), in_.data() + pos_, N);
+    pos_ += N;
+    return f;
+  }
+  // A list count, bounded by the bytes left (each item takes at least min_item bytes).
+  std::uint32_t count(std::size_t min_item) {
+    std::uint32_t n = u32();
+    if (ok_ && static_cast<std::uint64_t>(n) * min_item > in_.size() - pos_) ok_ = false;
+    return ok_ ? n : 0;
+  }
+  void fail() { ok_ = false; }
+
+ private:
+  bool need(std::size_t n) {
+    if (!ok_ || n > in_.size() - pos_) ok_ = false;
+    return ok_;
+  }
+  std::uint64_t le(int n) {
+    if (!need(static_cast<std::size_t>(n))) return 0;
+    std::uint64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = v << 8 | in_[pos_ + static_cast<std::size_t>(i)];
+    pos_ += static_cast<std::size_t>(n);
+    return v;
+  }
+  ByteView in_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+inline constexpr std::uint8_t kValueVersion = 1;
+
+Bytes encode(const AgencyState& s);
+Bytes encode(const RecordState& s);
+Bytes encode(const ObjectionState& s);
+Bytes encode(const ComplaintState& s);
+Bytes encode(const RecommendationState& s);
+Bytes encode(const RectificationState& s);
+Bytes encode(const ReportState& s);
+
+// nullopt when the bytes are not a well-formed value of that kind.
+std::optional<AgencyState> decode_agency(ByteView b);
+std::optional<RecordState> decode_record(ByteView b);
+std::optional<ObjectionState> decode_objection(ByteView b);
+std::optional<ComplaintState> decode_complaint(ByteView b);
+std::optional<RecommendationState> decode_recommendation(ByteView b);
+std::optional<RectificationState> decode_rectification(ByteView b);
+std::optional<ReportState> decode_report(ByteView key, ByteView value);
+
+// p.trail blocks.
+inline constexpr std::size_t kTrailBlockLines = 256;
+Bytes trail_prefix(TrailKind kind, std::string_view id);
+Bytes trail_key(TrailKind kind, std::string_view id, Seq first);
+Bytes encode_lines(const std::vector<Line>& lines);
+std::optional<std::vector<Line>> decode_lines(ByteView b);
+
+}  // namespace govcredit::pack

@@ -1,0 +1,321 @@
+// Rebuild, catch-up, check and the read-side queries of the projections.
+#include <chrono>
+
+#include "govcredit/codec.h"
+#include "govcredit/encoding.h"
+#include "pack.h"
+
+namespace govcredit {
+namespace {
+
+constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;  // entries per write txn in a rebuild
+
+std::uint64_t le_value(ByteView b) {
+  std::uint64_t v = 0;
+  for (std::size_t i = b.size(); i-- > 0;) v = v << 8 | b[i];
+  return v;
+}
+
+Status corrupt_entry(Seq seq, const Status& why) {
+  return Status(Reason::kCorrupt, "the entry at seq " + std::to_string(seq.value) +
+                                      " does not decode: " + why.to_string());
+}
+
+// Applies entries [from, to) of the log to p (which must not read LMDB while the scan's read
+// transaction is open: give it no backing, or one that is a MemorySide). Events dated after
+// as_of are skipped.
+Status apply_range(const Ledger& ledger, Projector& p, Seq from, Seq to,
+                   std::optional<Timestamp> as_of = std::nullopt) {
+  Status bad;
+  Status s = ledger.scan(from, to, [&](const Entry& e) {
+    auto ev = decode_wire(e.wire);
+    if (!ev) {
+      bad = corrupt_entry(e.seq, ev.status());
+      return false;
+    }
+    if (!as_of || ev->issued_at <= *as_of) p.apply(*ev, e.seq);
+    return true;
+  });
+  if (!s) return s;
+  return bad;
+}
+
+std::array<Side, kSideCount> all_sides() {
+  std::array<Side, kSideCount> out;
+  for (std::size_t i = 0; i < kSideCount; ++i) out[i] = static_cast<Side>(i);
+  return out;
+}
+
+}  // namespace
+
+bool overdue_at(const RecItem& r, Timestamp t) {
+  if (r.issued_at > t || !(r.deadline < t)) return false;
+  if (r.closed && r.closed->at <= t) return false;
+  return !(r.rectified && r.rectified->first <= r.deadline);
+}
+
+Result<ProjectionMeta> projection_meta(const Ledger& ledger) {
+  ProjectionMeta m;
+  Status s = ledger.read_side([&](const SideReader& r) {
+    if (auto a = r.get(Side::kMeta, as_bytes("applied")); a && a->size() == 8)
+      m.applied = le_value(*a);
+    if (auto v = r.get(Side::kMeta, as_bytes("version")); v && v->size() == 4)
+      m.version = static_cast<std::uint32_t>(le_value(*v));
+    return Status::ok();
+  });
+  if (!s) return s;
+  return m;
+}
+
+Result<RebuildReport> rebuild_projections(
+    Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  auto t0 = std::chrono::steady_clock::now();
+  const std::uint64_t head = ledger.head().size;
+  Status s = ledger.write_side([](SideWriter& w) {
+    for (Side t : all_sides()) w.clear(t);
+    return Status::ok();
+  });
+  if (!s) return s;
+  // Everything stays in memory across chunks: no LMDB reads while the state is built.
+  Projector p(nullptr);
+  for (std::uint64_t from = 0; from < head; from += kChunk) {
+    std::uint64_t to = std::min(head, from + kChunk);
+    if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
+    if (Status w = ledger.write_side([&](SideWriter& w) {
+          p.flush(w, to);
+          return Status::ok();
+        });
+        !w)
+      return w;
+    p.flushed();
+    if (progress) progress(to, head);
+  }
+  RebuildReport r;
+  r.entries = head;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s = ledger.read_side([&](const SideReader& side) {
+    r.digest = side_digest(side);
+    return Status::ok();
+  });
+  if (!s) return s;
+  return r;
+}
+
+Status catch_up_projections(Ledger& ledger) {
+  auto meta = projection_meta(ledger);
+  if (!meta) return meta.status();
+  const std::uint64_t head = ledger.head().size;
+  if (meta->applied == head && (meta->version == kProjectionVersion || head == 0))
+    return Status::ok();
+  if (meta->version != kProjectionVersion || meta->applied > head || meta->applied == 0) {
+    auto r = rebuild_projections(ledger);
+    return r ? Status::ok() : r.status();
+  }
+  // A tail: apply it on top of the stored state, one chunk per transaction.
+  for (std::uint64_t from = meta->applied; from < head;) {
+    std::uint64_t to = std::min(head, from + kChunk);
+    std::vector<std::pair<Seq, Event>> events;
+    Status bad;
+    Status s = ledger.scan(Seq{from}, Seq{to}, [&](const Entry& e) {
+      auto ev = decode_wire(e.wire);
+      if (!ev) {
+        bad = corrupt_entry(e.seq, ev.status());
+        return false;
+      }
+      events.emplace_back(e.seq, std::move(*ev));
+      return true;
+    });
+    if (!s) return s;
+    if (!bad) return bad;
+    s = ledger.write_side([&](SideWriter& w) {
+      Projector p(&w);
+      for (const auto& [seq, ev] : events) p.apply(ev, seq);
+      p.flush(w, to);
+      return Status::ok();
+    });
+    if (!s) return s;
+    from = to;
+  }
+  return Status::ok();
+}
+
+Result<MemorySide> rebuild_in_memory(const Ledger& ledger, std::optional<Timestamp> as_of) {
+  const std::uint64_t head = ledger.head().size;
+  MemorySide out;
+  if (head == 0) return out;
+  Projector p(nullptr);
+  if (Status s = apply_range(ledger, p, Seq{0}, Seq{head}, as_of); !s) return s;
+  p.flush(out, head);
+  return out;
+}
+
+Result<ProjectionCheck> check_projections(const Ledger& ledger) {
+  ProjectionCheck c;
+  auto mem = rebuild_in_memory(ledger);
+  if (!mem) return mem.status();
+  c.rebuilt = side_digest(*mem);
+  Status s = ledger.read_side([&](const SideReader& r) {
+    c.stored = side_digest(r);
+    return Status::ok();
+  });
+  if (!s) return s;
+  return c;
+}
+
+// ---- Queries ----
+
+namespace {
+
+template <class T, class Decode>
+Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, std::string what) {
+  std::optional<T> out;
+  bool corrupt = false;
+  Status s = ledger.read_side([&](const SideReader& r) {
+    if (auto v = r.get(t, key)) {
+      out = decode(*v);
+      corrupt = !out;
+    }
+    return Status::ok();
+  });
+  if (!s) return s;
+  if (corrupt)
+    return Status(Reason::kCorrupt,
+                  "the stored " + what + " does not decode; run govcredit rebuild");
+  if (!out) return Status(Reason::kNotFound, "no " + what + " in this shard");
+  return std::move(*out);
+}
+
+}  // namespace
+
+std::optional<AgencyState> agency_state_in(const SideReader& r, const AgencyId& id) {
+  auto v = r.get(Side::kAgency, as_bytes(id.value));
+  if (!v) return std::nullopt;
+  return pack::decode_agency(*v);
+}
+
+Result<AgencyState> agency_state(const Ledger& ledger, const AgencyId& id) {
+  return read_one<AgencyState>(ledger, Side::kAgency, as_bytes(id.value), pack::decode_agency,
+                               "agency '" + id.value + "'");
+}
+
+Result<AgencyState> agency_state_as_of(const Ledger& ledger, const AgencyId& id, Timestamp t) {
+  auto lines =
+      trail(ledger, TrailKind::kAgency, id.value, Seq{0}, std::numeric_limits<std::size_t>::max());
+  if (!lines) return lines.status();
+  Projector p(nullptr);
+  for (const Line& l : *lines) {
+    if (l.at > t) continue;
+    auto e = ledger.get(l.seq);
+    if (!e) return e.status();
+    auto ev = decode_wire(e->wire);
+    if (!ev) return corrupt_entry(l.seq, ev.status());
+    p.apply(*ev, l.seq);
+  }
+  const AgencyState* a = p.agency(id);
+  if (a == nullptr)
+    return Status(Reason::kNotFound, "agency '" + id.value +
+                                         "' was not registered in this shard by " + format_time(t));
+  return *a;
+}
+
+Result<std::vector<AgencyState>> all_agencies(const Ledger& ledger) {
+  std::vector<AgencyState> out;
+  bool corrupt = false;
+  Status s = ledger.read_side([&](const SideReader& r) {
+    r.scan(Side::kAgency, {}, [&](ByteView, ByteView v) {
+      auto a = pack::decode_agency(v);
+      if (!a) {
+        corrupt = true;
+        return false;
+      }
+      out.push_back(std::move(*a));
+      return true;
+    });
+    return Status::ok();
+  });
+  if (!s) return s;
+  if (corrupt)
+    return Status(Reason::kCorrupt, "a stored agency state does not decode; run govcredit rebuild");
+  return out;
+}
+
+Result<RecordState> record_state(const Ledger& ledger, const EventId& id) {
+  return read_one<RecordState>(ledger, Side::kRecord, id.view(), pack::decode_record,
+                               "record " + to_hex(id.view()));
+}
+
+Result<ComplaintState> complaint_state(const Ledger& ledger, const EventId& id) {
+  return read_one<ComplaintState>(ledger, Side::kComplaint, id.view(), pack::decode_complaint,
+                                  "complaint " + to_hex(id.view()));
+}
+
+Result<ComplaintState> complaint_by_receipt(const Ledger& ledger, const std::string& receipt,
+                                            EventId* id_out) {
+  auto id = read_one<EventId>(
+      ledger, Side::kReceipt, as_bytes(receipt),
+      [](ByteView b) -> std::optional<EventId> {
+        if (b.size() != 16) return std::nullopt;
+        EventId id;
+        std::copy(b.begin(), b.end(), id.bytes.begin());
+        return id;
+      },
+      "complaint with receipt " + receipt);
+  if (!id) return id.status();
+  if (id_out) *id_out = *id;
+  return complaint_state(ledger, *id);
+}
+
+Result<RecommendationState> recommendation_state(const Ledger& ledger, const EventId& id) {
+  return read_one<RecommendationState>(ledger, Side::kRecommendation, id.view(),
+                                       pack::decode_recommendation,
+                                       "recommendation " + to_hex(id.view()));
+}
+
+Result<std::vector<ReportState>> reports(const Ledger& ledger) {
+  std::vector<ReportState> out;
+  bool corrupt = false;
+  Status s = ledger.read_side([&](const SideReader& r) {
+    r.scan(Side::kReport, {}, [&](ByteView k, ByteView v) {
+      auto rep = pack::decode_report(k, v);
+      if (!rep) {
+        corrupt = true;
+        return false;
+      }
+      out.push_back(std::move(*rep));
+      return true;
+    });
+    return Status::ok();
+  });
+  if (!s) return s;
+  if (corrupt)
+    return Status(Reason::kCorrupt, "a stored report does not decode; run govcredit rebuild");
+  return out;
+}
+
+Result<std::vector<Line>> trail(const Ledger& ledger, TrailKind kind, const std::string& id,
+                                Seq from, std::size_t limit) {
+  std::vector<Line> out;
+  bool corrupt = false;
+  Status s = ledger.read_side([&](const SideReader& r) {
+    r.scan(Side::kTrail, pack::trail_prefix(kind, id), [&](ByteView, ByteView v) {
+      auto lines = pack::decode_lines(v);
+      if (!lines) {
+        corrupt = true;
+        return false;
+      }
+      for (const Line& l : *lines) {
+        if (l.seq < from) continue;
+        if (out.size() >= limit) return false;
+        out.push_back(l);
+      }
+      return true;
+    });
+    return Status::ok();
+  });
+  if (!s) return s;
+  if (corrupt)
+    return Status(Reason::kCorrupt, "a stored trail block does not decode; run govcredit rebuild");
+  return out;
+}
+
+}  // namespace govcredit

@@ -1,0 +1,92 @@
+// Internal to src/projections: the Projector's in-memory state.
+#pragma once
+
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "govcredit/projections.h"
+
+namespace govcredit {
+namespace projections_internal {
+
+// A cached object: absent (value empty) or present, and whether it changed since the last flush.
+template <class T>
+struct Slot {
+  std::optional<T> value;
+  bool dirty = false;
+};
+
+struct IdHash {
+  std::size_t operator()(const EventId& id) const {
+    std::size_t h;
+    std::memcpy(&h, id.bytes.data(), sizeof h);  // event ids are random or hashes
+    return h;
+  }
+};
+
+}  // namespace projections_internal
+
+struct Projector::Impl {
+  template <class T>
+  using Slot = projections_internal::Slot<T>;
+  template <class T>
+  using ById = std::unordered_map<EventId, Slot<T>, projections_internal::IdHash>;
+
+  const SideReader* backing = nullptr;
+  DomainRules rules;
+
+  std::unordered_map<std::string, Slot<AgencyState>> agencies;
+  ById<RecordState> records;
+  ById<ObjectionState> objections;
+  ById<ComplaintState> complaints;
+  ById<RecommendationState> recommendations;
+  ById<RectificationState> rectifications;
+  std::unordered_map<std::string, Slot<EventId>> receipts;
+  std::unordered_map<std::string, Slot<EventId>> references;
+  std::vector<std::pair<Bytes, Bytes>> reports;  // new p.report entries
+
+  // The open (last) block of one audit trail, and blocks filled since the last flush.
+  struct Trail {
+    TrailKind kind = TrailKind::kAgency;
+    std::string id;
+    Seq first;
+    std::vector<Line> lines;
+    std::vector<std::pair<Seq, std::vector<Line>>> full;
+    bool dirty = false;
+  };
+  std::unordered_map<std::string, Trail> trails;  // key: kind char + id
+
+  // Look-ups that load on a miss; nullptr / nullopt when absent.
+  AgencyState* agency(const AgencyId& id);
+  RecordState* record(const EventId& id);
+  ObjectionState* objection(const EventId& id);
+  ComplaintState* complaint(const EventId& id);
+  RecommendationState* recommendation(const EventId& id);
+  RectificationState* rectification(const EventId& id);
+  std::optional<EventId> receipt(const std::string& r);
+  std::optional<EventId> reference(const std::string& r);
+
+  // Marks a looked-up object changed (it must have been looked up first).
+  template <class Map, class K>
+  void touch(Map& m, const K& k) {
+    m.find(k)->second.dirty = true;
+  }
+  // Creates or replaces an object.
+  template <class Map, class K, class T>
+  T& put(Map& m, const K& k, T v) {
+    auto& slot = m[k];
+    slot.value = std::move(v);
+    slot.dirty = true;
+    return *slot.value;
+  }
+
+  void add_line(TrailKind kind, const std::string& id, const Line& line);
+
+  void apply(const Event& e, Seq seq);
+  Status check(const Event& e, Role issuer_role);
+};
+
+}  // namespace govcredit

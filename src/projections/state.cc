@@ -1,0 +1,350 @@
+// The stored forms of the projection states (docs/LEDGER_FORMAT.md §10.2).
+#include "pack.h"
+
+namespace govcredit::pack {
+namespace {
+
+template <class E>
+E enum_at(Unpack& u) {
+  std::uint8_t v = u.u8();
+  if (v >= EnumNames<E>::names.size()) u.fail();
+  return static_cast<E>(v < EnumNames<E>::names.size() ? v : 0);
+}
+template <class E>
+void put_enum(Pack& p, E e) {
+  p.u8(static_cast<std::uint8_t>(e));
+}
+
+void put_id(Pack& p, const EventId& id) {
+  p.raw(id.view());
+}
+EventId get_id(Unpack& u) {
+  return u.fixed<16, EventIdTag>();
+}
+
+void put_lines(Pack& p, const std::vector<Line>& lines) {
+  p.u32(static_cast<std::uint32_t>(lines.size()));
+  for (const Line& l : lines) p.u64(l.seq.value).i64(l.at.ms).u8(l.type);
+}
+std::vector<Line> get_lines(Unpack& u) {
+  std::vector<Line> out(u.count(17));
+  for (Line& l : out) {
+    l.seq.value = u.u64();
+    l.at.ms = u.i64();
+    l.type = u.u8();
+    if (l.type > 18) u.fail();
+  }
+  return out;
+}
+
+bool version_ok(Unpack& u) {
+  return u.u8() == kValueVersion;
+}
+
+template <class T>
+std::optional<T> finish(Unpack& u, T&& v) {
+  if (!u.done()) return std::nullopt;
+  return std::move(v);
+}
+
+}  // namespace
+
+Bytes encode(const AgencyState& s) {
+  Pack p;
+  p.u8(kValueVersion).str(s.id.value).str(s.name_zh).str(s.name_en);
+  put_enum(p, s.level);
+  p.u8(s.district ? 1 : 0);
+  if (s.district) p.str(*s.district);
+  p.u8(s.parent ? 1 : 0);
+  if (s.parent) p.str(s.parent->value);
+  p.u64(s.registered.value);
+  for (const auto& row : s.records)
+    for (std::uint32_t n : row) p.u32(n);
+  for (std::uint32_t n : s.complaints) p.u32(n);
+  p.u32(static_cast<std::uint32_t>(s.items.size()));
+  for (const RecordItem& i : s.items) {
+    put_id(p, i.record);
+    p.u64(i.confirmed_seq.value).i64(i.confirmed_at.ms);
+    put_enum(p, i.category);
+    put_enum(p, i.severity);
+    p.u8(i.amended ? 1 : 0);
+    if (i.amended) p.u64(i.amended->value);
+    put_enum(p, i.end);
+    p.i64(i.ended_at.ms).u64(i.ended_seq.value);
+  }
+  p.u32(static_cast<std::uint32_t>(s.recommendations.size()));
+  for (const RecItem& r : s.recommendations) {
+    put_id(p, r.id);
+    p.u64(r.issued_seq.value).i64(r.issued_at.ms).i64(r.deadline.ms);
+    p.u8(r.rectified ? 1 : 0);
+    if (r.rectified) p.i64(r.rectified->first.ms).u64(r.rectified->second.value);
+    p.u8(r.closed ? 1 : 0);
+    if (r.closed) {
+      put_enum(p, r.closed->outcome);
+      p.i64(r.closed->at.ms).u64(r.closed->seq.value);
+    }
+  }
+  p.u32(s.compensations).i64(s.compensation_fen).u64(s.events).i64(s.last_at.ms);
+  return std::move(p.out);
+}
+
+std::optional<AgencyState> decode_agency(ByteView b) {
+  Unpack u(b);
+  AgencyState s;
+  if (!version_ok(u)) return std::nullopt;
+  s.id.value = u.str();
+  s.name_zh = u.str();
+  s.name_en = u.str();
+  s.level = enum_at<Level>(u);
+  if (u.flag()) s.district = u.str();
+  if (u.flag()) s.parent = AgencyId(u.str());
+  s.registered.value = u.u64();
+  for (auto& row : s.records)
+    for (std::uint32_t& n : row) n = u.u32();
+  for (std::uint32_t& n : s.complaints) n = u.u32();
+  s.items.resize(u.count(16 + 8 + 8 + 1 + 1 + 1 + 1 + 8 + 8));
+  for (RecordItem& i : s.items) {
+    i.record = get_id(u);
+    i.confirmed_seq.value = u.u64();
+    i.confirmed_at.ms = u.i64();
+    i.category = enum_at<Category>(u);
+    i.severity = enum_at<Severity>(u);
+    if (u.flag()) i.amended = Seq{u.u64()};
+    i.end = enum_at<ItemEnd>(u);
+    i.ended_at.ms = u.i64();
+    i.ended_seq.value = u.u64();
+  }
+  s.recommendations.resize(u.count(16 + 8 + 8 + 8 + 1 + 1));
+  for (RecItem& r : s.recommendations) {
+    r.id = get_id(u);
+    r.issued_seq.value = u.u64();
+    r.issued_at.ms = u.i64();
+    r.deadline.ms = u.i64();
+    if (u.flag()) {
+      Timestamp at{u.i64()};
+      r.rectified = std::make_pair(at, Seq{u.u64()});
+    }
+    if (u.flag()) {
+      RecItem::Closed c;
+      c.outcome = enum_at<RecommendationOutcome>(u);
+      c.at.ms = u.i64();
+      c.seq.value = u.u64();
+      r.closed = c;
+    }
+  }
+  s.compensations = u.u32();
+  s.compensation_fen = u.i64();
+  s.events = u.u64();
+  s.last_at.ms = u.i64();
+  return finish(u, std::move(s));
+}
+
+Bytes encode(const RecordState& s) {
+  Pack p;
+  p.u8(kValueVersion).str(s.agency.value).str(s.source.value);
+  put_enum(p, s.category);
+  p.u8(s.severity ? 1 : 0);
+  if (s.severity) put_enum(p, *s.severity);
+  put_enum(p, s.phase);
+  p.u64(s.submitted.value).i64(s.submitted_at.ms).i64(s.conduct_at.ms);
+  p.u8(s.confirmed_at ? 1 : 0);
+  if (s.confirmed_at) p.i64(s.confirmed_at->ms);
+  p.i64(s.last_at.ms);
+  p.u8(s.open_objection ? 1 : 0);
+  if (s.open_objection) put_id(p, *s.open_objection);
+  p.u32(s.corrections);
+  put_lines(p, s.history);
+  return std::move(p.out);
+}
+
+std::optional<RecordState> decode_record(ByteView b) {
+  Unpack u(b);
+  RecordState s;
+  if (!version_ok(u)) return std::nullopt;
+  s.agency.value = u.str();
+  s.source.value = u.str();
+  s.category = enum_at<Category>(u);
+  if (u.flag()) s.severity = enum_at<Severity>(u);
+  s.phase = enum_at<RecordPhase>(u);
+  s.submitted.value = u.u64();
+  s.submitted_at.ms = u.i64();
+  s.conduct_at.ms = u.i64();
+  if (u.flag()) s.confirmed_at = Timestamp{u.i64()};
+  s.last_at.ms = u.i64();
+  if (u.flag()) s.open_objection = get_id(u);
+  s.corrections = u.u32();
+  s.history = get_lines(u);
+  return finish(u, std::move(s));
+}
+
+Bytes encode(const ObjectionState& s) {
+  Pack p;
+  p.u8(kValueVersion);
+  put_id(p, s.record);
+  p.u64(s.raised.value).i64(s.raised_at.ms).u8(s.state).u64(s.resolved.value);
+  return std::move(p.out);
+}
+
+std::optional<ObjectionState> decode_objection(ByteView b) {
+  Unpack u(b);
+  ObjectionState s;
+  if (!version_ok(u)) return std::nullopt;
+  s.record = get_id(u);
+  s.raised.value = u.u64();
+  s.raised_at.ms = u.i64();
+  s.state = u.u8();
+  if (s.state > 2) u.fail();
+  s.resolved.value = u.u64();
+  return finish(u, std::move(s));
+}
+
+Bytes encode(const ComplaintState& s) {
+  Pack p;
+  p.u8(kValueVersion).str(s.agency.value).str(s.receipt);
+  p.u8(s.category ? 1 : 0);
+  if (s.category) put_enum(p, *s.category);
+  p.raw(s.secret_digest.view());
+  put_enum(p, s.phase);
+  p.u8(s.triage ? 1 : 0);
+  if (s.triage) put_enum(p, *s.triage);
+  p.u8(s.resolution ? 1 : 0);
+  if (s.resolution) put_enum(p, *s.resolution);
+  p.u8(s.record ? 1 : 0);
+  if (s.record) put_id(p, *s.record);
+  p.u64(s.filed.value).i64(s.filed_at.ms).i64(s.last_at.ms).u32(s.triages).u32(s.reopens);
+  put_lines(p, s.history);
+  return std::move(p.out);
+}
+
+std::optional<ComplaintState> decode_complaint(ByteView b) {
+  Unpack u(b);
+  ComplaintState s;
+  if (!version_ok(u)) return std::nullopt;
+  s.agency.value = u.str();
+  s.receipt = u.str();
+  if (u.flag()) s.category = enum_at<Category>(u);
+  s.secret_digest = u.fixed<32, DigestTag>();
+  s.phase = enum_at<ComplaintPhase>(u);
+  if (u.flag()) s.triage = enum_at<TriageOutcome>(u);
+  if (u.flag()) s.resolution = enum_at<ComplaintResolution>(u);
+  if (u.flag()) s.record = get_id(u);
+  s.filed.value = u.u64();
+  s.filed_at.ms = u.i64();
+  s.last_at.ms = u.i64();
+  s.triages = u.u32();
+  s.reopens = u.u32();
+  s.history = get_lines(u);
+  return finish(u, std::move(s));
+}
+
+Bytes encode(const RecommendationState& s) {
+  Pack p;
+  p.u8(kValueVersion).str(s.agency.value).str(s.reference);
+  p.u32(static_cast<std::uint32_t>(s.records.size()));
+  for (const EventId& r : s.records) put_id(p, r);
+  p.u64(s.issued.value).i64(s.issued_at.ms).i64(s.deadline.ms);
+  put_enum(p, s.phase);
+  p.u32(static_cast<std::uint32_t>(s.rectifications.size()));
+  for (const Rectification& r : s.rectifications) {
+    put_id(p, r.id);
+    p.u64(r.seq.value).i64(r.at.ms);
+  }
+  p.u8(s.outcome ? 1 : 0);
+  if (s.outcome) put_enum(p, *s.outcome);
+  p.i64(s.closed_at.ms).u64(s.closed.value).i64(s.last_at.ms);
+  put_lines(p, s.history);
+  return std::move(p.out);
+}
+
+std::optional<RecommendationState> decode_recommendation(ByteView b) {
+  Unpack u(b);
+  RecommendationState s;
+  if (!version_ok(u)) return std::nullopt;
+  s.agency.value = u.str();
+  s.reference = u.str();
+  s.records.resize(u.count(16));
+  for (EventId& r : s.records) r = get_id(u);
+  s.issued.value = u.u64();
+  s.issued_at.ms = u.i64();
+  s.deadline.ms = u.i64();
+  s.phase = enum_at<RecommendationPhase>(u);
+  s.rectifications.resize(u.count(32));
+  for (Rectification& r : s.rectifications) {
+    r.id = get_id(u);
+    r.seq.value = u.u64();
+    r.at.ms = u.i64();
+  }
+  if (u.flag()) s.outcome = enum_at<RecommendationOutcome>(u);
+  s.closed_at.ms = u.i64();
+  s.closed.value = u.u64();
+  s.last_at.ms = u.i64();
+  s.history = get_lines(u);
+  return finish(u, std::move(s));
+}
+
+Bytes encode(const RectificationState& s) {
+  Pack p;
+  p.u8(kValueVersion);
+  put_id(p, s.recommendation);
+  p.i64(s.at.ms).u64(s.seq.value);
+  return std::move(p.out);
+}
+
+std::optional<RectificationState> decode_rectification(ByteView b) {
+  Unpack u(b);
+  RectificationState s;
+  if (!version_ok(u)) return std::nullopt;
+  s.recommendation = get_id(u);
+  s.at.ms = u.i64();
+  s.seq.value = u.u64();
+  return finish(u, std::move(s));
+}
+
+Bytes encode(const ReportState& s) {
+  Pack p;
+  p.u8(kValueVersion).raw(s.content_sha256.view()).i64(s.content_bytes).i64(s.at.ms).str(s.title);
+  return std::move(p.out);
+}
+
+std::optional<ReportState> decode_report(ByteView key, ByteView value) {
+  ReportState s;
+  if (key.size() < 10 || key[key.size() - 9] != 0) return std::nullopt;
+  s.period.assign(reinterpret_cast<const char*>(key.data()), key.size() - 9);
+  for (std::size_t i = key.size() - 8; i < key.size(); ++i) s.seq.value = s.seq.value << 8 | key[i];
+  Unpack u(value);
+  if (!version_ok(u)) return std::nullopt;
+  s.content_sha256 = u.fixed<32, DigestTag>();
+  s.content_bytes = u.i64();
+  s.at.ms = u.i64();
+  s.title = u.str();
+  return finish(u, std::move(s));
+}
+
+Bytes trail_prefix(TrailKind kind, std::string_view id) {
+  Bytes k(id.size() + 2, 0);
+  k[0] = static_cast<std::uint8_t>(kind);
+  if (!id.empty()) std::memcpy(k.data() + 1, id.data(), id.size());
+  return k;
+}
+
+Bytes trail_key(TrailKind kind, std::string_view id, Seq first) {
+  Bytes k = trail_prefix(kind, id);
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<std::uint8_t>(first.value >> (8 * i)));
+  return k;
+}
+
+Bytes encode_lines(const std::vector<Line>& lines) {
+  Pack p;
+  p.u8(kValueVersion);
+  put_lines(p, lines);
+  return std::move(p.out);
+}
+
+std::optional<std::vector<Line>> decode_lines(ByteView b) {
+  Unpack u(b);
+  if (!version_ok(u)) return std::nullopt;
+  auto lines = get_lines(u);
+  return finish(u, std::move(lines));
+}
+
+}  // namespace govcredit::pack
