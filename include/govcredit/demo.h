@@ -13,6 +13,7 @@
 
 #include "govcredit/crypto.h"
 #include "govcredit/event.h"
+#include "govcredit/privacy.h"
 
 namespace govcredit::demo {
 
@@ -37,6 +38,8 @@ struct Options {
 struct World {
   std::vector<Event> events;  // in log order; every one valid against the shard before it
   std::map<PrincipalId, PrivateKey> keys;
+  // The data key of each complaint's sealed contact details (for the complaint channel's vault).
+  std::map<EventId, DataKey> contact_keys;
 };
 
 // The whole synthetic history.

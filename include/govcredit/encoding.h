@@ -37,6 +37,8 @@ std::string format_time(Timestamp t);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z", years 1970-9999, a real calendar date; nullopt
 // otherwise. Other offsets than Z are rejected on purpose: one instant, one text.
 std::optional<Timestamp> parse_time(std::string_view text);
+// For people's input (flags, config files): RFC 3339 with "Z" or a "+08:00"-style offset.
+std::optional<Timestamp> parse_time_with_offset(std::string_view s);
 
 // True when the bytes are well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool is_valid_utf8(std::string_view s);

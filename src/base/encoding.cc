@@ -151,6 +151,20 @@ std::optional<Timestamp> parse_time(std::string_view s) {
   return Timestamp{((days * 24 + h) * 60 + mi) * 60000LL + se * 1000LL + ms};
 }
 
+std::optional<Timestamp> parse_time_with_offset(std::string_view s) {
+  if (!s.empty() && s.back() == 'Z') return parse_time(s);
+  if (s.size() < 25) return std::nullopt;
+  std::string_view off = s.substr(s.size() - 6);
+  int oh, om;
+  if ((off[0] != '+' && off[0] != '-') || off[3] != ':' || !digits(off, 1, 2, oh) ||
+      !digits(off, 4, 2, om) || oh > 23 || om > 59)
+    return std::nullopt;
+  auto t = parse_time(std::string(s.substr(0, s.size() - 6)) + "Z");
+  if (!t) return std::nullopt;
+  std::int64_t shift = (oh * 60 + om) * 60000LL;
+  return Timestamp{off[0] == '+' ? t->ms - shift : t->ms + shift};
+}
+
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0, n = s.size();
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());

@@ -12,6 +12,11 @@
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
 #include "govcredit/encoding.h"
+#include "govcredit/kafka.h"
+#include "govcredit/privacy.h"
+#include "govcredit/projections.h"
+#include "govcredit/scoring.h"
+#include "govcredit/views.h"
 
 namespace govcredit::cli {
 namespace {
@@ -69,6 +74,17 @@ int run_demo(const DemoArgs& a) {
             << " already present (the demo is idempotent: a rerun appends nothing), " << rejected
             << " rejected, in " << ingest_s << " s\n";
 
+  {
+    // The complaint channel keeps each complaint's data key in its vault, outside the log.
+    auto vault = KeyVault::open(a.shard.data + "/vault");
+    if (!vault) return report(vault.status());
+    for (const auto& [id, key] : world.contact_keys)
+      if (Status s = (*vault)->put(id, key); !s) return report(s);
+    std::cout << "sealed the contact details of " << world.contact_keys.size()
+              << " complaints (AES-256-GCM); their data keys are in " << a.shard.data
+              << "/vault, outside the log\n";
+  }
+
   std::map<std::string_view, int> by_type;
   for (const auto& e : world.events) by_type[e.type_name()]++;
   std::cout << "\nevents by type:\n";
@@ -106,7 +122,37 @@ int run_demo(const DemoArgs& a) {
         << "chain head  " << to_hex(v.head.chain) << "\nMerkle root " << to_hex(v.head.root)
         << "\n\n";
   }
+  // The bureau's view: the best and worst agencies at the end of the data set.
+  std::vector<Scored> scored;
+  for (int p = 0; p < a.partitions; ++p) {
+    auto all = all_agencies((*bus)->shard(Partition{p}));
+    if (!all) return report(all.status());
+    for (auto& ag : *all)
+      if (partition_for_key(ag.id.value, a.partitions) == p) {
+        Score sc = score(ag, world.events.back().issued_at, ScoringRules::builtin());
+        scored.push_back(Scored{std::move(ag), std::move(sc)});
+      }
+  }
+  auto r = ranked(std::move(scored));
+  std::cout << "annual evaluation as of " << format_time(world.events.back().issued_at) << " ("
+            << r.size() << " agencies):\n";
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (i == 3 && r.size() > 6) {
+      std::cout << "   …\n";
+      i = r.size() - 3;
+    }
+    std::cout << "  " << std::right << std::setw(3) << i + 1 << ". " << std::fixed
+              << std::setprecision(2) << r[i].score.value << " " << r[i].score.band << "  "
+              << r[i].agency.name_zh << " (" << r[i].agency.id.value << ")\n";
+  }
+  std::cout << "\n";
   std::cout << "next: govcredit replay --data " << a.shard.data << " --format table | head\n"
+            << "      govcredit status --data " << a.shard.data << " --agency "
+            << r.back().agency.id.value << "\n"
+            << "      govcredit explain --data " << a.shard.data << " --agency "
+            << r.back().agency.id.value << " --as-of 2012-12-31\n"
+            << "      govcredit ranking --data " << a.shard.data << "; govcredit rollup --data "
+            << a.shard.data << "\n"
             << "      govcredit proof inclusion --data " << a.shard.data << " --seq 0\n"
             << "      govcredit verify --data " << a.shard.data << " --signatures\n";
   return rejected ? kExitRejected : kExitOk;

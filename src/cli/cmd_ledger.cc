@@ -10,6 +10,7 @@
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 #include "govcredit/ingest.h"
+#include "govcredit/projections.h"
 
 namespace govcredit::cli {
 namespace {
@@ -134,6 +135,7 @@ struct VerifyArgs {
   bool signatures = false;
   std::string checkpoint, ledger_pub;
   bool quiet = false;
+  bool projections = false;
 };
 
 int verify(const VerifyArgs& a) {
@@ -165,13 +167,25 @@ int verify(const VerifyArgs& a) {
     if (r.first_bad) std::cout << "first bad entry: seq " << r.first_bad->value << "\n";
     return kExitRejected;
   }
+  std::string projections;
+  if (a.projections) {
+    auto c = check_projections(**ledger);
+    if (!c) return report(c.status());
+    if (!c->ok()) {
+      std::cout << "FAILED: the stored projections (digest " << to_hex(c->stored)
+                << ") differ from a rebuild from the log (" << to_hex(c->rebuilt)
+                << "); run govcredit rebuild\n";
+      return kExitRejected;
+    }
+    projections = "; projections equal a rebuild (digest " + to_hex(c->rebuilt) + ")";
+  }
   std::cout << "ok: " << r.entries << " entries; chain head " << to_hex(r.head.chain)
             << "; Merkle root " << to_hex(r.head.root)
             << (a.signatures ? "; every signature and authorisation re-checked" : "")
             << (opt.checkpoint
                     ? "; matches checkpoint at size " + std::to_string(opt.checkpoint->size)
                     : "")
-            << "\n";
+            << projections << "\n";
   return kExitOk;
 }
 
@@ -245,6 +259,8 @@ void register_ledger_commands(CLI::App& app, Runner& run) {
   v->add_option("--ledger-pub", vp->ledger_pub,
                 "the ledger's public key for the checkpoint (default DATA/ledger.pub)");
   v->add_flag("--quiet", vp->quiet, "no progress output");
+  v->add_flag("--projections", vp->projections,
+              "also rebuild the projections in memory and compare them with the stored ones");
   v->callback([&run, vp] { run = [vp] { return verify(*vp); }; });
 }
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   register_ledger_commands(app, run);
   register_proof_commands(app, run);
   register_kafka_commands(app, run);
+  register_domain_commands(app, run);
   register_dev(app, run);
   try {
     app.parse(argc, argv);

@@ -168,6 +168,14 @@ class Timeline {
     if (within(at)) plan_.push_back({at, order_++, issuer, subject, std::move(p), id});
     return id;
   }
+  // Like add(), for a payload that needs its own event id (a sealed contact binds to it).
+  template <class MakePayload>
+  EventId add_with_id(Timestamp at, const PrincipalId& issuer, const AgencyId& subject,
+                      MakePayload make) {
+    EventId id = b_.next_id();
+    if (within(at)) plan_.push_back({at, order_++, issuer, subject, make(id), id});
+    return id;
+  }
   bool within(Timestamp at) const { return at < end_; }
   void emit_all(const std::map<PrincipalId, Timestamp>& rotations) {
     std::stable_sort(plan_.begin(), plan_.end(),
@@ -337,15 +345,30 @@ World generate(const Options& o) {
     const AgencyId agency(rng.pick(agencies));
     Timestamp tf = plus_days(t0, rng.between(1, span_days - 10));
     std::string receipt = "TS" + std::to_string(o.first_year) + "-" + std::to_string(100000 + i);
-    ComplaintFiled cf{
-        receipt,
+    std::optional<Category> cat =
         rng.chance(60) ? std::optional<Category>(static_cast<Category>(rng.between(0, 7)))
-                       : std::nullopt,
-        "市民反映：" + std::string(title_for(static_cast<Category>(rng.between(0, 7)))) +
-            "，请予核查。",
-        {},
-        sha256("demo complaint secret:" + receipt)};
-    EventId c = tl.add(tf, kComplaintChannel, agency, cf);
+                       : std::nullopt;
+    std::string summary = "市民反映：" +
+                          std::string(title_for(static_cast<Category>(rng.between(0, 7)))) +
+                          "，请予核查。";
+    static const std::array kSurnames = {"王", "李", "张", "刘", "陈",
+                                         "杨", "赵", "黄", "周", "吴"};
+    std::string contact = std::string("联系人：") + rng.pick(kSurnames) +
+                          (rng.chance(50) ? "先生" : "女士") + "，电话 139" +
+                          std::to_string(10000000 + rng.between(0, 89999999));
+    // Deterministic key and nonce (the demo must be byte-identical everywhere); each key seals
+    // exactly one contact. Real complaints get random ones (new_data_key()).
+    DataKey key;
+    Digest kd = sha256("govcredit demo contact key:" + receipt);
+    std::copy(kd.bytes.begin(), kd.bytes.end(), key.bytes.begin());
+    Digest nonce = sha256("govcredit demo contact nonce:" + receipt);
+    EventId c = tl.add_with_id(tf, kComplaintChannel, agency, [&](const EventId& id) {
+      return ComplaintFiled{
+          receipt, cat, summary,
+          seal_contact(key, id, contact, ByteView(nonce.bytes.data(), 12)).value(),
+          sha256("demo complaint secret:" + receipt)};
+    });
+    if (tl.within(tf)) b.world.contact_keys.emplace(c, key);
     if (!rng.chance(90) || !tl.within(tf)) continue;
     Timestamp tt = plus_days(tf, rng.between(1, 10));
     int k = static_cast<int>(rng.between(1, 100));
