@@ -1,0 +1,285 @@
+// Projection determinism, catch-up, time travel and scoring, over the demo world in a real shard.
+#include <gtest/gtest.h>
+
+#include "demo/world.h"
+#include "govcredit/codec.h"
+#include "govcredit/encoding.h"
+#include "govcredit/ingest.h"
+#include "govcredit/projections.h"
+#include "govcredit/scoring.h"
+#include "pack.h"
+#include "support/support.h"
+
+namespace govcredit {
+namespace {
+
+const demo::World& world() {
+  static const demo::World w = demo::generate(demo::Options{.seed = 11, .records = 400});
+  return w;
+}
+
+std::unique_ptr<Ledger> open(const std::string& dir) {
+  auto l = Ledger::open(dir, Partition{0});
+  EXPECT_TRUE(l) << l.status().to_string();
+  return std::move(*l);
+}
+
+// Ingests the world in batches of `batch`; every event must be accepted.
+void ingest_world(Ledger& l, std::size_t batch) {
+  auto ing = Ingestor::create(l);
+  ASSERT_TRUE(ing) << ing.status().to_string();
+  const auto& ev = world().events;
+  for (std::size_t i = 0; i < ev.size(); i += batch) {
+    std::vector<Message> m;
+    for (std::size_t j = i; j < std::min(ev.size(), i + batch); ++j)
+      m.push_back(Message{encode_wire(ev[j]), Partition{0},
+                          KafkaOffset{static_cast<std::int64_t>(j)}, Timestamp{0}});
+    auto r = (*ing)->ingest(m);
+    ASSERT_TRUE(r) << r.status().to_string();
+    for (const auto& x : *r) ASSERT_EQ(x.outcome, IngestOutcome::kAccepted) << x.status.to_string();
+  }
+}
+
+Digest stored_digest(const Ledger& l) {
+  Digest d;
+  EXPECT_TRUE(l.read_side([&](const SideReader& r) {
+    d = side_digest(r);
+    return Status::ok();
+  }));
+  return d;
+}
+
+TEST(Projections, IncrementalApplyEqualsRebuildByteForByte) {
+  testing::TempDir a, b;
+  auto la = open(a.path()), lb = open(b.path());
+  ingest_world(*la, 1);
+  ingest_world(*lb, 97);
+  const Digest incremental = stored_digest(*la);
+  EXPECT_EQ(incremental, stored_digest(*lb)) << "batch boundaries changed the projections";
+  auto mem = rebuild_in_memory(*la);
+  ASSERT_TRUE(mem);
+  EXPECT_EQ(side_digest(*mem), incremental);
+  auto r = rebuild_projections(*la);
+  ASSERT_TRUE(r) << r.status().to_string();
+  EXPECT_EQ(r->entries, world().events.size());
+  EXPECT_EQ(r->digest, incremental);
+  EXPECT_EQ(stored_digest(*la), incremental);
+  auto check = check_projections(*lb);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->ok());
+}
+
+TEST(Projections, ATamperedProjectionIsDetectedAndRepairedByRebuild) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  ingest_world(*l, 500);
+  const Digest good = stored_digest(*l);
+  ASSERT_TRUE(l->write_side([](SideWriter& w) {
+    w.put(Side::kAgency, as_bytes("sh.city.finance"), as_bytes("garbage"));
+    return Status::ok();
+  }));
+  auto c = check_projections(*l);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->ok());
+  auto st = agency_state(*l, AgencyId("sh.city.finance"));
+  EXPECT_FALSE(st);
+  EXPECT_EQ(st.status().reason(), Reason::kCorrupt);
+  ASSERT_TRUE(rebuild_projections(*l));
+  EXPECT_EQ(stored_digest(*l), good);
+}
+
+TEST(Projections, DroppedProjectionsCatchUpWhenIngestStarts) {
+  testing::TempDir d;
+  Digest good;
+  {
+    auto l = open(d.path());
+    ingest_world(*l, 300);
+    good = stored_digest(*l);
+    ASSERT_TRUE(l->write_side([](SideWriter& w) {
+      for (std::size_t i = 0; i < kSideCount; ++i) w.clear(static_cast<Side>(i));
+      return Status::ok();
+    }));
+  }
+  auto l = open(d.path());
+  auto meta = projection_meta(*l);
+  ASSERT_TRUE(meta);
+  EXPECT_EQ(meta->applied, 0u);
+  ASSERT_TRUE(Ingestor::create(*l));  // catches up
+  EXPECT_EQ(stored_digest(*l), good);
+  EXPECT_EQ(projection_meta(*l)->applied, world().events.size());
+}
+
+// Time travel: for many times T, every agency's as-of state equals its state in a rebuild of the
+// log truncated at T.
+TEST(Projections, AsOfEqualsARebuildOfTheLogTruncatedAtT) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  ingest_world(*l, 250);
+  auto agencies = all_agencies(*l);
+  ASSERT_TRUE(agencies);
+  ASSERT_GT(agencies->size(), 30u);
+  const Timestamp first = world().events.front().issued_at, last = world().events.back().issued_at;
+  demo::Rng rng(5);
+  int compared = 0, differing_from_now = 0;
+  for (int round = 0; round < 12; ++round) {
+    Timestamp t{first.ms + static_cast<std::int64_t>(
+                               rng.next() % static_cast<std::uint64_t>(last.ms - first.ms + 1))};
+    auto truncated = rebuild_in_memory(*l, t);
+    ASSERT_TRUE(truncated);
+    for (const AgencyState& now : *agencies) {
+      auto expected = agency_state_in(*truncated, now.id);
+      auto got = agency_state_as_of(*l, now.id, t);
+      ASSERT_TRUE(expected.has_value()) << now.id.value;
+      ASSERT_TRUE(got) << got.status().to_string();
+      EXPECT_EQ(pack::encode(*got), pack::encode(*expected))
+          << now.id.value << " at " << format_time(t);
+      ++compared;
+      differing_from_now += !(*got == now);
+    }
+  }
+  EXPECT_EQ(compared, 12 * static_cast<int>(agencies->size()));
+  EXPECT_GT(differing_from_now, compared / 2) << "the as-of states should mostly differ from now";
+  // At the end of time the as-of state is the current one.
+  for (const AgencyState& now : *agencies) {
+    auto got = agency_state_as_of(*l, now.id, last);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, now);
+  }
+}
+
+TEST(Projections, CountsAgreeWithTheLog) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  ingest_world(*l, 400);
+  std::size_t submitted = 0, complaints = 0, recs = 0;
+  for (const Event& e : world().events) {
+    submitted += e.as<RecordSubmitted>() != nullptr;
+    complaints += e.as<ComplaintFiled>() != nullptr;
+    recs += e.as<RecommendationIssued>() != nullptr;
+  }
+  auto all = all_agencies(*l);
+  ASSERT_TRUE(all);
+  std::size_t r = 0, c = 0, m = 0;
+  for (const auto& a : *all) {
+    for (const auto& row : a.records)
+      for (auto n : row) r += n;
+    for (auto n : a.complaints) c += n;
+    m += a.recommendations.size();
+  }
+  EXPECT_EQ(r, submitted);
+  EXPECT_EQ(c, complaints);
+  EXPECT_EQ(m, recs);
+  // Every trail line points at an entry about that agency.
+  auto lines = trail(*l, TrailKind::kAgency, "sh.city.finance");
+  ASSERT_TRUE(lines);
+  ASSERT_FALSE(lines->empty());
+  for (const Line& x : *lines) {
+    auto e = l->get(x.seq);
+    ASSERT_TRUE(e);
+    auto ev = decode_wire(e->wire);
+    ASSERT_TRUE(ev);
+    EXPECT_EQ(ev->subject.value, "sh.city.finance");
+    EXPECT_EQ(ev->issued_at, x.at);
+    EXPECT_EQ(event_type_code(*ev), x.type);
+  }
+}
+
+TEST(Projections, TypeCodesAreTheDocumentedOnes) {
+  const char* documented[] = {"agency.registered",     "principal.registered",
+                              "key.authorised",        "key.revoked",
+                              "record.submitted",      "record.verified",
+                              "record.corrected",      "objection.raised",
+                              "objection.resolved",    "record.repaired",
+                              "complaint.filed",       "complaint.triaged",
+                              "complaint.reopened",    "complaint.closed",
+                              "recommendation.issued", "rectification.reported",
+                              "recommendation.closed", "compensation.recorded",
+                              "report.published"};
+  ASSERT_EQ(std::size(documented), kEventTypeCount);
+  for (std::uint8_t i = 0; i < kEventTypeCount; ++i)
+    EXPECT_EQ(event_type_from_code(i), documented[i]);
+}
+
+TEST(Projections, StoredValuesRejectTruncationAndTrailingBytes) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  ingest_world(*l, 400);
+  auto a = agency_state(*l, AgencyId("sh.city.finance"));
+  ASSERT_TRUE(a);
+  Bytes b = pack::encode(*a);
+  ASSERT_TRUE(pack::decode_agency(b));
+  for (std::size_t cut = 0; cut < b.size(); cut += 7)
+    EXPECT_FALSE(pack::decode_agency(ByteView(b.data(), cut))) << cut;
+  b.push_back(0);
+  EXPECT_FALSE(pack::decode_agency(b));
+}
+
+// ---- Scoring ----
+
+TEST(Scoring, BuiltInRulesParseAndVersionsSwitchByTime) {
+  const ScoringRules& r = ScoringRules::builtin();
+  ASSERT_EQ(r.versions().size(), 2u);
+  EXPECT_EQ(r.at(*parse_time("2012-06-01T00:00:00Z")).id, "2011.1");
+  EXPECT_EQ(r.at(*parse_time("2012-12-31T15:59:59Z")).id, "2011.1");
+  EXPECT_EQ(r.at(*parse_time("2012-12-31T16:00:00Z")).id, "2013.1");  // 00:00 in Shanghai
+}
+
+TEST(Scoring, BadRuleFilesSayWhatIsWrong) {
+  auto missing = ScoringRules::parse(
+      "[[version]]\nid = \"x\"\neffective_from = \"2011-01-01T00:00:00Z\"\n", "t.toml");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.status().message().find("base"), std::string::npos);
+  auto syntax = ScoringRules::parse("[[version]\n", "t.toml");
+  ASSERT_FALSE(syntax);
+  EXPECT_NE(syntax.status().message().find("t.toml:1"), std::string::npos);
+}
+
+TEST(Scoring, ContributionsAddUpAndEachPointsAtItsCause) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  ingest_world(*l, 400);
+  auto all = all_agencies(*l);
+  ASSERT_TRUE(all);
+  const Timestamp end = world().events.back().issued_at;
+  int with_records = 0;
+  for (const auto& a : *all) {
+    Score s = score(a, end, ScoringRules::builtin());
+    double sum = 0;
+    for (const auto& c : s.lines) {
+      sum += c.points;
+      if (c.seq) {
+        EXPECT_LT(c.seq->value, l->head().size);
+      }
+    }
+    EXPECT_NEAR(sum, s.value, 0.01) << a.id.value;
+    EXPECT_GE(s.value, 0);
+    EXPECT_LE(s.value, 100);
+    with_records += !a.items.empty();
+  }
+  EXPECT_GT(with_records, 20);
+}
+
+TEST(Scoring, DecayRepairAndDeadlines) {
+  AgencyState a;
+  const Timestamp t0 = *parse_time("2011-03-01T00:00:00Z");
+  a.items.push_back(RecordItem{EventId{}, Seq{5}, t0, Category::kFiscalFraud, Severity::kGrave,
+                               std::nullopt, ItemEnd::kCounting, Timestamp{}, Seq{}});
+  const ScoringRules& rules = ScoringRules::builtin();
+  EXPECT_DOUBLE_EQ(score(a, add_months(t0, 1), rules).value, 100 - 5 * 3);
+  // 24 months on it is 2013: rules 2013.1 weigh fiscal_fraud 6, halved by decay.
+  EXPECT_DOUBLE_EQ(score(a, add_months(t0, 24), rules).value, 100 - 6 * 3 * 0.5);
+  a.items[0].end = ItemEnd::kRepaired;
+  a.items[0].ended_at = add_months(t0, 6);
+  EXPECT_DOUBLE_EQ(score(a, add_months(t0, 5), rules).value, 85);
+  EXPECT_DOUBLE_EQ(score(a, add_months(t0, 7), rules).value, 100);
+  AgencyState b;
+  b.recommendations.push_back(
+      RecItem{EventId{}, Seq{9}, t0, add_months(t0, 2), std::nullopt, std::nullopt});
+  EXPECT_DOUBLE_EQ(score(b, add_months(t0, 1), rules).value, 100);
+  EXPECT_DOUBLE_EQ(score(b, add_months(t0, 3), rules).value, 95);
+  EXPECT_EQ(add_months(*parse_time("2012-01-31T10:00:00Z"), 1),
+            *parse_time("2012-02-29T10:00:00Z"));
+}
+
+}  // namespace
+}  // namespace govcredit
