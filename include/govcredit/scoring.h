@@ -66,7 +66,8 @@ struct Score {
   std::vector<Contribution> lines;  // base first, then each record and recommendation
 };
 
-Score score(const AgencyState& a, Timestamp as_of, const ScoringRules& rules);
+// With explain = false the contributions are left out (a status look-up needs only the value).
+Score score(const AgencyState& a, Timestamp as_of, const ScoringRules& rules, bool explain = true);
 
 // t plus n calendar months (same day of month, clamped to the month's last day; same time).
 Timestamp add_months(Timestamp t, int n);

@@ -129,7 +129,7 @@ int run_demo(const DemoArgs& a) {
     if (!all) return report(all.status());
     for (auto& ag : *all)
       if (partition_for_key(ag.id.value, a.partitions) == p) {
-        Score sc = score(ag, world.events.back().issued_at, ScoringRules::builtin());
+        Score sc = score(ag, world.events.back().issued_at, ScoringRules::builtin(), false);
         scored.push_back(Scored{std::move(ag), std::move(sc)});
       }
   }

@@ -107,7 +107,7 @@ int status_cmd(const DomainArgs& a) {
   auto st = load_status(a);
   if (!st) return report(st.status());
   const auto& [agency, t] = *st;
-  Score s = score(agency, t, *rules);
+  Score s = score(agency, t, *rules, false);
   json j = agency_status_json(agency, s, t);
   if (a.format == "json") {
     std::cout << j.dump(2) << "\n";
@@ -175,7 +175,7 @@ Result<std::vector<Scored>> everyone(const DomainArgs& a, Timestamp t, const Sco
         if (!past) continue;  // not registered yet at t
         ag = std::move(*past);
       }
-      Score s = score(ag, t, rules);
+      Score s = score(ag, t, rules, false);
       out.push_back(Scored{std::move(ag), std::move(s)});
     }
   }

@@ -161,60 +161,71 @@ const ScoringVersion& ScoringRules::at(Timestamp t) const {
   return *v;
 }
 
-Score score(const AgencyState& a, Timestamp as_of, const ScoringRules& rules) {
+Score score(const AgencyState& a, Timestamp as_of, const ScoringRules& rules, bool explain) {
   const ScoringVersion& v = rules.at(as_of);
   Score s;
   s.as_of = as_of;
   s.version = v.id;
   double total = v.base;
-  s.lines.push_back(Contribution{std::nullopt, v.base, "base score (rules " + v.id + ")"});
+  auto line = [&](std::optional<Seq> seq, double points, auto&& describe) {
+    if (explain) s.lines.push_back(Contribution{seq, points, describe()});
+  };
+  line(std::nullopt, v.base, [&] { return "base score (rules " + v.id + ")"; });
   for (const RecordItem& i : a.items) {
     if (i.confirmed_at > as_of) continue;
-    std::string what = "record " + to_hex(i.record.view()).substr(0, 12) + "… " +
-                       std::string(enum_name(i.category)) + "/" +
-                       std::string(enum_name(i.severity)) + " confirmed " + date_of(i.confirmed_at);
-    if (i.amended) what += " (as corrected at seq " + std::to_string(i.amended->value) + ")";
+    auto what = [&] {
+      std::string w = "record " + to_hex(i.record.view()).substr(0, 12) + "… " +
+                      std::string(enum_name(i.category)) + "/" +
+                      std::string(enum_name(i.severity)) + " confirmed " + date_of(i.confirmed_at);
+      if (i.amended) w += " (as corrected at seq " + std::to_string(i.amended->value) + ")";
+      return w;
+    };
     if (i.end != ItemEnd::kCounting && i.ended_at <= as_of) {
-      s.lines.push_back(Contribution{i.ended_seq, 0,
-                                     what + "; " + std::string(enum_name(i.end)) + " on " +
-                                         date_of(i.ended_at) + ", no longer counts"});
+      line(i.ended_seq, 0, [&] {
+        return what() + "; " + std::string(enum_name(i.end)) + " on " + date_of(i.ended_at) +
+               ", no longer counts";
+      });
       continue;
     }
     double points = v.category_weight[static_cast<std::size_t>(i.category)] *
                     v.severity_factor[static_cast<std::size_t>(i.severity)];
-    if (add_months(i.confirmed_at, v.decay_after_months) <= as_of) {
-      points *= v.decay_factor;
-      what += "; decayed ×" + fmt_points(v.decay_factor).substr(1) + " after " +
-              std::to_string(v.decay_after_months) + " months";
-    }
+    bool decayed = add_months(i.confirmed_at, v.decay_after_months) <= as_of;
+    if (decayed) points *= v.decay_factor;
     total -= points;
-    s.lines.push_back(Contribution{i.confirmed_seq, -points, what});
+    line(i.confirmed_seq, -points, [&] {
+      return what() + (decayed ? "; decayed ×" + fmt_points(v.decay_factor).substr(1) + " after " +
+                                     std::to_string(v.decay_after_months) + " months"
+                               : std::string());
+    });
   }
   double credits = 0;
   for (const RecItem& r : a.recommendations) {
     if (r.issued_at > as_of) continue;
-    std::string what =
-        "recommendation " + to_hex(r.id.view()).substr(0, 12) + "… deadline " + date_of(r.deadline);
+    auto what = [&] {
+      return "recommendation " + to_hex(r.id.view()).substr(0, 12) + "… deadline " +
+             date_of(r.deadline);
+    };
+    const bool on_time = r.rectified && r.rectified->first <= r.deadline;
     // Overdue once the deadline passed without a rectification report, open or since closed.
-    if (r.deadline < as_of && !(r.rectified && r.rectified->first <= r.deadline)) {
+    if (r.deadline < as_of && !on_time) {
       total -= v.overdue_deduction;
-      s.lines.push_back(Contribution{r.issued_seq, -v.overdue_deduction,
-                                     what + ": not rectified by the deadline"});
-    } else if (r.rectified && r.rectified->first <= r.deadline && r.closed &&
-               r.closed->outcome == RecommendationOutcome::kSatisfied && r.closed->at <= as_of) {
+      line(r.issued_seq, -v.overdue_deduction,
+           [&] { return what() + ": not rectified by the deadline"; });
+    } else if (on_time && r.closed && r.closed->outcome == RecommendationOutcome::kSatisfied &&
+               r.closed->at <= as_of) {
       double c = std::min(v.on_time_credit, std::max(0.0, v.credit_cap - credits));
       credits += c;
       total += c;
-      s.lines.push_back(Contribution{
-          r.closed->seq, c,
-          what + ": rectified on time (seq " + std::to_string(r.rectified->second.value) +
-              "), closed satisfied" + (c < v.on_time_credit ? " (credit cap reached)" : "")});
+      line(r.closed->seq, c, [&] {
+        return what() + ": rectified on time (seq " + std::to_string(r.rectified->second.value) +
+               "), closed satisfied" + (c < v.on_time_credit ? " (credit cap reached)" : "");
+      });
     }
   }
   double clamped = std::clamp(total, 0.0, v.base);
   if (clamped != total)
-    s.lines.push_back(Contribution{std::nullopt, clamped - total,
-                                   "clamped to [0, " + fmt_points(v.base).substr(1) + "]"});
+    line(std::nullopt, clamped - total,
+         [&] { return "clamped to [0, " + fmt_points(v.base).substr(1) + "]"; });
   s.value = std::round(clamped * 100) / 100;
   s.band = v.bands.empty() ? "" : v.bands.back().name;
   for (const auto& b : v.bands)

@@ -1,0 +1,198 @@
+// projection_bench: projection rebuild rate and agency status look-up latency, results as JSON.
+//
+//   projection_bench [--entries N] [--dir D] [--out FILE] [--keep]
+//
+// The log holds N generated lifecycle events over 40 agencies (records submitted and verified,
+// recommendations issued, rectified and closed, complaints filed, triaged and closed), appended
+// straight to the ledger: rebuilding projections never checks signatures, so the events are
+// not signed (their 64 signature bytes are zero) — their shape and size are what matter.
+//
+// Scenarios: rebuild_projections (from the LMDB log into the LMDB side tables, durable commit),
+// rebuild in memory (no side-table writes), agency_state look-up (one read transaction + decode)
+// and look-up + score, agency_state_as_of for one agency at the middle of the history.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "govcredit/codec.h"
+#include "govcredit/projections.h"
+#include "govcredit/scoring.h"
+
+using namespace govcredit;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double secs(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+struct Gen {
+  std::uint64_t counter = 0;
+  std::int64_t t = 1293840000000;  // 2011-01-01
+  std::vector<Bytes> out;
+
+  EventId id() {
+    EventId e;
+    std::uint64_t c = ++counter * 0x9e3779b97f4a7c15ULL;
+    std::memcpy(e.bytes.data(), &c, 8);
+    std::memcpy(e.bytes.data() + 8, &counter, 8);
+    return e;
+  }
+  EventId emit(const std::string& agency, const char* issuer, Payload p) {
+    Event e;
+    e.id = id();
+    e.subject = AgencyId(agency);
+    e.issuer = PrincipalId(issuer);
+    e.key_id = KeyId(std::string(32, 'a'));
+    t += 60000;
+    e.issued_at = Timestamp{t};
+    e.payload = std::move(p);
+    out.push_back(encode_wire(e));
+    return e.id;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t entries = 1000000;
+  std::string dir = "/tmp/govcredit-projection-bench", out = "bench-results/projections.json";
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--entries")
+      entries = std::stoull(next());
+    else if (a == "--dir")
+      dir = next();
+    else if (a == "--out")
+      out = next();
+    else if (a == "--keep")
+      keep = true;
+    else {
+      std::cerr << "usage: projection_bench [--entries N] [--dir D] [--out FILE] [--keep]\n";
+      return 2;
+    }
+  }
+  std::filesystem::remove_all(dir);
+  Gen g;
+  std::vector<std::string> agencies;
+  for (int i = 0; i < 40; ++i) {
+    agencies.push_back("sh.bench." + std::to_string(i));
+    g.emit(agencies.back(), "authority",
+           AgencyRegistered{"机关" + std::to_string(i), "Agency " + std::to_string(i), Level::kCity,
+                            std::nullopt, std::nullopt});
+  }
+  for (std::uint64_t i = 0; g.out.size() < entries; ++i) {
+    const std::string& a = agencies[i % agencies.size()];
+    EventId rec = g.emit(a, "src.audit",
+                         RecordSubmitted{static_cast<Category>(i % 8),
+                                         "专项资金虚列支出",
+                                         "审计发现专项资金虚列支出，详见审计报告。",
+                                         Timestamp{g.t - 86400000},
+                                         {},
+                                         std::string("案-") + std::to_string(i)});
+    bool confirmed = i % 4 != 0;
+    g.emit(a, "authority",
+           RecordVerified{
+               rec, confirmed ? VerificationOutcome::kConfirmed : VerificationOutcome::kUnfounded,
+               confirmed ? std::optional<Severity>(static_cast<Severity>(i % 3)) : std::nullopt,
+               "经核实"});
+    if (confirmed && i % 5 == 1) {
+      EventId m = g.emit(
+          a, "authority",
+          RecommendationIssued{
+              "沪监建" + std::to_string(i), {rec}, {"整改"}, Timestamp{g.t + 30 * 86400000LL}});
+      g.emit(a, ("ag." + a).c_str(), RectificationReported{m, "已整改", {}});
+      g.emit(a, "authority",
+             RecommendationClosed{m, RecommendationOutcome::kSatisfied, "整改到位"});
+    }
+    if (i % 3 == 0) {
+      EventId c = g.emit(a, "complaints",
+                         ComplaintFiled{"TS" + std::to_string(i), std::nullopt, "市民投诉",
+                                        Bytes(60, 7), Digest{}});
+      g.emit(a, "authority", ComplaintTriaged{c, TriageOutcome::kAccepted, {}, {}, {}, "受理"});
+      g.emit(a, "authority", ComplaintClosed{c, ComplaintResolution::kResolved, "已答复"});
+    }
+  }
+  g.out.resize(entries);
+  auto l = Ledger::open(dir, Partition{0}, LedgerOptions{.no_sync = true});
+  if (!l) {
+    std::cerr << l.status().to_string() << "\n";
+    return 1;
+  }
+  Ledger& ledger = **l;
+  const std::size_t kBatch = 10000;
+  for (std::size_t i = 0; i < g.out.size(); i += kBatch) {
+    Status s = ledger.write([&](Ledger::Batch& b) {
+      for (std::size_t j = i; j < std::min(g.out.size(), i + kBatch); ++j) {
+        EventId id;
+        std::memcpy(id.bytes.data(), g.out[j].data() + kWireIdOffset, 16);
+        b.append(AppendItem{g.out[j], id, false, Partition{0},
+                            KafkaOffset{static_cast<std::int64_t>(j)}});
+      }
+      b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(std::min(g.out.size(), i + kBatch))});
+      return Status::ok();
+    });
+    if (!s) {
+      std::cerr << s.to_string() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "log of " << entries << " entries written; rebuilding\n";
+  nlohmann::json j;
+  j["entries"] = entries;
+  auto t0 = Clock::now();
+  auto r = rebuild_projections(ledger);
+  auto t1 = Clock::now();
+  if (!r) {
+    std::cerr << r.status().to_string() << "\n";
+    return 1;
+  }
+  j["rebuild_seconds"] = secs(t0, t1);
+  j["rebuild_events_per_s"] = entries / secs(t0, t1);
+  t0 = Clock::now();
+  auto mem = rebuild_in_memory(ledger);
+  t1 = Clock::now();
+  j["rebuild_in_memory_events_per_s"] = entries / secs(t0, t1);
+  std::cerr << "rebuild: " << j["rebuild_events_per_s"] << " events/s (in memory "
+            << j["rebuild_in_memory_events_per_s"] << ")\n";
+
+  std::vector<double> lookup, scored;
+  const ScoringRules& rules = ScoringRules::builtin();
+  std::size_t items = 0;
+  for (int i = 0; i < 20000; ++i) {
+    AgencyId id(agencies[static_cast<std::size_t>(i) % agencies.size()]);
+    auto a0 = Clock::now();
+    auto st = agency_state(ledger, id);
+    auto a1 = Clock::now();
+    Score s = score(*st, Timestamp{g.t}, rules, false);
+    auto a2 = Clock::now();
+    lookup.push_back(secs(a0, a1) * 1e6);
+    scored.push_back(secs(a0, a2) * 1e6);
+    items = st->items.size();
+  }
+  j["status_lookup_us"] = {{"p50", percentile(lookup, 0.5)}, {"p99", percentile(lookup, 0.99)}};
+  j["status_lookup_and_score_us"] = {{"p50", percentile(scored, 0.5)},
+                                     {"p99", percentile(scored, 0.99)}};
+  j["confirmed_records_per_agency"] = items;
+  t0 = Clock::now();
+  auto past = agency_state_as_of(ledger, AgencyId(agencies[0]),
+                                 Timestamp{1293840000000 + (g.t - 1293840000000) / 2});
+  t1 = Clock::now();
+  j["as_of_one_agency_mid_history_ms"] = secs(t0, t1) * 1e3;
+  j["store_bytes"] = ledger.store_bytes();
+  std::cerr << j.dump(2) << "\n";
+  std::filesystem::create_directories(std::filesystem::path(out).parent_path());
+  std::ofstream(out) << j.dump(2) << "\n";
+  if (!keep) std::filesystem::remove_all(dir);
+  return past ? 0 : 1;
+}
