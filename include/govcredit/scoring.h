@@ -69,6 +69,24 @@ struct Score {
 // With explain = false the contributions are left out (a status look-up needs only the value).
 Score score(const AgencyState& a, Timestamp as_of, const ScoringRules& rules, bool explain = true);
 
+// The score of an agency's current state at any time t at or after its last event, in
+// O(log n): confirmed records bucketed by category × severity with their confirmation times
+// sorted, and the deadlines of recommendations not rectified on time sorted. Equal to
+// score(a, t, rules, false).value for such t (tests/projections check it); built once per state.
+class ScoreIndex {
+ public:
+  explicit ScoreIndex(const AgencyState& a);
+  Timestamp valid_from() const { return last_at_; }
+  // nullopt when t is before the state's last event (use score() then).
+  std::optional<Score> score(Timestamp t, const ScoringRules& rules) const;
+
+ private:
+  Timestamp last_at_;
+  std::array<std::vector<Timestamp>, kCategoryCount * 3> confirmed_{};
+  std::vector<Timestamp> late_deadlines_;
+  std::size_t on_time_satisfied_ = 0;
+};
+
 // t plus n calendar months (same day of month, clamped to the month's last day; same time).
 Timestamp add_months(Timestamp t, int n);
 

@@ -161,6 +161,16 @@ const ScoringVersion& ScoringRules::at(Timestamp t) const {
   return *v;
 }
 
+namespace {
+
+std::string band_of(const ScoringVersion& v, double value) {
+  for (const auto& b : v.bands)
+    if (value >= b.min) return b.name;
+  return v.bands.empty() ? "" : v.bands.back().name;
+}
+
+}  // namespace
+
 Score score(const AgencyState& a, Timestamp as_of, const ScoringRules& rules, bool explain) {
   const ScoringVersion& v = rules.at(as_of);
   Score s;
@@ -227,12 +237,51 @@ Score score(const AgencyState& a, Timestamp as_of, const ScoringRules& rules, bo
     line(std::nullopt, clamped - total,
          [&] { return "clamped to [0, " + fmt_points(v.base).substr(1) + "]"; });
   s.value = std::round(clamped * 100) / 100;
-  s.band = v.bands.empty() ? "" : v.bands.back().name;
-  for (const auto& b : v.bands)
-    if (s.value >= b.min) {
-      s.band = b.name;
-      break;
-    }
+  s.band = band_of(v, s.value);
+  return s;
+}
+
+ScoreIndex::ScoreIndex(const AgencyState& a) : last_at_(a.last_at) {
+  for (const RecordItem& i : a.items)
+    if (i.end == ItemEnd::kCounting)
+      confirmed_[static_cast<std::size_t>(i.category) * 3 + static_cast<std::size_t>(i.severity)]
+          .push_back(i.confirmed_at);
+  for (auto& v : confirmed_) std::sort(v.begin(), v.end());
+  for (const RecItem& r : a.recommendations) {
+    const bool on_time = r.rectified && r.rectified->first <= r.deadline;
+    if (!on_time)
+      late_deadlines_.push_back(r.deadline);
+    else if (r.closed && r.closed->outcome == RecommendationOutcome::kSatisfied)
+      ++on_time_satisfied_;
+  }
+  std::sort(late_deadlines_.begin(), late_deadlines_.end());
+}
+
+std::optional<Score> ScoreIndex::score(Timestamp t, const ScoringRules& rules) const {
+  if (t < last_at_) return std::nullopt;
+  const ScoringVersion& v = rules.at(t);
+  double total = v.base;
+  for (std::size_t b = 0; b < confirmed_.size(); ++b) {
+    const auto& times = confirmed_[b];
+    if (times.empty()) continue;
+    const double w = v.category_weight[b / 3] * v.severity_factor[b % 3];
+    // add_months is monotone, so the decayed records are a prefix of the sorted times.
+    auto decayed = std::partition_point(times.begin(), times.end(), [&](Timestamp c) {
+      return add_months(c, v.decay_after_months) <= t;
+    });
+    const auto old = static_cast<double>(decayed - times.begin());
+    total -= w * (static_cast<double>(times.size()) - old) + w * v.decay_factor * old;
+  }
+  const auto overdue =
+      std::lower_bound(late_deadlines_.begin(), late_deadlines_.end(), t) - late_deadlines_.begin();
+  total -= v.overdue_deduction * static_cast<double>(overdue);
+  total += std::min(v.on_time_credit * static_cast<double>(on_time_satisfied_),
+                    std::max(0.0, v.credit_cap));
+  Score s;
+  s.as_of = t;
+  s.version = v.id;
+  s.value = std::round(std::clamp(total, 0.0, v.base) * 100) / 100;
+  s.band = band_of(v, s.value);
   return s;
 }
 

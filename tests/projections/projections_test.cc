@@ -7,6 +7,7 @@
 #include "govcredit/ingest.h"
 #include "govcredit/projections.h"
 #include "govcredit/scoring.h"
+#include "govcredit/status_cache.h"
 #include "pack.h"
 #include "support/support.h"
 
@@ -279,6 +280,76 @@ TEST(Scoring, DecayRepairAndDeadlines) {
   EXPECT_DOUBLE_EQ(score(b, add_months(t0, 3), rules).value, 95);
   EXPECT_EQ(add_months(*parse_time("2012-01-31T10:00:00Z"), 1),
             *parse_time("2012-02-29T10:00:00Z"));
+}
+
+}  // namespace
+}  // namespace govcredit
+
+namespace govcredit {
+namespace {
+
+TEST(Scoring, TheIndexScoresLikeTheFullComputation) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  ingest_world(*l, 400);
+  auto all = all_agencies(*l);
+  ASSERT_TRUE(all);
+  demo::Rng rng(9);
+  int compared = 0;
+  for (const auto& a : *all) {
+    ScoreIndex index(a);
+    EXPECT_FALSE(index.score(Timestamp{a.last_at.ms - 1}, ScoringRules::builtin()));
+    for (int k = 0; k < 20; ++k) {
+      // From the last event to four years on: decay and deadlines cross over in between.
+      Timestamp t{a.last_at.ms + static_cast<std::int64_t>(rng.next() % (4 * 366 * 86400000ULL))};
+      auto fast = index.score(t, ScoringRules::builtin());
+      ASSERT_TRUE(fast);
+      Score full = score(a, t, ScoringRules::builtin(), false);
+      EXPECT_EQ(fast->value, full.value) << a.id.value << " at " << format_time(t);
+      EXPECT_EQ(fast->band, full.band);
+      EXPECT_EQ(fast->version, full.version);
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 600);
+}
+
+TEST(Scoring, TheStatusCacheFollowsTheLog) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  const auto& ev = world().events;
+  // Everything except the last 200 events, then the rest: the cache must notice.
+  auto ing = Ingestor::create(*l);
+  ASSERT_TRUE(ing);
+  std::vector<Message> first, rest;
+  for (std::size_t j = 0; j < ev.size(); ++j)
+    (j + 200 < ev.size() ? first : rest)
+        .push_back(Message{encode_wire(ev[j]), Partition{0},
+                           KafkaOffset{static_cast<std::int64_t>(j)}, Timestamp{0}});
+  ASSERT_TRUE((*ing)->ingest(first));
+  StatusCache cache(*l);
+  const Timestamp t = ev.back().issued_at;
+  std::map<std::string, std::uint64_t> before;
+  auto all = all_agencies(*l);
+  ASSERT_TRUE(all);
+  for (const auto& a : *all) {
+    auto s = cache.get(a.id, t, ScoringRules::builtin());
+    ASSERT_TRUE(s);
+    before[a.id.value] = s->agency->events;
+  }
+  EXPECT_EQ(cache.get(AgencyId("no.such"), t, ScoringRules::builtin()).status().reason(),
+            Reason::kNotFound);
+  ASSERT_TRUE((*ing)->ingest(rest));
+  int changed = 0;
+  for (const auto& a : *all) {
+    auto s = cache.get(a.id, t, ScoringRules::builtin());
+    ASSERT_TRUE(s);
+    auto fresh = agency_state(*l, a.id);
+    EXPECT_EQ(*s->agency, *fresh);
+    EXPECT_EQ(s->score.value, score(*fresh, t, ScoringRules::builtin(), false).value);
+    changed += s->agency->events != before[a.id.value];
+  }
+  EXPECT_GT(changed, 0);
 }
 
 }  // namespace
