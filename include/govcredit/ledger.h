@@ -143,6 +143,13 @@ class Ledger {
   // Like write(), fn may run more than once.
   Status write_side(const std::function<Status(SideWriter&)>& fn);
 
+  // Claims the shard for writing by this Ledger object: an exclusive lock on DIR/writer.lock,
+  // held until the Ledger closes. Ingest and rebuilds claim it first, so two processes never
+  // append to, or rebuild the projections of, one shard at once (the domain rules read the
+  // projections; a rebuild under a running ingest would feed them half-built state).
+  // Idempotent; kIoError naming the problem when another process holds the shard.
+  Status claim_writer();
+
   Partition partition() const;
   const std::string& origin() const;
   Head head() const;

@@ -16,6 +16,7 @@ Ingestor::Ingestor(Ledger& ledger, Registry registry)
       verify_threads_(std::max(1u, std::thread::hardware_concurrency())) {}
 
 Result<std::unique_ptr<Ingestor>> Ingestor::create(Ledger& ledger) {
+  if (Status s = ledger.claim_writer(); !s) return s;
   // The domain rules read the projections: bring them up to the log first.
   if (Status s = catch_up_projections(ledger); !s) return s;
   auto reg = ledger.load_registry();

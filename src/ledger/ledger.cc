@@ -1,3 +1,7 @@
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "govcredit/codec.h"
@@ -203,6 +207,26 @@ Result<Entry> Ledger::Impl::get(const lmdb::Txn& txn, Seq seq) const {
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Ledger::~Ledger() = default;
 
+Ledger::Impl::~Impl() {
+  if (writer_lock >= 0) ::close(writer_lock);
+}
+
+Status Ledger::claim_writer() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->writer_lock >= 0) return Status::ok();
+  std::string path = impl_->dir + "/writer.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status(Reason::kIoError, "cannot open " + path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status(Reason::kIoError, "the shard " + impl_->dir +
+                                        " is being written by another process (a ledger node, "
+                                        "the server, or another append or rebuild); stop it first");
+  }
+  impl_->writer_lock = fd;
+  return Status::ok();
+}
+
 Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition partition,
                                              const LedgerOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -219,6 +243,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
     for (std::size_t i = 0; i < kSideCount; ++i)
       impl->side[i] = impl->env->open_db(std::string(side_name(static_cast<Side>(i))).c_str());
     impl->partition = partition;
+    impl->dir = dir;
     impl->origin = "govcredit/" + options.name + "/shard/" + std::to_string(partition.value);
     Status bad;
     impl->env->write([&](lmdb::Txn& txn) {

@@ -59,6 +59,9 @@ struct Ledger::Impl {
   std::array<MDB_dbi, kSideCount> side{};  // indexed by Side
   Partition partition;
   std::string origin;
+  std::string dir;
+  int writer_lock = -1;  // fd holding flock(LOCK_EX) on dir/writer.lock once claimed
+  ~Impl();
   mutable std::mutex mu;  // guards state
   LedgerState state;      // GUARDED_BY(mu); written only by the writer thread
 

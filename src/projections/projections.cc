@@ -122,6 +122,7 @@ Result<ProjectionMeta> projection_meta(const Ledger& ledger) {
 Result<RebuildReport> rebuild_projections(
     Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   auto t0 = std::chrono::steady_clock::now();
+  if (Status c = ledger.claim_writer(); !c) return c;
   const std::uint64_t head = ledger.head().size;
   Status s = ledger.write_side([](SideWriter& w) {
     for (Side t : all_sides()) w.clear(t);
@@ -154,6 +155,7 @@ Result<RebuildReport> rebuild_projections(
 }
 
 Status catch_up_projections(Ledger& ledger) {
+  if (Status c = ledger.claim_writer(); !c) return c;
   auto meta = projection_meta(ledger);
   if (!meta) return meta.status();
   const std::uint64_t head = ledger.head().size;

@@ -64,6 +64,15 @@ out=$("$bin" append --data "$d" "$tmp/again.jsonl" 2>&1); rc=$?
 size2=$("$bin" verify --data "$d" | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p')
 [[ $size == "$size2" ]] || fail "a rejected event changed the log size ($size -> $size2)"
 
+# a rebuild is refused (exit 3) while another process writes the shard
+python3 - "$bin" "$d" <<'PY' || fail "rebuild under another writer must be refused with exit 3"
+import fcntl, subprocess, sys
+with open(sys.argv[2] + "/shard-0/writer.lock", "a") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    r = subprocess.run([sys.argv[1], "rebuild", "--data", sys.argv[2]], capture_output=True, text=True)
+    assert r.returncode == 3 and "another process" in r.stderr, (r.returncode, r.stderr)
+PY
+
 # rebuild and projection verification agree
 digest=$("$bin" rebuild --data "$d" | sed -n 's/.*digest \([0-9a-f]*\)$/\1/p')
 [[ ${#digest} == 64 ]] || fail "rebuild printed no digest"
