@@ -47,91 +47,48 @@ std::optional<EventId> decode_id(ByteView b) {
   return id;
 }
 
+// Finds key in the cache, loading it from the backing on a miss (absence is cached too).
+template <class Map, class Key, class Decode>
+auto* lookup(Map& m, const Key& key, ByteView raw_key, const SideReader* backing, Side t,
+             Decode decode) {
+  auto it = m.find(key);
+  if (it == m.end()) {
+    using T = typename Map::mapped_type::Value;
+    it = m.emplace(key, typename Map::mapped_type{load<T>(backing, t, raw_key, decode)}).first;
+  }
+  return it->second.value ? &*it->second.value : nullptr;
+}
+
 }  // namespace
 
-using projections_internal::Slot;
-
 AgencyState* Projector::Impl::agency(const AgencyId& id) {
-  auto it = agencies.find(id.value);
-  if (it == agencies.end())
-    it = agencies
-             .emplace(id.value,
-                      Slot<AgencyState>{load<AgencyState>(backing, Side::kAgency,
-                                                          as_bytes(id.value), pack::decode_agency)})
-             .first;
-  return it->second.value ? &*it->second.value : nullptr;
+  return lookup(agencies, id.value, as_bytes(id.value), backing, Side::kAgency,
+                pack::decode_agency);
 }
-
 RecordState* Projector::Impl::record(const EventId& id) {
-  auto it = records.find(id);
-  if (it == records.end())
-    it = records
-             .emplace(id, Slot<RecordState>{load<RecordState>(backing, Side::kRecord, id.view(),
-                                                              pack::decode_record)})
-             .first;
-  return it->second.value ? &*it->second.value : nullptr;
+  return lookup(records, id, id.view(), backing, Side::kRecord, pack::decode_record);
 }
-
 ObjectionState* Projector::Impl::objection(const EventId& id) {
-  auto it = objections.find(id);
-  if (it == objections.end())
-    it = objections
-             .emplace(id, Slot<ObjectionState>{load<ObjectionState>(
-                              backing, Side::kObjection, id.view(), pack::decode_objection)})
-             .first;
-  return it->second.value ? &*it->second.value : nullptr;
+  return lookup(objections, id, id.view(), backing, Side::kObjection, pack::decode_objection);
 }
-
 ComplaintState* Projector::Impl::complaint(const EventId& id) {
-  auto it = complaints.find(id);
-  if (it == complaints.end())
-    it = complaints
-             .emplace(id, Slot<ComplaintState>{load<ComplaintState>(
-                              backing, Side::kComplaint, id.view(), pack::decode_complaint)})
-             .first;
-  return it->second.value ? &*it->second.value : nullptr;
+  return lookup(complaints, id, id.view(), backing, Side::kComplaint, pack::decode_complaint);
 }
-
 RecommendationState* Projector::Impl::recommendation(const EventId& id) {
-  auto it = recommendations.find(id);
-  if (it == recommendations.end())
-    it = recommendations
-             .emplace(id,
-                      Slot<RecommendationState>{load<RecommendationState>(
-                          backing, Side::kRecommendation, id.view(), pack::decode_recommendation)})
-             .first;
-  return it->second.value ? &*it->second.value : nullptr;
+  return lookup(recommendations, id, id.view(), backing, Side::kRecommendation,
+                pack::decode_recommendation);
 }
-
 RectificationState* Projector::Impl::rectification(const EventId& id) {
-  auto it = rectifications.find(id);
-  if (it == rectifications.end())
-    it =
-        rectifications
-            .emplace(id, Slot<RectificationState>{load<RectificationState>(
-                             backing, Side::kRectification, id.view(), pack::decode_rectification)})
-            .first;
-  return it->second.value ? &*it->second.value : nullptr;
+  return lookup(rectifications, id, id.view(), backing, Side::kRectification,
+                pack::decode_rectification);
 }
-
 std::optional<EventId> Projector::Impl::receipt(const std::string& r) {
-  auto it = receipts.find(r);
-  if (it == receipts.end())
-    it = receipts
-             .emplace(r,
-                      Slot<EventId>{load<EventId>(backing, Side::kReceipt, as_bytes(r), decode_id)})
-             .first;
-  return it->second.value;
+  auto* id = lookup(receipts, r, as_bytes(r), backing, Side::kReceipt, decode_id);
+  return id ? std::optional<EventId>(*id) : std::nullopt;
 }
-
 std::optional<EventId> Projector::Impl::reference(const std::string& r) {
-  auto it = references.find(r);
-  if (it == references.end())
-    it = references
-             .emplace(
-                 r, Slot<EventId>{load<EventId>(backing, Side::kReference, as_bytes(r), decode_id)})
-             .first;
-  return it->second.value;
+  auto* id = lookup(references, r, as_bytes(r), backing, Side::kReference, decode_id);
+  return id ? std::optional<EventId>(*id) : std::nullopt;
 }
 
 void Projector::Impl::add_line(TrailKind kind, const std::string& id, const Line& line) {

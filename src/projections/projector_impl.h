@@ -15,6 +15,7 @@ namespace projections_internal {
 // A cached object: absent (value empty) or present, and whether it changed since the last flush.
 template <class T>
 struct Slot {
+  using Value = T;
   std::optional<T> value;
   bool dirty = false;
 };
