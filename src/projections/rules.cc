@@ -87,6 +87,19 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
                   "no recommendation " + id_text(id) + " was issued in this shard");
     return ours(out->agency, "the recommendation", id);
   };
+  // A step continuing a lifecycle: the object exists, is the subject's, and is not dated later.
+  auto continue_record = [&](const EventId& id, RecordState*& out) {
+    if (Status s = find_record(id, out); !s) return s;
+    return in_order(out->last_at, "record's last step");
+  };
+  auto continue_complaint = [&](const EventId& id, ComplaintState*& out) {
+    if (Status s = find_complaint(id, out); !s) return s;
+    return in_order(out->last_at, "complaint's last step");
+  };
+  auto continue_recommendation = [&](const EventId& id, RecommendationState*& out) {
+    if (Status s = find_recommendation(id, out); !s) return s;
+    return in_order(out->last_at, "recommendation's last step");
+  };
   auto closed_record = [](RecordPhase p) {
     return p != RecordPhase::kPending && p != RecordPhase::kConfirmed;
   };
@@ -100,8 +113,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<RecordVerified>()) {
     RecordState* r;
-    if (Status s = find_record(p->record, r); !s) return s;
-    if (Status s = in_order(r->last_at, "record's last step"); !s) return s;
+    if (Status s = continue_record(p->record, r); !s) return s;
     if (r->phase != RecordPhase::kPending)
       return fail(Reason::kRecordAlreadyVerified,
                   "the record " + id_text(p->record) + " was already verified (it is " +
@@ -111,8 +123,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<RecordCorrected>()) {
     RecordState* r;
-    if (Status s = find_record(p->record, r); !s) return s;
-    if (Status s = in_order(r->last_at, "record's last step"); !s) return s;
+    if (Status s = continue_record(p->record, r); !s) return s;
     if (closed_record(r->phase))
       return fail(Reason::kRecordClosed, "the record " + id_text(p->record) + " is " +
                                              std::string(enum_name(r->phase)) +
@@ -129,8 +140,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<ObjectionRaised>()) {
     RecordState* r;
-    if (Status s = find_record(p->record, r); !s) return s;
-    if (Status s = in_order(r->last_at, "record's last step"); !s) return s;
+    if (Status s = continue_record(p->record, r); !s) return s;
     if (closed_record(r->phase))
       return fail(Reason::kRecordClosed, "the record " + id_text(p->record) + " is " +
                                              std::string(enum_name(r->phase)) +
@@ -147,8 +157,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
       return fail(Reason::kObjectionUnknown,
                   "no objection " + id_text(p->objection) + " was raised in this shard");
     RecordState* r;
-    if (Status s = find_record(o->record, r); !s) return s;
-    if (Status s = in_order(r->last_at, "record's last step"); !s) return s;
+    if (Status s = continue_record(o->record, r); !s) return s;
     if (o->state != 0)
       return fail(Reason::kObjectionAlreadyResolved,
                   "the objection " + id_text(p->objection) + " was already resolved (" +
@@ -157,8 +166,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<RecordRepaired>()) {
     RecordState* r;
-    if (Status s = find_record(p->record, r); !s) return s;
-    if (Status s = in_order(r->last_at, "record's last step"); !s) return s;
+    if (Status s = continue_record(p->record, r); !s) return s;
     if (r->phase != RecordPhase::kConfirmed)
       return fail(Reason::kRecordNotConfirmed,
                   "only a confirmed record can be repaired or expire; the record is " +
@@ -199,8 +207,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<ComplaintTriaged>()) {
     ComplaintState* c;
-    if (Status s = find_complaint(p->complaint, c); !s) return s;
-    if (Status s = in_order(c->last_at, "complaint's last step"); !s) return s;
+    if (Status s = continue_complaint(p->complaint, c); !s) return s;
     if (c->phase == ComplaintPhase::kClosed)
       return fail(Reason::kComplaintClosed,
                   "the complaint " + c->receipt + " is closed; reopen it before triaging again");
@@ -226,8 +233,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<ComplaintReopened>()) {
     ComplaintState* c;
-    if (Status s = find_complaint(p->complaint, c); !s) return s;
-    if (Status s = in_order(c->last_at, "complaint's last step"); !s) return s;
+    if (Status s = continue_complaint(p->complaint, c); !s) return s;
     if (c->phase == ComplaintPhase::kAwaitingTriage)
       return fail(
           Reason::kComplaintNotTriaged,
@@ -236,8 +242,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<ComplaintClosed>()) {
     ComplaintState* c;
-    if (Status s = find_complaint(p->complaint, c); !s) return s;
-    if (Status s = in_order(c->last_at, "complaint's last step"); !s) return s;
+    if (Status s = continue_complaint(p->complaint, c); !s) return s;
     if (c->phase == ComplaintPhase::kClosed)
       return fail(Reason::kComplaintClosed, "the complaint " + c->receipt + " is already closed");
     if (c->phase == ComplaintPhase::kAwaitingTriage)
@@ -268,8 +273,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<RectificationReported>()) {
     RecommendationState* r;
-    if (Status s = find_recommendation(p->recommendation, r); !s) return s;
-    if (Status s = in_order(r->last_at, "recommendation's last step"); !s) return s;
+    if (Status s = continue_recommendation(p->recommendation, r); !s) return s;
     if (r->phase == RecommendationPhase::kClosed)
       return fail(Reason::kRecommendationClosed, "the recommendation " + r->reference +
                                                      " is closed; no further reports are taken");
@@ -277,8 +281,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
   }
   if (const auto* p = e.as<RecommendationClosed>()) {
     RecommendationState* r;
-    if (Status s = find_recommendation(p->recommendation, r); !s) return s;
-    if (Status s = in_order(r->last_at, "recommendation's last step"); !s) return s;
+    if (Status s = continue_recommendation(p->recommendation, r); !s) return s;
     if (r->phase == RecommendationPhase::kClosed)
       return fail(Reason::kRecommendationClosed,
                   "the recommendation " + r->reference + " is already closed");
