@@ -97,6 +97,8 @@ struct KeyVault::Impl {
   std::unique_ptr<lmdb::Env> env;
   MDB_dbi keys = 0;
 
+  void finish_interrupted_erase();
+  void compact_and_shred();
   void open_env() {
     env = std::make_unique<lmdb::Env>(dir, lmdb::EnvOptions{std::size_t{64} << 20, 4, false});
     keys = env->open_db("keys");
@@ -122,7 +124,17 @@ Result<std::unique_ptr<KeyVault>> KeyVault::open(const std::string& dir) {
     return Status(Reason::kIoError, "the key vault " + dir +
                                         " is in use by another process (stop the service first)");
   try {
+    bool interrupted = false;
+    if (!std::filesystem::exists(dir + "/data.mdb") &&
+        std::filesystem::exists(dir + "/data.mdb.erased")) {
+      // An erase stopped between its two renames: the old file is the whole vault (the key was
+      // already deleted from it); take it back and compact it again.
+      std::filesystem::rename(dir + "/data.mdb.erased", dir + "/data.mdb");
+      interrupted = true;
+    }
+    impl->finish_interrupted_erase();
     impl->open_env();
+    if (interrupted) impl->compact_and_shred();
   } catch (const std::exception& e) {
     return Status(Reason::kStorageError, e.what());
   }
@@ -165,10 +177,66 @@ std::size_t KeyVault::size() const {
   return n;
 }
 
-Status KeyVault::erase(const EventId& complaint) {
+namespace {
+
+void fsync_path(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Overwrites a file with zeros, syncs it and removes it.
+void shred(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    off_t size = ::lseek(fd, 0, SEEK_END);
+    ::lseek(fd, 0, SEEK_SET);
+    std::vector<char> zeros(1 << 16, 0);
+    for (off_t done = 0; done < size;) {
+      auto n = ::write(fd, zeros.data(),
+                       static_cast<std::size_t>(std::min<off_t>(size - done, 1 << 16)));
+      if (n <= 0) break;
+      done += n;
+    }
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+}
+
+}  // namespace
+
+void KeyVault::Impl::finish_interrupted_erase() {
+  // An erase that stopped after swapping the files leaves the old file behind: finish it.
+  if (std::filesystem::exists(dir + "/data.mdb.erased")) shred(dir + "/data.mdb.erased");
+  std::error_code ec;
+  std::filesystem::remove_all(dir + "/compact", ec);
+}
+
+// The deleted key is gone from the live data, but LMDB's free pages may still hold old copies:
+// write a compact copy (no free pages), swap it in, then overwrite and remove the old file. A
+// crash at any point leaves a whole vault; open() finishes an interrupted swap or shred.
+void KeyVault::Impl::compact_and_shred() {
   namespace fs = std::filesystem;
+  const std::string data = dir + "/data.mdb", old = dir + "/data.mdb.erased",
+                    tmp = dir + "/compact";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  lmdb::check(mdb_env_copy2(env->get(), tmp.c_str(), MDB_CP_COMPACT), "mdb_env_copy2");
+  fsync_path(tmp + "/data.mdb", O_RDONLY);
+  env.reset();
+  fs::rename(data, old);
+  fs::rename(tmp + "/data.mdb", data);
+  fsync_path(dir, O_RDONLY | O_DIRECTORY);
+  finish_interrupted_erase();
+  open_env();
+}
+
+Status KeyVault::erase(const EventId& complaint) {
   bool found = false;
-  const std::string data = impl_->dir + "/data.mdb", tmp = impl_->dir + "/compact";
   try {
     impl_->env->write([&](lmdb::Txn& txn) {
       found = txn.find(impl_->keys, lmdb::val(complaint.view())).has_value();
@@ -180,34 +248,7 @@ Status KeyVault::erase(const EventId& complaint) {
     if (!found)
       return Status(Reason::kNotFound,
                     "the vault holds no key for complaint " + to_hex(complaint.view()));
-    // A compact copy holds no free pages, so no stale copy of the key.
-    fs::remove_all(tmp);
-    fs::create_directories(tmp);
-    lmdb::check(mdb_env_copy2(impl_->env->get(), tmp.c_str(), MDB_CP_COMPACT), "mdb_env_copy2");
-    impl_->env.reset();
-    // Overwrite the old file in place before it is replaced.
-    int fd = ::open(data.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      off_t size = ::lseek(fd, 0, SEEK_END);
-      ::lseek(fd, 0, SEEK_SET);
-      std::vector<char> zeros(1 << 16, 0);
-      for (off_t done = 0; done < size;) {
-        auto n = ::write(fd, zeros.data(),
-                         static_cast<std::size_t>(std::min<off_t>(size - done, 1 << 16)));
-        if (n <= 0) break;
-        done += n;
-      }
-      ::fsync(fd);
-      ::close(fd);
-    }
-    fs::rename(tmp + "/data.mdb", data);
-    fs::remove_all(tmp);
-    int dfd = ::open(impl_->dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-    impl_->open_env();
+    impl_->compact_and_shred();
   } catch (const std::exception& e) {
     return Status(Reason::kStorageError, std::string("erasing the key: ") + e.what());
   }

@@ -103,3 +103,40 @@ TEST(Privacy, EraseDestroysTheKeyAndEveryProofStillHolds) {
 
 }  // namespace
 }  // namespace govcredit
+
+namespace govcredit {
+namespace {
+
+TEST(Privacy, AVaultFinishesAnInterruptedErase) {
+  testing::TempDir dir;
+  EventId a, b;
+  a.bytes[0] = 1;
+  b.bytes[0] = 2;
+  DataKey ka = new_data_key(), kb = new_data_key();
+  {
+    auto v = KeyVault::open(dir.path());
+    ASSERT_TRUE(v);
+    ASSERT_TRUE((*v)->put(a, ka));
+    ASSERT_TRUE((*v)->put(b, kb));
+  }
+  // Stopped after the old file was moved aside, before the compact copy took its place.
+  std::filesystem::rename(dir.path() + "/data.mdb", dir.path() + "/data.mdb.erased");
+  {
+    auto v = KeyVault::open(dir.path());
+    ASSERT_TRUE(v) << v.status().to_string();
+    EXPECT_EQ((*v)->get(a)->value(), ka);
+    EXPECT_EQ((*v)->get(b)->value(), kb);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data.mdb.erased"));
+  // Stopped after the swap, before the old file was shredded.
+  std::ofstream(dir.path() + "/data.mdb.erased") << "stale key material";
+  {
+    auto v = KeyVault::open(dir.path());
+    ASSERT_TRUE(v);
+    EXPECT_EQ((*v)->size(), 2u);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data.mdb.erased"));
+}
+
+}  // namespace
+}  // namespace govcredit
