@@ -76,34 +76,30 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     a.registered = seq;
     put(agencies, e.subject.value, std::move(a));
   }
-  AgencyState* a = agency(e.subject);
+  AgencyState* a = agency(e.subject, true);
   if (a != nullptr) {
-    touch(agencies, e.subject.value);
     ++a->events;
     a->last_at = std::max(a->last_at, e.issued_at);
   }
   // Adds the line to a lifecycle object's history and marks it changed.
   auto record_step = [&](const EventId& id, bool moves_last = true) -> RecordState* {
-    RecordState* r = record(id);
+    RecordState* r = record(id, true);
     if (r == nullptr) return nullptr;
-    touch(records, id);
     r->history.push_back(line);
     if (moves_last) r->last_at = std::max(r->last_at, e.issued_at);
     return r;
   };
   auto complaint_step = [&](const EventId& id) -> ComplaintState* {
-    ComplaintState* c = complaint(id);
+    ComplaintState* c = complaint(id, true);
     if (c == nullptr) return nullptr;
-    touch(complaints, id);
     c->history.push_back(line);
     c->last_at = std::max(c->last_at, e.issued_at);
     return c;
   };
   auto recommendation_step = [&](const EventId& id,
                                  bool moves_last = true) -> RecommendationState* {
-    RecommendationState* r = recommendation(id);
+    RecommendationState* r = recommendation(id, true);
     if (r == nullptr) return nullptr;
-    touch(recommendations, id);
     r->history.push_back(line);
     if (moves_last) r->last_at = std::max(r->last_at, e.issued_at);
     return r;
@@ -157,9 +153,8 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     r->open_objection = e.id;
     put(objections, e.id, ObjectionState{p->record, seq, e.issued_at, 0, Seq{}});
   } else if (const auto* p = e.as<ObjectionResolved>()) {
-    ObjectionState* o = objection(p->objection);
+    ObjectionState* o = objection(p->objection, true);
     if (o == nullptr) return;
-    touch(objections, p->objection);
     bool upheld = p->outcome == ObjectionOutcome::kUpheld;
     o->state = upheld ? 1 : 2;
     o->resolved = seq;

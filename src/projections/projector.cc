@@ -50,33 +50,37 @@ std::optional<EventId> decode_id(ByteView b) {
 // Finds key in the cache, loading it from the backing on a miss (absence is cached too).
 template <class Map, class Key, class Decode>
 auto* lookup(Map& m, const Key& key, ByteView raw_key, const SideReader* backing, Side t,
-             Decode decode) {
+             Decode decode, bool change = false) {
   auto it = m.find(key);
   if (it == m.end()) {
     using T = typename Map::mapped_type::Value;
     it = m.emplace(key, typename Map::mapped_type{load<T>(backing, t, raw_key, decode)}).first;
   }
-  return it->second.value ? &*it->second.value : nullptr;
+  if (!it->second.value) return static_cast<decltype(&*it->second.value)>(nullptr);
+  if (change) it->second.dirty = true;
+  return &*it->second.value;
 }
 
 }  // namespace
 
-AgencyState* Projector::Impl::agency(const AgencyId& id) {
+AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
   return lookup(agencies, id.value, as_bytes(id.value), backing, Side::kAgency,
-                pack::decode_agency);
+                pack::decode_agency, change);
 }
-RecordState* Projector::Impl::record(const EventId& id) {
-  return lookup(records, id, id.view(), backing, Side::kRecord, pack::decode_record);
+RecordState* Projector::Impl::record(const EventId& id, bool change) {
+  return lookup(records, id, id.view(), backing, Side::kRecord, pack::decode_record, change);
 }
-ObjectionState* Projector::Impl::objection(const EventId& id) {
-  return lookup(objections, id, id.view(), backing, Side::kObjection, pack::decode_objection);
+ObjectionState* Projector::Impl::objection(const EventId& id, bool change) {
+  return lookup(objections, id, id.view(), backing, Side::kObjection, pack::decode_objection,
+                change);
 }
-ComplaintState* Projector::Impl::complaint(const EventId& id) {
-  return lookup(complaints, id, id.view(), backing, Side::kComplaint, pack::decode_complaint);
+ComplaintState* Projector::Impl::complaint(const EventId& id, bool change) {
+  return lookup(complaints, id, id.view(), backing, Side::kComplaint, pack::decode_complaint,
+                change);
 }
-RecommendationState* Projector::Impl::recommendation(const EventId& id) {
+RecommendationState* Projector::Impl::recommendation(const EventId& id, bool change) {
   return lookup(recommendations, id, id.view(), backing, Side::kRecommendation,
-                pack::decode_recommendation);
+                pack::decode_recommendation, change);
 }
 RectificationState* Projector::Impl::rectification(const EventId& id) {
   return lookup(rectifications, id, id.view(), backing, Side::kRectification,

@@ -60,21 +60,17 @@ struct Projector::Impl {
   };
   std::unordered_map<std::string, Trail> trails;  // key: kind char + id
 
-  // Look-ups that load on a miss; nullptr / nullopt when absent.
-  AgencyState* agency(const AgencyId& id);
-  RecordState* record(const EventId& id);
-  ObjectionState* objection(const EventId& id);
-  ComplaintState* complaint(const EventId& id);
-  RecommendationState* recommendation(const EventId& id);
+  // Look-ups that load on a miss; nullptr / nullopt when absent. With change = true a present
+  // object is marked changed (to be written back by flush()).
+  AgencyState* agency(const AgencyId& id, bool change = false);
+  RecordState* record(const EventId& id, bool change = false);
+  ObjectionState* objection(const EventId& id, bool change = false);
+  ComplaintState* complaint(const EventId& id, bool change = false);
+  RecommendationState* recommendation(const EventId& id, bool change = false);
   RectificationState* rectification(const EventId& id);
   std::optional<EventId> receipt(const std::string& r);
   std::optional<EventId> reference(const std::string& r);
 
-  // Marks a looked-up object changed (it must have been looked up first).
-  template <class Map, class K>
-  void touch(Map& m, const K& k) {
-    m.find(k)->second.dirty = true;
-  }
   // Creates or replaces an object.
   template <class Map, class K, class T>
   T& put(Map& m, const K& k, T v) {

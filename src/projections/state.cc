@@ -23,6 +23,7 @@ EventId get_id(Unpack& u) {
 }
 
 void put_lines(Pack& p, const std::vector<Line>& lines) {
+  p.out.reserve(p.out.size() + 4 + 17 * lines.size());
   p.u32(static_cast<std::uint32_t>(lines.size()));
   for (const Line& l : lines) p.u64(l.seq.value).i64(l.at.ms).u8(l.type);
 }
@@ -51,6 +52,7 @@ std::optional<T> finish(Unpack& u, T&& v) {
 
 Bytes encode(const AgencyState& s) {
   Pack p;
+  p.out.reserve(512 + s.items.size() * 52 + s.recommendations.size() * 66);
   p.u8(kValueVersion).str(s.id.value).str(s.name_zh).str(s.name_en);
   put_enum(p, s.level);
   p.u8(s.district ? 1 : 0);
