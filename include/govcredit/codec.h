@@ -30,6 +30,10 @@ Bytes encode_wire(const Event& e);
 // binary_malformed, version_unsupported, type_unknown, field_too_long, field_invalid,
 // utf8_invalid, text_control_char.
 Result<Event> decode_wire(ByteView wire);
+// The same decode without validate_event(): only for re-reading entries of a ledger's own log,
+// which were validated when they were accepted and whose integrity `verify` checks (the
+// projection rebuild, where validation is a third of the decoding cost). Never for input.
+Result<Event> decode_logged_wire(ByteView wire);
 
 // Field-level validation shared by both decoders: identifiers, text limits, UTF-8, control
 // characters, list sizes, and each type's own conditional rules (e.g. a confirmed verification

@@ -256,8 +256,11 @@ class Projector {
   // Writes every object changed since the last committed flush, the trails' new lines and
   // `applied`. Writing may be retried (LMDB map growth): call flushed() once the transaction
   // has committed, and only then.
-  void flush(SideWriter& w, std::uint64_t applied);
+  // With empty_tables, every table was empty before: the writes use SideWriter::append.
+  void flush(SideWriter& w, std::uint64_t applied, bool empty_tables = false);
   void flushed();
+  // Sizes the in-memory tables for about this many events (a rebuild knows the log's size).
+  void reserve(std::uint64_t events);
   // Drops everything held in memory (after a flush, to bound memory).
   void forget();
 

@@ -54,6 +54,9 @@ class SideReader {
 class SideWriter : public SideReader {
  public:
   virtual void put(Side t, ByteView key, ByteView value) = 0;
+  // put() of a key greater than every key in the table (LMDB's MDB_APPEND: no tree search).
+  // Only for filling an emptied table in key order.
+  virtual void append(Side t, ByteView key, ByteView value) { put(t, key, value); }
   // Removes every key of the table.
   virtual void clear(Side t) = 0;
 };

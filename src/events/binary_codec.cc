@@ -233,7 +233,20 @@ Bytes encode_wire(const Event& e) {
   return out;
 }
 
+namespace {
+Result<Event> decode(ByteView wire, bool validate);
+}  // namespace
+
 Result<Event> decode_wire(ByteView wire) {
+  return decode(wire, true);
+}
+Result<Event> decode_logged_wire(ByteView wire) {
+  return decode(wire, false);
+}
+
+namespace {
+
+Result<Event> decode(ByteView wire, bool validate) {
   if (wire.size() > kMaxWireEventBytes)
     return Status(Reason::kEventTooLarge, "the event is " + std::to_string(wire.size()) +
                                               " bytes; the limit is " +
@@ -283,10 +296,12 @@ Result<Event> decode_wire(ByteView wire) {
     return Status(Reason::kBinaryMalformed,
                   std::string("the event cannot be decoded: ") + ex.what());
   }
-  Status v = validate_event(e);
-  if (!v) return v;
+  if (validate)
+    if (Status v = validate_event(e); !v) return v;
   return e;
 }
+
+}  // namespace
 
 std::vector<FieldExtent> signing_input_layout(const Event& e) {
   Bytes out;

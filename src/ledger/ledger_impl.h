@@ -83,6 +83,7 @@ class LmdbSide final : public SideWriter {
             const std::function<bool(ByteView key, ByteView value)>& fn) const override;
   std::optional<std::pair<Bytes, Bytes>> last_with_prefix(Side t, ByteView prefix) const override;
   void put(Side t, ByteView key, ByteView value) override;
+  void append(Side t, ByteView key, ByteView value) override;
   void clear(Side t) override;
 
  private:

@@ -70,6 +70,10 @@ void LmdbSide::put(Side t, ByteView key, ByteView value) {
   txn_.put(db(t), lmdb::val(key), lmdb::val(value));
 }
 
+void LmdbSide::append(Side t, ByteView key, ByteView value) {
+  txn_.put(db(t), lmdb::val(key), lmdb::val(value), MDB_APPEND);
+}
+
 void LmdbSide::clear(Side t) {
   txn_.clear(db(t));
 }

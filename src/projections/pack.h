@@ -34,7 +34,8 @@ class Pack {
   Pack& le(std::uint64_t v, int n) {
     const std::size_t at = out.size();
     out.resize(at + static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i, v >>= 8) out[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v);
+    for (int i = 0; i < n; ++i, v >>= 8)
+      out[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v);
     return *this;
   }
 };

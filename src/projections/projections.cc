@@ -51,7 +51,7 @@ Status apply_range(const Ledger& ledger, Projector& p, Seq from, Seq to,
     };
     Status bad;
     Status s = ledger.scan(from, to, [&](const Entry& e) {
-      auto ev = decode_wire(e.wire);
+      auto ev = decode_logged_wire(e.wire);
       if (!ev) {
         bad = corrupt_entry(e.seq, ev.status());
         return false;
@@ -131,11 +131,12 @@ Result<RebuildReport> rebuild_projections(
   if (!s) return s;
   // Everything stays in memory across chunks: no LMDB reads while the state is built.
   Projector p(nullptr);
+  p.reserve(head);
   for (std::uint64_t from = 0; from < head; from += kChunk) {
     std::uint64_t to = std::min(head, from + kChunk);
     if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
     if (Status w = ledger.write_side([&](SideWriter& w) {
-          p.flush(w, to);
+          p.flush(w, to, /*empty_tables=*/from == 0);
           return Status::ok();
         });
         !w)
@@ -145,11 +146,14 @@ Result<RebuildReport> rebuild_projections(
   }
   RebuildReport r;
   r.entries = head;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Freeing the in-memory state takes a while; let it go on while the digest is computed.
+  std::thread release([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
   s = ledger.read_side([&](const SideReader& side) {
     r.digest = side_digest(side);
     return Status::ok();
   });
+  release.join();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!s) return s;
   return r;
 }
@@ -171,7 +175,7 @@ Status catch_up_projections(Ledger& ledger) {
     std::vector<std::pair<Seq, Event>> events;
     Status bad;
     Status s = ledger.scan(Seq{from}, Seq{to}, [&](const Entry& e) {
-      auto ev = decode_wire(e.wire);
+      auto ev = decode_logged_wire(e.wire);
       if (!ev) {
         bad = corrupt_entry(e.seq, ev.status());
         return false;
@@ -261,7 +265,7 @@ Result<AgencyState> agency_state_as_of(const Ledger& ledger, const AgencyId& id,
     if (l.at > t) continue;
     auto e = ledger.get(l.seq);
     if (!e) return e.status();
-    auto ev = decode_wire(e->wire);
+    auto ev = decode_logged_wire(e->wire);
     if (!ev) return corrupt_entry(l.seq, ev.status());
     p.apply(*ev, l.seq);
   }

@@ -1,7 +1,9 @@
 // The Projector: an in-memory, write-back view of the projection tables (LEDGER_FORMAT.md §10),
 // the domain rules (rules.cc) and apply() (apply.cc) work on it.
 #include <algorithm>
+#include <exception>
 #include <stdexcept>
+#include <thread>
 
 #include "pack.h"
 #include "projector_impl.h"
@@ -64,8 +66,8 @@ auto* lookup(Map& m, const Key& key, ByteView raw_key, const SideReader* backing
 }  // namespace
 
 AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
-  return lookup(agencies, id.value, as_bytes(id.value), backing, Side::kAgency,
-                pack::decode_agency, change);
+  return lookup(agencies, id.value, as_bytes(id.value), backing, Side::kAgency, pack::decode_agency,
+                change);
 }
 RecordState* Projector::Impl::record(const EventId& id, bool change) {
   return lookup(records, id, id.view(), backing, Side::kRecord, pack::decode_record, change);
@@ -156,28 +158,46 @@ ByteView str_key(const std::string& s) {
   return as_bytes(s);
 }
 
+std::uint64_t load_be(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
+}
+
+// Bytewise order (LMDB's), with a fast path for event ids.
 struct ByteLess {
   bool operator()(ByteView a, ByteView b) const {
+    if (a.size() == 16 && b.size() == 16) {
+      std::uint64_t a0 = load_be(a.data()), b0 = load_be(b.data());
+      if (a0 != b0) return a0 < b0;
+      return load_be(a.data() + 8) < load_be(b.data() + 8);
+    }
     return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
   }
 };
 
+// A table's changed objects, encoded, in key order.
+using Encoded = std::vector<std::pair<ByteView, Bytes>>;
+
 template <class Map, class KeyFn>
-void flush_sorted(Map& m, Side t, SideWriter& w, KeyFn key_of) {
+Encoded encode_sorted(Map& m, KeyFn key_of) {
   std::vector<typename Map::value_type*> dirty;
   for (auto& kv : m)
     if (kv.second.dirty && kv.second.value) dirty.push_back(&kv);
   ByteLess less;
   std::sort(dirty.begin(), dirty.end(),
             [&](auto* a, auto* b) { return less(key_of(a->first), key_of(b->first)); });
+  Encoded out;
+  out.reserve(dirty.size());
   for (auto* kv : dirty) {
     Bytes v;
     if constexpr (std::is_same_v<std::decay_t<decltype(*kv->second.value)>, EventId>)
       v.assign(kv->second.value->bytes.begin(), kv->second.value->bytes.end());
     else
       v = pack::encode(*kv->second.value);
-    w.put(t, key_of(kv->first), v);
+    out.emplace_back(key_of(kv->first), std::move(v));
   }
+  return out;
 }
 
 template <class Map>
@@ -187,18 +207,61 @@ void mark_clean(Map& m) {
 
 }  // namespace
 
-void Projector::flush(SideWriter& w, std::uint64_t applied) {
+void Projector::reserve(std::uint64_t events) {
   Impl& m = *impl_;
-  flush_sorted(m.agencies, Side::kAgency, w, str_key);
-  flush_sorted(m.records, Side::kRecord, w, id_key);
-  flush_sorted(m.objections, Side::kObjection, w, id_key);
-  flush_sorted(m.complaints, Side::kComplaint, w, id_key);
-  flush_sorted(m.receipts, Side::kReceipt, w, str_key);
-  flush_sorted(m.recommendations, Side::kRecommendation, w, id_key);
-  flush_sorted(m.references, Side::kReference, w, str_key);
-  flush_sorted(m.rectifications, Side::kRectification, w, id_key);
+  m.records.reserve(events / 3);
+  m.complaints.reserve(events / 8);
+  m.receipts.reserve(events / 8);
+  m.recommendations.reserve(events / 16);
+  m.references.reserve(events / 16);
+  m.rectifications.reserve(events / 16);
+}
+
+void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
+  Impl& m = *impl_;
+  const bool a = empty_tables;
+  auto write = [&](Side t, ByteView k, ByteView v) {
+    if (a)
+      w.append(t, k, v);
+    else
+      w.put(t, k, v);
+  };
+  // Sorting and encoding is most of a large flush: the records (the biggest table) are done on
+  // a second thread while this one does the rest; the writes then go in table order.
+  Encoded records;
+  std::exception_ptr failed;
+  auto encode_records = [&] {
+    try {
+      records = encode_sorted(m.records, id_key);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  };
+  std::thread helper;
+  if (m.records.size() > 20000)
+    helper = std::thread(encode_records);
+  else
+    encode_records();
+  Encoded agencies = encode_sorted(m.agencies, str_key);
+  Encoded objections = encode_sorted(m.objections, id_key);
+  Encoded complaints = encode_sorted(m.complaints, id_key);
+  Encoded receipts = encode_sorted(m.receipts, str_key);
+  Encoded recommendations = encode_sorted(m.recommendations, id_key);
+  Encoded references = encode_sorted(m.references, str_key);
+  Encoded rectifications = encode_sorted(m.rectifications, id_key);
+  if (helper.joinable()) helper.join();
+  if (failed) std::rethrow_exception(failed);
+  for (auto [t, table] : {std::pair<Side, Encoded*>{Side::kAgency, &agencies},
+                          {Side::kRecord, &records},
+                          {Side::kObjection, &objections},
+                          {Side::kComplaint, &complaints},
+                          {Side::kReceipt, &receipts},
+                          {Side::kRecommendation, &recommendations},
+                          {Side::kReference, &references},
+                          {Side::kRectification, &rectifications}})
+    for (const auto& [k, v] : *table) write(t, k, v);
   std::sort(m.reports.begin(), m.reports.end());
-  for (const auto& [k, v] : m.reports) w.put(Side::kReport, k, v);
+  for (const auto& [k, v] : m.reports) write(Side::kReport, k, v);
   std::vector<Impl::Trail*> trails;
   for (auto& kv : m.trails)
     if (kv.second.dirty) trails.push_back(&kv.second);
@@ -207,15 +270,15 @@ void Projector::flush(SideWriter& w, std::uint64_t applied) {
   });
   for (Impl::Trail* t : trails) {
     for (const auto& [first, lines] : t->full)
-      w.put(Side::kTrail, pack::trail_key(t->kind, t->id, first), pack::encode_lines(lines));
+      write(Side::kTrail, pack::trail_key(t->kind, t->id, first), pack::encode_lines(lines));
     if (!t->lines.empty())
-      w.put(Side::kTrail, pack::trail_key(t->kind, t->id, t->first), pack::encode_lines(t->lines));
+      write(Side::kTrail, pack::trail_key(t->kind, t->id, t->first), pack::encode_lines(t->lines));
   }
-  std::uint8_t a[8], v[4];
-  for (int i = 0; i < 8; ++i) a[i] = static_cast<std::uint8_t>(applied >> (8 * i));
+  std::uint8_t ap[8], v[4];
+  for (int i = 0; i < 8; ++i) ap[i] = static_cast<std::uint8_t>(applied >> (8 * i));
   for (int i = 0; i < 4; ++i) v[i] = static_cast<std::uint8_t>(kProjectionVersion >> (8 * i));
-  w.put(Side::kMeta, as_bytes("applied"), ByteView(a, 8));
-  w.put(Side::kMeta, as_bytes("version"), ByteView(v, 4));
+  write(Side::kMeta, as_bytes("applied"), ByteView(ap, 8));
+  write(Side::kMeta, as_bytes("version"), ByteView(v, 4));
 }
 
 void Projector::flushed() {
