@@ -141,7 +141,7 @@ Result<RebuildReport> rebuild_projections(
         });
         !w)
       return w;
-    p.flushed();
+    if (to < head) p.flushed();  // (after the last chunk the state is dropped anyway)
     if (progress) progress(to, head);
   }
   RebuildReport r;

@@ -121,6 +121,24 @@ TEST(BinaryCodec, InvalidUtf8AndControlCharactersInText) {
   EXPECT_EQ(decode_reason(encode_wire(e)), Reason::kOk);
 }
 
+// The rebuild's decode of logged entries skips field validation, and nothing else.
+TEST(BinaryCodec, LoggedWireDecodeSkipsOnlyValidation) {
+  for (const auto& e : world().events) {
+    auto back = decode_logged_wire(encode_wire(e));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, e);
+  }
+  Event e = first_of("record.submitted");
+  std::get<RecordSubmitted>(e.payload).title = "bad \xC0\xAF";
+  EXPECT_EQ(decode_reason(encode_wire(e)), Reason::kUtf8Invalid);
+  EXPECT_TRUE(decode_logged_wire(encode_wire(e)));
+  Bytes wire = encode_wire(first_of("record.submitted"));
+  for (std::size_t n = 0; n < wire.size(); n += 5) {
+    Bytes cut(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(n));
+    EXPECT_FALSE(decode_logged_wire(cut)) << "length " << n;
+  }
+}
+
 TEST(BinaryCodec, EnumOutsideItsVocabularyIsInvalid) {
   Bytes wire = encode_wire(first_of("agency.registered"));
   Bytes b = wire;
