@@ -263,7 +263,13 @@ Result<Event> decode(ByteView wire, bool validate) {
     ByteView body =
         wire.subspan(kEventSigningPrefix.size(), wire.size() - 64 - kEventSigningPrefix.size());
     SpanSource src(body);
-    std::istream is(&src);
+    // Constructing a std::istream (locale and all) costs more than decoding a small event: each
+    // thread keeps one and points it at the bytes in hand.
+    thread_local std::istream is(nullptr);
+    is.rdbuf(&src);  // also clears the state flags
+    struct Detach {
+      ~Detach() { is.rdbuf(nullptr); }
+    } detach;
     cereal::PortableBinaryInputArchive ar(is);
     Reader r{ar, src};
     ar(e.version);

@@ -27,6 +27,17 @@ struct IdHash {
     return h;
   }
 };
+// Two 8-byte compares instead of a memcmp call (look-ups by id are the projector's hottest path).
+struct IdEq {
+  bool operator()(const EventId& a, const EventId& b) const {
+    std::uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.bytes.data(), 8);
+    std::memcpy(&a1, a.bytes.data() + 8, 8);
+    std::memcpy(&b0, b.bytes.data(), 8);
+    std::memcpy(&b1, b.bytes.data() + 8, 8);
+    return a0 == b0 && a1 == b1;
+  }
+};
 
 }  // namespace projections_internal
 
@@ -34,7 +45,8 @@ struct Projector::Impl {
   template <class T>
   using Slot = projections_internal::Slot<T>;
   template <class T>
-  using ById = std::unordered_map<EventId, Slot<T>, projections_internal::IdHash>;
+  using ById = std::unordered_map<EventId, Slot<T>, projections_internal::IdHash,
+                                  projections_internal::IdEq>;
 
   const SideReader* backing = nullptr;
   DomainRules rules;
