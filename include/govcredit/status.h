@@ -71,7 +71,6 @@ enum class Reason : std::uint16_t {
   kComplaintAlreadyTriaged,
   kComplaintNotTriaged,
   kComplaintClosed,
-  kComplaintNotClosed,
   kSelfReference,
   kRecommendationUnknown,
   kRecommendationClosed,

@@ -60,7 +60,6 @@ constexpr std::array kTable = {
     Entry{Reason::kComplaintAlreadyTriaged, "complaint_already_triaged"},
     Entry{Reason::kComplaintNotTriaged, "complaint_not_triaged"},
     Entry{Reason::kComplaintClosed, "complaint_closed"},
-    Entry{Reason::kComplaintNotClosed, "complaint_not_closed"},
     Entry{Reason::kSelfReference, "self_reference"},
     Entry{Reason::kRecommendationUnknown, "recommendation_unknown"},
     Entry{Reason::kRecommendationClosed, "recommendation_closed"},
