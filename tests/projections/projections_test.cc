@@ -354,3 +354,21 @@ TEST(Scoring, TheStatusCacheFollowsTheLog) {
 
 }  // namespace
 }  // namespace govcredit
+
+namespace govcredit {
+namespace {
+
+TEST(Projections, TrailBlockMatchesTheWorkedExample) {  // docs/LEDGER_FORMAT.md §10.2
+  std::vector<Line> lines = {{Seq{5}, *parse_time("2013-08-28T09:00:00Z"), 4},
+                             {Seq{9}, *parse_time("2013-09-07T09:00:00Z"), 5}};
+  EXPECT_EQ(to_hex(pack::trail_key(TrailKind::kAgency, "sh.city.housing", Seq{5})),
+            "6173682e636974792e686f7573696e6700"
+            "0000000000000005");
+  EXPECT_EQ(to_hex(pack::encode_lines(lines)),
+            "01020000000500000000000000809e26c44001000004"
+            "09000000000000008036a6f74001000005");
+  EXPECT_EQ(pack::decode_lines(pack::encode_lines(lines)), lines);
+}
+
+}  // namespace
+}  // namespace govcredit
