@@ -24,6 +24,7 @@
 #include "govcredit/enums.h"
 #include "govcredit/event.h"
 #include "govcredit/ledger.h"
+#include "govcredit/registry.h"
 #include "govcredit/side.h"
 #include "govcredit/status.h"
 
@@ -124,12 +125,7 @@ struct RecItem {
 };
 
 struct AgencyState {
-  AgencyId id;
-  std::string name_zh;
-  std::string name_en;
-  Level level = Level::kCity;
-  std::optional<std::string> district;
-  std::optional<AgencyId> parent;
+  AgencyInfo info;  // as registered
   Seq registered;
   std::array<std::array<std::uint32_t, kRecordPhaseCount>, kCategoryCount> records{};
   std::array<std::uint32_t, kComplaintPhaseCount> complaints{};

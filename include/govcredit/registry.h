@@ -24,6 +24,7 @@ struct AgencyInfo {
   Level level = Level::kCity;
   std::optional<std::string> district;
   std::optional<AgencyId> parent;
+  bool operator==(const AgencyInfo&) const = default;
 };
 
 struct PrincipalInfo {

@@ -128,7 +128,7 @@ int run_demo(const DemoArgs& a) {
     auto all = all_agencies((*bus)->shard(Partition{p}));
     if (!all) return report(all.status());
     for (auto& ag : *all)
-      if (partition_for_key(ag.id.value, a.partitions) == p) {
+      if (partition_for_key(ag.info.id.value, a.partitions) == p) {
         Score sc = score(ag, world.events.back().issued_at, ScoringRules::builtin(), false);
         scored.push_back(Scored{std::move(ag), std::move(sc)});
       }
@@ -143,14 +143,14 @@ int run_demo(const DemoArgs& a) {
     }
     std::cout << "  " << std::right << std::setw(3) << i + 1 << ". " << std::fixed
               << std::setprecision(2) << r[i].score.value << " " << r[i].score.band << "  "
-              << r[i].agency.name_zh << " (" << r[i].agency.id.value << ")\n";
+              << r[i].agency.info.name_zh << " (" << r[i].agency.info.id.value << ")\n";
   }
   std::cout << "\n";
   std::cout << "next: govcredit replay --data " << a.shard.data << " --format table | head\n"
             << "      govcredit status --data " << a.shard.data << " --agency "
-            << r.back().agency.id.value << "\n"
+            << r.back().agency.info.id.value << "\n"
             << "      govcredit explain --data " << a.shard.data << " --agency "
-            << r.back().agency.id.value << " --as-of 2012-12-31\n"
+            << r.back().agency.info.id.value << " --as-of 2012-12-31\n"
             << "      govcredit ranking --data " << a.shard.data << "; govcredit rollup --data "
             << a.shard.data << "\n"
             << "      govcredit proof inclusion --data " << a.shard.data << " --seq 0\n"

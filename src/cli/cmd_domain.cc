@@ -5,6 +5,7 @@
 
 #include <iomanip>
 #include <iostream>
+#include <tuple>
 
 #include "common.h"
 #include "govcredit/codec.h"
@@ -113,7 +114,8 @@ int status_cmd(const DomainArgs& a) {
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << agency.name_zh << "（" << agency.id.value << "，" << agency.name_en << "）\n"
+  std::cout << agency.info.name_zh << "（" << agency.info.id.value << "，" << agency.info.name_en
+            << "）\n"
             << "  as of " << format_time(t) << ": score " << std::fixed << std::setprecision(2)
             << s.value << ", band " << s.band << " (rules " << s.version << ")\n"
             << "  records: ";
@@ -142,7 +144,7 @@ int explain_cmd(const DomainArgs& a) {
     std::cout << score_json(s).dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << st->first.name_zh << " (" << a.agency << ") as of " << format_time(s.as_of)
+  std::cout << st->first.info.name_zh << " (" << a.agency << ") as of " << format_time(s.as_of)
             << ", rules " << s.version << ":\n";
   for (const auto& c : s.lines)
     std::cout << "  " << std::setw(8) << std::fixed << std::setprecision(2) << std::showpos
@@ -169,9 +171,9 @@ Result<std::vector<Scored>> everyone(const DomainArgs& a, Timestamp t, const Sco
     if (!all) return all.status();
     for (auto& ag : *all) {
       // Registry events reach every shard; an agency's own events only its partition's.
-      if (partition_for_key(ag.id.value, static_cast<int>(parts.size())) != p) continue;
+      if (partition_for_key(ag.info.id.value, static_cast<int>(parts.size())) != p) continue;
       if (!a.as_of.empty()) {
-        auto past = agency_state_as_of(**ledger, ag.id, t);
+        auto past = agency_state_as_of(**ledger, ag.info.id, t);
         if (!past) continue;  // not registered yet at t
         ag = std::move(*past);
       }
@@ -191,15 +193,15 @@ int ranking_cmd(const DomainArgs& a, const std::string& level) {
   if (!all) return report(all.status());
   std::vector<Scored> picked;
   for (auto& s : *all)
-    if (level.empty() || enum_name(s.agency.level) == level) picked.push_back(std::move(s));
+    if (level.empty() || enum_name(s.agency.info.level) == level) picked.push_back(std::move(s));
   auto r = ranked(std::move(picked));
   if (a.format == "json") {
     json out = json::array();
     int rank = 0;
     for (const auto& s : r)
       out.push_back({{"rank", ++rank},
-                     {"agency", s.agency.id.value},
-                     {"name_zh", s.agency.name_zh},
+                     {"agency", s.agency.info.id.value},
+                     {"name_zh", s.agency.info.name_zh},
                      {"score", s.score.value},
                      {"band", s.score.band}});
     std::cout << json{{"as_of", format_time(*t)}, {"ranking", out}}.dump(2) << "\n";
@@ -209,8 +211,8 @@ int ranking_cmd(const DomainArgs& a, const std::string& level) {
   int rank = 0;
   for (const auto& s : r)
     std::cout << std::setw(4) << ++rank << "  " << std::fixed << std::setprecision(2)
-              << std::setw(6) << s.score.value << "  " << s.score.band << "  " << s.agency.name_zh
-              << " (" << s.agency.id.value << ")\n";
+              << std::setw(6) << s.score.value << "  " << s.score.band << "  "
+              << s.agency.info.name_zh << " (" << s.agency.info.id.value << ")\n";
   return kExitOk;
 }
 
@@ -416,29 +418,24 @@ int erase_cmd(const PrivacyArgs& a) {
 void register_domain_commands(CLI::App& app, Runner& run) {
   // Whether --partition was given (otherwise an agency's shard is found by the partitioner).
   auto given = [](CLI::App* cmd) { return cmd->count("--partition") > 0; };
-  {
+  // status and explain: one agency, now or as of a time.
+  for (auto [name, help, body] :
+       {std::tuple<const char*, const char*, int (*)(const DomainArgs&)>{
+            "status",
+            "An agency's credit status: records by phase and category, complaints, open and "
+            "overdue recommendations, compensation, score and band — now or --as-of a past time "
+            "(rebuilt from the log up to then).",
+            status_cmd},
+        {"explain",
+         "Explain an agency's score line by line: each contribution with the ledger seq that "
+         "caused it, under the rules version in force at --as-of.",
+         explain_cmd}}) {
     auto a = std::make_shared<DomainArgs>();
-    auto* c = app.add_subcommand(
-        "status",
-        "An agency's credit status: records by phase and category, complaints, open "
-        "and overdue recommendations, compensation, score and band — now or --as-of a "
-        "past time (rebuilt from the log up to then).");
+    auto* c = app.add_subcommand(name, help);
     add_common(c, *a, true);
-    c->callback([&run, a, c, given] {
+    c->callback([&run, a, c, given, body = body] {
       a->partition_given = given(c);
-      run = [a] { return status_cmd(*a); };
-    });
-  }
-  {
-    auto a = std::make_shared<DomainArgs>();
-    auto* c = app.add_subcommand(
-        "explain",
-        "Explain an agency's score line by line: each contribution with the ledger "
-        "seq that caused it, under the rules version in force at --as-of.");
-    add_common(c, *a, true);
-    c->callback([&run, a, c, given] {
-      a->partition_given = given(c);
-      run = [a] { return explain_cmd(*a); };
+      run = [a, body] { return body(*a); };
     });
   }
   {

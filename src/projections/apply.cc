@@ -67,12 +67,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
 
   if (const auto* p = e.as<AgencyRegistered>()) {
     AgencyState a;
-    a.id = e.subject;
-    a.name_zh = p->name_zh;
-    a.name_en = p->name_en;
-    a.level = p->level;
-    a.district = p->district;
-    a.parent = p->parent;
+    a.info = AgencyInfo{e.subject, p->name_zh, p->name_en, p->level, p->district, p->parent};
     a.registered = seq;
     put(agencies, e.subject.value, std::move(a));
   }

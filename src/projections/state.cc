@@ -53,12 +53,12 @@ std::optional<T> finish(Unpack& u, T&& v) {
 Bytes encode(const AgencyState& s) {
   Pack p;
   p.out.reserve(512 + s.items.size() * 52 + s.recommendations.size() * 66);
-  p.u8(kValueVersion).str(s.id.value).str(s.name_zh).str(s.name_en);
-  put_enum(p, s.level);
-  p.u8(s.district ? 1 : 0);
-  if (s.district) p.str(*s.district);
-  p.u8(s.parent ? 1 : 0);
-  if (s.parent) p.str(s.parent->value);
+  p.u8(kValueVersion).str(s.info.id.value).str(s.info.name_zh).str(s.info.name_en);
+  put_enum(p, s.info.level);
+  p.u8(s.info.district ? 1 : 0);
+  if (s.info.district) p.str(*s.info.district);
+  p.u8(s.info.parent ? 1 : 0);
+  if (s.info.parent) p.str(s.info.parent->value);
   p.u64(s.registered.value);
   for (const auto& row : s.records)
     for (std::uint32_t n : row) p.u32(n);
@@ -94,12 +94,12 @@ std::optional<AgencyState> decode_agency(ByteView b) {
   Unpack u(b);
   AgencyState s;
   if (!version_ok(u)) return std::nullopt;
-  s.id.value = u.str();
-  s.name_zh = u.str();
-  s.name_en = u.str();
-  s.level = enum_at<Level>(u);
-  if (u.flag()) s.district = u.str();
-  if (u.flag()) s.parent = AgencyId(u.str());
+  s.info.id.value = u.str();
+  s.info.name_zh = u.str();
+  s.info.name_en = u.str();
+  s.info.level = enum_at<Level>(u);
+  if (u.flag()) s.info.district = u.str();
+  if (u.flag()) s.info.parent = AgencyId(u.str());
   s.registered.value = u.u64();
   for (auto& row : s.records)
     for (std::uint32_t& n : row) n = u.u32();

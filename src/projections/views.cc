@@ -72,10 +72,10 @@ json agency_status_json(const AgencyState& a, const Score& s, Timestamp as_of) {
                          {"deadline", format_time(r.deadline)},
                          {"days_overdue", (as_of.ms - r.deadline.ms) / 86400000}});
   }
-  json j = {{"agency", a.id.value},
-            {"name_zh", a.name_zh},
-            {"name_en", a.name_en},
-            {"level", std::string(enum_name(a.level))},
+  json j = {{"agency", a.info.id.value},
+            {"name_zh", a.info.name_zh},
+            {"name_en", a.info.name_en},
+            {"level", std::string(enum_name(a.info.level))},
             {"as_of", format_time(as_of)},
             {"records", record_phase_totals(a)},
             {"records_by_category", counts_by_category(a)},
@@ -87,8 +87,8 @@ json agency_status_json(const AgencyState& a, const Score& s, Timestamp as_of) {
             {"score", s.value},
             {"band", s.band},
             {"rules", s.version}};
-  if (a.district) j["district"] = *a.district;
-  if (a.parent) j["parent"] = a.parent->value;
+  if (a.info.district) j["district"] = *a.info.district;
+  if (a.info.parent) j["parent"] = a.info.parent->value;
   return j;
 }
 
@@ -166,7 +166,7 @@ json recommendation_json(const EventId& id, const RecommendationState& r, Timest
 std::vector<Scored> ranked(std::vector<Scored> v) {
   std::sort(v.begin(), v.end(), [](const Scored& a, const Scored& b) {
     if (a.score.value != b.score.value) return a.score.value > b.score.value;
-    return a.agency.id < b.agency.id;
+    return a.agency.info.id < b.agency.info.id;
   });
   return v;
 }
@@ -191,9 +191,9 @@ json rollup_json(const std::vector<Scored>& agencies, Timestamp as_of) {
     ++acc.bands[s.score.band];
   };
   for (const Scored& s : agencies) {
-    if (s.agency.id == system_subject()) continue;
+    if (s.agency.info.id == system_subject()) continue;
     add(city, s);
-    add(districts[s.agency.district.value_or("市级")], s);
+    add(districts[s.agency.info.district.value_or("市级")], s);
   }
   auto to_json = [](const Acc& a) {
     json records = json::object();

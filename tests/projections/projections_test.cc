@@ -128,12 +128,12 @@ TEST(Projections, AsOfEqualsARebuildOfTheLogTruncatedAtT) {
     auto truncated = rebuild_in_memory(*l, t);
     ASSERT_TRUE(truncated);
     for (const AgencyState& now : *agencies) {
-      auto expected = agency_state_in(*truncated, now.id);
-      auto got = agency_state_as_of(*l, now.id, t);
-      ASSERT_TRUE(expected.has_value()) << now.id.value;
+      auto expected = agency_state_in(*truncated, now.info.id);
+      auto got = agency_state_as_of(*l, now.info.id, t);
+      ASSERT_TRUE(expected.has_value()) << now.info.id.value;
       ASSERT_TRUE(got) << got.status().to_string();
       EXPECT_EQ(pack::encode(*got), pack::encode(*expected))
-          << now.id.value << " at " << format_time(t);
+          << now.info.id.value << " at " << format_time(t);
       ++compared;
       differing_from_now += !(*got == now);
     }
@@ -142,7 +142,7 @@ TEST(Projections, AsOfEqualsARebuildOfTheLogTruncatedAtT) {
   EXPECT_GT(differing_from_now, compared / 2) << "the as-of states should mostly differ from now";
   // At the end of time the as-of state is the current one.
   for (const AgencyState& now : *agencies) {
-    auto got = agency_state_as_of(*l, now.id, last);
+    auto got = agency_state_as_of(*l, now.info.id, last);
     ASSERT_TRUE(got);
     EXPECT_EQ(*got, now);
   }
@@ -252,7 +252,7 @@ TEST(Scoring, ContributionsAddUpAndEachPointsAtItsCause) {
         EXPECT_LT(c.seq->value, l->head().size);
       }
     }
-    EXPECT_NEAR(sum, s.value, 0.01) << a.id.value;
+    EXPECT_NEAR(sum, s.value, 0.01) << a.info.id.value;
     EXPECT_GE(s.value, 0);
     EXPECT_LE(s.value, 100);
     with_records += !a.items.empty();
@@ -305,7 +305,7 @@ TEST(Scoring, TheIndexScoresLikeTheFullComputation) {
       auto fast = index.score(t, ScoringRules::builtin());
       ASSERT_TRUE(fast);
       Score full = score(a, t, ScoringRules::builtin(), false);
-      EXPECT_EQ(fast->value, full.value) << a.id.value << " at " << format_time(t);
+      EXPECT_EQ(fast->value, full.value) << a.info.id.value << " at " << format_time(t);
       EXPECT_EQ(fast->band, full.band);
       EXPECT_EQ(fast->version, full.version);
       ++compared;
@@ -333,21 +333,21 @@ TEST(Scoring, TheStatusCacheFollowsTheLog) {
   auto all = all_agencies(*l);
   ASSERT_TRUE(all);
   for (const auto& a : *all) {
-    auto s = cache.get(a.id, t, ScoringRules::builtin());
+    auto s = cache.get(a.info.id, t, ScoringRules::builtin());
     ASSERT_TRUE(s);
-    before[a.id.value] = s->agency->events;
+    before[a.info.id.value] = s->agency->events;
   }
   EXPECT_EQ(cache.get(AgencyId("no.such"), t, ScoringRules::builtin()).status().reason(),
             Reason::kNotFound);
   ASSERT_TRUE((*ing)->ingest(rest));
   int changed = 0;
   for (const auto& a : *all) {
-    auto s = cache.get(a.id, t, ScoringRules::builtin());
+    auto s = cache.get(a.info.id, t, ScoringRules::builtin());
     ASSERT_TRUE(s);
-    auto fresh = agency_state(*l, a.id);
+    auto fresh = agency_state(*l, a.info.id);
     EXPECT_EQ(*s->agency, *fresh);
     EXPECT_EQ(s->score.value, score(*fresh, t, ScoringRules::builtin(), false).value);
-    changed += s->agency->events != before[a.id.value];
+    changed += s->agency->events != before[a.info.id.value];
   }
   EXPECT_GT(changed, 0);
 }
