@@ -14,9 +14,18 @@ nlohmann::json score_json(const Score& s);
 // Counts, overdue recommendations as of as_of, compensation, and the score.
 nlohmann::json agency_status_json(const AgencyState& a, const Score& s, Timestamp as_of);
 nlohmann::json record_json(const EventId& id, const RecordState& r);
+// record_json plus what the log says: the record as submitted ("original"), every correction
+// with the fields it changed, and the record as it now reads ("current": the original with the
+// corrections applied in order). The original is never altered; both are shown.
+Result<nlohmann::json> record_view(const Ledger& ledger, const EventId& id);
 nlohmann::json complaint_json(const EventId& id, const ComplaintState& c);
 nlohmann::json recommendation_json(const EventId& id, const RecommendationState& r,
                                    Timestamp as_of);
+// The JSON views plus the texts kept in the log: a complaint's summary (never its sealed
+// contact), a recommendation's reference and required actions.
+Result<nlohmann::json> complaint_view(const Ledger& ledger, const EventId& id);
+Result<nlohmann::json> recommendation_view(const Ledger& ledger, const EventId& id,
+                                           Timestamp as_of);
 
 // One agency's place in a ranking or a roll-up.
 struct Scored {

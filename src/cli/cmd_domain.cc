@@ -286,28 +286,28 @@ int lifecycle_cmd(const LifecycleArgs& a) {
   if (!a.record.empty()) {
     auto id = parse_id(a.record, "--record");
     if (!id) return report(id.status());
-    auto r = record_state(**ledger, *id);
+    auto r = record_view(**ledger, *id);
     if (!r) return report(r.status());
-    j = record_json(*id, *r);
+    j = std::move(*r);
   } else if (!a.recommendation.empty()) {
     auto id = parse_id(a.recommendation, "--recommendation");
     if (!id) return report(id.status());
-    auto r = recommendation_state(**ledger, *id);
+    auto r = recommendation_view(**ledger, *id, *t);
     if (!r) return report(r.status());
-    j = recommendation_json(*id, *r, *t);
+    j = std::move(*r);
   } else {
     EventId id;
-    Result<ComplaintState> c = Status(Reason::kNotFound, "");
     if (!a.receipt.empty()) {
-      c = complaint_by_receipt(**ledger, a.receipt, &id);
+      auto c = complaint_by_receipt(**ledger, a.receipt, &id);
+      if (!c) return report(c.status());
     } else {
       auto parsed = parse_id(a.complaint, "--complaint");
       if (!parsed) return report(parsed.status());
       id = *parsed;
-      c = complaint_state(**ledger, id);
     }
+    auto c = complaint_view(**ledger, id);
     if (!c) return report(c.status());
-    j = complaint_json(id, *c);
+    j = std::move(*c);
   }
   std::cout << j.dump(a.d.format == "json" ? 2 : 1) << "\n";
   return kExitOk;

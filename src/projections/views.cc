@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 
 namespace govcredit {
@@ -115,6 +116,87 @@ json record_json(const EventId& id, const RecordState& r) {
   if (r.confirmed_at) j["confirmed_at"] = format_time(*r.confirmed_at);
   if (r.open_objection) j["open_objection"] = to_hex(r.open_objection->view());
   return j;
+}
+
+namespace {
+
+// The payload of the event at seq, as JSON.
+Result<json> payload_at(const Ledger& ledger, Seq seq) {
+  auto entry = ledger.get(seq);
+  if (!entry) return entry.status();
+  auto ev = decode_logged_wire(entry->wire);
+  if (!ev)
+    return Status(Reason::kCorrupt, "the entry at seq " + std::to_string(seq.value) +
+                                        " does not decode: " + ev.status().message());
+  return event_to_json(*ev, false)["payload"];
+}
+
+}  // namespace
+
+Result<json> complaint_view(const Ledger& ledger, const EventId& id) {
+  auto c = complaint_state(ledger, id);
+  if (!c) return c.status();
+  auto filed = payload_at(ledger, c->filed);
+  if (!filed) return filed.status();
+  json out = complaint_json(id, *c);
+  out["summary"] = (*filed)["summary"];
+  out["contact_sealed"] = !(*filed)["contact_sealed"].get<std::string>().empty();
+  return out;
+}
+
+Result<json> recommendation_view(const Ledger& ledger, const EventId& id, Timestamp as_of) {
+  auto r = recommendation_state(ledger, id);
+  if (!r) return r.status();
+  auto issued = payload_at(ledger, r->issued);
+  if (!issued) return issued.status();
+  json out = recommendation_json(id, *r, as_of);
+  out["actions"] = (*issued)["actions"];
+  return out;
+}
+
+Result<json> record_view(const Ledger& ledger, const EventId& id) {
+  auto state = record_state(ledger, id);
+  if (!state) return state.status();
+  json out = record_json(id, *state);
+  json original, current, corrections = json::array();
+  for (const Line& l : state->history) {
+    const std::string_view type = event_type_from_code(l.type);
+    if (type != RecordSubmitted::kType && type != RecordCorrected::kType) continue;
+    auto entry = ledger.get(l.seq);
+    if (!entry) return entry.status();
+    auto ev = decode_logged_wire(entry->wire);
+    if (!ev)
+      return Status(Reason::kCorrupt, "the entry at seq " + std::to_string(l.seq.value) +
+                                          " does not decode: " + ev.status().message());
+    json payload = event_to_json(*ev, false)["payload"];
+    if (type == RecordSubmitted::kType) {
+      original = payload;
+      original["seq"] = l.seq.value;
+      current = payload;
+      continue;
+    }
+    json changes = json::object();
+    for (auto& [k, v] : payload.items())
+      if (k != "record" && k != "reason" && !v.is_null() && !(v.is_array() && v.empty()))
+        changes[k] = v;
+    corrections.push_back({{"seq", l.seq.value},
+                           {"at", format_time(l.at)},
+                           {"issuer", ev->issuer.value},
+                           {"reason", payload.value("reason", "")},
+                           {"changes", changes}});
+    for (auto& [k, v] : changes.items()) {
+      if (k == "evidence_added") {
+        for (const auto& x : v) current["evidence"].push_back(x);
+      } else if (k != "severity") {
+        current[k] = v;
+      }
+    }
+  }
+  if (state->severity) current["severity"] = std::string(enum_name(*state->severity));
+  out["original"] = std::move(original);
+  out["corrections"] = std::move(corrections);
+  out["current"] = std::move(current);
+  return out;
 }
 
 json complaint_json(const EventId& id, const ComplaintState& c) {

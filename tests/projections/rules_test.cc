@@ -8,6 +8,7 @@
 #include "govcredit/encoding.h"
 #include "govcredit/ingest.h"
 #include "govcredit/projections.h"
+#include "govcredit/views.h"
 #include "support/support.h"
 
 namespace govcredit {
@@ -173,6 +174,21 @@ TEST_F(Rules, ACorrectionAmendsAndTheOriginalStays) {
   EXPECT_EQ(a->records[static_cast<std::size_t>(Category::kDisclosure)][1], 1u);
   EXPECT_EQ(a->records[static_cast<std::size_t>(Category::kFiscalFraud)][1], 0u);
   EXPECT_EQ(a->items.at(0).severity, Severity::kGrave);
+  // The record's view shows both: as submitted, each correction, and as it now reads.
+  auto view = record_view(*ledger_, r);
+  ASSERT_TRUE(view) << view.status().to_string();
+  const auto& j = *view;
+  EXPECT_EQ(j["original"]["category"], "fiscal_fraud");
+  EXPECT_EQ(j["original"]["title"], "标题");
+  EXPECT_EQ(j["original"]["seq"], st->history[0].seq.value);
+  ASSERT_EQ(j["corrections"].size(), 2u);
+  EXPECT_EQ(j["corrections"][0]["issuer"], kSource.value);
+  EXPECT_EQ(j["corrections"][0]["changes"]["category"], "disclosure");
+  EXPECT_EQ(j["corrections"][1]["reason"], "标题");
+  EXPECT_EQ(j["current"]["category"], "disclosure");
+  EXPECT_EQ(j["current"]["title"], "新标题");
+  EXPECT_EQ(j["current"]["summary"], "摘要");
+  EXPECT_EQ(j["current"]["severity"], "grave");
 }
 
 TEST_F(Rules, SeverityIsAmendedOnlyOnConfirmedRecords) {
@@ -274,6 +290,12 @@ TEST_F(Rules, AComplaintIsTriagedOnceUnlessReopened) {
   EXPECT_EQ(st->triages, 2u);
   EXPECT_EQ(st->reopens, 1u);
   EXPECT_EQ(st->phase, ComplaintPhase::kInHandling);
+  auto view = complaint_view(*ledger_, c);
+  ASSERT_TRUE(view);
+  EXPECT_EQ((*view)["summary"], "投诉");
+  EXPECT_EQ((*view)["contact_sealed"], false);
+  // filed, triaged, closed, reopened, triaged: the rejected attempts left no line
+  EXPECT_EQ((*view)["history"].size(), 5u);
 }
 
 TEST_F(Rules, ReceiptsAreUniqueAndDuplicatesPointElsewhere) {
@@ -329,6 +351,12 @@ TEST_F(Rules, RectificationComesFromTheAddressedAgencyUntilClosed) {
             Reason::kRecommendationClosed);
   EXPECT_EQ(submit(kAg, kAgency, day(71), RectificationReported{builder_.next_id(), "x", {}}),
             Reason::kRecommendationUnknown);
+  auto view = recommendation_view(*ledger_, m, day(100));
+  ASSERT_TRUE(view);
+  EXPECT_EQ((*view)["reference"], "沪监建1号");
+  EXPECT_EQ((*view)["actions"], nlohmann::json::array({"整改"}));
+  EXPECT_EQ((*view)["outcome"], "escalated");
+  EXPECT_EQ((*view)["overdue"], false);  // closed by then
 }
 
 TEST_F(Rules, CompensationNamesKnownObjects) {
