@@ -1,6 +1,7 @@
 // A child process ingests while the parent kills it with SIGKILL at random moments. After every
 // kill the shard must hold a prefix of what was sent, in whole batches, with an intact chain;
-// at the end nothing is lost or duplicated and the head equals a clean run's.
+// at the end nothing is lost or duplicated and the head equals a clean run's. The projections,
+// committed with the entries, must equal a rebuild after every kill, and a clean run's at the end.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
 #include "govcredit/ingest.h"
+#include "govcredit/projections.h"
 #include "support/support.h"
 
 namespace govcredit {
@@ -49,10 +51,15 @@ TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
   ASSERT_GT(wires().size(), 5000u);
   testing::TempDir clean, crashed;
   Head expected;
+  Digest expected_projections;
   {
     auto l = Ledger::open(clean.path(), Partition{0});
     ASSERT_TRUE(l && ingest_rest(**l));
     expected = (*l)->head();
+    ASSERT_TRUE((*l)->read_side([&](const SideReader& r) {
+      expected_projections = side_digest(r);
+      return Status::ok();
+    }));
   }
   std::uint64_t seed = 4242;
   int kills = 0;
@@ -81,6 +88,13 @@ TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
     EXPECT_EQ((*l)->next_offset().value, static_cast<std::int64_t>(h.size));
     VerifyReport r = (*l)->verify();
     ASSERT_TRUE(r.ok) << r.problem.to_string();
+    // The projections were committed with the entries: exactly as current, equal to a rebuild.
+    auto meta = projection_meta(**l);
+    ASSERT_TRUE(meta);
+    EXPECT_EQ(meta->applied, h.size);
+    auto pc = check_projections(**l);
+    ASSERT_TRUE(pc) << pc.status().to_string();
+    EXPECT_TRUE(pc->ok()) << "after a kill the projections differ from a rebuild";
     // A prefix of what was sent: spot-check the last entry.
     if (h.size > 0) {
       auto last = (*l)->get(Seq{h.size - 1});
@@ -96,6 +110,12 @@ TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
   EXPECT_EQ((*l)->head().chain, expected.chain);
   EXPECT_EQ((*l)->head().root, expected.root);
   EXPECT_TRUE((*l)->verify(VerifyOptions{.signatures = true}).ok);
+  Digest projections;
+  ASSERT_TRUE((*l)->read_side([&](const SideReader& r) {
+    projections = side_digest(r);
+    return Status::ok();
+  }));
+  EXPECT_EQ(projections, expected_projections);
 }
 
 }  // namespace
