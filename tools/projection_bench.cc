@@ -1,11 +1,11 @@
 // projection_bench: projection rebuild rate and agency status look-up latency, results as JSON.
 //
-//   projection_bench [--entries N] [--dir D] [--out FILE] [--keep]
+//   projection_bench [--entries N] [--agencies A] [--dir D] [--out FILE] [--keep]
 //
-// The log holds N generated lifecycle events over 40 agencies (records submitted and verified,
-// recommendations issued, rectified and closed, complaints filed, triaged and closed), appended
-// straight to the ledger: rebuilding projections never checks signatures, so the events are
-// not signed (their 64 signature bytes are zero) — their shape and size are what matter.
+// The log holds N generated lifecycle events over A agencies (default 40) (records submitted and
+// verified, recommendations issued, rectified and closed, complaints filed, triaged and closed),
+// appended straight to the ledger: rebuilding projections never checks signatures, so the events
+// are not signed (their 64 signature bytes are zero) — their shape and size are what matter.
 //
 // Scenarios: rebuild_projections (from the LMDB log into the LMDB side tables, durable commit),
 // rebuild in memory (no side-table writes), agency_state look-up (one read transaction + decode)
@@ -64,7 +64,7 @@ struct Gen {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::uint64_t entries = 1000000;
+  std::uint64_t entries = 1000000, agency_count = 40;
   std::string dir = "/tmp/govcredit-projection-bench", out = "bench-results/projections.json";
   bool keep = false;
   for (int i = 1; i < argc; ++i) {
@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
     if (a == "--entries")
       entries = std::stoull(next());
+    else if (a == "--agencies")
+      agency_count = std::max<std::uint64_t>(1, std::stoull(next()));
     else if (a == "--dir")
       dir = next();
     else if (a == "--out")
@@ -79,14 +81,15 @@ int main(int argc, char** argv) {
     else if (a == "--keep")
       keep = true;
     else {
-      std::cerr << "usage: projection_bench [--entries N] [--dir D] [--out FILE] [--keep]\n";
+      std::cerr << "usage: projection_bench [--entries N] [--agencies A] [--dir D] [--out FILE] "
+                   "[--keep]\n";
       return 2;
     }
   }
   std::filesystem::remove_all(dir);
   Gen g;
   std::vector<std::string> agencies;
-  for (int i = 0; i < 40; ++i) {
+  for (std::uint64_t i = 0; i < agency_count; ++i) {
     agencies.push_back("sh.bench." + std::to_string(i));
     g.emit(agencies.back(), "authority",
            AgencyRegistered{"机关" + std::to_string(i), "Agency " + std::to_string(i), Level::kCity,
@@ -151,6 +154,7 @@ int main(int argc, char** argv) {
   std::cerr << "log of " << entries << " entries written; rebuilding\n";
   nlohmann::json j;
   j["entries"] = entries;
+  j["agencies"] = agency_count;
   {  // The floor under any rebuild: reading and decoding every entry.
     auto d0 = Clock::now();
     std::size_t n = 0;
