@@ -29,7 +29,7 @@ DataKey new_data_key();
 // nonce: 12 bytes, or empty for a random one. A key must never seal twice with one nonce.
 Result<Bytes> seal_contact(const DataKey& key, const EventId& complaint, std::string_view contact,
                            ByteView nonce = {});
-// kSignatureInvalid-free: a wrong key, a wrong event id or a changed byte is kCorrupt.
+// A wrong key, a wrong event id or a changed byte is kCorrupt.
 Result<std::string> open_contact(const DataKey& key, const EventId& complaint, ByteView sealed);
 
 class KeyVault {

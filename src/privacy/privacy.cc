@@ -141,7 +141,16 @@ Result<std::unique_ptr<KeyVault>> KeyVault::open(const std::string& dir) {
   return std::unique_ptr<KeyVault>(new KeyVault(std::move(impl)));
 }
 
+namespace {
+Status closed_vault() {
+  return Status(Reason::kStorageError,
+                "the key vault was left closed by a failed erase; open it again (open() finishes "
+                "the erase)");
+}
+}  // namespace
+
 Status KeyVault::put(const EventId& complaint, const DataKey& key) {
+  if (!impl_->env) return closed_vault();
   try {
     impl_->env->write([&](lmdb::Txn& txn) {
       txn.put(impl_->keys, lmdb::val(complaint.view()), lmdb::val(key.view()));
@@ -153,6 +162,7 @@ Status KeyVault::put(const EventId& complaint, const DataKey& key) {
 }
 
 Result<std::optional<DataKey>> KeyVault::get(const EventId& complaint) const {
+  if (!impl_->env) return closed_vault();
   std::optional<DataKey> out;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
@@ -169,6 +179,7 @@ Result<std::optional<DataKey>> KeyVault::get(const EventId& complaint) const {
 }
 
 std::size_t KeyVault::size() const {
+  if (!impl_->env) return 0;
   std::size_t n = 0;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) { n = txn.count(impl_->keys); });
@@ -236,6 +247,7 @@ void KeyVault::Impl::compact_and_shred() {
 }
 
 Status KeyVault::erase(const EventId& complaint) {
+  if (!impl_->env) return closed_vault();
   bool found = false;
   try {
     impl_->env->write([&](lmdb::Txn& txn) {
