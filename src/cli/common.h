@@ -33,6 +33,7 @@ void register_ledger_commands(CLI::App& app, Runner& run);
 void register_proof_commands(CLI::App& app, Runner& run);
 void register_kafka_commands(CLI::App& app, Runner& run);
 void register_domain_commands(CLI::App& app, Runner& run);
+void register_serve(CLI::App& app, Runner& run);
 
 // Where a shard lives: --data DIR (default ./govcredit-data), --partition P (default 0).
 struct ShardArgs {

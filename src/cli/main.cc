@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   register_proof_commands(app, run);
   register_kafka_commands(app, run);
   register_domain_commands(app, run);
+  register_serve(app, run);
   register_dev(app, run);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,275 @@
+// The HTTP server (include/govcredit/http.h) over Boost.Beast.
+#include "govcredit/http.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+namespace govcredit::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+Response json_response(int http_status, std::string body) {
+  Response r;
+  r.status = http_status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response error_response(int http_status, const Status& s) {
+  nlohmann::json j = {{"code", std::string(s.code())}, {"message", s.message()}};
+  return json_response(http_status,
+                       j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+namespace {
+
+std::vector<std::string> split_path(std::string_view p) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < p.size()) {
+    while (i < p.size() && p[i] == '/') ++i;
+    std::size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    if (j > i) out.emplace_back(p.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// Percent-decoding; nullopt for a malformed escape.
+std::optional<std::string> decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int a = hex(s[i + 1]), b = hex(s[i + 2]);
+      if (a < 0 || b < 0) return std::nullopt;
+      out.push_back(static_cast<char>(a * 16 + b));
+      i += 2;
+    } else if (s[i] == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Router::add(std::string method, std::string pattern, Handler h) {
+  routes_.push_back(Route{std::move(method), split_path(pattern), std::move(h)});
+}
+
+Response Router::dispatch(Request r) const {
+  const std::vector<std::string> segs = split_path(r.path);
+  bool path_known = false;
+  for (const Route& route : routes_) {
+    if (route.segments.size() != segs.size()) continue;
+    std::map<std::string, std::string> params;
+    bool match = true;
+    for (std::size_t i = 0; i < segs.size() && match; ++i) {
+      const std::string& p = route.segments[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}')
+        params[p.substr(1, p.size() - 2)] = segs[i];
+      else
+        match = p == segs[i];
+    }
+    if (!match) continue;
+    path_known = true;
+    if (route.method != r.method) continue;
+    r.params = std::move(params);
+    return route.handler(r);
+  }
+  if (path_known)
+    return error_response(
+        405, Status(Reason::kInvalidArgument, r.method + " is not allowed on " + r.path));
+  return error_response(404, Status(Reason::kNotFound, "no such endpoint: " + r.path));
+}
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Router& router, const ServerOptions& o)
+      : stream_(std::move(socket)), router_(router), o_(o) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::read, shared_from_this()));
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(o_.body_limit);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(o_.timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::eof)
+      return close();
+    if (ec == bhttp::error::body_limit)
+      return write(error_response(413, Status(Reason::kEventTooLarge,
+                                              "the request body exceeds " +
+                                                  std::to_string(o_.body_limit) + " bytes")),
+                   false);
+    if (ec == bhttp::error::header_limit)
+      return write(error_response(
+                       431, Status(Reason::kInvalidArgument, "the request headers are too large")),
+                   false);
+    if (ec)
+      return write(error_response(400, Status(Reason::kInvalidArgument,
+                                              "malformed HTTP request: " + ec.message())),
+                   false);
+    auto& req = parser_->get();
+    Request r;
+    r.method = std::string(req.method_string());
+    std::string_view target(req.target().data(), req.target().size());
+    std::size_t q = target.find('?');
+    auto path = decode(target.substr(0, q), false);
+    if (!path)
+      return write(error_response(400, Status(Reason::kInvalidArgument, "malformed URL escape")),
+                   req.keep_alive());
+    r.path = *path;
+    if (q != std::string_view::npos) {
+      std::string_view rest = target.substr(q + 1);
+      while (!rest.empty()) {
+        std::size_t amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        std::size_t eq = pair.find('=');
+        auto k = decode(pair.substr(0, eq), true);
+        auto v = decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+        if (!k || !v)
+          return write(
+              error_response(400, Status(Reason::kInvalidArgument, "malformed query string")),
+              req.keep_alive());
+        if (!k->empty()) r.query[*k] = *v;
+        if (amp == std::string_view::npos) break;
+        rest = rest.substr(amp + 1);
+      }
+    }
+    r.body = std::move(req.body());
+    Response resp;
+    try {
+      resp = router_.dispatch(std::move(r));
+    } catch (const std::exception&) {
+      resp = error_response(500, Status(Reason::kInternal, "internal error"));
+    }
+    write(std::move(resp), req.keep_alive());
+  }
+
+  void write(Response r, bool keep_alive) {
+    res_ = {};
+    res_.version(11);
+    res_.result(static_cast<bhttp::status>(r.status));
+    res_.set(bhttp::field::server, "govcredit");
+    res_.set(bhttp::field::content_type, r.content_type);
+    res_.set(bhttp::field::cache_control, "no-store");
+    res_.keep_alive(keep_alive);
+    res_.body() = std::move(r.body);
+    res_.prepare_payload();
+    stream_.expires_after(o_.timeout);
+    bhttp::async_write(
+        stream_, res_,
+        beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+  }
+
+  void on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+    if (ec) return;
+    if (!keep_alive) return close();
+    read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;
+  const Router& router_;
+  const ServerOptions& o_;
+};
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  ServerOptions options;
+  Router router;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec,
+                                                                             tcp::socket socket) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) std::make_shared<Session>(std::move(socket), self->router, self->options)->run();
+      self->accept();
+    });
+  }
+};
+
+Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  stop();
+}
+
+Result<std::unique_ptr<Server>> Server::start(const ServerOptions& o, const Router& router) {
+  auto impl = std::make_shared<Impl>();
+  impl->options = o;
+  impl->router = router;
+  beast::error_code ec;
+  auto address = net::ip::make_address(o.address, ec);
+  if (ec) return Status(Reason::kInvalidArgument, "bad listen address '" + o.address + "'");
+  tcp::endpoint ep(address, o.port);
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(ep, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Status(Reason::kIoError, "cannot listen on " + o.address + ":" + std::to_string(o.port) +
+                                        ": " + ec.message());
+  impl->accept();
+  for (unsigned i = 0; i < std::max(1u, o.threads); ++i)
+    impl->threads.emplace_back([impl] { impl->ioc.run(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+unsigned short Server::port() const {
+  beast::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->threads.empty()) return;
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace govcredit::http
