@@ -216,19 +216,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+struct Server::Impl {
   ServerOptions options;
   Router router;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
 
+  // The handler holds a plain pointer: the io_context is a member, so no handler outlives this
+  // (a shared_ptr here would be a cycle through the io_context's queue, and a leak).
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec,
-                                                                             tcp::socket socket) {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), self->router, self->options)->run();
-      self->accept();
+      if (!ec) std::make_shared<Session>(std::move(socket), router, options)->run();
+      accept();
     });
   }
 };
@@ -256,7 +257,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& o, const Rout
                                         ": " + ec.message());
   impl->accept();
   for (unsigned i = 0; i < std::max(1u, o.threads); ++i)
-    impl->threads.emplace_back([impl] { impl->ioc.run(); });
+    impl->threads.emplace_back([p = impl.get()] { p->ioc.run(); });
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
