@@ -23,21 +23,12 @@
 #include "govcredit/demo.h"
 #include "govcredit/ledger.h"
 
+#include "bench_util.h"
+
 using namespace govcredit;
-using Clock = std::chrono::steady_clock;
-
-namespace {
-
-double secs(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
-}
-
-}  // namespace
+using bench::Clock;
+using bench::percentile;
+using bench::secs;
 
 int main(int argc, char** argv) {
   std::uint64_t entries = 1000000, batch = 1000;

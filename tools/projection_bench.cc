@@ -22,18 +22,14 @@
 #include "govcredit/scoring.h"
 #include "govcredit/status_cache.h"
 
+#include "bench_util.h"
+
 using namespace govcredit;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::percentile;
+using bench::secs;
 
 namespace {
-
-double secs(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
-}
 
 struct Gen {
   std::uint64_t counter = 0;

@@ -257,8 +257,6 @@ class Projector {
   void flushed();
   // Sizes the in-memory tables for about this many events (a rebuild knows the log's size).
   void reserve(std::uint64_t events);
-  // Drops everything held in memory (after a flush, to bound memory).
-  void forget();
 
   // Look-ups (from memory, else the backing). nullptr when absent.
   const AgencyState* agency(const AgencyId& id);

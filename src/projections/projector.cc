@@ -298,12 +298,4 @@ void Projector::flushed() {
   }
 }
 
-void Projector::forget() {
-  const SideReader* backing = impl_->backing;
-  DomainRules rules = impl_->rules;
-  impl_ = std::make_unique<Impl>();
-  impl_->backing = backing;
-  impl_->rules = rules;
-}
-
 }  // namespace govcredit
