@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages govcredit builds, tests and runs with.
 # Idempotent: when every package is already installed it does nothing (no apt-get update either).
-# Usage: ops/install-deps.sh [--with-browser]   (the browser is for the web end-to-end tests)
+# Usage: ops/install-deps.sh [--with-browser]
+#   --with-browser adds what the web tests and the HTTP benchmark need: headless Chromium, Node.js
+#   and npm (to fetch playwright-core, which drives it), and wrk.
 set -euo pipefail
 
 packages=(
@@ -12,7 +14,9 @@ packages=(
   default-jre-headless maven
 )
 if [[ "${1:-}" == "--with-browser" ]]; then
-  packages+=(chromium chromium-driver)
+  packages+=(chromium chromium-driver nodejs wrk)
+  # npm comes with some nodejs builds (NodeSource) and is a separate Debian package otherwise.
+  command -v npm > /dev/null || packages+=(npm)
 fi
 
 missing=()

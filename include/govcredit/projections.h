@@ -16,6 +16,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -321,6 +322,14 @@ Result<ComplaintState> complaint_by_receipt(const Ledger& ledger, const std::str
                                             EventId* id = nullptr);
 Result<RecommendationState> recommendation_state(const Ledger& ledger, const EventId& id);
 Result<std::vector<ReportState>> reports(const Ledger& ledger);
+// Every record / complaint / recommendation of the shard in id order, until fn returns false.
+Status for_each_record(const Ledger& ledger,
+                       const std::function<bool(const EventId&, const RecordState&)>& fn);
+Status for_each_complaint(const Ledger& ledger,
+                          const std::function<bool(const EventId&, const ComplaintState&)>& fn);
+Status for_each_recommendation(
+    const Ledger& ledger,
+    const std::function<bool(const EventId&, const RecommendationState&)>& fn);
 
 enum class TrailKind : char { kAgency = 'a', kPrincipal = 'p' };
 // Up to limit lines of a trail with seq >= from, in seq order.

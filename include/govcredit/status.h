@@ -86,6 +86,13 @@ enum class Reason : std::uint16_t {
   kNotFound,
   kInvalidArgument,
   kCorrupt,
+  // The HTTP API's own answers (docs/API.md).
+  kUnauthenticated,  // no, or an unusable, request signature
+  kRequestExpired,   // the signed time is too far from the server's clock
+  kRequestReplayed,  // the nonce was already used with this key
+  kForbidden,        // the principal's role may not see or do this
+  kRateLimited,      // too many requests from this client; retry later
+  kUnavailable,      // the service cannot answer now (e.g. a shard not assigned yet)
 };
 
 // The stable snake_case code, e.g. "signature_invalid".

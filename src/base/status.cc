@@ -74,6 +74,12 @@ constexpr std::array kTable = {
     Entry{Reason::kNotFound, "not_found"},
     Entry{Reason::kInvalidArgument, "invalid_argument"},
     Entry{Reason::kCorrupt, "corrupt"},
+    Entry{Reason::kUnauthenticated, "unauthenticated"},
+    Entry{Reason::kRequestExpired, "request_expired"},
+    Entry{Reason::kRequestReplayed, "request_replayed"},
+    Entry{Reason::kForbidden, "forbidden"},
+    Entry{Reason::kRateLimited, "rate_limited"},
+    Entry{Reason::kUnavailable, "unavailable"},
 };
 
 }  // namespace

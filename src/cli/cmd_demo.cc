@@ -7,6 +7,8 @@
 #include <iostream>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "common.h"
 #include "govcredit/bus.h"
 #include "govcredit/codec.h"
@@ -49,6 +51,35 @@ int run_demo(const DemoArgs& a) {
                               key.public_key().to_pem());
         !s)
       return report(s);
+
+  // The demo's sign-in identities and the complaint channel's key, for `govcredit serve`. These
+  // are the demo's public test keys (derived from fixed seeds in the source): demo data only.
+  {
+    // The key a principal signs with now (a rotated key replaced the first one in world.keys).
+    auto current_key = [&](const PrincipalId& p) {
+      auto it = world.keys.find(p);
+      return it != world.keys.end() ? it->second : demo::key_for(p);
+    };
+    nlohmann::json ids = nlohmann::json::array();
+    auto add = [&](const std::string& principal, const std::string& role, const std::string& zh,
+                   const std::string& en) {
+      ids.push_back({{"principal", principal},
+                     {"role", role},
+                     {"name_zh", zh},
+                     {"name_en", en},
+                     {"private_key_pem", current_key(PrincipalId(principal)).to_pem()}});
+    };
+    add("auditor", "auditor", "外部审计员", "External auditor");
+    add("authority", "authority", "市监察局", "Supervision bureau");
+    add("ag.sh.city.housing", "agency", "市住房保障和房屋管理局", "City housing bureau");
+    add("src.audit", "source", "市审计局", "City audit office");
+    if (Status s = write_file(a.shard.data + "/demo-identities.json", ids.dump(2) + "\n", true); !s)
+      return report(s);
+    if (Status s = write_file(a.shard.data + "/keys/complaints.key",
+                              current_key(demo::kComplaintChannel).to_pem(), true);
+        !s)
+      return report(s);
+  }
 
   auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = a.shard.data,
                                                .partitions = a.partitions,

@@ -348,6 +348,53 @@ Result<RecommendationState> recommendation_state(const Ledger& ledger, const Eve
                                        "recommendation " + to_hex(id.view()));
 }
 
+namespace {
+
+// Calls fn for each object of a table keyed by event id, decoded, until fn returns false.
+template <class T, class Decode>
+Status for_each_object(const Ledger& ledger, Side t, Decode decode, const char* what,
+                       const std::function<bool(const EventId&, const T&)>& fn) {
+  bool corrupt = false;
+  Status s = ledger.read_side([&](const SideReader& r) {
+    r.scan(t, {}, [&](ByteView k, ByteView v) {
+      auto obj = decode(v);
+      if (!obj || k.size() != 16) {
+        corrupt = true;
+        return false;
+      }
+      EventId id;
+      std::copy(k.begin(), k.end(), id.bytes.begin());
+      return fn(id, *obj);
+    });
+    return Status::ok();
+  });
+  if (!s) return s;
+  if (corrupt)
+    return Status(Reason::kCorrupt,
+                  std::string("a stored ") + what + " does not decode; run govcredit rebuild");
+  return Status::ok();
+}
+
+}  // namespace
+
+Status for_each_record(const Ledger& ledger,
+                       const std::function<bool(const EventId&, const RecordState&)>& fn) {
+  return for_each_object<RecordState>(ledger, Side::kRecord, pack::decode_record, "record", fn);
+}
+
+Status for_each_complaint(const Ledger& ledger,
+                          const std::function<bool(const EventId&, const ComplaintState&)>& fn) {
+  return for_each_object<ComplaintState>(ledger, Side::kComplaint, pack::decode_complaint,
+                                         "complaint", fn);
+}
+
+Status for_each_recommendation(
+    const Ledger& ledger,
+    const std::function<bool(const EventId&, const RecommendationState&)>& fn) {
+  return for_each_object<RecommendationState>(ledger, Side::kRecommendation,
+                                              pack::decode_recommendation, "recommendation", fn);
+}
+
 Result<std::vector<ReportState>> reports(const Ledger& ledger) {
   std::vector<ReportState> out;
   bool corrupt = false;

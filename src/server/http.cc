@@ -6,9 +6,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
+#include <type_traits>
 
 namespace govcredit::http {
 
@@ -73,8 +76,22 @@ std::optional<std::string> decode(std::string_view s, bool plus_is_space) {
 
 }  // namespace
 
+const std::string& Request::header(const std::string& lower_case_name) const {
+  static const std::string kNone;
+  auto it = headers.find(lower_case_name);
+  return it == headers.end() ? kNone : it->second;
+}
+
 void Router::add(std::string method, std::string pattern, Handler h) {
-  routes_.push_back(Route{std::move(method), split_path(pattern), std::move(h)});
+  auto segments = split_path(pattern);
+  routes_.push_back(
+      Route{std::move(method), std::move(pattern), std::move(segments), std::move(h)});
+}
+
+std::vector<std::string> Router::routes() const {
+  std::vector<std::string> out;
+  for (const Route& r : routes_) out.push_back(r.method + " " + r.pattern);
+  return out;
 }
 
 Response Router::dispatch(Request r) const {
@@ -95,7 +112,9 @@ Response Router::dispatch(Request r) const {
     path_known = true;
     if (route.method != r.method) continue;
     r.params = std::move(params);
-    return route.handler(r);
+    Response resp = route.handler(r);
+    resp.route = route.pattern;
+    return resp;
   }
   if (path_known)
     return error_response(
@@ -105,30 +124,73 @@ Response Router::dispatch(Request r) const {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+bool is_loopback(const net::ip::address& a) {
+  if (a.is_loopback()) return true;
+  return a.is_v6() && a.to_v6().is_v4_mapped() &&
+         a.to_v6().to_v4().is_loopback();  // ::ffff:127.0.0.1
+}
+
+// One connection: plain (Stream = beast::tcp_stream) or TLS (TlsStream).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, const Router& router, const ServerOptions& o)
-      : stream_(std::move(socket)), router_(router), o_(o) {}
+  template <class... TlsContext>
+  Session(tcp::socket socket, const Router& router, const ServerOptions& o, TlsContext&... tls)
+      : stream_(std::move(socket), tls...), router_(router), o_(o) {
+    beast::error_code ec;
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) {
+      remote_ = ep.address().to_string();
+      loopback_ = is_loopback(ep.address());
+    }
+  }
 
   void run() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::read, shared_from_this()));
+    net::dispatch(beast::get_lowest_layer(stream_).get_executor(),
+                  beast::bind_front_handler(&Session::start, this->shared_from_this()));
   }
 
  private:
+  void start() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(o_.timeout);
+      stream_.async_handshake(
+          net::ssl::stream_base::server,
+          beast::bind_front_handler(&Session::on_handshake, this->shared_from_this()));
+    } else {
+      read();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) return;  // not TLS, or a failed handshake: nothing to answer in
+    read();
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(o_.body_limit);
-    parser_->header_limit(16 * 1024);
-    stream_.expires_after(o_.timeout);
+    parser_->header_limit(static_cast<std::uint32_t>(o_.header_limit));
+    beast::get_lowest_layer(stream_).expires_after(o_.timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
+                      beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::connection_reset || ec == net::error::eof)
+    if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset ||
+        ec == net::error::eof || ec == net::ssl::error::stream_truncated)
       return close();
+    if (ec == beast::error::timeout) {
+      // A client that sent part of a request and stalled is told so; an idle keep-alive
+      // connection is closed quietly.
+      if (parser_ && parser_->got_some())
+        return write(error_response(408, Status(Reason::kInvalidArgument,
+                                                "the request did not arrive in time")),
+                     false);
+      return close();
+    }
     if (ec == bhttp::error::body_limit)
       return write(error_response(413, Status(Reason::kEventTooLarge,
                                               "the request body exceeds " +
@@ -142,10 +204,19 @@ class Session : public std::enable_shared_from_this<Session> {
       return write(error_response(400, Status(Reason::kInvalidArgument,
                                               "malformed HTTP request: " + ec.message())),
                    false);
+    started_ = std::chrono::steady_clock::now();
     auto& req = parser_->get();
     Request r;
     r.method = std::string(req.method_string());
+    r.remote = remote_;
+    r.loopback = loopback_;
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = std::string(f.value());
+    }
     std::string_view target(req.target().data(), req.target().size());
+    r.target = std::string(target);
     std::size_t q = target.find('?');
     auto path = decode(target.substr(0, q), false);
     if (!path)
@@ -172,10 +243,12 @@ class Session : public std::enable_shared_from_this<Session> {
     r.body = std::move(req.body());
     Response resp;
     try {
-      resp = router_.dispatch(std::move(r));
+      resp = router_.dispatch(r);
     } catch (const std::exception&) {
       resp = error_response(500, Status(Reason::kInternal, "internal error"));
     }
+    r.body.clear();
+    last_ = std::move(r);
     write(std::move(resp), req.keep_alive());
   }
 
@@ -186,16 +259,34 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.set(bhttp::field::server, "govcredit");
     res_.set(bhttp::field::content_type, r.content_type);
     res_.set(bhttp::field::cache_control, "no-store");
+    res_.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : r.headers) res_.set(name, value);
+    if constexpr (std::is_same_v<Stream, TlsStream>)
+      res_.set("Strict-Transport-Security", "max-age=31536000");
     res_.keep_alive(keep_alive);
     res_.body() = std::move(r.body);
     res_.prepare_payload();
-    stream_.expires_after(o_.timeout);
+    status_ = r.status;
+    route_ = std::move(r.route);
+    beast::get_lowest_layer(stream_).expires_after(o_.timeout);
     bhttp::async_write(
         stream_, res_,
-        beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+        beast::bind_front_handler(&Session::on_write, this->shared_from_this(), keep_alive));
   }
 
   void on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+    if (o_.observe && last_) {
+      Response meta;
+      meta.status = status_;
+      meta.route = route_;
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+      try {
+        o_.observe(*last_, meta, secs);
+      } catch (const std::exception&) {
+      }
+    }
+    last_.reset();
     if (ec) return;
     if (!keep_alive) return close();
     read();
@@ -203,15 +294,26 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
   const Router& router_;
   const ServerOptions& o_;
+  std::string remote_;
+  bool loopback_ = false;
+  std::optional<Request> last_;
+  int status_ = 0;
+  std::string route_;
+  std::chrono::steady_clock::time_point started_{};
 };
 
 }  // namespace
@@ -222,13 +324,19 @@ struct Server::Impl {
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
+  std::optional<net::ssl::context> tls;
 
   // The handler holds a plain pointer: the io_context is a member, so no handler outlives this
   // (a shared_ptr here would be a cycle through the io_context's queue, and a leak).
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), router, options)->run();
+      if (!ec) {
+        if (tls)
+          std::make_shared<Session<TlsStream>>(std::move(socket), router, options, *tls)->run();
+        else
+          std::make_shared<Session<beast::tcp_stream>>(std::move(socket), router, options)->run();
+      }
       accept();
     });
   }
@@ -245,6 +353,20 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& o, const Rout
   impl->options = o;
   impl->router = router;
   beast::error_code ec;
+  if (o.tls) {
+    impl->tls.emplace(net::ssl::context::tls_server);
+    impl->tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                           net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                           net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+    impl->tls->use_certificate_chain_file(o.tls->certificate_chain, ec);
+    if (ec)
+      return Status(Reason::kIoError, "cannot load the TLS certificate chain '" +
+                                          o.tls->certificate_chain + "': " + ec.message());
+    impl->tls->use_private_key_file(o.tls->private_key, net::ssl::context::pem, ec);
+    if (ec)
+      return Status(Reason::kIoError, "cannot load the TLS private key '" + o.tls->private_key +
+                                          "': " + ec.message());
+  }
   auto address = net::ip::make_address(o.address, ec);
   if (ec) return Status(Reason::kInvalidArgument, "bad listen address '" + o.address + "'");
   tcp::endpoint ep(address, o.port);
