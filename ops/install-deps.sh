@@ -14,7 +14,7 @@ packages=(
   default-jre-headless maven
 )
 if [[ "${1:-}" == "--with-browser" ]]; then
-  packages+=(chromium chromium-driver nodejs wrk)
+  packages+=(chromium chromium-driver fonts-noto-cjk nodejs wrk)
   # npm comes with some nodejs builds (NodeSource) and is a separate Debian package otherwise.
   command -v npm > /dev/null || packages+=(npm)
 fi

@@ -354,14 +354,17 @@ class Service {
       Timestamp n = now();
       auto st = (*cache)->get(*id, n, *ctx_.rules);
       if (!st) return fail(st.status());
-      return json_response(200, agency_status_json(*st->agency, st->score, n).dump());
+      json j = agency_status_json(*st->agency, st->score, n);
+      j["partition"] = partition_of(id->value);
+      return json_response(200, j.dump());
     }
     auto l = shard_of(id->value);
     if (!l) return fail(l.status());
     auto st = agency_state_as_of(**l, *id, **t);
     if (!st) return fail(st.status());
-    return json_response(200,
-                         agency_status_json(*st, score(*st, **t, *ctx_.rules, false), **t).dump());
+    json j = agency_status_json(*st, score(*st, **t, *ctx_.rules, false), **t);
+    j["partition"] = partition_of(id->value);
+    return json_response(200, j.dump());
   }
 
   Response explain(const Request& r, const Caller& c) {
