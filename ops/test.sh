@@ -3,7 +3,7 @@
 # whole test suite twice — a release build and an ASan+UBSan build. Exit non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ops/install-deps.sh
+ops/install-deps.sh --with-browser
 # Fetch Apache Kafka once, up front, so a download problem shows as itself.
 ops/kafka/kafka.sh fetch
 

@@ -30,16 +30,16 @@ struct ApiContext {
   int partitions = 1;
   // The shard of a partition, or nullptr while it is not available (a Kafka ledger node that
   // has not been assigned it yet): then the answer is 503 unavailable.
-  std::function<Ledger*(Partition)> shard;
+  std::function<Ledger*(Partition)> shard{};
   Bus* bus = nullptr;               // where submissions and complaints are published
   EmbeddedBus* embedded = nullptr;  // the same bus when embedded: outcomes are known at once
   const ScoringRules* rules = nullptr;
   const PrivateKey* ledger_key = nullptr;     // signs checkpoints
   const PrivateKey* complaint_key = nullptr;  // signs citizens' complaints; nullptr: none taken
   KeyVault* vault = nullptr;  // keeps complaints' contact data keys (required with complaint_key)
-  std::string web_dir;        // the static pages; "" serves none
+  std::string web_dir{};      // the static pages; "" serves none
   // JSON served at /v1/demo/identities for the demo's one-click sign-in; "" (the default): 404.
-  std::string demo_identities;
+  std::string demo_identities{};
   // Complaints and look-ups per client address: a token bucket of this many per minute, this
   // burst.
   double complaints_per_minute = 6;
