@@ -4,8 +4,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <toml++/toml.h>
 #include <iostream>
+#include <set>
 #include <thread>
+#include <type_traits>
 
 #include "common.h"
 #include "govcredit/api.h"
@@ -25,6 +28,8 @@ struct ServeArgs {
   int partitions = 1;
   std::string kafka;
   std::string group = "govcredit-serve";
+  std::string topic = "govcredit.events";
+  std::string rejected_topic = "govcredit.rejected";
   std::string tls_cert, tls_key;
   std::string web = GOVCREDIT_WEB_DIR;
   std::string complaint_key;  // default: DATA/keys/complaints.key when it exists
@@ -33,7 +38,88 @@ struct ServeArgs {
   bool demo_sign_in = false;
   std::size_t body_limit = 64 * 1024;
   int timeout_s = 10;
+  std::string config;
 };
+
+// --config FILE: a TOML table of the options by their long names (listen = "0.0.0.0:8443",
+// threads = 4, tls-cert = "...", demo-sign-in = false). An option also given on the command line
+// keeps the command line's value. An unknown key or a value of the wrong type is an error.
+Status apply_config(const CLI::App& cmd, ServeArgs& a) {
+  toml::table doc;
+  try {
+    doc = toml::parse_file(a.config);
+  } catch (const toml::parse_error& e) {
+    return Status(Reason::kInvalidArgument,
+                  "--config " + a.config + ": " + std::string(e.description()));
+  }
+  Status problem;
+  static const std::set<std::string> kKnown = {"data",
+                                               "name",
+                                               "listen",
+                                               "threads",
+                                               "partitions",
+                                               "kafka",
+                                               "group",
+                                               "tls-cert",
+                                               "tls-key",
+                                               "web",
+                                               "complaint-key",
+                                               "complaints-per-minute",
+                                               "complaints-burst",
+                                               "body-limit",
+                                               "timeout",
+                                               "demo-sign-in"};
+  auto set = [&](const std::string& key, const toml::node& v) -> bool {
+    if (!kKnown.count(key)) {
+      problem = Status(Reason::kInvalidArgument, "--config " + a.config + ": unknown option '" +
+                                                     key + "' (see govcredit serve --help)");
+      return false;
+    }
+    if (cmd.count("--" + key) > 0) return true;  // the command line wins
+    auto str = [&](std::string& out) {
+      if (auto x = v.value<std::string>()) out = *x;
+      return v.is_string();
+    };
+    auto num = [&](auto& out) {
+      if (auto x = v.value<double>(); x && (v.is_integer() || v.is_floating_point())) {
+        out = static_cast<std::remove_reference_t<decltype(out)>>(*x);
+        return true;
+      }
+      return false;
+    };
+    if (key == "data") return str(a.shard.data);
+    if (key == "name") return str(a.shard.name);
+    if (key == "listen") return str(a.listen);
+    if (key == "threads") return num(a.threads) && a.threads >= 1 && a.threads <= 64;
+    if (key == "partitions") return num(a.partitions) && a.partitions >= 1 && a.partitions <= 64;
+    if (key == "kafka") return str(a.kafka);
+    if (key == "group") return str(a.group);
+    if (key == "topic") return str(a.topic);
+    if (key == "rejected-topic") return str(a.rejected_topic);
+    if (key == "tls-cert") return str(a.tls_cert);
+    if (key == "tls-key") return str(a.tls_key);
+    if (key == "web") return str(a.web);
+    if (key == "complaint-key") return str(a.complaint_key);
+    if (key == "complaints-per-minute") return num(a.complaints_per_minute);
+    if (key == "complaints-burst") return num(a.complaints_burst) && a.complaints_burst >= 1;
+    if (key == "body-limit") return num(a.body_limit) && a.body_limit >= 1024;
+    if (key == "timeout") return num(a.timeout_s) && a.timeout_s >= 1;
+    if (key == "demo-sign-in") {
+      if (auto x = v.value<bool>()) a.demo_sign_in = *x;
+      return v.is_boolean();
+    }
+    return false;
+  };
+  for (const auto& [k, v] : doc) {
+    std::string key(k.str());
+    if (!set(key, v)) {
+      if (!problem) return problem;
+      return Status(Reason::kInvalidArgument,
+                    "--config " + a.config + ": a bad value for '" + key + "'");
+    }
+  }
+  return Status::ok();
+}
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -90,6 +176,8 @@ int serve(const ServeArgs& a) {
   } else {
     KafkaConfig config;
     config.brokers = a.kafka;
+    config.events_topic = a.topic;
+    config.rejected_topic = a.rejected_topic;
     auto n = ensure_topics(config);
     if (!n) return report(n.status());
     auto bus = KafkaBus::create(config);
@@ -186,7 +274,10 @@ void register_serve(CLI::App& app, Runner& run) {
       "form and status look-up, the agency dashboard and the auditor's proof check for signed-in "
       "staff, and the signed JSON API (docs/API.md). Events go through the embedded bus, or "
       "through Kafka with --kafka (an in-process ledger node then writes the shards).");
-  c->set_config("--config", "", "a TOML file of these options (e.g. listen = \"0.0.0.0:8443\")");
+  c->add_option("--config", a->config,
+                "a TOML file of these options by long name (listen = \"0.0.0.0:8443\", "
+                "threads = 4, ...); the command line wins")
+      ->check(CLI::ExistingFile);
   add_shard_options(c, a->shard);
   c->add_option("--listen", a->listen, "HOST:PORT ([::1]:PORT for IPv6; port 0 picks a free one)")
       ->capture_default_str();
@@ -200,6 +291,9 @@ void register_serve(CLI::App& app, Runner& run) {
                 "Kafka brokers (HOST:PORT,...): publish there and run a "
                 "ledger node in this process");
   c->add_option("--group", a->group, "the ledger node's consumer group (with --kafka)")
+      ->capture_default_str();
+  c->add_option("--topic", a->topic, "events topic (with --kafka)")->capture_default_str();
+  c->add_option("--rejected-topic", a->rejected_topic, "rejection notices topic (with --kafka)")
       ->capture_default_str();
   c->add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS (docs/API.md §1)");
   c->add_option("--tls-key", a->tls_key, "PEM private key of the certificate");
@@ -223,7 +317,13 @@ void register_serve(CLI::App& app, Runner& run) {
   c->add_flag("--demo-sign-in", a->demo_sign_in,
               "offer the demo's test identities (DATA/demo-identities.json) for one-click "
               "sign-in; for demo data only");
-  c->callback([&run, a] { run = [a] { return serve(*a); }; });
+  c->callback([&run, a, c] {
+    run = [a, c] {
+      if (!a->config.empty())
+        if (Status s = apply_config(*c, *a); !s) return report(s);
+      return serve(*a);
+    };
+  });
 }
 
 }  // namespace govcredit::cli

@@ -243,7 +243,77 @@ class Service {
     return registry_;
   }
 
+  // A session: a bearer token issued to a signed request (POST /v1/sessions), so that a client
+  // making many requests pays for one signature check instead of one per request.
+  struct Session {
+    Caller caller;
+    std::int64_t expires_ms = 0;
+  };
+  static constexpr std::int64_t kSessionMs = 15 * 60 * 1000;
+
+  Result<Caller> session_caller(const std::string& token) {
+    std::optional<Session> s;
+    {
+      std::lock_guard lock(sessions_mu_);
+      auto it = sessions_.find(token);
+      if (it != sessions_.end()) s = it->second;
+    }
+    const Status bad(Reason::kUnauthenticated,
+                     "the session token is unknown or expired; sign in again (POST /v1/sessions)");
+    if (!s || s->expires_ms <= now_ms()) return bad;
+    // A key revoked since the session began ends the session.
+    auto reg = registry();
+    if (!reg) return reg.status();
+    const KeyInfo* k = (*reg)->key(s->caller.key);
+    if (!k || (k->revoked_at && k->revoked_at->ms <= now_ms())) return bad;
+    return s->caller;
+  }
+
+  Response open_session(const Request& r, const Caller& c) {
+    if (!r.header("authorization").empty())
+      return fail(Status(Reason::kUnauthenticated,
+                         "a session is opened by a signed request, not by another session"));
+    std::array<std::uint8_t, 32> b{};
+    random_bytes(b);
+    std::string token = to_base64(ByteView(b.data(), b.size()));
+    for (char& ch : token) ch = ch == '+' ? '-' : ch == '/' ? '_' : ch;  // base64url
+    token.erase(token.find('='));
+    const std::int64_t expires = now_ms() + kSessionMs;
+    {
+      std::lock_guard lock(sessions_mu_);
+      if (sessions_.size() >= 100000)
+        std::erase_if(sessions_, [&](const auto& kv) { return kv.second.expires_ms <= now_ms(); });
+      if (sessions_.size() >= 100000)
+        return fail(Status(Reason::kRateLimited, "too many open sessions; try again later"));
+      sessions_[token] = Session{c, expires};
+    }
+    return json_response(201, json{{"token", token},
+                                   {"expires_at", format_time(Timestamp{expires})},
+                                   {"principal", c.principal.id.value},
+                                   {"role", std::string(enum_name(c.principal.role))}}
+                                  .dump());
+  }
+
+  Response close_session(const Request& r, const Caller&) {
+    const std::string& auth = r.header("authorization");
+    if (auth.rfind("Bearer ", 0) != 0)
+      return fail(Status(Reason::kInvalidArgument,
+                         "send the session's token (Authorization: Bearer ...) to end it"));
+    std::lock_guard lock(sessions_mu_);
+    sessions_.erase(auth.substr(7));
+    return json_response(200, R"({"status":"ended"})");
+  }
+
   Result<Caller> caller(const Request& r) {
+    const std::string& authorization = r.header("authorization");
+    if (!authorization.empty()) {
+      if (authorization.rfind("Bearer ", 0) != 0)
+        return Status(Reason::kUnauthenticated,
+                      "Authorization must be \"Bearer <session token>\" (docs/API.md §2)");
+      auto c = session_caller(authorization.substr(7));
+      if (!c) metrics_.count_auth_failure(c.status().code());
+      return c;
+    }
     if (r.header("x-govcredit-key").empty() && r.header("x-govcredit-signature").empty() &&
         r.header("x-govcredit-time").empty() && r.header("x-govcredit-nonce").empty())
       return Caller{};
@@ -1074,6 +1144,8 @@ class Service {
   std::unordered_map<std::string, Tracked> tracked_;  // GUARDED_BY(tracked_mu_)
   std::deque<std::string> order_;
   std::mutex vault_mu_;
+  std::mutex sessions_mu_;
+  std::unordered_map<std::string, Session> sessions_;  // GUARDED_BY(sessions_mu_)
 };
 
 }  // namespace
@@ -1100,6 +1172,8 @@ Api make_api(const ApiContext& ctx) {
     if (c.principal.agency) j["agency"] = c.principal.agency->value;
     return json_response(200, j.dump());
   }));
+  r.add("POST", "/v1/sessions", s->signed_only(bind(&Service::open_session)));
+  r.add("DELETE", "/v1/sessions", s->signed_only(bind(&Service::close_session)));
   r.add("POST", "/v1/events", s->signed_only(bind(&Service::submit)));
   r.add("GET", "/v1/events/{id}", s->signed_only(bind(&Service::event_status)));
   r.add("GET", "/v1/agencies", s->signed_only(bind(&Service::agencies)));

@@ -315,6 +315,37 @@ TEST_F(Api, AuthenticationFailuresHaveTheirOwnCodes) {
   EXPECT_EQ(partial.body["code"], "unauthenticated");
 }
 
+// A session: one signed request opens it; its bearer token then stands for the principal (same
+// visibility), until it is ended.
+TEST_F(Api, SessionTokensStandForTheSignedPrincipal) {
+  const PrivateKey agency = demo_key(f().world(), "ag.sh.city.housing");
+  auto open = f().call(Call{.method = "POST", .target = "/v1/sessions", .key = &agency});
+  ASSERT_EQ(open.status, 201) << open.text;
+  EXPECT_EQ(open.body["role"], "agency");
+  const std::string bearer = "Bearer " + open.body["token"].get<std::string>();
+  auto own = f().call(
+      Call{.target = "/v1/agencies/sh.city.housing", .headers = {{"Authorization", bearer}}});
+  EXPECT_EQ(own.status, 200) << own.text;
+  auto other = f().call(
+      Call{.target = "/v1/agencies/sh.city.finance", .headers = {{"Authorization", bearer}}});
+  EXPECT_EQ(other.status, 403);
+  // A session cannot open another one.
+  EXPECT_EQ(f().call(Call{.method = "POST",
+                          .target = "/v1/sessions",
+                          .headers = {{"Authorization", bearer}}})
+                .status,
+            401);
+  auto end = f().call(
+      Call{.method = "DELETE", .target = "/v1/sessions", .headers = {{"Authorization", bearer}}});
+  EXPECT_EQ(end.status, 200);
+  auto after = f().call(
+      Call{.target = "/v1/agencies/sh.city.housing", .headers = {{"Authorization", bearer}}});
+  EXPECT_EQ(after.status, 401);
+  EXPECT_EQ(after.body["code"], "unauthenticated");
+  auto junk = f().call(Call{.target = "/v1/whoami", .headers = {{"Authorization", "Basic eA=="}}});
+  EXPECT_EQ(junk.status, 401);
+}
+
 TEST_F(Api, ACitizenFilesAComplaintAndLooksItUp) {
   const std::uint64_t before = f().total_entries();
   json c = {{"agency", "sh.city.housing"},

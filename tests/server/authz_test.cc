@@ -88,6 +88,9 @@ TEST(Authorisation, EveryRoleAgainstEveryEndpoint) {
        "",
        {404, 404, 404, 404, 404, 404, 404}},
       {"GET /v1/whoami", "GET", "/v1/whoami", "", {401, 200, 200, 200, 200, 200, 200}},
+      {"POST /v1/sessions", "POST", "/v1/sessions", "", {401, 201, 201, 201, 201, 201, 201}},
+      // Ending a session needs its bearer token: a signed request without one is a 400.
+      {"DELETE /v1/sessions", "DELETE", "/v1/sessions", "", {401, 400, 400, 400, 400, 400, 400}},
       {"POST /v1/events", "POST", "/v1/events", foreign_json, {401, 403, 403, 403, 403, 403, 403}},
       {"GET /v1/events/{id}", "GET", "/v1/events/" + rid, "", {401, 200, 200, 200, 403, 200, 403}},
       {"GET /v1/agencies", "GET", "/v1/agencies", "", {401, 200, 200, 200, 200, 403, 403}},

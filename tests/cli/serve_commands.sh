@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# govcredit serve from the command line: the config file, refusals with their exit codes, a clean
+# stop on SIGTERM. Usage: serve_commands.sh GOVCREDIT_BINARY
+set -euo pipefail
+bin=$1
+work=$(mktemp -d)
+pid=""
+trap '[[ -n "$pid" ]] && kill "$pid" 2> /dev/null; rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+expect_exit() {  # code, args...
+  local want=$1
+  shift
+  set +e
+  "$bin" "$@" > "$work/out" 2>&1
+  local got=$?
+  set -e
+  [[ $got -eq $want ]] || { cat "$work/out"; fail "'$*' exited $got, expected $want"; }
+}
+
+expect_exit 2 serve --data "$work/d" --listen nowhere
+expect_exit 2 serve --data "$work/d" --listen 127.0.0.1:99999
+expect_exit 2 serve --data "$work/d" --tls-cert "$work/x.pem"
+printf 'listen = "127.0.0.1:0"\nbogus = 1\n' > "$work/bad.toml"
+expect_exit 2 serve --data "$work/d" --config "$work/bad.toml"
+grep -q "unknown option 'bogus'" "$work/out" || fail "the unknown config key is not named"
+printf 'threads = "many"\n' > "$work/bad2.toml"
+expect_exit 2 serve --data "$work/d" --config "$work/bad2.toml"
+expect_exit 3 serve --data "$work/d" --tls-cert /nonexistent.pem --tls-key /nonexistent.pem --listen 127.0.0.1:0
+grep -q "TLS certificate" "$work/out" || fail "a missing certificate is not named"
+
+# The config file sets the address; the command line overrides the config.
+printf 'listen = "127.0.0.1:1"\nthreads = 3\ncomplaints-per-minute = 2.5\n' > "$work/ok.toml"
+"$bin" serve --data "$work/d" --config "$work/ok.toml" --listen 127.0.0.1:0 > "$work/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q "open http" "$work/serve.log" && break; sleep 0.1; done
+url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log") || { cat "$work/serve.log"; fail "no URL"; }
+[[ "$url" != "http://127.0.0.1:1" ]] || fail "the command line did not win over the config file"
+curl -sf "$url/healthz" | grep -q '"ok"' || fail "healthz"
+grep -q "complaints: not taken" "$work/serve.log" || fail "a server without a complaint key must say so"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/v1/complaints" -d '{"agency":"a","summary":"b"}')
+[[ "$code" == 503 ]] || fail "complaints without a key answered $code"
+kill -TERM "$pid"
+wait "$pid" || fail "serve did not exit 0 on SIGTERM"
+pid=""
+grep -q "^stopped" "$work/serve.log" || fail "no 'stopped' line"
+echo "serve commands ok"

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The HTTP benchmark (issue 6): wrk on loopback, keep-alive, against `govcredit serve` on the demo
+# data with the embedded bus. Writes bench-results/http.json (one JSON object per scenario) and
+# prints a summary line per scenario.
+#
+#   tools/http_bench.sh [BUILD_DIR]      (default build/release; needs wrk: ops/install-deps.sh --with-browser)
+#
+# Scenarios:
+#   healthz            GET /healthz (no auth: the server's own ceiling)
+#   status_session     GET /v1/agencies/sh.city.finance with a session's bearer token
+#   status_signed      the same, every request Ed25519-signed with a fresh nonce (pre-signed by
+#                      tools/http_bench_prep, replayed by tools/http_bench.lua)
+#   submit_2_threads   POST /v1/events of signed records, server with 2 threads
+#   submit_16_threads  the same with 16 server threads (more submissions per group commit)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/release}
+bin=$build/src/govcredit
+prep=$build/tools/http_bench_prep
+duration=${DURATION:-10s}
+command -v wrk > /dev/null || { echo "wrk is not installed: ops/install-deps.sh --with-browser"; exit 2; }
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  [[ -n "$pid" ]] && kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" demo --data "$work/data" > /dev/null
+python3 - "$work" << 'PY'
+import json, sys
+w = sys.argv[1]
+for i in json.load(open(w + "/data/demo-identities.json")):
+    open(f"{w}/{i['principal']}.pem", "w").write(i["private_key_pem"])
+PY
+
+start_server() {
+  "$bin" serve --data "$work/data" --listen 127.0.0.1:0 --threads "$1" > "$work/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log" || true)
+    [[ -n "$url" ]] && return 0
+    sleep 0.1
+  done
+  echo "server did not start"; cat "$work/serve.log"; exit 1
+}
+stop_server() { kill "$pid"; wait "$pid" 2> /dev/null || true; pid=""; }
+
+results=()
+run() {  # name, wrk args...
+  local name=$1
+  shift
+  local out
+  out=$(wrk --latency "$@" 2>&1)
+  local json
+  json=$(echo "$out" | grep '^{"requests"' || true)
+  if [[ -z "$json" ]]; then
+    # Scenarios without the Lua script: take the figures from wrk's own report.
+    json=$(echo "$out" | python3 -c '
+import re, sys
+t = sys.stdin.read()
+def ms(v):
+    n, u = re.match(r"([\d.]+)(\w+)", v).groups(); n = float(n)
+    return n * {"us": 0.001, "ms": 1, "s": 1000}[u]
+p = dict(re.findall(r"^\s+(\d+)%\s+(\S+)", t, re.M))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+req = int(re.search(r"(\d+) requests in", t).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print("{\"requests\":%d,\"rps\":%.1f,\"errors_status\":%d,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f}" % (
+    req, rps, int(non2xx.group(1)) if non2xx else 0, ms(p["50"]), ms(p["90"]), ms(p["99"])))')
+  fi
+  echo "$name: $json"
+  results+=("\"$name\": $json")
+}
+
+start_server 2
+run healthz -t2 -c32 -d"$duration" "$url/healthz"
+"$prep" --key "$work/auditor.pem" --method POST --target /v1/sessions --count 1 --out "$work/session.tsv" 2> /dev/null
+IFS=$'\t' read -r _ _ k t n s _ < "$work/session.tsv"
+token=$(curl -sf -X POST "$url/v1/sessions" -H "X-Govcredit-Key: $k" -H "X-Govcredit-Time: $t" \
+  -H "X-Govcredit-Nonce: $n" -H "X-Govcredit-Signature: $s" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+run status_session -t2 -c32 -d"$duration" -H "Authorization: Bearer $token" "$url/v1/agencies/sh.city.finance"
+"$prep" --key "$work/auditor.pem" --target /v1/agencies/sh.city.finance --count 250000 --out "$work/status.tsv"
+run status_signed -t2 -c32 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/status.tsv" 2
+"$prep" --key "$work/src.audit.pem" --submit sh.city.finance --issuer src.audit --count 40000 --out "$work/submit.tsv"
+run submit_2_threads -t2 -c16 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/submit.tsv" 2
+stop_server
+start_server 16
+"$prep" --key "$work/src.audit.pem" --submit sh.city.housing --issuer src.audit --count 80000 --out "$work/submit16.tsv"
+run submit_16_threads -t2 -c64 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/submit16.tsv" 2
+stop_server
+
+mkdir -p "$root/bench-results"
+{
+  echo "{"
+  echo "  \"machine\": \"$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)\","
+  echo "  \"command\": \"tools/http_bench.sh (wrk -t2 keep-alive on loopback, ${duration} each)\","
+  for i in "${!results[@]}"; do
+    sep=","
+    [[ $i -eq $((${#results[@]} - 1)) ]] && sep=""
+    echo "  ${results[$i]}$sep"
+  done
+  echo "}"
+} > "$root/bench-results/http.json"
+echo "wrote bench-results/http.json"
