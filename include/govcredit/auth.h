@@ -16,10 +16,12 @@
 // Thread-safety: NonceCache and RequestVerifier are safe to use from several threads at once.
 #pragma once
 
+#include <array>
+#include <cstring>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
+#include <unordered_set>
 
 #include "govcredit/crypto.h"
 #include "govcredit/http.h"
@@ -37,19 +39,29 @@ std::map<std::string, std::string> sign_request(const PrivateKey& key, std::stri
                                                 std::string_view target, std::string_view body,
                                                 std::int64_t time_ms, std::string nonce = "");
 
-// Nonces seen per key, forgotten once older than the window.
+// Nonces seen per key inside the replay window, as 16-byte digests of (key, nonce) in one bucket
+// per minute of their signed time; a bucket is dropped once every time in it is too old to be
+// accepted. About 60 bytes per remembered nonce.
 class NonceCache {
  public:
-  explicit NonceCache(std::size_t capacity = 1'000'000) : capacity_(capacity) {}
-  // False when (key, nonce) was seen inside the window, or the cache is full of live nonces.
-  bool first_use(const std::string& key, const std::string& nonce, std::int64_t time_ms,
-                 std::int64_t now_ms);
+  enum class Use { kFirst, kReplayed, kFull };
+  explicit NonceCache(std::size_t capacity = 4'000'000) : capacity_(capacity) {}
+  Use use(const std::string& key, const std::string& nonce, std::int64_t time_ms,
+          std::int64_t now_ms);
+  std::size_t size() const;
 
  private:
-  std::mutex mu_;
+  struct Hash {
+    std::size_t operator()(const std::array<std::uint8_t, 16>& d) const {
+      std::size_t h;
+      std::memcpy(&h, d.data(), sizeof h);
+      return h;
+    }
+  };
+  mutable std::mutex mu_;
   std::size_t capacity_;
-  std::set<std::pair<std::string, std::string>> seen_;
-  std::multimap<std::int64_t, std::pair<std::string, std::string>> by_expiry_;
+  std::size_t size_ = 0;
+  std::map<std::int64_t, std::unordered_set<std::array<std::uint8_t, 16>, Hash>> buckets_;
 };
 
 struct Caller {
@@ -60,7 +72,8 @@ struct Caller {
 
 // Checks a request against the registry at now_ms. A request without any X-Govcredit-* header is
 // the public (ok, not authenticated); one with some but not all, or a bad one, is an error:
-// kUnauthenticated, kRequestExpired or kRequestReplayed.
+// kUnauthenticated, kRequestExpired, kRequestReplayed, or kRateLimited when the replay window
+// holds more nonces than the cache may keep.
 Result<Caller> authenticate(const http::Request& r, const Registry& registry, NonceCache& nonces,
                             std::int64_t now_ms);
 

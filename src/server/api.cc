@@ -809,13 +809,24 @@ class Service {
         t.state = Tracked::State::kAccepted;
         t.seq = mine->seq.value;
       }
-    } else {
-      auto d = ctx_.bus->publish(e);
-      if (!d) return d.status();
-      metrics_.published();
+      track(e.id, t);
+      return t;
     }
+    // Kafka: tracked before it is published, since the ledger node may ingest it before
+    // publish() returns.
     track(e.id, t);
-    return t;
+    metrics_.published();
+    auto d = ctx_.bus->publish(e);
+    std::lock_guard lock(tracked_mu_);
+    auto it = tracked_.find(to_hex(e.id.view()));
+    if (!d) {
+      if (it != tracked_.end() && it->second.state == Tracked::State::kPending) {
+        tracked_.erase(it);
+        metrics_.settled();
+      }
+      return d.status();
+    }
+    return it != tracked_.end() ? it->second : t;
   }
 
   // NodeOptions::on_batch (Kafka mode).

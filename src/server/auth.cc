@@ -31,20 +31,30 @@ std::map<std::string, std::string> sign_request(const PrivateKey& key, std::stri
           {"X-Govcredit-Signature", to_base64(sig.view())}};
 }
 
-bool NonceCache::first_use(const std::string& key, const std::string& nonce, std::int64_t time_ms,
-                           std::int64_t now_ms) {
+NonceCache::Use NonceCache::use(const std::string& key, const std::string& nonce,
+                                std::int64_t time_ms, std::int64_t now_ms) {
+  Digest d = Sha256().update(key).update(std::string_view("\n")).update(nonce).finish();
+  std::array<std::uint8_t, 16> h{};
+  std::copy_n(d.bytes.begin(), 16, h.begin());
+  const std::int64_t minute = time_ms / 60000;
   std::lock_guard lock(mu_);
-  // A nonce can only be replayed while its time is inside the window; forget older ones.
-  while (!by_expiry_.empty() && by_expiry_.begin()->first < now_ms) {
-    seen_.erase(by_expiry_.begin()->second);
-    by_expiry_.erase(by_expiry_.begin());
+  // A bucket's times are all below (minute + 1) * 60000: once that is older than the window,
+  // none of them can be accepted again, so none can be replayed.
+  while (!buckets_.empty() && (buckets_.begin()->first + 1) * 60000 + kWindowMs < now_ms) {
+    size_ -= buckets_.begin()->second.size();
+    buckets_.erase(buckets_.begin());
   }
-  auto k = std::make_pair(key, nonce);
-  if (seen_.count(k)) return false;
-  if (seen_.size() >= capacity_) return false;  // fail closed under a flood
-  seen_.insert(k);
-  by_expiry_.emplace(time_ms + kWindowMs, std::move(k));
-  return true;
+  for (const auto& [m, set] : buckets_)
+    if (set.count(h)) return Use::kReplayed;
+  if (size_ >= capacity_) return Use::kFull;
+  buckets_[minute].insert(h);
+  ++size_;
+  return Use::kFirst;
+}
+
+std::size_t NonceCache::size() const {
+  std::lock_guard lock(mu_);
+  return size_;
 }
 
 namespace {
@@ -101,9 +111,17 @@ Result<Caller> authenticate(const http::Request& r, const Registry& registry, No
         "the signature does not verify: sign \"govcredit-request-v1\", the method, the target, "
         "the time, the nonce and the body's SHA-256 (docs/API.md)");
   // Only a request that verifies may use up a nonce (or an attacker could burn nonces).
-  if (!nonces.first_use(key, nonce, t, now_ms))
-    return Status(Reason::kRequestReplayed,
-                  "this nonce was already used with this key: every request needs a fresh one");
+  switch (nonces.use(key, nonce, t, now_ms)) {
+    case NonceCache::Use::kFirst:
+      break;
+    case NonceCache::Use::kReplayed:
+      return Status(Reason::kRequestReplayed,
+                    "this nonce was already used with this key: every request needs a fresh one");
+    case NonceCache::Use::kFull:
+      return Status(Reason::kRateLimited,
+                    "too many signed requests inside the replay window; retry shortly, or open a "
+                    "session (POST /v1/sessions) for many requests");
+  }
   return Caller{true, *p, KeyId(key)};
 }
 
