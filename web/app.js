@@ -13,7 +13,7 @@ function h(tag, attrs, ...children) {
     else if (k === 'class') el.className = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -23,7 +23,7 @@ function h(tag, attrs, ...children) {
 function svg(tag, attrs, ...children) {
   const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
   for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
-  for (const c of children.flat()) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat(Infinity)) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
 
@@ -311,13 +311,13 @@ async function agency(id) {
   more.addEventListener('click', loadTrail);
   const name = LANG === 'zh' ? st.name_zh : (st.name_en || st.name_zh);
   const counts = (obj) => h('dl', { class: 'counts' }, Object.entries(obj || {}).map(([k, v]) =>
-    [h('dt', {}, k.startsWith('awaiting') || PHASES.zh[k] ? phaseName(k) : k), h('dd', {}, typeof v === 'object' ? JSON.stringify(v) : v)]));
+    [h('dt', {}, PHASES.zh[k] ? phaseName(k) : recordPhaseName(k)), h('dd', {}, typeof v === 'object' ? JSON.stringify(v) : v)]));
   show(h('h1', {}, name || id),
     h('section', { class: 'card' }, h('h2', {}, t('agency.status')),
       h('p', { class: 'score' }, h('span', { class: 'big', id: 'agency-score' }, Number(st.score).toFixed(1)),
         ' ', h('span', { class: 'band band-' + st.band }, st.band),
         ' ', h('span', { class: 'muted' }, t('agencies.asof') + ' ' + st.as_of)),
-      h('h3', {}, t('agencies.records')), counts(st.records),
+      h('h3', {}, t('agency.records')), counts(st.records),
       h('h3', {}, LANG === 'zh' ? '投诉' : 'Complaints'), counts(st.complaints),
       st.overdue.length ? h('p', { class: 'overdue' }, t('agencies.overdue') + ': ' + st.overdue.length) : null),
     h('section', { class: 'card' }, h('h2', {}, t('agency.explain')),

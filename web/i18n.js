@@ -28,7 +28,7 @@ const TEXTS = {
     'agencies.agency': '单位', 'agencies.score': '信用分', 'agencies.records': '已确认失信记录',
     'agencies.overdue': '逾期整改', 'agencies.chart.bands': '信用等级分布',
     'agencies.chart.overdue': '逾期整改最多的单位', 'agencies.asof': '截至',
-    'agency.status': '信用状况', 'agency.explain': '评分明细', 'agency.trail': '审计轨迹',
+    'agency.records': '失信记录（按状态）', 'agency.status': '信用状况', 'agency.explain': '评分明细', 'agency.trail': '审计轨迹',
     'agency.more': '加载更多', 'agency.recs': '整改建议', 'agency.deadline': '期限',
     'agency.overdue': '已逾期', 'agency.points': '分值', 'agency.reason': '依据',
     'audit.title': '在浏览器中核验包含证明',
@@ -66,7 +66,7 @@ const TEXTS = {
     'agencies.agency': 'Agency', 'agencies.score': 'Score', 'agencies.records': 'Confirmed records',
     'agencies.overdue': 'Overdue', 'agencies.chart.bands': 'Agencies by band',
     'agencies.chart.overdue': 'Most overdue recommendations', 'agencies.asof': 'As of',
-    'agency.status': 'Status', 'agency.explain': 'Score explained', 'agency.trail': 'Audit trail',
+    'agency.records': 'Records by state', 'agency.status': 'Status', 'agency.explain': 'Score explained', 'agency.trail': 'Audit trail',
     'agency.more': 'Load more', 'agency.recs': 'Recommendations', 'agency.deadline': 'Deadline',
     'agency.overdue': 'overdue', 'agency.points': 'Points', 'agency.reason': 'Because',
     'audit.title': 'Verify an inclusion proof in the browser',
@@ -91,6 +91,11 @@ const PHASES = {
   },
 };
 
+const RECORD_PHASES = {
+  zh: { pending: '待核实', confirmed: '已确认', unfounded: '不属实', overturned: '已撤销', repaired: '已修复', expired: '已过期', total: '合计' },
+  en: { pending: 'pending', confirmed: 'confirmed', unfounded: 'unfounded', overturned: 'overturned', repaired: 'repaired', expired: 'expired', total: 'total' },
+};
+
 const CATEGORIES = {
   zh: {
     disclosure: '政府信息公开不真实、该主动公开的不公开', service_commitment: '政府服务承诺不兑现',
@@ -112,6 +117,7 @@ function t(key) {
   return (TEXTS[LANG] && TEXTS[LANG][key]) || TEXTS.zh[key] || key;
 }
 function phaseName(p) { return (PHASES[LANG] || PHASES.zh)[p] || p; }
+function recordPhaseName(p) { return (RECORD_PHASES[LANG] || RECORD_PHASES.zh)[p] || p; }
 function categoryName(c) { return (CATEGORIES[LANG] || CATEGORIES.zh)[c] || c; }
 function setLang(l) {
   LANG = l;

@@ -107,6 +107,8 @@ try {
     await page.waitForSelector('#trail li');
     assert.ok(await page.locator('#trail li').count() > 0);
     await page.waitForSelector('#agency-score');
+    assert.ok(Number(await page.textContent('#agency-score')) >= 0);
+    assert.ok(await page.locator('#explain tbody tr').count() > 1);
     await page.screenshot({ path: `${shots}/06-agency.png`, fullPage: true });
   });
 
@@ -124,6 +126,15 @@ try {
     await page.click('#audit-run');
     await page.waitForSelector('#audit-verdict[data-ok="false"]');
     await page.screenshot({ path: `${shots}/08-proof-wrong-key.png`, fullPage: true });
+  });
+
+  await step('no page shows an unrendered object', async () => {
+    for (const hash of ['#/', '#/agencies', '#/agency/sh.city.housing', '#/audit']) {
+      await page.goto(`${base}${hash}`);
+      await page.waitForTimeout(300);
+      const text = await page.textContent('body');
+      assert.ok(!/\[object |undefined|NaN/.test(text), `${hash} shows: ${text.match(/.{0,40}(\[object |undefined|NaN).{0,40}/)?.[0]}`);
+    }
   });
 
   await step('no script errors in the console', async () => {
