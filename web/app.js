@@ -106,6 +106,17 @@ async function api(method, target, body) {
   return json;
 }
 
+// A public POST (the complaint endpoints): never signed, so a signed-in member of staff files
+// and looks up complaints exactly as a citizen does.
+async function postPublic(target, body) {
+  const res = await fetch(target, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(json.message);
+  return json;
+}
+
 function needSignIn() {
   if (signer) return false;
   show(h('section', {}, h('p', { class: 'notice' }, t('signin.needed')),
@@ -148,12 +159,8 @@ async function complaintForm() {
     ev.preventDefault();
     out.replaceChildren(t('loading'));
     try {
-      const r = await fetch('/v1/complaints', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ agency: agencySel.value, category: catSel.value, summary: summary.value, contact: contact.value }),
-      });
-      const j = await r.json();
-      if (!r.ok) throw new Error(j.message);
+      const j = await postPublic('/v1/complaints',
+        { agency: agencySel.value, category: catSel.value, summary: summary.value, contact: contact.value });
       sessionStorage.setItem('govcredit.lastReceipt', j.receipt);
       out.replaceChildren(h('div', { class: 'receipt', role: 'status' },
         h('p', {}, t('complaint.done')),
@@ -182,12 +189,8 @@ function statusForm() {
     ev.preventDefault();
     out.replaceChildren(t('loading'));
     try {
-      const r = await fetch('/v1/complaints/lookup', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ receipt: receipt.value.trim(), secret: secret.value.trim() }),
-      });
-      const j = await r.json();
-      if (!r.ok) throw new Error(j.message);
+      const j = await postPublic('/v1/complaints/lookup',
+        { receipt: receipt.value.trim(), secret: secret.value.trim() });
       out.replaceChildren(h('dl', {},
         h('dt', {}, t('complaint.agency')), h('dd', {}, LANG === 'zh' ? j.agency_name_zh : j.agency_name_en),
         h('dt', {}, t('status.filed')), h('dd', {}, j.filed_at),

@@ -30,6 +30,9 @@ Bytes encode_wire(const Event& e);
 // binary_malformed, version_unsupported, type_unknown, field_too_long, field_invalid,
 // utf8_invalid, text_control_char.
 Result<Event> decode_wire(ByteView wire);
+// An event id from its text form (32 lowercase hex digits); kInvalidArgument naming `what`.
+Result<EventId> event_id_from_hex(std::string_view text, std::string_view what);
+
 // The same decode without validate_event(): only for re-reading entries of a ledger's own log,
 // which were validated when they were accepted and whose integrity `verify` checks (the
 // projection rebuild, where validation is a third of the decoding cost). Never for input.

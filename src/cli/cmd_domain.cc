@@ -69,14 +69,6 @@ Result<std::unique_ptr<Ledger>> agency_shard(DomainArgs a) {
   return open_shard(a.shard);
 }
 
-Result<EventId> parse_id(const std::string& s, const char* what) {
-  auto id = fixed_from_hex<EventId>(s);
-  if (!id)
-    return Status(Reason::kInvalidArgument,
-                  std::string(what) + " must be an event id: 32 lowercase hex characters");
-  return *id;
-}
-
 void add_common(CLI::App* cmd, DomainArgs& a, bool agency_required) {
   add_shard_options(cmd, a.shard);
   auto* ag = cmd->add_option("--agency", a.agency, "agency id, e.g. sh.city.finance");
@@ -284,13 +276,13 @@ int lifecycle_cmd(const LifecycleArgs& a) {
   if (!ledger) return report(ledger.status());
   json j;
   if (!a.record.empty()) {
-    auto id = parse_id(a.record, "--record");
+    auto id = event_id_from_hex(a.record, "--record");
     if (!id) return report(id.status());
     auto r = record_view(**ledger, *id);
     if (!r) return report(r.status());
     j = std::move(*r);
   } else if (!a.recommendation.empty()) {
-    auto id = parse_id(a.recommendation, "--recommendation");
+    auto id = event_id_from_hex(a.recommendation, "--recommendation");
     if (!id) return report(id.status());
     auto r = recommendation_view(**ledger, *id, *t);
     if (!r) return report(r.status());
@@ -301,7 +293,7 @@ int lifecycle_cmd(const LifecycleArgs& a) {
       auto c = complaint_by_receipt(**ledger, a.receipt, &id);
       if (!c) return report(c.status());
     } else {
-      auto parsed = parse_id(a.complaint, "--complaint");
+      auto parsed = event_id_from_hex(a.complaint, "--complaint");
       if (!parsed) return report(parsed.status());
       id = *parsed;
     }
@@ -350,7 +342,7 @@ std::string vault_dir(const PrivacyArgs& a) {
 
 // The complaint's sealed contact, from whichever shard holds it.
 Result<std::pair<EventId, Bytes>> sealed_contact(const PrivacyArgs& a) {
-  auto id = parse_id(a.complaint, "--complaint");
+  auto id = event_id_from_hex(a.complaint, "--complaint");
   if (!id) return id.status();
   auto parts = shard_partitions(a.shard.data);
   for (int p : parts) {

@@ -351,4 +351,12 @@ std::string event_to_json_text(const Event& e, bool include_signature, int inden
       .dump(indent, ' ', false, json::error_handler_t::strict);
 }
 
+Result<EventId> event_id_from_hex(std::string_view text, std::string_view what) {
+  auto id = fixed_from_hex<EventId>(text);
+  if (!id)
+    return Status(Reason::kInvalidArgument,
+                  std::string(what) + " must be an event id: 32 lowercase hex digits");
+  return *id;
+}
+
 }  // namespace govcredit

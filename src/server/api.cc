@@ -92,14 +92,6 @@ std::string query_or(const Request& r, const std::string& key, std::string fallb
   return it == r.query.end() ? fallback : it->second;
 }
 
-Result<EventId> event_id_param(const std::string& text, const char* what) {
-  auto id = fixed_from_hex<EventId>(text);
-  if (!id)
-    return Status(Reason::kInvalidArgument,
-                  std::string(what) + " must be 32 hexadecimal digits (an event id)");
-  return *id;
-}
-
 bool reads_all(const Caller& c) {
   return c.authenticated &&
          (c.principal.role == Role::kAuthority || c.principal.role == Role::kAuditor);
@@ -524,11 +516,26 @@ class Service {
     return it != info.end() && it->second.district.value_or("") == f.district;
   }
 
-  Response page(const char* name, json items, const Filter& f, std::uint64_t total) {
-    json out = {{name, std::move(items)}, {"total", total}, {"offset", f.offset}};
-    if (f.offset + f.limit < total) out["next_offset"] = f.offset + f.limit;
-    return json_response(200, out.dump());
-  }
+  // One page of a listing: counts every match, keeps those in [offset, offset + limit).
+  struct Pager {
+    const Filter& f;
+    json items = json::array();
+    std::uint64_t total = 0;
+    template <class Make>
+    void add(Make make) {
+      if (total >= f.offset && items.size() < f.limit) {
+        json j = make();
+        j.erase("history");  // a listing is a summary; the object's own endpoint has it all
+        items.push_back(std::move(j));
+      }
+      ++total;
+    }
+    Response response(const char* name) {
+      json out = {{name, std::move(items)}, {"total", total}, {"offset", f.offset}};
+      if (f.offset + f.limit < total) out["next_offset"] = f.offset + f.limit;
+      return json_response(200, out.dump());
+    }
+  };
 
   Response records(const Request& r, const Caller& c) {
     auto f = filter(r);
@@ -552,8 +559,7 @@ class Service {
                          "state must be one of the record phases (docs/API.md §4)"));
     auto info = agencies_info();
     if (!info) return fail(info.status());
-    json items = json::array();
-    std::uint64_t total = 0;
+    Pager pager{*f};
     Status s = each_shard(*f, [&](Ledger& l) {
       return for_each_record(l, [&](const EventId& id, const RecordState& rs) {
         if (!f->agency.empty() && rs.agency.value != f->agency) return true;
@@ -561,21 +567,16 @@ class Service {
         if (!f->category.empty() && enum_name(rs.category) != f->category) return true;
         if (!f->state.empty() && enum_name(rs.phase) != f->state) return true;
         if (!district_ok(*f, *info, rs.agency)) return true;
-        if (total >= f->offset && items.size() < f->limit) {
-          json j = record_json(id, rs);
-          j.erase("history");
-          items.push_back(std::move(j));
-        }
-        ++total;
+        pager.add([&] { return record_json(id, rs); });
         return true;
       });
     });
     if (!s) return fail(s);
-    return page("records", std::move(items), *f, total);
+    return pager.response("records");
   }
 
   Response record(const Request& r, const Caller& c) {
-    auto id = event_id_param(r.params.at("id"), "the record id");
+    auto id = event_id_from_hex(r.params.at("id"), "the record id");
     if (!id) return fail(id.status());
     for (int p = 0; p < ctx_.partitions; ++p) {
       auto l = shard(p);
@@ -610,8 +611,7 @@ class Service {
                          "state must be one of the complaint phases (docs/API.md §4)"));
     auto info = agencies_info();
     if (!info) return fail(info.status());
-    json items = json::array();
-    std::uint64_t total = 0;
+    Pager pager{*f};
     Status s = each_shard(*f, [&](Ledger& l) {
       return for_each_complaint(l, [&](const EventId& id, const ComplaintState& cs) {
         if (!f->agency.empty() && cs.agency.value != f->agency) return true;
@@ -619,17 +619,12 @@ class Service {
           return true;
         if (!f->state.empty() && enum_name(cs.phase) != f->state) return true;
         if (!district_ok(*f, *info, cs.agency)) return true;
-        if (total >= f->offset && items.size() < f->limit) {
-          json j = complaint_json(id, cs);
-          j.erase("history");
-          items.push_back(std::move(j));
-        }
-        ++total;
+        pager.add([&] { return complaint_json(id, cs); });
         return true;
       });
     });
     if (!s) return fail(s);
-    return page("complaints", std::move(items), *f, total);
+    return pager.response("complaints");
   }
 
   Response recommendations(const Request& r, const Caller& c) {
@@ -648,8 +643,7 @@ class Service {
     auto info = agencies_info();
     if (!info) return fail(info.status());
     Timestamp t = now();
-    json items = json::array();
-    std::uint64_t total = 0;
+    Pager pager{*f};
     Status s = each_shard(*f, [&](Ledger& l) {
       return for_each_recommendation(l, [&](const EventId& id, const RecommendationState& rs) {
         if (!f->agency.empty() && rs.agency.value != f->agency) return true;
@@ -657,16 +651,12 @@ class Service {
         if (!district_ok(*f, *info, rs.agency)) return true;
         json j = recommendation_json(id, rs, t);
         if (f->overdue && j.value("overdue", false) != *f->overdue) return true;
-        if (total >= f->offset && items.size() < f->limit) {
-          j.erase("history");
-          items.push_back(std::move(j));
-        }
-        ++total;
+        pager.add([&] { return std::move(j); });
         return true;
       });
     });
     if (!s) return fail(s);
-    return page("recommendations", std::move(items), *f, total);
+    return pager.response("recommendations");
   }
 
   Response reports_list(const Request&, const Caller& c) {
@@ -877,7 +867,7 @@ class Service {
   }
 
   Response event_status(const Request& r, const Caller& c) {
-    auto id = event_id_param(r.params.at("id"), "the event id");
+    auto id = event_id_from_hex(r.params.at("id"), "the event id");
     if (!id) return fail(id.status());
     std::optional<Tracked> t;
     {
