@@ -13,6 +13,8 @@ fail() { echo "FAIL: $*"; [[ -f "$work/serve.log" ]] && cat "$work/serve.log"; e
 topic="test.serve.$$.$RANDOM"
 
 "$bin" demo --data "$work/demo" > /dev/null
+"$bin" kafka topics --kafka "$brokers" --topic "$topic" --rejected-topic "$topic.rejected" \
+  --partitions 2 > /dev/null
 "$bin" submit --kafka "$brokers" --topic "$topic" --rejected-topic "$topic.rejected" \
   "$work/demo/demo-events.jsonl" > /dev/null
 "$bin" serve --data "$work/node" --kafka "$brokers" --topic "$topic" \
