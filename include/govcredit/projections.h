@@ -322,6 +322,16 @@ Result<ComplaintState> complaint_by_receipt(const Ledger& ledger, const std::str
                                             EventId* id = nullptr);
 Result<RecommendationState> recommendation_state(const Ledger& ledger, const EventId& id);
 Result<std::vector<ReportState>> reports(const Ledger& ledger);
+
+// A report period ("2013", "2013-Q3", "2013-08"): [start, end), each bound at 00:00 China
+// Standard Time (UTC+8) on a month's first day, and the start of every month in it. nullopt for
+// text that is no period.
+struct PeriodBounds {
+  Timestamp start;
+  Timestamp end;
+  std::vector<Timestamp> months;
+};
+std::optional<PeriodBounds> period_bounds(std::string_view period);
 // Every record / complaint / recommendation of the shard in id order, until fn returns false.
 Status for_each_record(const Ledger& ledger,
                        const std::function<bool(const EventId&, const RecordState&)>& fn);

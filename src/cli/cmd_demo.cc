@@ -41,8 +41,8 @@ int run_demo(const DemoArgs& a) {
             << a.records << " records) in " << std::fixed << std::setprecision(2)
             << seconds_since(t0) << " s\n";
 
-  ::mkdir(a.shard.data.c_str(), 0755);
-  ::mkdir((a.shard.data + "/keys").c_str(), 0755);
+  make_dirs(a.shard.data);
+  make_dirs((a.shard.data + "/keys"));
   std::string jsonl;
   for (const auto& e : world.events) jsonl += event_to_json_text(e) + "\n";
   if (Status s = write_file(a.shard.data + "/demo-events.jsonl", jsonl); !s) return report(s);

@@ -21,22 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-// The partitions that have a shard under data, in order.
-std::vector<int> shard_partitions(const std::string& data) {
-  std::vector<int> out;
-  if (DIR* d = ::opendir(data.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.rfind("shard-", 0) == 0 && n.size() > 6 &&
-          n.find_first_not_of("0123456789", 6) == std::string::npos)
-        out.push_back(std::stoi(n.substr(6)));
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 struct DomainArgs {
   ShardArgs shard;
   bool partition_given = false;

@@ -142,7 +142,7 @@ int serve(const ServeArgs& a) {
     host = host.substr(1, host.size() - 2);  // [::1]
   if (a.tls_cert.empty() != a.tls_key.empty())
     return report(Status(Reason::kInvalidArgument, "--tls-cert and --tls-key go together"));
-  ::mkdir(a.shard.data.c_str(), 0755);
+  make_dirs(a.shard.data);
 
   auto key = ledger_key(a.shard);
   if (!key) return report(key.status());

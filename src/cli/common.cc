@@ -1,5 +1,10 @@
 #include "common.h"
 
+#include <dirent.h>
+
+#include <algorithm>
+#include <filesystem>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,6 +93,26 @@ Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& a, bool create) {
                   "there is no shard at " + shard_dir(a) + " (check --data and --partition)");
   ::mkdir(a.data.c_str(), 0755);
   return Ledger::open(shard_dir(a), Partition{a.partition}, LedgerOptions{.name = a.name});
+}
+
+void make_dirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+}
+
+std::vector<int> shard_partitions(const std::string& data) {
+  std::vector<int> out;
+  if (DIR* d = ::opendir(data.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n.rfind("shard-", 0) == 0 && n.size() > 6 &&
+          n.find_first_not_of("0123456789", 6) == std::string::npos)
+        out.push_back(std::stoi(n.substr(6)));
+    }
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 Result<PrivateKey> ledger_key(const ShardArgs& a) {

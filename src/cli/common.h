@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "govcredit/crypto.h"
 #include "govcredit/ledger.h"
@@ -34,6 +35,7 @@ void register_proof_commands(CLI::App& app, Runner& run);
 void register_kafka_commands(CLI::App& app, Runner& run);
 void register_domain_commands(CLI::App& app, Runner& run);
 void register_serve(CLI::App& app, Runner& run);
+void register_report_commands(CLI::App& app, Runner& run);
 
 // Where a shard lives: --data DIR (default ./govcredit-data), --partition P (default 0).
 struct ShardArgs {
@@ -46,10 +48,15 @@ std::string shard_dir(const ShardArgs& args);
 // Opens the shard. Read-only commands pass create = false: a missing shard is then kNotFound
 // (an auditor pointing at the wrong directory must not be told "ok: 0 entries").
 Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& args, bool create = false);
+// The partitions that have a shard under data, in order.
+std::vector<int> shard_partitions(const std::string& data);
 // The ledger node's checkpoint key: DATA/ledger.key, created (with ledger.pub) on first use.
 Result<PrivateKey> ledger_key(const ShardArgs& args);
 // The current wall-clock time (for the CLI's own doings, never for ingest decisions).
 Timestamp now();
+
+// mkdir -p (errors show up when the directory is used).
+void make_dirs(const std::string& path);
 
 // "-" means standard input / output.
 Result<std::string> read_file(const std::string& path);

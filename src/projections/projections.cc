@@ -1,4 +1,5 @@
 // Rebuild, catch-up, check and the read-side queries of the projections.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -393,6 +394,40 @@ Status for_each_recommendation(
     const std::function<bool(const EventId&, const RecommendationState&)>& fn) {
   return for_each_object<RecommendationState>(ledger, Side::kRecommendation,
                                               pack::decode_recommendation, "recommendation", fn);
+}
+
+std::optional<PeriodBounds> period_bounds(std::string_view p) {
+  using namespace std::chrono;
+  auto digits = [&](std::size_t from, std::size_t n) {
+    return p.size() >= from + n && std::all_of(p.begin() + static_cast<std::ptrdiff_t>(from),
+                                               p.begin() + static_cast<std::ptrdiff_t>(from + n),
+                                               [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(0, 4)) return std::nullopt;
+  const int y = std::stoi(std::string(p.substr(0, 4)));
+  unsigned first = 1, months = 12;
+  if (p.size() == 4) {
+  } else if (p.size() == 7 && p[4] == '-' && p[5] == 'Q' && p[6] >= '1' && p[6] <= '4') {
+    first = static_cast<unsigned>(p[6] - '0') * 3 - 2;
+    months = 3;
+  } else if (p.size() == 7 && p[4] == '-' && digits(5, 2)) {
+    first = static_cast<unsigned>(std::stoi(std::string(p.substr(5, 2))));
+    if (first < 1 || first > 12) return std::nullopt;
+    months = 1;
+  } else {
+    return std::nullopt;
+  }
+  auto at = [](int year_, unsigned month_) {  // 00:00 UTC+8 on the month's first day
+    year_ += static_cast<int>((month_ - 1) / 12);
+    month_ = (month_ - 1) % 12 + 1;
+    sys_days d = year_month_day{year{year_}, month{month_}, day{1}};
+    return Timestamp{duration_cast<milliseconds>(d.time_since_epoch()).count() - 8 * 3600000};
+  };
+  PeriodBounds b;
+  b.start = at(y, first);
+  b.end = at(y, first + months);
+  for (unsigned m = 0; m < months; ++m) b.months.push_back(at(y, first + m));
+  return b;
 }
 
 Result<std::vector<ReportState>> reports(const Ledger& ledger) {

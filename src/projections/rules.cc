@@ -22,25 +22,6 @@ Status fail(Reason r, std::string message) {
   return Status(r, std::move(message));
 }
 
-// The end of a report period ("2013", "2013-Q3", "2013-08"): 00:00 China Standard Time (UTC+8)
-// on the first day of the next period. The period's syntax was checked by validation.
-Timestamp period_end(std::string_view p) {
-  using namespace std::chrono;
-  int y = std::stoi(std::string(p.substr(0, 4)));
-  unsigned next_month = 1;  // of the following year
-  int next_year = y + 1;
-  if (p.size() == 7 && p[5] == 'Q') {
-    unsigned q = static_cast<unsigned>(p[6] - '0');
-    next_month = q * 3 + 1;
-  } else if (p.size() == 7) {
-    next_month = static_cast<unsigned>(std::stoi(std::string(p.substr(5, 2)))) + 1;
-  }
-  if (p.size() == 7 && next_month <= 12) next_year = y;
-  if (next_month > 12) next_month = 1;
-  sys_days d = year_month_day{year{next_year}, month{next_month}, day{1}};
-  return Timestamp{duration_cast<milliseconds>(d.time_since_epoch()).count() - 8 * 3600000};
-}
-
 }  // namespace
 
 Status Projector::check(const Event& e, Role issuer_role) {
@@ -305,7 +286,7 @@ Status Projector::Impl::check(const Event& e, Role issuer_role) {
     return Status::ok();
   }
   if (const auto* p = e.as<ReportPublished>()) {
-    Timestamp end = period_end(p->period);
+    Timestamp end = period_bounds(p->period).value().end;  // validation checked the syntax
     if (e.issued_at < end)
       return fail(Reason::kReportPeriodOpen, "the period " + p->period + " ends at " + when(end) +
                                                  "; its report can be published after that");

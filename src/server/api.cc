@@ -17,6 +17,7 @@
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 #include "govcredit/kafka.h"
+#include "govcredit/report.h"
 #include "govcredit/status_cache.h"
 #include "govcredit/views.h"
 #include "metrics.h"
@@ -679,6 +680,27 @@ class Service {
     return json_response(200, json{{"reports", out}}.dump());
   }
 
+  Response report_file(const Request& r, const Caller& c) {
+    if (!reads_all(c)) return fail(forbidden("reports are for the authority and auditors"));
+    std::vector<const Ledger*> shards;
+    for (int p = 0; p < ctx_.partitions; ++p) {
+      auto l = shard(p);
+      if (!l) return fail(l.status());
+      shards.push_back(*l);
+    }
+    auto rep = make_report(
+        shards, *ctx_.rules,
+        ReportOptions{.period = r.params.at("period"), .lang = query_or(r, "lang", "zh")}, now());
+    if (!rep) return fail(rep.status());
+    Response out;
+    out.body = std::move(rep->html.content);
+    out.content_type = "text/html; charset=utf-8";
+    out.headers.emplace_back("Content-Security-Policy",
+                             "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    out.headers.emplace_back("X-Govcredit-Content-Sha256", to_hex(sha256(out.body)));
+    return out;
+  }
+
   // ---- Proofs ----
 
   Result<std::pair<int, Ledger*>> partition_param(const Request& r) {
@@ -1186,6 +1208,7 @@ Api make_api(const ApiContext& ctx) {
   r.add("GET", "/v1/complaints", s->signed_only(bind(&Service::complaints)));
   r.add("GET", "/v1/recommendations", s->signed_only(bind(&Service::recommendations)));
   r.add("GET", "/v1/reports", s->signed_only(bind(&Service::reports_list)));
+  r.add("GET", "/v1/reports/{period}", s->signed_only(bind(&Service::report_file)));
   r.add("GET", "/v1/checkpoints/latest", s->signed_only(bind(&Service::checkpoint)));
   r.add("GET", "/v1/proofs/inclusion", s->signed_only(bind(&Service::inclusion)));
   r.add("GET", "/v1/proofs/consistency", s->signed_only(bind(&Service::consistency)));
