@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -211,18 +212,23 @@ struct Table {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
 
-  std::string html(const std::string& caption, const char* none) const {
+  // At most `limit` rows; the rest are counted and left to the CSV file (`more` names it).
+  std::string html(const std::string& caption, const char* none, std::size_t limit = SIZE_MAX,
+                   const std::string& more = "") const {
     std::ostringstream o;
     o << "<table><caption>" << esc(caption) << "</caption><thead><tr>";
     for (const auto& h : header) o << "<th>" << esc(h) << "</th>";
     o << "</tr></thead><tbody>";
     if (rows.empty())
       o << "<tr><td colspan=\"" << header.size() << "\">" << esc(none) << "</td></tr>";
-    for (const auto& r : rows) {
+    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) {
       o << "<tr>";
-      for (const auto& c : r) o << "<td>" << esc(c) << "</td>";
+      for (const auto& c : rows[i]) o << "<td>" << esc(c) << "</td>";
       o << "</tr>";
     }
+    if (rows.size() > limit)
+      o << "<tr><td colspan=\"" << header.size() << "\">… +" << rows.size() - limit << " → "
+        << esc(more) << "</td></tr>";
     o << "</tbody></table>\n";
     return o.str();
   }
@@ -502,13 +508,15 @@ Result<Report> make_report(const std::vector<const Ledger*>& shards, const Scori
   for (const auto& r : t_source.rows) chart.emplace_back(r[0], std::stod(r[1]));
   h << bar_chart(std::string(tx.source) + " · " + tx.submitted, chart, "#6b8e23");
   h << t_district.html(tx.district, tx.none);
-  h << t_verified.html(tx.verified_title, tx.none);
-  h << overdue.html(tx.overdue_title, tx.none);
+  // The HTML stays readable at any volume: long lists show their first rows, the CSV has all.
+  constexpr std::size_t kListed = 200;
+  h << t_verified.html(tx.verified_title, tx.none, kListed, base + ".verified.csv");
+  h << overdue.html(tx.overdue_title, tx.none, kListed, base + ".overdue.csv");
   chart.clear();
   for (std::size_t i = 0; i < std::min<std::size_t>(ranking.size(), 15); ++i)
     chart.emplace_back(t_agency.rows[i][1], std::round(ranking[i].score.value * 10) / 10);
   h << bar_chart(tx.ranking_title, chart, "#1f7a3a");
-  h << t_agency.html(tx.ranking_title, tx.none);
+  h << t_agency.html(tx.ranking_title, tx.none, 500, base + ".agencies.csv");
   h << "<h2>" << esc(tx.data_files) << "</h2>\n<ul>";
   for (const auto& f : rep.csv)
     h << "<li>" << esc(f.name) << " <code>" << to_hex(sha256(f.content)) << "</code></li>";
