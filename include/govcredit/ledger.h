@@ -45,6 +45,10 @@ struct Entry {
   Bytes leaf_data() const;
 };
 
+// The entry a Merkle leaf's data holds (without its chain hash): the inverse of leaf_data(), for
+// verifiers that hold only proofs. kCorrupt for bytes that are no leaf.
+Result<Entry> entry_from_leaf_data(ByteView leaf);
+
 struct Head {
   std::uint64_t size = 0;  // number of entries; the next seq
   Digest chain;            // entry_hash of the last entry, zeros when empty

@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "govcredit/bundle.h"
+#include "govcredit/checkpoint.h"
 #include "govcredit/encoding.h"
+#include "govcredit/kafka.h"
 #include "govcredit/merkle.h"
 
 namespace govcredit::cli {
@@ -112,6 +115,186 @@ int checkpoint_list(const CheckpointArgs& a) {
   return kExitOk;
 }
 
+// ---- The auditor's offline checks ----
+
+struct CheckArgs {
+  ShardArgs shard;
+  std::string file, checkpoint, ledger_pub, old_cp, new_cp, proof;
+};
+
+Result<nlohmann::json> read_json(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.status();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return Status(Reason::kJsonMalformed, path + " is not JSON");
+  return j;
+}
+
+// A checkpoint file, with its signature checked against --ledger-pub.
+Result<Checkpoint> trusted_checkpoint(const std::string& path, const std::string& pub_path) {
+  auto text = read_file(path);
+  if (!text) return text.status();
+  auto c = parse_checkpoint(*text);
+  if (!c) return c.status();
+  auto pub = load_public_key(pub_path);
+  if (!pub) return pub.status();
+  if (Status s = verify_checkpoint(*c, *pub); !s) return s;
+  return c;
+}
+
+Result<std::vector<Digest>> digests(const nlohmann::json& a) {
+  std::vector<Digest> out;
+  if (!a.is_array()) return Status(Reason::kFieldType, "path must be an array of hex hashes");
+  for (const auto& h : a) {
+    auto d = h.is_string() ? fixed_from_hex<Digest>(h.get<std::string>()) : std::nullopt;
+    if (!d) return Status(Reason::kFieldInvalid, "a path hash is not 64 hex digits");
+    out.push_back(*d);
+  }
+  return out;
+}
+
+// `proof check FILE`: an inclusion or consistency proof as `proof inclusion|consistency` prints
+// it, verified offline; with --checkpoint, its root and size must also be the checkpoint's.
+int proof_check(const CheckArgs& a) {
+  auto j = read_json(a.file);
+  if (!j) return report(j.status());
+  std::optional<Checkpoint> cp;
+  if (!a.checkpoint.empty()) {
+    auto c = trusted_checkpoint(a.checkpoint, a.ledger_pub);
+    if (!c) return report(c.status());
+    cp = *c;
+  }
+  try {
+    if (j->contains("leaf_data")) {
+      auto leaf = from_base64((*j)["leaf_data"].get<std::string>());
+      auto path = digests((*j)["path"]);
+      auto root = fixed_from_hex<Digest>((*j)["root"].get<std::string>());
+      if (!leaf || !path || !root)
+        return report(Status(Reason::kFieldInvalid, "the proof's fields do not parse"));
+      const std::uint64_t seq = (*j)["seq"], size = (*j)["tree_size"];
+      if (cp && (cp->size != size || cp->root != *root)) {
+        std::cout << "FAILED: the proof is for tree size " << size << " root " << to_hex(*root)
+                  << ", the checkpoint is size " << cp->size << " root " << to_hex(cp->root)
+                  << "\n";
+        return kExitRejected;
+      }
+      if (!merkle::verify_inclusion(merkle::leaf_hash(*leaf), seq, size, *path, *root)) {
+        std::cout << "FAILED: entry " << seq << " is not in the tree of size " << size << "\n";
+        return kExitRejected;
+      }
+      std::cout << "ok: entry " << seq << " is included in the tree of size " << size << " (root "
+                << to_hex(*root) << (cp ? ", the signed checkpoint's" : "") << ")\n";
+      return kExitOk;
+    }
+    if (j->contains("size1")) {
+      auto path = digests((*j)["path"]);
+      auto r1 = fixed_from_hex<Digest>((*j)["root1"].get<std::string>());
+      auto r2 = fixed_from_hex<Digest>((*j)["root2"].get<std::string>());
+      if (!path || !r1 || !r2)
+        return report(Status(Reason::kFieldInvalid, "the proof's fields do not parse"));
+      const std::uint64_t s1 = (*j)["size1"], s2 = (*j)["size2"];
+      if (!merkle::verify_consistency(s1, s2, *r1, *r2, *path)) {
+        std::cout << "FAILED: the tree of size " << s2 << " does not extend the tree of size " << s1
+                  << "\n";
+        return kExitRejected;
+      }
+      std::cout << "ok: the tree of size " << s2 << " extends the tree of size " << s1 << "\n";
+      return kExitOk;
+    }
+  } catch (const nlohmann::json::exception&) {
+  }
+  return report(Status(Reason::kInvalidArgument,
+                       a.file + " is neither an inclusion nor a consistency proof"));
+}
+
+// `checkpoint consistent OLD NEW`: both signed by the ledger key, and NEW's tree extends OLD's
+// (a consistency proof from --proof FILE, or computed by the shard under --data). A rewritten
+// history fails here.
+int checkpoint_consistent(const CheckArgs& a) {
+  auto c1 = trusted_checkpoint(a.old_cp, a.ledger_pub);
+  if (!c1) return report(c1.status());
+  auto c2 = trusted_checkpoint(a.new_cp, a.ledger_pub);
+  if (!c2) return report(c2.status());
+  if (c1->origin != c2->origin)
+    return report(Status(Reason::kInvalidArgument, "the checkpoints are of different logs: " +
+                                                       c1->origin + ", " + c2->origin));
+  if (c1->size > c2->size)
+    return report(Status(Reason::kInvalidArgument, "OLD is the larger tree: swap them"));
+  std::vector<Digest> path;
+  if (!a.proof.empty()) {
+    auto j = read_json(a.proof);
+    if (!j) return report(j.status());
+    if (!j->contains("path") || (*j)["size1"] != c1->size || (*j)["size2"] != c2->size)
+      return report(Status(Reason::kInvalidArgument,
+                           "the proof file is not a consistency proof between these sizes"));
+    auto p = digests((*j)["path"]);
+    if (!p) return report(p.status());
+    path = *p;
+  } else {
+    auto ledger = open_shard(a.shard);
+    if (!ledger) return report(ledger.status());
+    auto p = (*ledger)->consistency_proof(c1->size, c2->size);
+    if (!p) return report(p.status());
+    path = *p;
+  }
+  if (!merkle::verify_consistency(c1->size, c2->size, c1->root, c2->root, path)) {
+    std::cout << "FAILED: the log of size " << c2->size << " does not extend the log of size "
+              << c1->size << ": history was rewritten (or the proof is not for these trees)\n";
+    return kExitRejected;
+  }
+  std::cout << "ok: both checkpoints are signed by the ledger key and the log of size " << c2->size
+            << " extends the log of size " << c1->size << "\n";
+  return kExitOk;
+}
+
+struct ExportArgs {
+  ShardArgs shard;
+  std::string agency, out = "-";
+};
+
+int export_cmd(const ExportArgs& a) {
+  ShardArgs s = a.shard;
+  auto parts = shard_partitions(s.data);
+  if (!parts.empty()) s.partition = partition_for_key(a.agency, static_cast<int>(parts.size()));
+  auto ledger = open_shard(s);
+  if (!ledger) return report(ledger.status());
+  auto key = ledger_key(s);
+  if (!key) return report(key.status());
+  auto b = export_bundle(**ledger, AgencyId(a.agency), *key, now());
+  if (!b) return report(b.status());
+  if (Status st = write_file(a.out, b->dump(1) + "\n"); !st) return report(st);
+  if (a.out != "-")
+    std::cerr << "wrote " << a.out << ": " << (*b)["entries"].size()
+              << " entries with proofs against a checkpoint of size "
+              << parse_checkpoint((*b)["checkpoint"].get<std::string>())->size << "\n";
+  return kExitOk;
+}
+
+int bundle_verify(const CheckArgs& a) {
+  auto j = read_json(a.file);
+  if (!j) return report(j.status());
+  std::optional<PublicKey> pub;
+  if (!a.ledger_pub.empty()) {
+    auto k = load_public_key(a.ledger_pub);
+    if (!k) return report(k.status());
+    pub = std::move(*k);
+  }
+  BundleCheck c = verify_bundle(*j, pub ? &*pub : nullptr);
+  if (!c.ok) {
+    std::cout << "FAILED: " << c.problem.to_string();
+    if (c.bad_seq) std::cout << " (entry " << *c.bad_seq << ")";
+    std::cout << "\n";
+    return kExitRejected;
+  }
+  std::cout << "ok: " << c.agency_entries << " entries about " << c.agency << " and "
+            << c.registry_entries << " registry entries are in the log of size " << c.tree_size
+            << ", every signature checked against the registry rebuilt from the log\n";
+  if (!c.key_trusted)
+    std::cout << "note: the checkpoint was checked against the key inside the bundle; pass "
+                 "--ledger-pub with the ledger key you hold to trust it\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_proof_commands(CLI::App& app, Runner& run) {
@@ -130,6 +313,19 @@ void register_proof_commands(CLI::App& app, Runner& run) {
   con->add_option("--from", pa->from, "the older tree size")->required();
   con->add_option("--to", pa->to, "the newer tree size (default: the current size)");
   con->callback([&run, pa] { run = [pa] { return consistency(*pa); }; });
+  auto ck = std::make_shared<CheckArgs>();
+  auto* chk = proof->add_subcommand(
+      "check",
+      "Verify a proof file offline (as `proof inclusion|consistency` print it); with "
+      "--checkpoint and --ledger-pub, also that it is for that signed checkpoint. Exit 1 if not.");
+  chk->add_option("file", ck->file, "the proof (JSON)")->required();
+  chk->add_option("--checkpoint", ck->checkpoint, "a checkpoint note the proof must match");
+  chk->add_option("--ledger-pub", ck->ledger_pub, "the ledger's public key (PEM)");
+  chk->callback([&run, ck] {
+    if (!ck->checkpoint.empty() && ck->ledger_pub.empty())
+      throw CLI::ValidationError("--checkpoint", "needs --ledger-pub");
+    run = [ck] { return proof_check(*ck); };
+  });
 
   auto* cp = app.add_subcommand("checkpoint", "Signed checkpoints of a shard (C2SP signed notes).");
   cp->require_subcommand(1);
@@ -150,6 +346,38 @@ void register_proof_commands(CLI::App& app, Runner& run) {
   auto* list = cp->add_subcommand("list", "List stored checkpoints: size, root, time.");
   add_shard_options(list, ca->shard);
   list->callback([&run, ca] { run = [ca] { return checkpoint_list(*ca); }; });
+  auto* cons = cp->add_subcommand(
+      "consistent",
+      "Check that two saved checkpoints are both signed by the ledger key and that NEW's log "
+      "extends OLD's (a rewritten history fails); the consistency proof comes from --proof or "
+      "from the shard under --data. Exit 1 if not.");
+  add_shard_options(cons, ck->shard);
+  cons->add_option("old", ck->old_cp, "the older checkpoint note")->required();
+  cons->add_option("new", ck->new_cp, "the newer checkpoint note")->required();
+  cons->add_option("--ledger-pub", ck->ledger_pub, "the ledger's public key (PEM)")->required();
+  cons->add_option("--proof", ck->proof, "a consistency proof file (`proof consistency`)");
+  cons->callback([&run, ck] { run = [ck] { return checkpoint_consistent(*ck); }; });
+
+  auto ea = std::make_shared<ExportArgs>();
+  auto* ex = app.add_subcommand(
+      "export",
+      "Write an agency's audit bundle: a signed checkpoint, every registry entry and every entry "
+      "about the agency, each with its inclusion proof (docs/AUDIT.md). A third party checks it "
+      "with `govcredit bundle verify` and the ledger's public key alone.");
+  add_shard_options(ex, ea->shard);
+  ex->add_option("--agency", ea->agency, "the agency")->required();
+  ex->add_option("--out", ea->out, "the bundle file, - for stdout")->capture_default_str();
+  ex->callback([&run, ea] { run = [ea] { return export_cmd(*ea); }; });
+  auto* bundle = app.add_subcommand("bundle", "Audit bundles.");
+  bundle->require_subcommand(1);
+  auto* bv = bundle->add_subcommand(
+      "verify",
+      "Verify an audit bundle with nothing else: the checkpoint's signature (against "
+      "--ledger-pub), every inclusion proof, the registry rebuilt from the log, every event's "
+      "signature and role. Exit 1 naming the first bad entry.");
+  bv->add_option("file", ck->file, "the bundle (JSON)")->required();
+  bv->add_option("--ledger-pub", ck->ledger_pub, "the ledger's public key you hold (PEM)");
+  bv->callback([&run, ck] { run = [ck] { return bundle_verify(*ck); }; });
 }
 
 }  // namespace govcredit::cli

@@ -178,6 +178,17 @@ Result<Entry> decode_log_value(ByteView v) {
   return e;
 }
 
+Result<Entry> entry_from_leaf_data(ByteView leaf) {
+  if (leaf.size() < kEntryHeaderSize || leaf[0] != kEntryVersion)
+    return Status(Reason::kCorrupt, "the leaf data is truncated or of an unknown entry version");
+  Entry e;
+  e.seq.value = get_le(leaf.data() + 1, 8);
+  e.partition.value = static_cast<std::int32_t>(get_le(leaf.data() + 9, 4));
+  e.offset.value = static_cast<std::int64_t>(get_le(leaf.data() + 13, 8));
+  e.wire.assign(leaf.begin() + kEntryHeaderSize, leaf.end());
+  return e;
+}
+
 Bytes Entry::leaf_data() const {
   EntryHeader h(seq, partition, offset);
   Bytes out(kEntryHeaderSize + wire.size());
