@@ -7,16 +7,7 @@ set -euo pipefail
 bin=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect() {  # exit code, args...
-  local want=$1
-  shift
-  set +e
-  "$bin" "$@" > "$work/out" 2>&1
-  local got=$?
-  set -e
-  [[ $got -eq $want ]] || { cat "$work/out"; fail "'$*' exited $got, expected $want"; }
-}
+source "$(dirname "$0")/lib.sh"
 A="$work/a"
 "$bin" demo --data "$A" > /dev/null
 python3 - "$work" "$A" << 'PY'
@@ -27,14 +18,14 @@ for i in json.load(open(a + "/demo-identities.json")):
 PY
 
 # --- bundle ---
-expect 0 export --data "$A" --agency sh.city.housing --out "$work/bundle.json"
-expect 0 bundle verify "$work/bundle.json" --ledger-pub "$A/ledger.pub"
+expect_exit 0 export --data "$A" --agency sh.city.housing --out "$work/bundle.json"
+expect_exit 0 bundle verify "$work/bundle.json" --ledger-pub "$A/ledger.pub"
 grep -q "entries about sh.city.housing" "$work/out" || fail "no summary"
-expect 0 bundle verify "$work/bundle.json"
+expect_exit 0 bundle verify "$work/bundle.json"
 grep -q "note: the checkpoint was checked against the key inside the bundle" "$work/out" ||
   fail "an untrusted key must be said"
 "$bin" keygen --out "$work/other" > /dev/null
-expect 1 bundle verify "$work/bundle.json" --ledger-pub "$work/other.pub"
+expect_exit 1 bundle verify "$work/bundle.json" --ledger-pub "$work/other.pub"
 python3 - "$work" << 'PY'
 import base64, json, sys
 w = sys.argv[1]
@@ -55,16 +46,16 @@ z["entries"][-1], z["entries"][-2] = z["entries"][-2], z["entries"][-1]
 json.dump(z, open(w + "/swapped.json", "w"))
 PY
 for bad in flipped missing swapped; do
-  expect 1 bundle verify "$work/$bad.json" --ledger-pub "$A/ledger.pub"
+  expect_exit 1 bundle verify "$work/$bad.json" --ledger-pub "$A/ledger.pub"
   grep -q "^FAILED" "$work/out" || fail "$bad: no FAILED line"
 done
-expect 3 bundle verify "$work/nonexistent.json"
+expect_exit 3 bundle verify "$work/nonexistent.json"
 
 # --- proofs offline ---
-expect 0 checkpoint create --data "$A" --out "$work/old.note"
+expect_exit 0 checkpoint create --data "$A" --out "$work/old.note"
 size=$(sed -n 2p "$work/old.note")
 "$bin" proof inclusion --data "$A" --seq 17 --size "$size" > "$work/incl.json"
-expect 0 proof check "$work/incl.json" --checkpoint "$work/old.note" --ledger-pub "$A/ledger.pub"
+expect_exit 0 proof check "$work/incl.json" --checkpoint "$work/old.note" --ledger-pub "$A/ledger.pub"
 python3 - "$work" << 'PY'
 import json, sys
 w = sys.argv[1]
@@ -72,24 +63,24 @@ p = json.load(open(w + "/incl.json"))
 p["path"][0] = ("0" if p["path"][0][0] != "0" else "1") + p["path"][0][1:]
 json.dump(p, open(w + "/incl-bad.json", "w"))
 PY
-expect 1 proof check "$work/incl-bad.json"
+expect_exit 1 proof check "$work/incl-bad.json"
 
 # --- consistency between saved checkpoints ---
 "$bin" report --data "$A" --period 2013-Q4 --out "$work/rep" --publish --key "$work/authority.pem" > /dev/null
-expect 0 checkpoint create --data "$A" --out "$work/new.note"
-expect 0 checkpoint consistent "$work/old.note" "$work/new.note" --data "$A" --ledger-pub "$A/ledger.pub"
+expect_exit 0 checkpoint create --data "$A" --out "$work/new.note"
+expect_exit 0 checkpoint consistent "$work/old.note" "$work/new.note" --data "$A" --ledger-pub "$A/ledger.pub"
 "$bin" proof consistency --data "$A" --from "$size" > "$work/cons.json"
-expect 0 proof check "$work/cons.json"
-expect 0 checkpoint consistent "$work/old.note" "$work/new.note" --proof "$work/cons.json" \
+expect_exit 0 proof check "$work/cons.json"
+expect_exit 0 checkpoint consistent "$work/old.note" "$work/new.note" --proof "$work/cons.json" \
   --ledger-pub "$A/ledger.pub"
 # A divergent store signed with the same ledger key: another history of the same origin.
 B="$work/b"
 mkdir -p "$B"
 cp "$A/ledger.key" "$A/ledger.pub" "$B/"
 "$bin" demo --data "$B" --seed 77 --records 400 > /dev/null
-expect 0 checkpoint create --data "$B" --out "$work/rewritten.note"
-expect 1 checkpoint consistent "$work/old.note" "$work/rewritten.note" --data "$B" \
+expect_exit 0 checkpoint create --data "$B" --out "$work/rewritten.note"
+expect_exit 1 checkpoint consistent "$work/old.note" "$work/rewritten.note" --data "$B" \
   --ledger-pub "$A/ledger.pub"
 grep -q "history was rewritten" "$work/out" || fail "no rewritten-history verdict"
-expect 2 checkpoint consistent "$work/new.note" "$work/old.note" --data "$A" --ledger-pub "$A/ledger.pub"
+expect_exit 2 checkpoint consistent "$work/new.note" "$work/old.note" --data "$A" --ledger-pub "$A/ledger.pub"
 echo "audit commands ok"

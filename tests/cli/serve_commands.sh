@@ -6,17 +6,8 @@ bin=$1
 work=$(mktemp -d)
 pid=""
 trap '[[ -n "$pid" ]] && kill "$pid" 2> /dev/null; rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
-expect_exit() {  # code, args...
-  local want=$1
-  shift
-  set +e
-  "$bin" "$@" > "$work/out" 2>&1
-  local got=$?
-  set -e
-  [[ $got -eq $want ]] || { cat "$work/out"; fail "'$*' exited $got, expected $want"; }
-}
 
 expect_exit 2 serve --data "$work/d" --listen nowhere
 expect_exit 2 serve --data "$work/d" --listen 127.0.0.1:99999
