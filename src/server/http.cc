@@ -182,15 +182,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset ||
         ec == net::error::eof || ec == net::ssl::error::stream_truncated)
       return close();
-    if (ec == beast::error::timeout) {
-      // A client that sent part of a request and stalled is told so; an idle keep-alive
-      // connection is closed quietly.
-      if (parser_ && parser_->got_some())
-        return write(error_response(408, Status(Reason::kInvalidArgument,
-                                                "the request did not arrive in time")),
-                     false);
-      return close();
-    }
+    // A client that does not send a whole request in time (a slow or stalled client, or an idle
+    // keep-alive connection) has its connection closed: Beast closed the timed-out socket.
+    if (ec == beast::error::timeout) return close();
     if (ec == bhttp::error::body_limit)
       return write(error_response(413, Status(Reason::kEventTooLarge,
                                               "the request body exceeds " +
