@@ -5,6 +5,8 @@
 // reason code. No exception leaves these functions. Thread-safe (no shared state).
 #pragma once
 
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,26 @@ inline constexpr std::string_view kEventSigningPrefix{"govcredit/event/v1\0", 19
 // Where the 16-byte event id sits in the wire form: after the prefix, the byte-order marker and
 // the version byte (events/FORMAT.md §2). Lets the ledger index bytes it does not decode.
 inline constexpr std::size_t kWireIdOffset = kEventSigningPrefix.size() + 2;
+
+// Batch signatures (events/FORMAT.md §2b). The batch trailer that replaces the signature in the
+// wire form: version (0x01) ‖ u32 size ‖ u32 index ‖ u8 k ‖ k × 32-byte path ‖ 64-byte signature.
+inline constexpr std::uint8_t kBatchTrailerVersion = 0x01;
+inline constexpr std::size_t kBatchTrailerFixed = 1 + 4 + 4 + 1;
+inline constexpr std::uint32_t kMaxBatchEvents = 65536;
+// The domain-separation prefix of what a batch signature covers: "govcredit/batch/v1" and a
+// zero byte, then u32 size (little endian) and the 32-byte root.
+inline constexpr std::string_view kBatchSigningPrefix{"govcredit/batch/v1\0", 19};
+Bytes batch_signing_input(std::uint32_t size, const Digest& root);
+// Signs the events as one batch (at most kMaxBatchEvents): sets each one's key_id, batch proof
+// and the one signature over the root of the tree of their signing inputs.
+void sign_batch(std::span<Event> events, const PrivateKey& key);
+// The root a batch-signed event's proof leads to from its signing input; nullopt when the proof
+// cannot be walked.
+std::optional<Digest> batch_root(const Event& e, ByteView signing_input);
+// Whether e's signature (single, or its batch's) is valid under key, given e's signing input.
+bool signature_valid(const Event& e, ByteView signing_input, const PublicKey& key);
+// The bytes after the signing input in e's wire form: 64, or the batch trailer's length.
+std::size_t wire_trailer_size(const Event& e);
 
 // The exact bytes the signature covers. Precondition: the event passed validate_event().
 Bytes signing_input(const Event& e);

@@ -395,6 +395,15 @@ const std::vector<std::string_view>& all_event_type_names();
 // A default-constructed payload of the named type, or nullopt for an unknown name.
 std::optional<Payload> payload_for_type(std::string_view name);
 
+// A batch signature's share of one event (events/FORMAT.md §2b): the event is leaf `index` of
+// a Merkle tree over the signing inputs of `size` events, whose root the issuer signed once.
+struct BatchProof {
+  std::uint32_t size = 0;
+  std::uint32_t index = 0;
+  std::vector<Digest> path;  // the RFC 9162 inclusion path of the leaf
+  bool operator==(const BatchProof&) const = default;
+};
+
 // The envelope (events/FORMAT.md §1).
 struct Event {
   std::uint8_t version = kFormatVersion;
@@ -404,7 +413,8 @@ struct Event {
   KeyId key_id;
   Timestamp issued_at;
   Payload payload;
-  Signature signature;
+  Signature signature;  // over the signing input, or over the batch's root when batch is set
+  std::optional<BatchProof> batch;
 
   std::string_view type_name() const { return event_type_name(payload); }
   template <class T>

@@ -11,6 +11,7 @@
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
 #include "govcredit/encoding.h"
+#include "govcredit/merkle.h"
 
 namespace govcredit::cli {
 namespace {
@@ -139,7 +140,52 @@ int testvectors(const std::string& dir) {
         !s)
       return report(s);
   }
-  std::cout << "wrote " << done.size() << " valid and 4 must-fail vectors to " << dir << "\n";
+  // A batch of three (FORMAT.md §2b), in testvectors-batch/ beside the single-event vectors.
+  {
+    const std::string bdir = dir + "/../testvectors-batch/batch-3";
+    make_dirs(bdir);
+    std::vector<Event> batch;
+    for (int i = 0; i < 3; ++i) {
+      Event t = base;
+      Digest d = sha256("govcredit batch test vector " + std::to_string(i));
+      std::copy_n(d.bytes.begin(), 16, t.id.bytes.begin());
+      std::get<RecordSubmitted>(t.payload).title += "（批量 " + std::to_string(i + 1) + "）";
+      t.issued_at = Timestamp{base.issued_at.ms + i};
+      batch.push_back(std::move(t));
+    }
+    sign_batch(batch, signer);
+    std::string leaves;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Bytes in = signing_input(batch[i]);
+      const std::string n = std::to_string(i);
+      leaves += to_hex(merkle::leaf_hash(in)) + "\n";
+      if (Status s = write_file(bdir + "/event-" + n + ".json",
+                                event_to_json_text(batch[i], true, 2) + "\n");
+          !s)
+        return report(s);
+      if (Status s =
+              write_file(bdir + "/signing-input-" + n + ".bin", std::string(in.begin(), in.end()));
+          !s)
+        return report(s);
+      const Bytes wire = encode_wire(batch[i]);
+      if (Status s =
+              write_file(bdir + "/wire-" + n + ".bin", std::string(wire.begin(), wire.end()));
+          !s)
+        return report(s);
+    }
+    const Digest root = *batch_root(batch[0], signing_input(batch[0]));
+    const Bytes input = batch_signing_input(3, root);
+    for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+             {"leaves.txt", leaves},
+             {"root.txt", to_hex(root) + "\n"},
+             {"batch-input.bin", std::string(input.begin(), input.end())},
+             {"signature.bin",
+              std::string(batch[0].signature.bytes.begin(), batch[0].signature.bytes.end())},
+             {"public.pem", signer.public_key().to_pem()}})
+      if (Status s = write_file(bdir + "/" + name, text); !s) return report(s);
+  }
+  std::cout << "wrote " << done.size() << " valid and 4 must-fail vectors to " << dir
+            << ", and a batch of three to " << dir << "/../testvectors-batch\n";
   return kExitOk;
 }
 

@@ -36,6 +36,7 @@ void register_kafka_commands(CLI::App& app, Runner& run);
 void register_domain_commands(CLI::App& app, Runner& run);
 void register_serve(CLI::App& app, Runner& run);
 void register_report_commands(CLI::App& app, Runner& run);
+void register_import(CLI::App& app, Runner& run);
 
 // Where a shard lives: --data DIR (default ./govcredit-data), --partition P (default 0).
 struct ShardArgs {

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   register_domain_commands(app, run);
   register_serve(app, run);
   register_report_commands(app, run);
+  register_import(app, run);
   register_dev(app, run);
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@
 #include "decode_error.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
+#include "govcredit/merkle.h"
 
 namespace govcredit {
 namespace {
@@ -225,12 +226,118 @@ Bytes signing_input(const Event& e) {
   return out;
 }
 
+namespace {
+
+void put_u32(Bytes& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+std::uint32_t get_u32(const std::uint8_t* p) {
+  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 |
+         std::uint32_t{p[3]} << 24;
+}
+
+// The RFC 9162 inclusion path's length for leaf `index` of a tree of `size` leaves: the steps
+// of the verifier's walk (§2.1.3.2), one path element each.
+std::size_t path_length(std::uint64_t index, std::uint64_t size) {
+  std::size_t n = 0;
+  std::uint64_t fn = index, sn = size - 1;
+  while (sn > 0) {
+    if (!(fn & 1) && fn == sn)
+      while (!(fn & 1) && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    ++n;
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return n;
+}
+
+}  // namespace
+
 Bytes encode_wire(const Event& e) {
   Bytes out;
   out.reserve(576);
   write_signing_input(e, out);
+  if (e.batch) {
+    out.push_back(kBatchTrailerVersion);
+    put_u32(out, e.batch->size);
+    put_u32(out, e.batch->index);
+    out.push_back(static_cast<std::uint8_t>(e.batch->path.size()));
+    for (const Digest& d : e.batch->path) out.insert(out.end(), d.bytes.begin(), d.bytes.end());
+  }
   out.insert(out.end(), e.signature.bytes.begin(), e.signature.bytes.end());
   return out;
+}
+
+std::size_t wire_trailer_size(const Event& e) {
+  return e.batch ? kBatchTrailerFixed + 32 * e.batch->path.size() + 64 : 64;
+}
+
+Bytes batch_signing_input(std::uint32_t size, const Digest& root) {
+  Bytes out(kBatchSigningPrefix.begin(), kBatchSigningPrefix.end());
+  put_u32(out, size);
+  out.insert(out.end(), root.bytes.begin(), root.bytes.end());
+  return out;
+}
+
+std::optional<Digest> batch_root(const Event& e, ByteView signing) {
+  if (!e.batch || e.batch->size == 0 || e.batch->index >= e.batch->size) return std::nullopt;
+  // Walk the path as RFC 9162 §2.1.3.2 does, computing the root instead of comparing it.
+  std::uint64_t fn = e.batch->index, sn = e.batch->size - 1;
+  Digest r = merkle::leaf_hash(signing);
+  for (const Digest& p : e.batch->path) {
+    if (sn == 0) return std::nullopt;
+    if ((fn & 1) || fn == sn) {
+      r = merkle::node_hash(p, r);
+      if (!(fn & 1))
+        while (!(fn & 1) && fn != 0) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+    } else {
+      r = merkle::node_hash(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn != 0) return std::nullopt;
+  return r;
+}
+
+bool signature_valid(const Event& e, ByteView signing, const PublicKey& key) {
+  if (!e.batch) return key.verify(signing, e.signature);
+  auto root = batch_root(e, signing);
+  return root && key.verify(batch_signing_input(e.batch->size, *root), e.signature);
+}
+
+void sign_batch(std::span<Event> events, const PrivateKey& key) {
+  const std::size_t n = events.size();
+  if (n == 0) return;
+  // The tree's complete subtrees, level by level, from the leaves up.
+  std::vector<std::vector<Digest>> levels(1);
+  for (Event& e : events) {
+    e.key_id = key.key_id();
+    levels[0].push_back(merkle::leaf_hash(signing_input(e)));
+  }
+  while (levels.back().size() > 1) {
+    const auto& below = levels.back();
+    std::vector<Digest> up;
+    for (std::size_t i = 0; i + 1 < below.size(); i += 2)
+      up.push_back(merkle::node_hash(below[i], below[i + 1]));
+    levels.push_back(std::move(up));
+  }
+  merkle::SubtreeFn subtree = [&](std::uint32_t level, std::uint64_t index) {
+    return levels[level][index];
+  };
+  const Digest root = merkle::root_hash(n, subtree);
+  const Signature sig = key.sign(batch_signing_input(static_cast<std::uint32_t>(n), root));
+  for (std::size_t i = 0; i < n; ++i) {
+    events[i].batch = BatchProof{static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(i),
+                                 merkle::inclusion_proof(i, n, subtree)};
+    events[i].signature = sig;
+  }
 }
 
 namespace {
@@ -260,6 +367,9 @@ Result<Event> decode(ByteView wire, bool validate) {
     return Status(Reason::kBinaryMalformed, "the byte-order marker must be 0x01 (little endian)");
   Event e;
   try {
+    // Both forms end in the 64-byte signature; before it comes the signing input, which is
+    // self-delimiting, and, for a batch-signed event, the rest of the batch trailer (§2b). No
+    // field of the signing input can reach into the signature.
     ByteView body =
         wire.subspan(kEventSigningPrefix.size(), wire.size() - 64 - kEventSigningPrefix.size());
     SpanSource src(body);
@@ -290,9 +400,27 @@ Result<Event> decode(ByteView wire, bool validate) {
           p.fields([&](std::string_view n, auto& m, const FieldSpec& s) { r(n, m, s); });
         },
         e.payload);
-    if (src.remaining() != 0)
-      return Status(Reason::kBinaryMalformed,
-                    std::to_string(src.remaining()) + " unexpected bytes after the payload");
+    const std::size_t rest = src.remaining();  // between the signing input and the signature
+    if (rest != 0) {
+      const std::uint8_t* t = wire.data() + wire.size() - 64 - rest;
+      if (rest < kBatchTrailerFixed || t[0] != kBatchTrailerVersion)
+        return Status(Reason::kBinaryMalformed,
+                      std::to_string(rest) + " unexpected bytes after the payload");
+      BatchProof b;
+      b.size = get_u32(t + 1);
+      b.index = get_u32(t + 5);
+      const std::size_t k = t[9];
+      if (rest != kBatchTrailerFixed + 32 * k)
+        return Status(Reason::kBinaryMalformed, "the batch trailer's length is wrong");
+      if (b.size == 0 || b.size > kMaxBatchEvents || b.index >= b.size ||
+          k != path_length(b.index, b.size))
+        return Status(Reason::kBinaryMalformed,
+                      "the batch trailer's size, index or path length is impossible");
+      b.path.resize(k);
+      for (std::size_t i = 0; i < k; ++i)
+        std::memcpy(b.path[i].bytes.data(), t + kBatchTrailerFixed + 32 * i, 32);
+      e.batch = std::move(b);
+    }
     std::memcpy(e.signature.bytes.data(), wire.data() + wire.size() - 64, 64);
   } catch (const DecodeError& err) {
     return err.status;
@@ -322,6 +450,7 @@ Digest event_digest(ByteView wire) {
 
 void sign_event(Event& e, const PrivateKey& key) {
   e.key_id = key.key_id();
+  e.batch.reset();
   e.signature = key.sign(signing_input(e));
 }
 
@@ -329,7 +458,7 @@ Status verify_event_signature(const Event& e, const PublicKey& key) {
   if (key.key_id() != e.key_id)
     return Status(Reason::kKeyIdMismatch, "the event names key " + e.key_id.value +
                                               " but the given key is " + key.key_id().value);
-  if (!key.verify(signing_input(e), e.signature))
+  if (!signature_valid(e, signing_input(e), key))
     return Status(
         Reason::kSignatureInvalid,
         "the signature does not match the event's canonical bytes under key " + e.key_id.value);

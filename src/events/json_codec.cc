@@ -216,7 +216,7 @@ struct Writer {
 };
 
 const std::vector<std::string_view> kEnvelopeKeys = {
-    "v", "id", "type", "subject", "issuer", "key_id", "issued_at", "payload", "signature"};
+    "v", "id", "type", "subject", "issuer", "key_id", "issued_at", "payload", "signature", "batch"};
 
 Event read_event(const json& j, const JsonReadOptions& opt) {
   if (!j.is_object())
@@ -270,6 +270,28 @@ Event read_event(const json& j, const JsonReadOptions& opt) {
       e.payload);
   if (const json* s = need("signature", opt.for_signing))
     e.signature = expect_hex<Signature>("signature", *s);
+  if (auto b = j.find("batch"); b != j.end() && !b->is_null()) {
+    // A batch-signed event (FORMAT.md §2b): {"size", "index", "path": [hex...]}.
+    if (!b->is_object()) fail(Reason::kFieldType, "batch must be an object");
+    reject_unknown_keys("batch", *b, {"size", "index", "path"});
+    BatchProof proof;
+    auto number = [&](const char* k) -> std::uint32_t {
+      auto it = b->find(k);
+      if (it == b->end()) fail(Reason::kFieldMissing, std::string("batch.") + k + " is missing");
+      if (!it->is_number_unsigned() || it->get<std::uint64_t>() > kMaxBatchEvents)
+        fail(Reason::kFieldInvalid, std::string("batch.") + k + " must be a small count");
+      return static_cast<std::uint32_t>(it->get<std::uint64_t>());
+    };
+    proof.size = number("size");
+    proof.index = number("index");
+    auto path = b->find("path");
+    if (path == b->end() || !path->is_array() || path->size() > 32)
+      fail(Reason::kFieldInvalid, "batch.path must be an array of at most 32 hashes");
+    for (const json& h : *path) proof.path.push_back(expect_hex<Digest>("batch.path", h));
+    if (proof.size == 0 || proof.index >= proof.size)
+      fail(Reason::kFieldInvalid, "batch.index must be below batch.size");
+    e.batch = std::move(proof);
+  }
   return e;
 }
 
@@ -342,7 +364,14 @@ json event_to_json(const Event& e, bool include_signature) {
       },
       e.payload);
   j["payload"] = std::move(p);
-  if (include_signature) j["signature"] = to_hex(e.signature.view());
+  if (include_signature) {
+    j["signature"] = to_hex(e.signature.view());
+    if (e.batch) {
+      json path = json::array();
+      for (const Digest& d : e.batch->path) path.push_back(to_hex(d));
+      j["batch"] = {{"size", e.batch->size}, {"index", e.batch->index}, {"path", path}};
+    }
+  }
   return j;
 }
 

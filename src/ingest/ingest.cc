@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <thread>
+#include <tuple>
 
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
@@ -46,6 +48,9 @@ std::vector<Prepared> prepare(std::span<const Message> batch, const Registry& re
                               unsigned threads) {
   std::vector<Prepared> out(batch.size());
   auto work = [&](std::size_t from, std::size_t to) {
+    // A batch signature is checked once per (key, size, root, signature) on each thread: the
+    // other events of the batch only walk their Merkle path to the root (§2b).
+    std::map<std::tuple<std::string, std::uint32_t, Digest, Signature>, bool> batches;
     for (std::size_t i = from; i < to; ++i) {
       if (batch[i].json) continue;
       out[i].event = decode_wire(batch[i].value);
@@ -53,8 +58,21 @@ std::vector<Prepared> prepare(std::span<const Message> batch, const Registry& re
       if (!ev) continue;
       const KeyInfo* k = registry.key(ev->key_id);
       if (k == nullptr) continue;
-      ByteView signing(batch[i].value.data(), batch[i].value.size() - 64);
-      out[i].verdict = SignatureVerdict{ev->key_id, k->key.verify(signing, ev->signature)};
+      ByteView signing(batch[i].value.data(), batch[i].value.size() - wire_trailer_size(*ev));
+      bool valid = false;
+      if (!ev->batch) {
+        valid = k->key.verify(signing, ev->signature);
+      } else if (auto root = batch_root(*ev, signing)) {
+        auto key = std::make_tuple(ev->key_id.value, ev->batch->size, *root, ev->signature);
+        auto it = batches.find(key);
+        if (it == batches.end())
+          it = batches
+                   .emplace(key, k->key.verify(batch_signing_input(ev->batch->size, *root),
+                                               ev->signature))
+                   .first;
+        valid = it->second;
+      }
+      out[i].verdict = SignatureVerdict{ev->key_id, valid};
     }
   };
   const std::size_t n = batch.size();
@@ -130,7 +148,7 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
         continue;
       }
       const Registry& reg = staged ? *staged : registry_;
-      ByteView signing(wire.data(), wire.size() - 64);
+      ByteView signing(wire.data(), wire.size() - wire_trailer_size(*event));
       const SignatureVerdict* verdict =
           prepared[index].verdict ? &*prepared[index].verdict : nullptr;
       if (Status c = reg.check(*event, signing, verdict); !c) {

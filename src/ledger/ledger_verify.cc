@@ -156,7 +156,7 @@ struct Verifier {
         if (!e)
           return (void)fail(n, e.status().reason(),
                             "the event does not decode: " + e.status().message());
-        if (Status s = registry.check(*e, wire.first(wire.size() - 64)); !s)
+        if (Status s = registry.check(*e, wire.first(wire.size() - wire_trailer_size(*e))); !s)
           return (void)fail(n, s.reason(), "the event fails its checks: " + s.message());
         registry.apply(*e);
       }

@@ -91,7 +91,7 @@ Status Registry::authenticate(const Event& e, ByteView given,
                   "the key " + e.key_id.value + " was revoked at " + format_time(*k->revoked_at));
   bool valid = verdict && verdict->key == e.key_id
                    ? verdict->valid
-                   : k->key.verify(or_recomputed(e, given, scratch), e.signature);
+                   : signature_valid(e, or_recomputed(e, given, scratch), k->key);
   if (!valid)
     return Status(
         Reason::kSignatureInvalid,

@@ -8,4 +8,5 @@ mkdir -p "$tmp/events"
 "$bin" dev testvectors "$tmp/events/testvectors" >/dev/null
 diff -r "$events/testvectors" "$tmp/events/testvectors"
 diff "$events/WORKED_EXAMPLE.md" "$tmp/events/WORKED_EXAMPLE.md"
+diff -r "$events/testvectors-batch" "$tmp/events/testvectors-batch"
 echo "vectors and worked example regenerate identically"
