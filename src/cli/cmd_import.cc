@@ -80,7 +80,6 @@ Result<Event> event_from_csv(const std::vector<std::string>& f, const PrincipalI
   if (!digest)
     return Status(Reason::kFieldInvalid, "evidence_sha256 must be 64 hexadecimal digits");
   Event e;
-  random_bytes(e.id.bytes);
   e.subject = AgencyId(f[0]);
   e.issuer = issuer;
   e.key_id = key;
@@ -93,6 +92,22 @@ Result<Event> event_from_csv(const std::vector<std::string>& f, const PrincipalI
                               f.size() > 7 && !f[7].empty() ? std::optional(f[7]) : std::nullopt};
   if (Status s = validate_event(e); !s) return s;
   return e;
+}
+
+// The id of an imported line's event: derived from the issuer and the line, so that importing a
+// file again (after an interruption, say) cannot record anything twice — the lines already in
+// the ledger are refused as event_id_conflict (they were issued at another time), the others go
+// in. Of two identical lines in one file, the second is refused the same way.
+EventId import_id(const PrincipalId& issuer, const std::string& line) {
+  Digest d = Sha256()
+                 .update(std::string_view("govcredit import v1\0", 20))
+                 .update(issuer.value)
+                 .update(std::string_view("\0", 1))
+                 .update(line)
+                 .finish();
+  EventId id;
+  std::copy_n(d.bytes.begin(), 16, id.bytes.begin());
+  return id;
 }
 
 // Progress on stderr: a redrawn bar on a terminal, a line per tenth otherwise.
@@ -190,8 +205,10 @@ int import_cmd(const ImportArgs& a) {
       e = f ? event_from_csv(*f, issuer, key->key_id(),
                              Timestamp{at.ms + static_cast<std::int64_t>(events.size())})
             : Result<Event>(Status(Reason::kFieldInvalid, "an unterminated quoted field"));
+      if (e) e->id = import_id(issuer, line);
     } else {
       e = event_from_json(line, JsonReadOptions{.for_signing = true});
+      if (e && line.find("\"id\"") == std::string::npos) e->id = import_id(issuer, line);
       if (e && e->issuer != issuer)
         e = Status(Reason::kKeyPrincipalMismatch, "the event's issuer is " + e->issuer.value +
                                                       ", the key is " + issuer.value + "'s");

@@ -43,6 +43,10 @@ expect_exit 0 verify --data "$work/data" --signatures --quiet
 # Each stored event carries its batch proof and verifies alone.
 "$bin" replay --data "$work/data" --type record.submitted | tail -1 > "$work/last.json"
 grep -q '"batch":{"index"' "$work/last.json" || grep -q '"batch"' "$work/last.json" || fail "no batch proof in the log"
+# Importing the same file again records nothing twice: every line is already in the ledger.
+expect_exit 1 import --data "$work/data" --key "$work/src.audit.pem" --batch-size 128 "$work/good.csv"
+grep -q "0 accepted, 0 already there, 1000 rejected" "$work/out" || fail "a second import was not refused"
+grep -q "rejected: event_id_conflict" "$work/out" || fail "no event_id_conflict"
 # A key that is not the source's own: the role check refuses every line at ingest.
 expect_exit 1 import --data "$work/data" --key "$work/ag.sh.city.housing.pem" "$work/good.csv"
 grep -q "rejected: role_not_allowed" "$work/out" || fail "an agency's import was not refused"
