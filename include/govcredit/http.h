@@ -1,8 +1,8 @@
 // A small HTTP/1.1 server over Boost.Beast: asynchronous accept and keep-alive sessions on a pool
 // of threads, plain or TLS (OpenSSL through Asio ssl), a request size limit, a per-request
-// timeout, and JSON errors for everything that goes wrong before a handler runs (malformed
-// request, body or headers too large, timeout). Handlers are plain functions from Request to
-// Response, found by a Router.
+// timeout (a request not received in time closes the connection), and JSON errors for what goes
+// wrong before a handler runs (malformed request, body or headers too large). Handlers are plain
+// functions from Request to Response, found by a Router.
 //
 // Thread-safety: handlers run on the server's threads, possibly at once; they must be
 // thread-safe. start() and stop() are called from one thread.

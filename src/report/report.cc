@@ -94,7 +94,7 @@ struct Texts {
   const char* date;
   const char* entry;
   const char* data_files;
-  const char* heads;
+  const char* determinism;  // how to reproduce the report
   const char* none;
   const char* city_level;
 };
@@ -520,7 +520,7 @@ Result<Report> make_report(const std::vector<const Ledger*>& shards, const Scori
   h << "<h2>" << esc(tx.data_files) << "</h2>\n<ul>";
   for (const auto& f : rep.csv)
     h << "<li>" << esc(f.name) << " <code>" << to_hex(sha256(f.content)) << "</code></li>";
-  h << "</ul>\n<p>" << esc(tx.heads) << "</p>\n</body>\n</html>\n";
+  h << "</ul>\n<p>" << esc(tx.determinism) << "</p>\n</body>\n</html>\n";
   rep.html = {base + ".html", h.str()};
   return rep;
 }

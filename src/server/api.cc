@@ -538,15 +538,23 @@ class Service {
     }
   };
 
+  // Confines an agency's listing to its own agency (a filter naming another is a 403, never a
+  // silently empty page). nullopt when the caller is no agency.
+  static std::optional<Status> confine_to_agency(const Caller& c, Filter& f, const char* what) {
+    if (c.principal.role != Role::kAgency || !c.principal.agency) return std::nullopt;
+    if (!f.agency.empty() && f.agency != c.principal.agency->value)
+      return forbidden(std::string("an agency reads only its own ") + what);
+    f.agency = c.principal.agency->value;
+    return Status::ok();
+  }
+
   Response records(const Request& r, const Caller& c) {
     auto f = filter(r);
     if (!f) return fail(f.status());
     // Scope: an agency sees its own records, a source those it submitted.
     if (!reads_all(c)) {
-      if (c.principal.role == Role::kAgency && c.principal.agency) {
-        if (!f->agency.empty() && f->agency != c.principal.agency->value)
-          return fail(forbidden("an agency reads only its own records"));
-        f->agency = c.principal.agency->value;
+      if (auto s = confine_to_agency(c, *f, "records")) {
+        if (!*s) return fail(*s);
       } else if (c.principal.role == Role::kSource) {
         if (!f->source.empty() && f->source != c.principal.id.value)
           return fail(forbidden("a source reads only the records it submitted"));
@@ -601,11 +609,9 @@ class Service {
     auto f = filter(r);
     if (!f) return fail(f.status());
     if (!reads_all(c) && c.principal.role != Role::kComplaintChannel) {
-      if (c.principal.role != Role::kAgency || !c.principal.agency)
-        return fail(forbidden("this role does not read complaints"));
-      if (!f->agency.empty() && f->agency != c.principal.agency->value)
-        return fail(forbidden("an agency reads only the complaints about it"));
-      f->agency = c.principal.agency->value;
+      auto s = confine_to_agency(c, *f, "complaints");
+      if (!s) return fail(forbidden("this role does not read complaints"));
+      if (!*s) return fail(*s);
     }
     if (!f->state.empty() && !enum_from_name<ComplaintPhase>(f->state))
       return fail(Status(Reason::kInvalidArgument,
@@ -632,11 +638,9 @@ class Service {
     auto f = filter(r);
     if (!f) return fail(f.status());
     if (!reads_all(c)) {
-      if (c.principal.role != Role::kAgency || !c.principal.agency)
-        return fail(forbidden("this role does not read recommendations"));
-      if (!f->agency.empty() && f->agency != c.principal.agency->value)
-        return fail(forbidden("an agency reads only the recommendations issued to it"));
-      f->agency = c.principal.agency->value;
+      auto s = confine_to_agency(c, *f, "recommendations");
+      if (!s) return fail(forbidden("this role does not read recommendations"));
+      if (!*s) return fail(*s);
     }
     if (!f->state.empty() && !enum_from_name<RecommendationPhase>(f->state))
       return fail(

@@ -130,12 +130,10 @@ std::string Metrics::render(const std::vector<ShardFigures>& shards) const {
        "# TYPE govcredit_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : latency_) {
     std::string l = label(route);
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      cumulative = h.buckets[i];  // already cumulative: each bucket counts every value <= le
+    // Each bucket already counts every value <= le (cumulative, as Prometheus wants).
+    for (std::size_t i = 0; i < kBuckets.size(); ++i)
       o << "govcredit_http_request_duration_seconds_bucket{route=\"" << l << "\",le=\""
-        << kBuckets[i] << "\"} " << cumulative << "\n";
-    }
+        << kBuckets[i] << "\"} " << h.buckets[i] << "\n";
     o << "govcredit_http_request_duration_seconds_bucket{route=\"" << l << "\",le=\"+Inf\"} "
       << h.count << "\n";
     o << "govcredit_http_request_duration_seconds_sum{route=\"" << l << "\"} " << h.sum << "\n";
