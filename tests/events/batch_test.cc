@@ -2,6 +2,8 @@
 // signing inputs; each event carries its path and stays individually verifiable and provable.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "govcredit/bus.h"
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
@@ -120,6 +122,61 @@ TEST(BatchSignature, IngestAcceptsABatchAndRejectsATamperedMember) {
       EXPECT_EQ(r.outcome, IngestOutcome::kAccepted) << i << " " << r.status.to_string();
     }
   }
+  for (int p = 0; p < 2; ++p) {
+    auto v = (*bus)->shard(Partition{p}).verify(VerifyOptions{.signatures = true});
+    EXPECT_TRUE(v.ok) << v.problem.to_string();
+  }
+}
+
+// Batch verdicts are remembered across ingest calls, threads and shards (ingest.cc): members of
+// one batch arriving in separate calls are each still judged by their own path, and a forged
+// batch signature stays refused however its members arrive.
+TEST(BatchSignature, VerdictsHoldAcrossCallsAndShards) {
+  testing::TempDir dir;
+  auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = dir.path(), .partitions = 2});
+  ASSERT_TRUE(bus);
+  const demo::World w = demo::generate(demo::Options{.seed = 3, .records = 20});
+  for (const auto& r : (*bus)->publish_all_with_results(w.events)) ASSERT_TRUE(r);
+  const PrivateKey key = w.keys.count(PrincipalId("src.finance"))
+                             ? w.keys.at(PrincipalId("src.finance"))
+                             : demo::key_for(PrincipalId("src.finance"));
+  const std::int64_t t0 = w.events.back().issued_at.ms + 1000;
+  auto genuine = records(w, 30, t0);
+  sign_batch(genuine, key);
+  // The same events' signature over another batch of the same size: a valid signature by the
+  // right key, but not over these events' root.
+  auto forged = records(w, 30, t0 + 100);
+  auto other = records(w, 30, t0 + 200);
+  sign_batch(other, key);
+  sign_batch(forged, key);
+  for (auto& e : forged) e.signature = other.front().signature;
+  std::get<RecordSubmitted>(genuine[25].payload).summary += "（篡改）";
+
+  auto publish = [&](const std::vector<Event>& events, std::size_t from, std::size_t to) {
+    std::vector<IngestOutcome> out;
+    std::vector<Event> part(events.begin() + static_cast<std::ptrdiff_t>(from),
+                            events.begin() + static_cast<std::ptrdiff_t>(to));
+    for (const auto& r : (*bus)->publish_all_with_results(part)) {
+      EXPECT_TRUE(r);
+      if (r) out.push_back((*r)[0].outcome);
+    }
+    return out;
+  };
+  std::size_t accepted = 0, rejected = 0;
+  // Genuine members in three calls (the second holds the tampered one), the forged batch
+  // interleaved in two.
+  for (auto [events, from, to] : {std::tuple{&genuine, 0, 10},
+                                  {&forged, 0, 15},
+                                  {&genuine, 10, 26},
+                                  {&forged, 15, 30},
+                                  {&genuine, 26, 30}})
+    for (IngestOutcome o :
+         publish(*events, static_cast<std::size_t>(from), static_cast<std::size_t>(to))) {
+      accepted += o == IngestOutcome::kAccepted;
+      rejected += o == IngestOutcome::kRejected;
+    }
+  EXPECT_EQ(accepted, 29u);       // every genuine member but the tampered one
+  EXPECT_EQ(rejected, 1u + 30u);  // the tampered one and the whole forged batch
   for (int p = 0; p < 2; ++p) {
     auto v = (*bus)->shard(Partition{p}).verify(VerifyOptions{.signatures = true});
     EXPECT_TRUE(v.ok) << v.problem.to_string();
