@@ -27,16 +27,6 @@ struct DomainArgs {
   std::string agency, as_of, scoring, format = "text";
 };
 
-// "2013-12-31T23:59:59Z" (RFC 3339), or a date "2013-12-31": the end of that day in Shanghai.
-Result<Timestamp> as_of_time(const std::string& s) {
-  if (s.empty()) return now();
-  if (auto t = parse_time_with_offset(s)) return *t;
-  if (s.size() == 10)
-    if (auto t = parse_time_with_offset(s + "T23:59:59.999+08:00")) return *t;
-  return Status(Reason::kInvalidArgument,
-                "--as-of '" + s + "' is neither an RFC 3339 time nor a date like 2013-12-31");
-}
-
 Result<ScoringRules> scoring_rules(const std::string& path) {
   if (path.empty()) return ScoringRules::builtin();
   return ScoringRules::load(path);
@@ -45,11 +35,8 @@ Result<ScoringRules> scoring_rules(const std::string& path) {
 // The shard holding the agency: --partition when given, else where the Kafka partitioner puts it
 // among the shards present.
 Result<std::unique_ptr<Ledger>> agency_shard(DomainArgs a) {
-  if (!a.partition_given && !a.agency.empty()) {
-    auto parts = shard_partitions(a.shard.data);
-    if (!parts.empty())
-      a.shard.partition = partition_for_key(a.agency, static_cast<int>(parts.size()));
-  }
+  if (!a.partition_given && !a.agency.empty())
+    a.shard.partition = agency_partition(a.shard.data, a.agency, a.shard.partition);
   return open_shard(a.shard);
 }
 

@@ -9,8 +9,12 @@
 #include "common.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
+#include "govcredit/http_client.h"
 #include "govcredit/ingest.h"
+#include "govcredit/merkle.h"
 #include "govcredit/projections.h"
+#include "govcredit/scoring.h"
+#include "govcredit/views.h"
 
 namespace govcredit::cli {
 namespace {
@@ -75,14 +79,64 @@ int append(const AppendArgs& a) {
 
 struct ReplayArgs {
   ShardArgs shard;
-  std::string agency, type, since, until, format = "jsonl";
+  bool partition_given = false;
+  std::string agency, type, since, until, as_of, format = "jsonl";
   std::uint64_t from = 0, to = UINT64_MAX;
 };
 
-int replay(const ReplayArgs& a) {
+// What the system showed at --as-of about the agency: its status then (rebuilt from the events
+// issued up to that time) and the newest signed checkpoint made by then.
+int replay_state(const ReplayArgs& a, const Ledger& ledger, Timestamp t, bool table) {
+  auto st = agency_state_as_of(ledger, AgencyId(a.agency), t);
+  if (!st) return report(st.status());
+  Score s = score(*st, t, ScoringRules::builtin(), false);
+  nlohmann::json status = agency_status_json(*st, s, t);
+  auto cps = ledger.checkpoints();
+  if (!cps) return report(cps.status());
+  const Checkpoint* then = nullptr;
+  for (const Checkpoint& c : *cps)
+    if (!(t < c.time) && (then == nullptr || then->size < c.size)) then = &c;
+  nlohmann::json checkpoint = nullptr;
+  if (then)
+    checkpoint = {
+        {"size", then->size}, {"root", to_hex(then->root)}, {"time", format_time(then->time)}};
+  if (!table) {
+    std::cout << nlohmann::json{{"as_of", format_time(t)},
+                                {"agency", a.agency},
+                                {"status", status},
+                                {"checkpoint", checkpoint}}
+                     .dump()
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "\n"
+            << st->info.name_zh << " (" << a.agency << ") as of " << format_time(t) << ": score "
+            << status["score"] << ", band " << status["band"].get<std::string>() << "\n  records:";
+  for (auto& [phase, n] : status["records"].items()) std::cout << " " << phase << " " << n;
+  std::cout << "\n  complaints:";
+  for (auto& [phase, n] : status["complaints"].items()) std::cout << " " << phase << " " << n;
+  std::cout << "\n  recommendations: " << status["recommendations"]["open"] << " open, "
+            << status["overdue"].size() << " overdue\n";
+  if (then)
+    std::cout << "  the ledger's newest checkpoint then: size " << then->size << ", root "
+              << to_hex(then->root) << ", signed " << format_time(then->time) << "\n";
+  else
+    std::cout << "  no checkpoint had been signed by then\n";
+  return kExitOk;
+}
+
+int replay(const ReplayArgs& ra) {
+  ReplayArgs a = ra;
+  if (!a.partition_given && !a.agency.empty())
+    a.shard.partition = agency_partition(a.shard.data, a.agency, a.shard.partition);
   auto ledger = open_shard(a.shard);
   if (!ledger) return report(ledger.status());
-  std::optional<Timestamp> since, until;
+  std::optional<Timestamp> since, until, as_of;
+  if (!a.as_of.empty()) {
+    auto t = as_of_time(a.as_of);
+    if (!t) return report(t.status());
+    as_of = *t;
+  }
   if (!a.since.empty() && !(since = parse_time(a.since)))
     return report(
         Status(Reason::kInvalidArgument, "--since must be a UTC time like 2013-07-01T00:00:00Z"));
@@ -109,6 +163,7 @@ int replay(const ReplayArgs& a) {
     if (!a.type.empty() && e->type_name() != a.type) return true;
     if (since && e->issued_at < *since) return true;
     if (until && !(e->issued_at < *until)) return true;
+    if (as_of && *as_of < e->issued_at) return true;
     ++shown;
     if (table) {
       std::cout << std::left << std::setw(8) << entry.seq.value << std::setw(22)
@@ -127,16 +182,75 @@ int replay(const ReplayArgs& a) {
   if (!s) return report(s);
   if (!bad) return report(bad);
   if (table) std::cout << shown << " event(s)\n";
+  if (as_of && !a.agency.empty()) return replay_state(a, **ledger, *as_of, table);
   return kExitOk;
 }
 
 struct VerifyArgs {
   ShardArgs shard;
   bool signatures = false;
-  std::string checkpoint, ledger_pub;
+  std::string checkpoint, ledger_pub, key, ca_file;
   bool quiet = false;
   bool projections = false;
 };
+
+// Anything with a scheme is taken for a URL (and refused unless http or https).
+bool is_url(const std::string& s) {
+  return s.find("://") != std::string::npos;
+}
+
+// GET url (signed with --key when given) and parse the JSON answer; a refusal becomes the
+// server's own {code, message}.
+Result<nlohmann::json> get_json(const http::Url& url, const VerifyArgs& a,
+                                const std::optional<PrivateKey>& key) {
+  http::FetchOptions o;
+  o.key = key ? &*key : nullptr;
+  o.ca_file = a.ca_file;
+  auto r = http::fetch(url, o);
+  if (!r) return r.status();
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (r->status != 200) {
+    std::string why = j.is_object() && j.contains("message") && j["message"].is_string()
+                          ? j["message"].get<std::string>()
+                          : r->body.substr(0, 200);
+    if (r->status == 401 && !key) why += " (sign the request with --key)";
+    return Status(Reason::kUnavailable, url.host + " answered " + std::to_string(r->status) +
+                                            " for " + url.target + ": " + why);
+  }
+  if (!j.is_object())
+    return Status(Reason::kCorrupt, url.host + " did not answer JSON for " + url.target);
+  return j;
+}
+
+// The checkpoint --checkpoint names: a file, or a server's latest (a base URL means
+// /v1/checkpoints/latest for this partition).
+struct FetchedCheckpoint {
+  Checkpoint checkpoint;
+  std::optional<http::Url> server;  // where it came from, to ask for a consistency proof
+};
+
+Result<FetchedCheckpoint> load_checkpoint(const VerifyArgs& a,
+                                          const std::optional<PrivateKey>& key) {
+  if (!is_url(a.checkpoint)) {
+    auto text = read_file(a.checkpoint);
+    if (!text) return text.status();
+    auto c = parse_checkpoint(*text);
+    if (!c) return c.status();
+    return FetchedCheckpoint{*c, std::nullopt};
+  }
+  auto url = http::parse_url(a.checkpoint);
+  if (!url) return url.status();
+  if (url->target == "/")
+    url->target = "/v1/checkpoints/latest?partition=" + std::to_string(a.shard.partition);
+  auto j = get_json(*url, a, key);
+  if (!j) return j.status();
+  if (!j->contains("note") || !(*j)["note"].is_string())
+    return Status(Reason::kCorrupt, "the server's answer carries no checkpoint note");
+  // Only the note counts: the server's other fields (its public key included) are not trusted.
+  auto c = parse_checkpoint((*j)["note"].get<std::string>());
+  if (!c) return c.status();
+  return FetchedCheckpoint{*c, *url};
+}
 
 int verify(const VerifyArgs& a) {
   auto ledger = open_shard(a.shard);
@@ -144,17 +258,31 @@ int verify(const VerifyArgs& a) {
   VerifyOptions opt;
   opt.signatures = a.signatures;
   std::optional<PublicKey> pub;
+  std::optional<PrivateKey> key;
+  std::optional<FetchedCheckpoint> fetched;
+  if (!a.key.empty()) {
+    auto k = load_private_key(a.key);
+    if (!k) return report(k.status());
+    key = std::move(*k);
+  }
   if (!a.checkpoint.empty()) {
-    auto text = read_file(a.checkpoint);
-    if (!text) return report(text.status());
-    auto c = parse_checkpoint(*text);
-    if (!c) return report(c.status());
-    opt.checkpoint = *c;
     std::string pub_path = a.ledger_pub.empty() ? a.shard.data + "/ledger.pub" : a.ledger_pub;
     auto k = load_public_key(pub_path);
     if (!k) return report(k.status());
     pub = *k;
-    opt.checkpoint_key = &*pub;
+    auto c = load_checkpoint(a, key);
+    if (!c) return report(c.status());
+    fetched = std::move(*c);
+    // A signature that does not hold is reported before any work on the log.
+    if (Status s = verify_checkpoint(fetched->checkpoint, *pub); !s) {
+      std::cout << "FAILED: " << s.to_string() << "\n";
+      return kExitRejected;
+    }
+    // A checkpoint beyond the local log is checked below with the server's consistency proof.
+    if (fetched->checkpoint.size <= (*ledger)->head().size || !fetched->server) {
+      opt.checkpoint = fetched->checkpoint;
+      opt.checkpoint_key = &*pub;
+    }
   }
   if (!a.quiet && isatty(2))
     opt.progress = [](std::uint64_t done, std::uint64_t total) {
@@ -166,6 +294,31 @@ int verify(const VerifyArgs& a) {
     std::cout << "FAILED: " << r.problem.to_string() << "\n";
     if (r.first_bad) std::cout << "first bad entry: seq " << r.first_bad->value << "\n";
     return kExitRejected;
+  }
+  std::string against;
+  if (opt.checkpoint) {
+    against = "; matches the checkpoint at size " + std::to_string(opt.checkpoint->size) +
+              (fetched->server ? " from " + fetched->server->host : "");
+  } else if (fetched) {
+    // The server is ahead: its tree must extend this log's (RFC 9162 §2.1.4).
+    const Checkpoint& c = fetched->checkpoint;
+    http::Url u = *fetched->server;
+    u.target = "/v1/proofs/consistency?partition=" + std::to_string(a.shard.partition) +
+               "&from=" + std::to_string(r.entries) + "&to=" + std::to_string(c.size);
+    auto j = get_json(u, a, key);
+    if (!j) return report(j.status());
+    auto path = j->contains("path") ? digests((*j)["path"])
+                                    : Result<std::vector<Digest>>(Status(
+                                          Reason::kCorrupt, "the consistency proof has no path"));
+    if (!path) return report(path.status());
+    if (!merkle::verify_consistency(r.entries, c.size, r.head.root, c.root, *path)) {
+      std::cout << "FAILED: the server's signed tree of size " << c.size
+                << " does not extend this log of " << r.entries
+                << " entries: one of the two histories was rewritten\n";
+      return kExitRejected;
+    }
+    against = "; a prefix of the checkpoint at size " + std::to_string(c.size) + " from " + u.host +
+              " (consistency proof verified)";
   }
   std::string projections;
   if (a.projections) {
@@ -181,10 +334,7 @@ int verify(const VerifyArgs& a) {
   }
   std::cout << "ok: " << r.entries << " entries; chain head " << to_hex(r.head.chain)
             << "; Merkle root " << to_hex(r.head.root)
-            << (a.signatures ? "; every signature and authorisation re-checked" : "")
-            << (opt.checkpoint
-                    ? "; matches checkpoint at size " + std::to_string(opt.checkpoint->size)
-                    : "")
+            << (a.signatures ? "; every signature and authorisation re-checked" : "") << against
             << projections << "\n";
   return kExitOk;
 }
@@ -231,8 +381,10 @@ void register_ledger_commands(CLI::App& app, Runner& run) {
   c->callback([&run, ap] { run = [ap] { return append(*ap); }; });
 
   auto rp = std::make_shared<ReplayArgs>();
-  auto* r = app.add_subcommand("replay",
-                               "Print a shard's events in log order, filtered (auditor's view).");
+  auto* r = app.add_subcommand(
+      "replay",
+      "Print a shard's events in log order, filtered (auditor's view). With --agency the shard "
+      "is the agency's unless --partition says otherwise.");
   add_shard_options(r, rp->shard);
   r->add_option("--agency", rp->agency, "only events about this agency");
   r->add_option("--type", rp->type, "only events of this type, e.g. record.verified");
@@ -240,10 +392,17 @@ void register_ledger_commands(CLI::App& app, Runner& run) {
   r->add_option("--to", rp->to, "stop before this seq");
   r->add_option("--since", rp->since, "only events issued at or after this UTC time");
   r->add_option("--until", rp->until, "only events issued before this UTC time");
+  r->add_option("--as-of", rp->as_of,
+                "what the system showed at this time (RFC 3339, or a date = the end of that day, "
+                "Shanghai time): the events issued by then, and with --agency a last line with "
+                "the agency's status then and the newest checkpoint signed by then");
   r->add_option("--format", rp->format, "jsonl or table")
       ->check(CLI::IsMember({"jsonl", "table"}))
       ->capture_default_str();
-  r->callback([&run, rp] { run = [rp] { return replay(*rp); }; });
+  r->callback([&run, rp, r] {
+    rp->partition_given = r->count("--partition") > 0;
+    run = [rp] { return replay(*rp); };
+  });
 
   auto vp = std::make_shared<VerifyArgs>();
   auto* v = app.add_subcommand(
@@ -255,9 +414,17 @@ void register_ledger_commands(CLI::App& app, Runner& run) {
   v->add_flag("--signatures", vp->signatures,
               "also re-verify every event against the registry as of that event");
   v->add_option("--checkpoint", vp->checkpoint,
-                "a checkpoint file the log must be consistent with");
+                "a checkpoint the log must agree with: a file, or a server's URL "
+                "(https://host:port fetches its latest checkpoint for --partition; when the "
+                "server is ahead, its consistency proof must show it extends this log)");
   v->add_option("--ledger-pub", vp->ledger_pub,
-                "the ledger's public key for the checkpoint (default DATA/ledger.pub)");
+                "the ledger's public key for the checkpoint (default DATA/ledger.pub); the key a "
+                "server sends along is never used");
+  v->add_option("--key", vp->key,
+                "sign the requests to the server with this principal's key (PEM), e.g. an "
+                "auditor's");
+  v->add_option("--ca-file", vp->ca_file,
+                "trust this certificate (PEM) for an https:// server (default: the system's)");
   v->add_flag("--quiet", vp->quiet, "no progress output");
   v->add_flag("--projections", vp->projections,
               "also rebuild the projections in memory and compare them with the stored ones");

@@ -142,17 +142,6 @@ Result<Checkpoint> trusted_checkpoint(const std::string& path, const std::string
   return c;
 }
 
-Result<std::vector<Digest>> digests(const nlohmann::json& a) {
-  std::vector<Digest> out;
-  if (!a.is_array()) return Status(Reason::kFieldType, "path must be an array of hex hashes");
-  for (const auto& h : a) {
-    auto d = h.is_string() ? fixed_from_hex<Digest>(h.get<std::string>()) : std::nullopt;
-    if (!d) return Status(Reason::kFieldInvalid, "a path hash is not 64 hex digits");
-    out.push_back(*d);
-  }
-  return out;
-}
-
 // `proof check FILE`: an inclusion or consistency proof as `proof inclusion|consistency` prints
 // it, verified offline; with --checkpoint, its root and size must also be the checkpoint's.
 int proof_check(const CheckArgs& a) {

@@ -1,5 +1,8 @@
 #include "common.h"
 
+#include "govcredit/encoding.h"
+#include "govcredit/kafka.h"
+
 #include <dirent.h>
 
 #include <algorithm>
@@ -141,6 +144,7 @@ int report(const Status& s) {
     case Reason::kIoError:
     case Reason::kNotFound:
     case Reason::kStorageError:
+    case Reason::kUnavailable:  // a server or broker that cannot be reached
       return kExitIo;
     case Reason::kInvalidArgument:
       return kExitUsage;
@@ -149,6 +153,32 @@ int report(const Status& s) {
     default:
       return kExitRejected;
   }
+}
+
+Result<std::vector<Digest>> digests(const nlohmann::json& a) {
+  std::vector<Digest> out;
+  if (!a.is_array()) return Status(Reason::kFieldType, "path must be an array of hex hashes");
+  for (const auto& h : a) {
+    auto d = h.is_string() ? fixed_from_hex<Digest>(h.get<std::string>()) : std::nullopt;
+    if (!d) return Status(Reason::kFieldInvalid, "a path hash is not 64 hex digits");
+    out.push_back(*d);
+  }
+  return out;
+}
+
+// "2013-12-31T23:59:59Z" (RFC 3339), or a date "2013-12-31": the end of that day in Shanghai.
+Result<Timestamp> as_of_time(const std::string& s) {
+  if (s.empty()) return now();
+  if (auto t = parse_time_with_offset(s)) return *t;
+  if (s.size() == 10)
+    if (auto t = parse_time_with_offset(s + "T23:59:59.999+08:00")) return *t;
+  return Status(Reason::kInvalidArgument,
+                "--as-of '" + s + "' is neither an RFC 3339 time nor a date like 2013-12-31");
+}
+
+int agency_partition(const std::string& data, const std::string& agency, int fallback) {
+  auto parts = shard_partitions(data);
+  return parts.empty() ? fallback : partition_for_key(agency, static_cast<int>(parts.size()));
 }
 
 }  // namespace govcredit::cli

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@ enum Exit : int {
   kExitOk = 0,
   kExitRejected = 1,  // an event, a proof or the ledger failed verification
   kExitUsage = 2,     // bad flags or arguments
-  kExitIo = 3,        // a file, key or store could not be read or written
+  kExitIo = 3,        // a file, key, store or server could not be read or written
   kExitInternal = 4,  // a bug: please report it
 };
 
@@ -51,6 +52,12 @@ std::string shard_dir(const ShardArgs& args);
 Result<std::unique_ptr<Ledger>> open_shard(const ShardArgs& args, bool create = false);
 // The partitions that have a shard under data, in order.
 std::vector<int> shard_partitions(const std::string& data);
+// The partition an agency's events go to among the shards under data (the Kafka partitioner's
+// choice); fallback when there are none.
+int agency_partition(const std::string& data, const std::string& agency, int fallback);
+// --as-of: "2013-12-31T23:59:59Z" (RFC 3339), or a date "2013-12-31" meaning the end of that day
+// in Shanghai; now when empty.
+Result<Timestamp> as_of_time(const std::string& s);
 // The ledger node's checkpoint key: DATA/ledger.key, created (with ledger.pub) on first use.
 Result<PrivateKey> ledger_key(const ShardArgs& args);
 // The current wall-clock time (for the CLI's own doings, never for ingest decisions).
@@ -64,6 +71,9 @@ Result<std::string> read_file(const std::string& path);
 Status write_file(const std::string& path, std::string_view data, bool private_mode = false);
 Result<PrivateKey> load_private_key(const std::string& path);
 Result<PublicKey> load_public_key(const std::string& path);
+
+// A proof's path: a JSON array of 64-hex-digit hashes.
+Result<std::vector<Digest>> digests(const nlohmann::json& a);
 
 // Prints "error: <code>: <message>" to stderr and returns the exit code for the status.
 int report(const Status& s);

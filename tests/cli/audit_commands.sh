@@ -2,7 +2,9 @@
 # The auditor's toolkit end to end: an agency's bundle verified with the ledger key alone (and
 # refused when an entry, a registry entry or the key is wrong); proofs checked offline against a
 # signed checkpoint; two checkpoints of one growing log are consistent, two divergent stores
-# signed with the same key are caught as a rewritten history. Usage: audit_commands.sh BINARY
+# signed with the same key are caught as a rewritten history; replay --as-of shows what the
+# status command showed then; a copy of the log verified against a running server's checkpoint
+# (equal, behind with a consistency proof, diverged). Usage: audit_commands.sh BINARY
 set -euo pipefail
 bin=$1
 work=$(mktemp -d)
@@ -83,4 +85,64 @@ expect_exit 1 checkpoint consistent "$work/old.note" "$work/rewritten.note" --da
   --ledger-pub "$A/ledger.pub"
 grep -q "history was rewritten" "$work/out" || fail "no rewritten-history verdict"
 expect_exit 2 checkpoint consistent "$work/new.note" "$work/old.note" --data "$A" --ledger-pub "$A/ledger.pub"
+
+# --- replay --as-of: what the system showed then ---
+expect_exit 0 replay --data "$A" --agency sh.city.finance --as-of 2013-06-30
+"$bin" status --data "$A" --agency sh.city.finance --as-of 2013-06-30 --format json > "$work/status-then.json"
+"$bin" replay --data "$A" --agency sh.city.finance --until 2013-06-30T16:00:00Z > "$work/until.jsonl"
+python3 - "$work" << 'PY'
+import json, sys
+w = sys.argv[1]
+lines = [json.loads(l) for l in open(w + "/out")]
+events, last = lines[:-1], lines[-1]
+assert last["as_of"] == "2013-06-30T15:59:59.999Z", last["as_of"]
+assert last["status"] == json.load(open(w + "/status-then.json")), "the status then differs from status --as-of"
+assert last["status"]["events"] == len(events), (last["status"]["events"], len(events))
+until = [json.loads(l) for l in open(w + "/until.jsonl")]
+assert [e["seq"] for e in events] == [e["seq"] for e in until], "--as-of and --until disagree"
+assert all(e["event"]["issued_at"] <= "2013-06-30T15:59:59.999Z" for e in events)
+assert all(e["event"]["subject"] == "sh.city.finance" for e in events)
+PY
+expect_exit 0 replay --data "$A" --agency sh.city.finance --as-of 2013-06-30 --format table
+grep -q "as of 2013-06-30T15:59:59.999Z: score" "$work/out" || fail "no status line in the table"
+expect_exit 2 replay --data "$A" --agency sh.city.finance --as-of yesterday
+
+# --- verify against a checkpoint fetched from a server ---
+R="$work/replica"   # an auditor's copy of the log, taken now
+D="$work/diverged"  # a copy that then grows its own history
+cp -r "$A" "$R"
+cp -r "$A" "$D"
+"$bin" report --data "$D" --period 2013-Q3 --out "$work/rep-d" --publish --key "$work/authority.pem" > /dev/null
+"$bin" serve --data "$A" --listen 127.0.0.1:0 --complaint-key "$A/keys/complaints.key" \
+  > "$work/serve.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2> /dev/null || true; rm -rf "$work"' EXIT
+url=""
+for _ in $(seq 1 200); do
+  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log" || true)
+  [[ -n "$url" ]] && break
+  kill -0 "$pid" 2> /dev/null || { cat "$work/serve.log"; fail "serve exited"; }
+  sleep 0.05
+done
+[[ -n "$url" ]] || fail "serve printed no URL"
+expect_exit 0 verify --data "$R" --checkpoint "$url" --key "$work/auditor.pem"
+grep -q "matches the checkpoint at size .* from 127.0.0.1" "$work/out" || fail "no match line"
+expect_exit 3 verify --data "$R" --checkpoint "$url"
+grep -q "401.*sign the request with --key" "$work/out" || fail "an unsigned fetch must say why"
+expect_exit 1 verify --data "$R" --checkpoint "$url" --key "$work/auditor.pem" --ledger-pub "$work/other.pub"
+grep -q "^FAILED" "$work/out" || fail "a checkpoint under another key must fail"
+expect_exit 2 verify --data "$R" --checkpoint "ftp://127.0.0.1/" --key "$work/auditor.pem"
+# The server moves on by two complaints: the replica is a proven prefix; the diverged copy is not.
+for n in 1 2; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/v1/complaints" \
+    -H 'Content-Type: application/json' -d "{\"agency\":\"sh.city.housing\",\"summary\":\"投诉 $n\"}")
+  [[ "$code" == 201 ]] || fail "complaint answered $code"
+done
+expect_exit 0 verify --data "$R" --checkpoint "$url" --key "$work/auditor.pem"
+grep -q "a prefix of the checkpoint at size .* (consistency proof verified)" "$work/out" ||
+  fail "no prefix line"
+expect_exit 1 verify --data "$D" --checkpoint "$url" --key "$work/auditor.pem"
+grep -q "does not extend this log" "$work/out" || fail "a diverged copy must fail"
+kill -TERM "$pid"
+wait "$pid" || fail "serve did not stop cleanly"
 echo "audit commands ok"

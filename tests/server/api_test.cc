@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "fixture.h"
+#include "govcredit/checkpoint.h"
 #include "govcredit/encoding.h"
+#include "govcredit/http_client.h"
 #include "govcredit/merkle.h"
 #include "govcredit/privacy.h"
 #include "govcredit/projections.h"
@@ -459,6 +461,58 @@ TEST(ApiTls, ServesHttpsAndVerifiesTheCertificate) {
   ASSERT_TRUE(testing::make_dev_certificate(other.path()));
   auto untrusted = testing::send(f.port(), Call{.target = "/healthz"}, other.path() + "/cert.pem");
   EXPECT_EQ(untrusted.status, -1);
+}
+
+// The command line's client (http_client.h), as `verify --checkpoint https://...` uses it.
+TEST(HttpClient, FetchesSignedOverHttpsAndRefusesAnUntrustedServer) {
+  ServerFixture f(ApiContext{}, /*tls=*/true);
+  const PrivateKey auditor = demo_key(f.world(), "auditor");
+  auto url = http::parse_url("https://localhost:" + std::to_string(f.port()) +
+                             "/v1/checkpoints/latest?partition=1");
+  ASSERT_TRUE(url) << url.status().to_string();
+  auto r = http::fetch(*url, http::FetchOptions{.key = &auditor, .ca_file = f.ca_file()});
+  ASSERT_TRUE(r) << r.status().to_string();
+  EXPECT_EQ(r->status, 200) << r->body;
+  auto j = nlohmann::json::parse(r->body);
+  auto c = parse_checkpoint(j["note"].get<std::string>());
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(verify_checkpoint(*c, f.ledger_key().public_key()));
+  EXPECT_EQ(c->size, f.bus().shard(Partition{1}).head().size);
+  // Unsigned: the server's refusal is a result, not a transport error.
+  auto anon = http::fetch(*url, http::FetchOptions{.ca_file = f.ca_file()});
+  ASSERT_TRUE(anon);
+  EXPECT_EQ(anon->status, 401);
+  // Another certificate trusted: the handshake fails.
+  testing::TempDir other;
+  ASSERT_TRUE(testing::make_dev_certificate(other.path()));
+  auto untrusted = http::fetch(*url, http::FetchOptions{.ca_file = other.path() + "/cert.pem"});
+  ASSERT_FALSE(untrusted);
+  EXPECT_EQ(untrusted.status().reason(), Reason::kUnavailable);
+  // Nobody listening.
+  auto closed = http::fetch(*http::parse_url("http://127.0.0.1:1/"));
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(closed.status().reason(), Reason::kUnavailable);
+}
+
+TEST(HttpClient, ParsesUrls) {
+  auto u = http::parse_url("https://[::1]:8443/v1/x?a=1");
+  ASSERT_TRUE(u);
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, "8443");
+  EXPECT_EQ(u->target, "/v1/x?a=1");
+  auto d = http::parse_url("http://ledger.example");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->port, "80");
+  EXPECT_EQ(d->target, "/");
+  for (const char* bad : {"ftp://x/", "http://", "http://x:0/", "http://x:70000/", "http://x:a/",
+                          "https://[::1/", "http://u@x/", "http://x/a b", "x/y"}) {
+    auto b = http::parse_url(bad);
+    EXPECT_FALSE(b) << bad;
+    if (!b) {
+      EXPECT_EQ(b.status().reason(), Reason::kInvalidArgument) << bad;
+    }
+  }
 }
 
 }  // namespace

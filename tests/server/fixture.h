@@ -159,6 +159,7 @@ class ServerFixture {
     return call(Call{.target = target, .key = key});
   }
   unsigned short port() const { return server_->port(); }
+  const std::string& ca_file() const { return ca_; }  // the TLS certificate ("" without TLS)
   EmbeddedBus& bus() { return *bus_; }
   const demo::World& world() const { return world_; }
   KeyVault& vault() { return *vault_; }
