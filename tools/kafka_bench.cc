@@ -11,6 +11,7 @@
 //    does; registry events keep their own signatures.
 // 3. Latency: publishes 2000 events paced at 500/s and measures produce->appended per event.
 // Results go to FILE as JSON.
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -175,6 +176,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::thread runner([&] {
+    pthread_setname_np(pthread_self(), "ledger-node");
     if (Status s = (*node)->run(); !s) std::cerr << "node: " << s.to_string() << "\n";
   });
 
