@@ -96,21 +96,30 @@ TEST(BatchSignature, AChangedEventOrAMovedProofFails) {
   EXPECT_EQ(decode_wire(truncated).status().reason(), Reason::kBinaryMalformed);
 }
 
-// Ingest: a batch is accepted with one signature check per shard; an event changed after
-// signing is rejected alone; verify --signatures re-checks the stored batch events.
-TEST(BatchSignature, IngestAcceptsABatchAndRejectsATamperedMember) {
-  testing::TempDir dir;
-  auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = dir.path(), .partitions = 2});
-  ASSERT_TRUE(bus);
+// A two-shard embedded bus holding a small demo world, and src.finance's current key.
+class BatchIngest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto b = EmbeddedBus::open(EmbeddedOptions{.data_dir = dir_.path(), .partitions = 2});
+    ASSERT_TRUE(b);
+    bus = std::move(*b);
+    for (const auto& r : bus->publish_all_with_results(w.events)) ASSERT_TRUE(r);
+  }
+  testing::TempDir dir_;
   const demo::World w = demo::generate(demo::Options{.seed = 3, .records = 20});
-  for (const auto& r : (*bus)->publish_all_with_results(w.events)) ASSERT_TRUE(r);
+  std::unique_ptr<EmbeddedBus> bus;
   const PrivateKey key = w.keys.count(PrincipalId("src.finance"))
                              ? w.keys.at(PrincipalId("src.finance"))
                              : demo::key_for(PrincipalId("src.finance"));
+};
+
+// Ingest: a batch is accepted with one signature check per shard; an event changed after
+// signing is rejected alone; verify --signatures re-checks the stored batch events.
+TEST_F(BatchIngest, AcceptsABatchAndRejectsATamperedMember) {
   auto events = records(w, 50, w.events.back().issued_at.ms + 1000);
   sign_batch(events, key);
   std::get<RecordSubmitted>(events[17].payload).summary += "（篡改）";
-  auto results = (*bus)->publish_all_with_results(events);
+  auto results = bus->publish_all_with_results(events);
   ASSERT_EQ(results.size(), 50u);
   for (std::size_t i = 0; i < results.size(); ++i) {
     ASSERT_TRUE(results[i]);
@@ -123,7 +132,7 @@ TEST(BatchSignature, IngestAcceptsABatchAndRejectsATamperedMember) {
     }
   }
   for (int p = 0; p < 2; ++p) {
-    auto v = (*bus)->shard(Partition{p}).verify(VerifyOptions{.signatures = true});
+    auto v = bus->shard(Partition{p}).verify(VerifyOptions{.signatures = true});
     EXPECT_TRUE(v.ok) << v.problem.to_string();
   }
 }
@@ -131,15 +140,7 @@ TEST(BatchSignature, IngestAcceptsABatchAndRejectsATamperedMember) {
 // Batch verdicts are remembered across ingest calls, threads and shards (ingest.cc): members of
 // one batch arriving in separate calls are each still judged by their own path, and a forged
 // batch signature stays refused however its members arrive.
-TEST(BatchSignature, VerdictsHoldAcrossCallsAndShards) {
-  testing::TempDir dir;
-  auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = dir.path(), .partitions = 2});
-  ASSERT_TRUE(bus);
-  const demo::World w = demo::generate(demo::Options{.seed = 3, .records = 20});
-  for (const auto& r : (*bus)->publish_all_with_results(w.events)) ASSERT_TRUE(r);
-  const PrivateKey key = w.keys.count(PrincipalId("src.finance"))
-                             ? w.keys.at(PrincipalId("src.finance"))
-                             : demo::key_for(PrincipalId("src.finance"));
+TEST_F(BatchIngest, VerdictsHoldAcrossCallsAndShards) {
   const std::int64_t t0 = w.events.back().issued_at.ms + 1000;
   auto genuine = records(w, 30, t0);
   sign_batch(genuine, key);
@@ -156,7 +157,7 @@ TEST(BatchSignature, VerdictsHoldAcrossCallsAndShards) {
     std::vector<IngestOutcome> out;
     std::vector<Event> part(events.begin() + static_cast<std::ptrdiff_t>(from),
                             events.begin() + static_cast<std::ptrdiff_t>(to));
-    for (const auto& r : (*bus)->publish_all_with_results(part)) {
+    for (const auto& r : bus->publish_all_with_results(part)) {
       EXPECT_TRUE(r);
       if (r) out.push_back((*r)[0].outcome);
     }
@@ -178,7 +179,7 @@ TEST(BatchSignature, VerdictsHoldAcrossCallsAndShards) {
   EXPECT_EQ(accepted, 29u);       // every genuine member but the tampered one
   EXPECT_EQ(rejected, 1u + 30u);  // the tampered one and the whole forged batch
   for (int p = 0; p < 2; ++p) {
-    auto v = (*bus)->shard(Partition{p}).verify(VerifyOptions{.signatures = true});
+    auto v = bus->shard(Partition{p}).verify(VerifyOptions{.signatures = true});
     EXPECT_TRUE(v.ok) << v.problem.to_string();
   }
 }
