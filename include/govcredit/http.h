@@ -85,6 +85,11 @@ struct ServerOptions {
   std::function<void(const Request&, const Response&, double seconds)> observe{};
 };
 
+// One request from raw bytes, parsed with the server's limits and answered as the server would
+// (the same error responses, the router, a handler's exception as a 500), as if from loopback.
+// Incomplete input is a malformed request. For fuzzing and tests of request handling.
+Response handle_raw(std::string_view bytes, const Router& router, const ServerOptions& o = {});
+
 class Server {
  public:
   static Result<std::unique_ptr<Server>> start(const ServerOptions& o, const Router& router);

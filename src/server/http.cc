@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <variant>
 
 namespace govcredit::http {
 
@@ -124,6 +125,91 @@ Response Router::dispatch(Request r) const {
 
 namespace {
 
+// The answer to a request Beast could not read: too large, or malformed.
+Response read_error_response(const beast::error_code& ec, std::size_t body_limit) {
+  if (ec == bhttp::error::body_limit)
+    return error_response(
+        413, Status(Reason::kEventTooLarge,
+                    "the request body exceeds " + std::to_string(body_limit) + " bytes"));
+  if (ec == bhttp::error::header_limit)
+    return error_response(431,
+                          Status(Reason::kInvalidArgument, "the request headers are too large"));
+  return error_response(
+      400, Status(Reason::kInvalidArgument, "malformed HTTP request: " + ec.message()));
+}
+
+// The Request a handler sees, or the 400 for a target that does not decode.
+std::variant<Request, Response> to_request(bhttp::request<bhttp::string_body>& req) {
+  Request r;
+  r.method = std::string(req.method_string());
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(f.value());
+  }
+  std::string_view target(req.target().data(), req.target().size());
+  r.target = std::string(target);
+  std::size_t q = target.find('?');
+  auto path = decode(target.substr(0, q), false);
+  if (!path) return error_response(400, Status(Reason::kInvalidArgument, "malformed URL escape"));
+  r.path = *path;
+  if (q != std::string_view::npos) {
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+      std::size_t amp = rest.find('&');
+      std::string_view pair = rest.substr(0, amp);
+      std::size_t eq = pair.find('=');
+      auto k = decode(pair.substr(0, eq), true);
+      auto v = decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+      if (!k || !v)
+        return error_response(400, Status(Reason::kInvalidArgument, "malformed query string"));
+      if (!k->empty()) r.query[*k] = *v;
+      if (amp == std::string_view::npos) break;
+      rest = rest.substr(amp + 1);
+    }
+  }
+  r.body = std::move(req.body());
+  return r;
+}
+
+Response dispatch_safely(const Router& router, const Request& r) {
+  try {
+    return router.dispatch(r);
+  } catch (const std::exception&) {
+    return error_response(500, Status(Reason::kInternal, "internal error"));
+  }
+}
+
+}  // namespace
+
+Response handle_raw(std::string_view bytes, const Router& router, const ServerOptions& o) {
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.body_limit(o.body_limit);
+  parser.header_limit(static_cast<std::uint32_t>(o.header_limit));
+  parser.eager(true);
+  beast::error_code ec;
+  std::size_t used = 0;
+  while (!ec && !parser.is_done() && used < bytes.size()) {
+    std::size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
+    if (ec == bhttp::error::need_more) break;
+    used += n;
+    if (n == 0 && !ec) break;
+  }
+  if (!ec && !parser.is_done()) {
+    parser.put_eof(ec);
+    if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
+  }
+  if (ec) return read_error_response(ec, o.body_limit);
+  auto converted = to_request(parser.get());
+  if (auto* resp = std::get_if<Response>(&converted)) return *resp;
+  Request& r = std::get<Request>(converted);
+  r.remote = "127.0.0.1";
+  r.loopback = true;
+  return dispatch_safely(router, r);
+}
+
+namespace {
+
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 bool is_loopback(const net::ip::address& a) {
@@ -185,65 +271,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // A client that does not send a whole request in time (a slow or stalled client, or an idle
     // keep-alive connection) has its connection closed: Beast closed the timed-out socket.
     if (ec == beast::error::timeout) return close();
-    if (ec == bhttp::error::body_limit)
-      return write(error_response(413, Status(Reason::kEventTooLarge,
-                                              "the request body exceeds " +
-                                                  std::to_string(o_.body_limit) + " bytes")),
-                   false);
-    if (ec == bhttp::error::header_limit)
-      return write(error_response(
-                       431, Status(Reason::kInvalidArgument, "the request headers are too large")),
-                   false);
-    if (ec)
-      return write(error_response(400, Status(Reason::kInvalidArgument,
-                                              "malformed HTTP request: " + ec.message())),
-                   false);
+    if (ec) return write(read_error_response(ec, o_.body_limit), false);
     started_ = std::chrono::steady_clock::now();
     auto& req = parser_->get();
-    Request r;
-    r.method = std::string(req.method_string());
+    const bool keep_alive = req.keep_alive();
+    auto converted = to_request(req);
+    if (auto* resp = std::get_if<Response>(&converted)) return write(std::move(*resp), keep_alive);
+    Request& r = std::get<Request>(converted);
     r.remote = remote_;
     r.loopback = loopback_;
-    for (const auto& f : req) {
-      std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      r.headers[name] = std::string(f.value());
-    }
-    std::string_view target(req.target().data(), req.target().size());
-    r.target = std::string(target);
-    std::size_t q = target.find('?');
-    auto path = decode(target.substr(0, q), false);
-    if (!path)
-      return write(error_response(400, Status(Reason::kInvalidArgument, "malformed URL escape")),
-                   req.keep_alive());
-    r.path = *path;
-    if (q != std::string_view::npos) {
-      std::string_view rest = target.substr(q + 1);
-      while (!rest.empty()) {
-        std::size_t amp = rest.find('&');
-        std::string_view pair = rest.substr(0, amp);
-        std::size_t eq = pair.find('=');
-        auto k = decode(pair.substr(0, eq), true);
-        auto v = decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-        if (!k || !v)
-          return write(
-              error_response(400, Status(Reason::kInvalidArgument, "malformed query string")),
-              req.keep_alive());
-        if (!k->empty()) r.query[*k] = *v;
-        if (amp == std::string_view::npos) break;
-        rest = rest.substr(amp + 1);
-      }
-    }
-    r.body = std::move(req.body());
-    Response resp;
-    try {
-      resp = router_.dispatch(r);
-    } catch (const std::exception&) {
-      resp = error_response(500, Status(Reason::kInternal, "internal error"));
-    }
+    Response resp = dispatch_safely(router_, r);
     r.body.clear();
     last_ = std::move(r);
-    write(std::move(resp), req.keep_alive());
+    write(std::move(resp), keep_alive);
   }
 
   void write(Response r, bool keep_alive) {
