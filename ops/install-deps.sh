@@ -11,6 +11,7 @@ packages=(
   librdkafka-dev liblmdb-dev lmdb-utils libcereal-dev libboost-dev libssl-dev openssl
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libbenchmark-dev clang-format
+  clang libclang-rt-14-dev valgrind
   default-jre-headless maven
 )
 if [[ "${1:-}" == "--with-browser" ]]; then

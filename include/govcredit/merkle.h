@@ -35,6 +35,10 @@ std::vector<Digest> inclusion_proof(std::uint64_t leaf, std::uint64_t size,
 std::vector<Digest> consistency_proof(std::uint64_t size1, std::uint64_t size2,
                                       const SubtreeFn& subtree);
 
+// The length of PATH(index, D[0:size]): the steps of the §2.1.3.2 verifier's walk. A proof of
+// another length never verifies. Precondition: index < size.
+std::size_t inclusion_path_length(std::uint64_t index, std::uint64_t size);
+
 // RFC 9162 §2.1.3.2.
 bool verify_inclusion(const Digest& leaf, std::uint64_t index, std::uint64_t size,
                       std::span<const Digest> proof, const Digest& root);

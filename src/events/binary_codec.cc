@@ -236,24 +236,6 @@ std::uint32_t get_u32(const std::uint8_t* p) {
          std::uint32_t{p[3]} << 24;
 }
 
-// The RFC 9162 inclusion path's length for leaf `index` of a tree of `size` leaves: the steps
-// of the verifier's walk (§2.1.3.2), one path element each.
-std::size_t path_length(std::uint64_t index, std::uint64_t size) {
-  std::size_t n = 0;
-  std::uint64_t fn = index, sn = size - 1;
-  while (sn > 0) {
-    if (!(fn & 1) && fn == sn)
-      while (!(fn & 1) && fn != 0) {
-        fn >>= 1;
-        sn >>= 1;
-      }
-    ++n;
-    fn >>= 1;
-    sn >>= 1;
-  }
-  return n;
-}
-
 }  // namespace
 
 Bytes encode_wire(const Event& e) {
@@ -413,7 +395,7 @@ Result<Event> decode(ByteView wire, bool validate) {
       if (rest != kBatchTrailerFixed + 32 * k)
         return Status(Reason::kBinaryMalformed, "the batch trailer's length is wrong");
       if (b.size == 0 || b.size > kMaxBatchEvents || b.index >= b.size ||
-          k != path_length(b.index, b.size))
+          k != merkle::inclusion_path_length(b.index, b.size))
         return Status(Reason::kBinaryMalformed,
                       "the batch trailer's size, index or path length is impossible");
       b.path.resize(k);

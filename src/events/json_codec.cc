@@ -9,6 +9,7 @@
 #include "decode_error.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
+#include "govcredit/merkle.h"
 
 namespace govcredit {
 namespace {
@@ -290,6 +291,12 @@ Event read_event(const json& j, const JsonReadOptions& opt) {
     for (const json& h : *path) proof.path.push_back(expect_hex<Digest>("batch.path", h));
     if (proof.size == 0 || proof.index >= proof.size)
       fail(Reason::kFieldInvalid, "batch.index must be below batch.size");
+    // The same shapes the wire decoder accepts (§2b): a path of any other length cannot verify.
+    if (const std::size_t want = merkle::inclusion_path_length(proof.index, proof.size);
+        proof.path.size() != want)
+      fail(Reason::kFieldInvalid, "batch.path must hold " + std::to_string(want) +
+                                      " hashes for leaf " + std::to_string(proof.index) +
+                                      " of a batch of " + std::to_string(proof.size));
     e.batch = std::move(proof);
   }
   return e;

@@ -18,6 +18,24 @@ Digest node_hash(const Digest& left, const Digest& right) {
   return h.update(ByteView(&kNode, 1)).update(left.view()).update(right.view()).finish();
 }
 
+// The RFC 9162 inclusion path's length for leaf `index` of a tree of `size` leaves: the steps
+// of the verifier's walk (§2.1.3.2), one path element each.
+std::size_t inclusion_path_length(std::uint64_t index, std::uint64_t size) {
+  std::size_t n = 0;
+  std::uint64_t fn = index, sn = size - 1;
+  while (sn > 0) {
+    if (!(fn & 1) && fn == sn)
+      while (!(fn & 1) && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    ++n;
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return n;
+}
+
 Digest empty_root() {
   return sha256(ByteView{});
 }

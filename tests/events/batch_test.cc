@@ -2,6 +2,7 @@
 // signing inputs; each event carries its path and stays individually verifiable and provable.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "govcredit/bus.h"
@@ -94,6 +95,29 @@ TEST(BatchSignature, AChangedEventOrAMovedProofFails) {
   Bytes truncated = encode_wire(events[0]);
   truncated.resize(truncated.size() - 1);
   EXPECT_EQ(decode_wire(truncated).status().reason(), Reason::kBinaryMalformed);
+}
+
+// Found by fuzz_event_json: the JSON form took a batch path of a length no proof of that leaf
+// can have, which the wire decoder refuses; both now refuse it.
+TEST(BatchSignature, JsonRefusesAPathOfTheWrongLength) {
+  const demo::World w = demo::generate(demo::Options{.seed = 3, .records = 2});
+  auto events = records(w, 6, 1400000000000);
+  sign_batch(events, demo::key_for(PrincipalId("src.finance")));
+  nlohmann::json j = event_to_json(events[2]);
+  ASSERT_EQ(j["batch"]["path"].size(), 3u);
+  auto ok = event_from_json(j.dump());
+  ASSERT_TRUE(ok) << ok.status().to_string();
+  for (std::size_t keep : {0u, 1u, 2u}) {
+    nlohmann::json bad = j;
+    bad["batch"]["path"].erase(bad["batch"]["path"].begin() + static_cast<std::ptrdiff_t>(keep),
+                               bad["batch"]["path"].end());
+    auto e = event_from_json(bad.dump());
+    ASSERT_FALSE(e) << keep;
+    EXPECT_EQ(e.status().reason(), Reason::kFieldInvalid);
+  }
+  nlohmann::json longer = j;
+  longer["batch"]["path"].push_back(j["batch"]["path"][0]);
+  EXPECT_FALSE(event_from_json(longer.dump()));
 }
 
 // A two-shard embedded bus holding a small demo world, and src.finance's current key.

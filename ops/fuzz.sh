@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/) with clang, AddressSanitizer and UndefinedBehaviorSanitizer
+# in build/fuzz, and runs each on its seed corpus (fuzz/corpus/<target>) for a while.
+#
+#   ops/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      default: 20 s each, every target
+#
+# New inputs the fuzzer finds go to build/fuzz/corpus/<target> (the checked-in seeds stay as
+# they are); a crash leaves its input in build/fuzz/artifacts/ and makes this script fail.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-20}
+shift || true
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_event_wire fuzz_event_json fuzz_batch fuzz_proof fuzz_http)
+build="$root/build/fuzz"
+flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="$flags" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+  -DGOVCREDIT_TESTS=OFF -DGOVCREDIT_FUZZ=ON > "$build.configure.log" 2>&1 ||
+  { cat "$build.configure.log"; exit 1; }
+ninja -C "$build" "${targets[@]}" > "$build.build.log" 2>&1 || { tail -50 "$build.build.log"; exit 1; }
+mkdir -p "$build/artifacts"
+status=0
+for t in "${targets[@]}"; do
+  mkdir -p "$build/corpus/$t"
+  echo "fuzz: $t for ${seconds}s"
+  if ! "$build/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    -artifact_prefix="$build/artifacts/$t-" -print_final_stats=1 \
+    "$build/corpus/$t" "$root/fuzz/corpus/$t" > "$build/$t.log" 2>&1; then
+    echo "fuzz: $t FAILED (see $build/$t.log)"
+    tail -40 "$build/$t.log"
+    status=1
+  else
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/$t.log" | grep -o '[0-9]*$' || echo "?")
+    cov=$(grep -o 'cov: [0-9]*' "$build/$t.log" | tail -1 || true)
+    echo "fuzz: $t ok: $runs runs, $cov"
+  fi
+done
+exit $status
