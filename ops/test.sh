@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command (and what .ci/run runs): install everything, build, and run the
-# whole test suite twice — a release build and an ASan+UBSan build. Exit non-zero on any failure.
+# whole test suite twice — a release build and an ASan+UBSan build — then a subset under valgrind
+# memcheck and each libFuzzer target briefly on its seed corpus (docs/SECURITY.md). Exit non-zero
+# on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/install-deps.sh --with-browser
@@ -19,4 +21,9 @@ run_suite() {
 run_suite release
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite asan
+unset ASAN_OPTIONS UBSAN_OPTIONS
+echo "=== valgrind: a subset of the release build's tests under memcheck"
+ops/valgrind.sh build/release || status=1
+echo "=== fuzz: each libFuzzer target for 10 s on its seed corpus"
+ops/fuzz.sh 10 || status=1
 exit $status

@@ -278,7 +278,7 @@ std::size_t env_size(const char* name, std::size_t fallback) {
 // new would be).
 TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   const std::size_t kills_wanted = env_size("GOVCREDIT_CRASH_KILLS", 20);
-  const int records = static_cast<int>(env_size("GOVCREDIT_CRASH_RECORDS", 12000));
+  const int records = static_cast<int>(env_size("GOVCREDIT_CRASH_RECORDS", 20000));
   const demo::World w = demo::generate(demo::Options{.seed = 11, .records = records});
   const auto& events = w.events;
   KafkaConfig k = fresh_config();
@@ -287,19 +287,20 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   testing::TempDir dir, clean;
   std::vector<std::pair<int, Head>> seen;  // (partition, head) after each kill
   std::uint64_t rng = 7;
-  std::size_t next = 0, kills = 0, progressed = 0, last_total = 0;
+  std::size_t next = 0, kills = 0, progressed = 0, last_total = 0, behind = 0, sent = 0;
   const std::size_t slice = events.size() / kills_wanted + 1;
   for (std::size_t round = 0; round < kills_wanted; ++round) {
     const std::size_t end = std::min(events.size(), next + slice);
     publish(**producer, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(next),
                                            events.begin() + static_cast<std::ptrdiff_t>(end)));
+    for (std::size_t i = next; i < end; ++i) sent += Registry::is_registry_event(events[i]) ? 4 : 1;
     next = end;
     // A fresh group each round: the killed node stays a member of its group until its session
     // times out; the shards' own offsets, not the group's, decide where ingest resumes.
     pid_t pid = spawn_node(k, dir.path(), "crashy-" + std::to_string(round));
     ASSERT_GT(pid, 0);
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + (rng >> 33) % 900));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + (rng >> 33) % 450));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -321,15 +322,18 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
       total += h.size;
     }
     if (total > last_total) ++progressed;
+    if (total < sent) ++behind;  // killed before it had caught up: mid-ingest, or joining
     last_total = total;
   }
   publish(**producer,
           std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(next), events.end()));
   std::cerr << "crash drill: " << kills << " kills over " << events.size() << " events; "
-            << progressed << " rounds ingested something before their kill; " << last_total
+            << progressed << " rounds ingested something before their kill, " << behind
+            << " kills came before the node had caught up; " << last_total
             << " entries before the last restart\n";
   EXPECT_EQ(kills, kills_wanted);
   EXPECT_GE(progressed, kills / 2) << "too few rounds ingested anything before their kill";
+  EXPECT_GE(behind, kills / 4) << "too few kills landed while the node had work to do";
   auto after = run_until_idle(k, node_options(dir.path(), "crashy-finish"));
   auto reference = run_until_idle(k, node_options(clean.path(), "reference"));
   ASSERT_EQ(after.size(), 4u);
