@@ -8,7 +8,11 @@
 // issuer), or a "raw" body; "expect": [HTTP status, reason code]. 202 means accepted for
 // ingest and then rejected with that code. Placeholders: $R_PENDING / $R_CONFIRMED (records the
 // runner sets up), @RANDOM_ID@, @ZERO_SIGNATURE@, @REPEAT:c:n@, @INVALID_UTF8@.
+// http.jsonl — raw bytes on a connection ("parts": text, {"repeat", "times"} or {"hex"}) and the
+// status of the answer; and, separately, stalled and idle clients while others are served.
 #include <gtest/gtest.h>
+
+#include <boost/asio/write.hpp>
 
 #include <fstream>
 #include <set>
@@ -213,6 +217,81 @@ TEST_F(BadInputs, EveryKindOfBadEventIsRefusedWithItsCodeAndNothingIsWritten) {
     EXPECT_EQ(f_->total_entries(), before) << "something was appended";
     EXPECT_EQ(f_->get("/healthz").status, 200) << "the server stopped answering";
   }
+}
+
+// Sends raw bytes on a fresh connection and returns the answer's status (-1 for none within
+// the time allowed: the server closed the connection or did not answer).
+int raw_status(unsigned short port, const std::string& bytes) {
+  namespace net = boost::asio;
+  net::io_context ioc;
+  boost::beast::tcp_stream stream(ioc);
+  boost::beast::error_code ec;
+  stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return -2;
+  stream.expires_after(std::chrono::seconds(5));
+  net::write(stream, net::buffer(bytes), ec);  // the server may answer and close early
+  boost::beast::flat_buffer buf;
+  boost::beast::http::response<boost::beast::http::string_body> res;
+  boost::beast::http::read(stream, buf, res, ec);
+  if (ec) return -1;
+  return static_cast<int>(res.result_int());
+}
+
+std::string render(const json& parts) {
+  std::string out;
+  for (const json& p : parts) {
+    if (p.is_string()) {
+      out += p.get<std::string>();
+    } else if (p.contains("repeat")) {
+      for (int i = 0; i < p["times"].get<int>(); ++i) out += p["repeat"].get<std::string>();
+    } else {
+      auto b = from_hex(p["hex"].get<std::string>());
+      out.append(b->begin(), b->end());
+    }
+  }
+  return out;
+}
+
+TEST_F(BadInputs, EveryKindOfBadHttpGetsItsStatusAndTheServerGoesOn) {
+  const auto cases = load_cases("http.jsonl");
+  ASSERT_GE(cases.size(), 20u);
+  std::set<std::string> names;
+  for (const json& c : cases) {
+    const std::string name = c["name"];
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(names.insert(name).second) << "two cases named " << name;
+    const std::uint64_t before = f_->total_entries();
+    EXPECT_EQ(raw_status(f_->port(), render(c["parts"])), c["expect"].get<int>());
+    EXPECT_EQ(f_->total_entries(), before) << "something was appended";
+    EXPECT_EQ(f_->get("/healthz").status, 200) << "the server stopped answering";
+  }
+}
+
+// Clients that stall mid-request, and many idle connections, do not keep others waiting.
+TEST_F(BadInputs, StalledAndIdleClientsDoNotStopOthers) {
+  namespace net = boost::asio;
+  net::io_context ioc;
+  const net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), f_->port());
+  std::vector<std::unique_ptr<net::ip::tcp::socket>> held;
+  for (int i = 0; i < 64; ++i) {
+    auto s = std::make_unique<net::ip::tcp::socket>(ioc);
+    boost::system::error_code ec;
+    s->connect(ep, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    // Every fourth sends half a request line, every fourth half the headers, one in four a body
+    // shorter than it declared, the rest nothing at all.
+    const char* partial[] = {
+        "GET /heal", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        "POST /v1/complaints HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", ""};
+    net::write(*s, net::buffer(std::string(partial[i % 4])), ec);
+    held.push_back(std::move(s));
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto r = f_->get("/healthz");
+    ASSERT_EQ(r.status, 200) << "request " << i << " while 64 clients stall";
+  }
+  const PrivateKey auditor = demo_key(f_->world(), "auditor");
+  EXPECT_EQ(f_->get("/v1/agencies/sh.city.transport", &auditor).status, 200);
 }
 
 }  // namespace
