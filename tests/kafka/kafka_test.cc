@@ -288,6 +288,9 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   std::vector<std::pair<int, Head>> seen;  // (partition, head) after each kill
   std::uint64_t rng = 7;
   std::size_t next = 0, kills = 0, progressed = 0, last_total = 0, behind = 0, sent = 0;
+  // How long a node takes to start ingesting varies with the machine's load: the wait before a
+  // kill grows after a round that ingested nothing and shrinks after one that caught up.
+  std::int64_t base_ms = 50;
   const std::size_t slice = events.size() / kills_wanted + 1;
   for (std::size_t round = 0; round < kills_wanted; ++round) {
     const std::size_t end = std::min(events.size(), next + slice);
@@ -300,7 +303,7 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
     pid_t pid = spawn_node(k, dir.path(), "crashy-" + std::to_string(round));
     ASSERT_GT(pid, 0);
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + (rng >> 33) % 450));
+    std::this_thread::sleep_for(std::chrono::milliseconds(base_ms + (rng >> 33) % 450));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -323,6 +326,10 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
     }
     if (total > last_total) ++progressed;
     if (total < sent) ++behind;  // killed before it had caught up: mid-ingest, or joining
+    if (total == last_total)
+      base_ms = std::min<std::int64_t>(base_ms + 200, 5000);
+    else if (total == sent)
+      base_ms = std::max<std::int64_t>(base_ms - 100, 0);
     last_total = total;
   }
   publish(**producer,
