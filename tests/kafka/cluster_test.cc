@@ -1,7 +1,8 @@
 // On the three-broker cluster (ops/kafka/kafka.sh start cluster): rebalancing between ledger
-// nodes, and a broker killed mid-ingest. Real brokers, no mocks; the tests fail (never skip)
-// when the cluster is not there.
+// nodes, and the leader of a partition killed mid-ingest. Real brokers, no mocks; the tests fail
+// (never skip) when the cluster is not there.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <chrono>
 #include <thread>
@@ -53,6 +54,29 @@ bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit) {
     std::this_thread::sleep_for(200ms);
   }
   return cond();
+}
+
+// The broker (node id = ops/kafka/kafka.sh node number) leading a partition of the events topic,
+// from the cluster's metadata; -1 if it cannot be read.
+int leader_of(const KafkaConfig& k, int partition) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", k.brokers.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) return -1;
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, k.events_topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  int leader = -1;
+  if (rd_kafka_metadata(rk, 0, topic, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int t = 0; t < md->topic_cnt; ++t)
+      for (int i = 0; i < md->topics[t].partition_cnt; ++i)
+        if (md->topics[t].partitions[i].id == partition)
+          leader = md->topics[t].partitions[i].leader;
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_topic_destroy(topic);
+  rd_kafka_destroy(rk);
+  return leader;
 }
 
 std::map<int, Head> reference_heads(const KafkaConfig& k, const std::string& dir) {
@@ -147,14 +171,20 @@ TEST(KafkaCluster, KilledBrokerLosesNothingWithAcksAllAndMinInsyncTwo) {
   ASSERT_TRUE(node);
   std::thread t([&] { EXPECT_TRUE((*node)->run()); });
   std::string script = testing::source_dir() + "/ops/kafka/kafka.sh";
-  // Broker 1 is the controller leader and leads some partitions; kill -9 it mid-stream.
+  // The leader of partition 0 is killed (kill -9) mid-stream.
+  const int leader = leader_of(k, 0);
+  ASSERT_GE(leader, 1) << "no leader for partition 0";
+  ASSERT_LE(leader, 3);
   std::thread publisher([&] {
     counts = publish(**producer,
                      std::vector<Event>(ev.begin() + static_cast<std::ptrdiff_t>(third), ev.end()),
                      counts);
   });
   std::this_thread::sleep_for(300ms);
-  ASSERT_EQ(std::system((script + " stop-node cluster 1 > /dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(
+      std::system(
+          (script + " stop-node cluster " + std::to_string(leader) + " > /dev/null 2>&1").c_str()),
+      0);
   publisher.join();
   std::uint64_t total = 0;
   for (auto [p, n] : counts) total += n;
@@ -169,7 +199,11 @@ TEST(KafkaCluster, KilledBrokerLosesNothingWithAcksAllAndMinInsyncTwo) {
   EXPECT_TRUE(wait_for(caught_up, 90s)) << "ingest did not resume after the broker died";
   (*node)->stop();
   t.join();
-  ASSERT_EQ(std::system((script + " start-node cluster 1 > /dev/null 2>&1").c_str()), 0);
+  EXPECT_NE(leader_of(k, 0), leader) << "partition 0 has no new leader";
+  ASSERT_EQ(
+      std::system(
+          (script + " start-node cluster " + std::to_string(leader) + " > /dev/null 2>&1").c_str()),
+      0);
   auto ref = reference_heads(k, dref.path());
   for (auto [p, h] : ref) EXPECT_EQ((*node)->shard(Partition{p})->head().root, h.root) << p;
 }

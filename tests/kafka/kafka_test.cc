@@ -303,7 +303,8 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
     pid_t pid = spawn_node(k, dir.path(), "crashy-" + std::to_string(round));
     ASSERT_GT(pid, 0);
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    std::this_thread::sleep_for(std::chrono::milliseconds(base_ms + (rng >> 33) % 450));
+    const std::int64_t wait_ms = base_ms + static_cast<std::int64_t>((rng >> 33) % 450);
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -324,6 +325,8 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
       seen.emplace_back(p, h);
       total += h.size;
     }
+    std::cerr << "kill " << kills << "/" << kills_wanted << " after " << wait_ms << " ms: " << total
+              << " of " << sent << " messages ingested\n";
     if (total > last_total) ++progressed;
     if (total < sent) ++behind;  // killed before it had caught up: mid-ingest, or joining
     if (total == last_total)
