@@ -178,6 +178,15 @@ std::string random_from(std::string_view alphabet, std::size_t n) {
 
 constexpr std::string_view kBase32 = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";  // no I, O, 0, 1
 
+// A request body that must be a JSON object: invalid UTF-8 and malformed JSON get their own codes.
+Result<json> json_object_body(const Request& r) {
+  if (!is_valid_utf8(r.body)) return Status(Reason::kUtf8Invalid, "the body is not valid UTF-8");
+  json body = json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return Status(Reason::kJsonMalformed, "the body must be a JSON object");
+  return body;
+}
+
 class Service {
  public:
   explicit Service(const ApiContext& ctx)
@@ -945,9 +954,9 @@ class Service {
       return fail(Status(Reason::kUnavailable, "this server does not take complaints"));
     Response limited;
     if (!rate_ok(complaints_, r, &limited)) return limited;
-    json body = json::parse(r.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
-      return fail(Status(Reason::kJsonMalformed, "the body must be a JSON object"));
+    auto parsed = json_object_body(r);
+    if (!parsed) return fail(parsed.status());
+    json& body = *parsed;
     for (const auto& [k, v] : body.items())
       if (k != "agency" && k != "category" && k != "summary" && k != "contact")
         return fail(Status(Reason::kFieldUnknown,
@@ -1041,9 +1050,11 @@ class Service {
   Response lookup_complaint(const Request& r, const Caller&) {
     Response limited;
     if (!rate_ok(lookups_, r, &limited)) return limited;
-    json body = json::parse(r.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("receipt") ||
-        !body.contains("secret") || !body["receipt"].is_string() || !body["secret"].is_string())
+    auto parsed = json_object_body(r);
+    if (!parsed) return fail(parsed.status());
+    json& body = *parsed;
+    if (!body.contains("receipt") || !body.contains("secret") || !body["receipt"].is_string() ||
+        !body["secret"].is_string())
       return fail(Status(Reason::kFieldMissing,
                          "send {\"receipt\": ..., \"secret\": ...} as given when you filed"));
     std::string receipt = body["receipt"].get<std::string>();

@@ -219,22 +219,28 @@ TEST_F(BadInputs, EveryKindOfBadEventIsRefusedWithItsCodeAndNothingIsWritten) {
   }
 }
 
-// Sends raw bytes on a fresh connection and returns the answer's status (-1 for none within
-// the time allowed: the server closed the connection or did not answer).
-int raw_status(unsigned short port, const std::string& bytes) {
+// Sends raw bytes on a fresh connection and returns the answer (status -1 for none within the
+// time allowed: the server closed the connection or did not answer).
+Reply raw_exchange(unsigned short port, const std::string& bytes) {
   namespace net = boost::asio;
   net::io_context ioc;
   boost::beast::tcp_stream stream(ioc);
   boost::beast::error_code ec;
   stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-  if (ec) return -2;
+  Reply r;
+  r.status = -2;
+  if (ec) return r;
   stream.expires_after(std::chrono::seconds(5));
   net::write(stream, net::buffer(bytes), ec);  // the server may answer and close early
   boost::beast::flat_buffer buf;
   boost::beast::http::response<boost::beast::http::string_body> res;
   boost::beast::http::read(stream, buf, res, ec);
-  if (ec) return -1;
-  return static_cast<int>(res.result_int());
+  r.status = -1;
+  if (ec) return r;
+  r.status = static_cast<int>(res.result_int());
+  r.text = res.body();
+  r.body = json::parse(r.text, nullptr, false);
+  return r;
 }
 
 std::string render(const json& parts) {
@@ -261,7 +267,10 @@ TEST_F(BadInputs, EveryKindOfBadHttpGetsItsStatusAndTheServerGoesOn) {
     SCOPED_TRACE(name);
     EXPECT_TRUE(names.insert(name).second) << "two cases named " << name;
     const std::uint64_t before = f_->total_entries();
-    EXPECT_EQ(raw_status(f_->port(), render(c["parts"])), c["expect"].get<int>());
+    Reply r = raw_exchange(f_->port(), render(c["parts"]));
+    EXPECT_EQ(r.status, c["expect"][0].get<int>()) << r.text;
+    ASSERT_TRUE(r.body.is_object() && r.body.contains("message")) << "not a JSON error: " << r.text;
+    EXPECT_EQ(r.body.value("code", std::string()), c["expect"][1].get<std::string>()) << r.text;
     EXPECT_EQ(f_->total_entries(), before) << "something was appended";
     EXPECT_EQ(f_->get("/healthz").status, 200) << "the server stopped answering";
   }
