@@ -175,10 +175,18 @@ TEST(KafkaCluster, KilledBrokerLosesNothingWithAcksAllAndMinInsyncTwo) {
   const int leader = leader_of(k, 0);
   ASSERT_GE(leader, 1) << "no leader for partition 0";
   ASSERT_LE(leader, 3);
+  // The rest goes out in ten slices 100 ms apart, so the kill below lands mid-stream.
   std::thread publisher([&] {
-    counts = publish(**producer,
-                     std::vector<Event>(ev.begin() + static_cast<std::ptrdiff_t>(third), ev.end()),
-                     counts);
+    const std::size_t rest = ev.size() - third, slice = rest / 10 + 1;
+    for (std::size_t from = third; from < ev.size(); from += slice) {
+      counts =
+          publish(**producer,
+                  std::vector<Event>(
+                      ev.begin() + static_cast<std::ptrdiff_t>(from),
+                      ev.begin() + static_cast<std::ptrdiff_t>(std::min(ev.size(), from + slice))),
+                  counts);
+      std::this_thread::sleep_for(100ms);
+    }
   });
   std::this_thread::sleep_for(300ms);
   ASSERT_EQ(
@@ -199,7 +207,9 @@ TEST(KafkaCluster, KilledBrokerLosesNothingWithAcksAllAndMinInsyncTwo) {
   EXPECT_TRUE(wait_for(caught_up, 90s)) << "ingest did not resume after the broker died";
   (*node)->stop();
   t.join();
-  EXPECT_NE(leader_of(k, 0), leader) << "partition 0 has no new leader";
+  // The controller moves the leadership once the dead broker's session expires.
+  EXPECT_TRUE(wait_for([&] { return leader_of(k, 0) != leader; }, 60s))
+      << "partition 0 has no new leader";
   ASSERT_EQ(
       std::system(
           (script + " start-node cluster " + std::to_string(leader) + " > /dev/null 2>&1").c_str()),
