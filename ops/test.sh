@@ -24,6 +24,6 @@ run_suite asan
 unset ASAN_OPTIONS UBSAN_OPTIONS
 echo "=== valgrind: a subset of the release build's tests under memcheck"
 ops/valgrind.sh build/release || status=1
-echo "=== fuzz: each libFuzzer target for 10 s on its seed corpus"
-ops/fuzz.sh 10 || status=1
+echo "=== fuzz: each libFuzzer target for 5 s on its seed corpus"
+ops/fuzz.sh 5 || status=1
 exit $status

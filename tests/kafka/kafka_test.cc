@@ -278,7 +278,7 @@ std::size_t env_size(const char* name, std::size_t fallback) {
 // new would be).
 TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   const std::size_t kills_wanted = env_size("GOVCREDIT_CRASH_KILLS", 20);
-  const int records = static_cast<int>(env_size("GOVCREDIT_CRASH_RECORDS", 20000));
+  const int records = static_cast<int>(env_size("GOVCREDIT_CRASH_RECORDS", 12000));
   const demo::World w = demo::generate(demo::Options{.seed = 11, .records = records});
   const auto& events = w.events;
   KafkaConfig k = fresh_config();
