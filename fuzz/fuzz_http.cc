@@ -27,7 +27,8 @@ World& world() {
   static World* w = [] {
     auto* w = new World;
     char tmpl[] = "/tmp/govcredit-fuzz-http-XXXXXX";
-    const std::string dir = mkdtemp(tmpl);
+    static const std::string dir = mkdtemp(tmpl);
+    std::atexit([] { std::filesystem::remove_all(dir); });  // libFuzzer ends with exit()
     auto bus = govcredit::EmbeddedBus::open(
         govcredit::EmbeddedOptions{.data_dir = dir + "/data", .partitions = 2});
     if (!bus) std::abort();
