@@ -257,7 +257,6 @@ int verify(const VerifyArgs& a) {
   if (!ledger) return report(ledger.status());
   VerifyOptions opt;
   opt.signatures = a.signatures;
-  std::optional<PublicKey> pub;
   std::optional<PrivateKey> key;
   std::optional<FetchedCheckpoint> fetched;
   if (!a.key.empty()) {
@@ -267,13 +266,12 @@ int verify(const VerifyArgs& a) {
   }
   if (!a.checkpoint.empty()) {
     std::string pub_path = a.ledger_pub.empty() ? a.shard.data + "/ledger.pub" : a.ledger_pub;
-    auto k = load_public_key(pub_path);
-    if (!k) return report(k.status());
-    pub = *k;
+    auto pub = load_public_key(pub_path);
+    if (!pub) return report(pub.status());
     auto c = load_checkpoint(a, key);
     if (!c) return report(c.status());
     fetched = std::move(*c);
-    // A signature that does not hold is reported before any work on the log.
+    // The signature is checked here, once, before any work on the log.
     if (Status s = verify_checkpoint(fetched->checkpoint, *pub); !s) {
       std::cout << "FAILED: " << s.to_string() << "\n";
       return kExitRejected;
@@ -281,7 +279,6 @@ int verify(const VerifyArgs& a) {
     // A checkpoint beyond the local log is checked below with the server's consistency proof.
     if (fetched->checkpoint.size <= (*ledger)->head().size || !fetched->server) {
       opt.checkpoint = fetched->checkpoint;
-      opt.checkpoint_key = &*pub;
     }
   }
   if (!a.quiet && isatty(2))
