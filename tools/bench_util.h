@@ -1,9 +1,22 @@
-// Shared by the benchmark tools: elapsed seconds and percentiles.
+// Shared by the benchmark tools: elapsed seconds, percentiles, this machine's Ed25519
+// verification rate, peak resident memory, result files, and re-signing demo events in batches.
 #pragma once
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 #include <vector>
+
+#include "govcredit/demo.h"
+#include "govcredit/registry.h"
 
 namespace govcredit::bench {
 
@@ -13,10 +26,80 @@ inline double secs(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// The p-quantile (0..1) of v, nearest rank below.
+// The p-quantile (0..1) of v, nearest rank below; 0 for no samples.
 inline double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+// Ed25519 verifications per second on one core, as `openssl speed ed25519` measures them here
+// (the reference the single-signed ingest target is set against); 0 when openssl is missing.
+inline double openssl_verify_rate(int seconds = 3) {
+  std::string cmd = "openssl speed -seconds " + std::to_string(seconds) + " ed25519 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return 0;
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("Ed25519") == std::string::npos || line.find("bits") == std::string::npos)
+      continue;
+    std::istringstream ls(line);
+    std::vector<std::string> words;
+    for (std::string w; ls >> w;) words.push_back(w);
+    try {
+      return std::stod(words.back());  // ... sign/s verify/s
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+inline double peak_rss_mib() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+// Writes j to `out` (creating its directory) and to stdout.
+inline void write_result(const std::string& out, const nlohmann::json& j) {
+  std::filesystem::path dir = std::filesystem::path(out).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir);
+  std::ofstream(out) << j.dump(2) << "\n";
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+// The demo key an event was signed with (the first or, after a rotation, the second).
+inline PrivateKey signing_key(const Event& e) {
+  return demo::key_for(e.issuer, demo::key_for(e.issuer).key_id() == e.key_id ? 0 : 1);
+}
+
+// Re-signs the events in batches (events/FORMAT.md §2b), as `govcredit import` does: within each
+// window of `size` events, one batch per issuer and key. The events stay where they are in the
+// stream (a batch's members need not be adjacent). Registry events keep their own signatures.
+inline void resign_in_batches(std::vector<Event>& events, std::size_t size) {
+  for (std::size_t from = 0; from < events.size(); from += size) {
+    std::size_t to = std::min(events.size(), from + size);
+    std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> groups;
+    for (std::size_t i = from; i < to; ++i)
+      if (!Registry::is_registry_event(events[i]))
+        groups[{events[i].issuer.value, events[i].key_id.value}].push_back(i);
+    for (const auto& [who, idx] : groups) {
+      std::vector<Event> batch;
+      for (std::size_t i : idx) batch.push_back(events[i]);
+      sign_batch(batch, signing_key(batch.front()));
+      for (std::size_t k = 0; k < idx.size(); ++k) events[idx[k]] = std::move(batch[k]);
+    }
+  }
+}
+
+// Demo records for about `events` events (the demo data set has ~4.4 events per record).
+inline int records_for(std::uint64_t events) {
+  return static_cast<int>(std::max<std::uint64_t>(50, events * 10 / 44));
 }
 
 }  // namespace govcredit::bench

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The HTTP benchmark (issue 6): wrk on loopback, keep-alive, against `govcredit serve` on the demo
-# data with the embedded bus. Writes bench-results/http.json (one JSON object per scenario) and
-# prints a summary line per scenario.
+# data with the embedded bus. Writes OUT (default bench-results/http.json; one JSON object per
+# scenario) and prints a summary line per scenario.
 #
-#   tools/http_bench.sh [BUILD_DIR]      (default build/release; needs wrk: ops/install-deps.sh --with-browser)
+#   [DURATION=10s] [OUT=FILE] [QUICK=1] tools/http_bench.sh [BUILD_DIR]
+#       (default build/release; needs wrk: ops/install-deps.sh --with-browser). QUICK=1 pre-signs
+#       a tenth of the requests (enough for short runs; `tools/bench --quick` uses it).
 #
 # Scenarios:
 #   healthz            GET /healthz (no auth: the server's own ceiling)
@@ -18,6 +20,9 @@ build=${1:-$root/build/release}
 bin=$build/src/govcredit
 prep=$build/tools/http_bench_prep
 duration=${DURATION:-10s}
+out=${OUT:-$root/bench-results/http.json}
+scale=1
+[[ "${QUICK:-}" == 1 ]] && scale=10
 command -v wrk > /dev/null || { echo "wrk is not installed: ops/install-deps.sh --with-browser"; exit 2; }
 work=$(mktemp -d)
 pid=""
@@ -82,17 +87,17 @@ token=$(curl -sf -X POST "$url/v1/sessions" -H "X-Govcredit-Key: $k" -H "X-Govcr
   -H "X-Govcredit-Nonce: $n" -H "X-Govcredit-Signature: $s" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 run status_session -t2 -c32 -d"$duration" -H "Authorization: Bearer $token" "$url/v1/agencies/sh.city.finance"
-"$prep" --key "$work/auditor.pem" --target /v1/agencies/sh.city.finance --count 250000 --out "$work/status.tsv"
+"$prep" --key "$work/auditor.pem" --target /v1/agencies/sh.city.finance --count $((250000 / scale)) --out "$work/status.tsv"
 run status_signed -t2 -c32 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/status.tsv" 2
-"$prep" --key "$work/src.audit.pem" --submit sh.city.finance --issuer src.audit --count 40000 --out "$work/submit.tsv"
+"$prep" --key "$work/src.audit.pem" --submit sh.city.finance --issuer src.audit --count $((40000 / scale)) --out "$work/submit.tsv"
 run submit_2_threads -t2 -c16 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/submit.tsv" 2
 stop_server
 start_server 16
-"$prep" --key "$work/src.audit.pem" --submit sh.city.housing --issuer src.audit --count 80000 --out "$work/submit16.tsv"
+"$prep" --key "$work/src.audit.pem" --submit sh.city.housing --issuer src.audit --count $((80000 / scale)) --out "$work/submit16.tsv"
 run submit_16_threads -t2 -c64 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/submit16.tsv" 2
 stop_server
 
-mkdir -p "$root/bench-results"
+mkdir -p "$(dirname "$out")"
 {
   echo "{"
   echo "  \"machine\": \"$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)\","
@@ -103,5 +108,5 @@ mkdir -p "$root/bench-results"
     echo "  ${results[$i]}$sep"
   done
   echo "}"
-} > "$root/bench-results/http.json"
-echo "wrote bench-results/http.json"
+} > "$out"
+echo "wrote $out"

@@ -1,6 +1,7 @@
 // kafka_bench: single-signed events produced and ingested end to end through a real broker.
 //
-//   kafka_bench [--brokers B] [--records N] [--partitions P] [--batch-signed N] [--out FILE]
+//   kafka_bench [--brokers B] [--events N | --records N] [--partitions P] [--batch-signed N]
+//               [--paced N] [--out FILE]
 //
 // 1. Measures this machine's Ed25519 verification rate with `openssl speed ed25519` (the
 //    reference the target is set against) in the same run.
@@ -9,7 +10,9 @@
 //    from the first publish to the last append. With --batch-signed N every issuer's events are
 //    signed in batches of up to N (events/FORMAT.md §2b) before the run, as `govcredit import`
 //    does; registry events keep their own signatures.
-// 3. Latency: publishes 2000 events paced at 500/s and measures produce->appended per event.
+// 3. Latency: publishes N events (--paced, default 2000) paced at 500/s and measures, per event,
+//    produce -> committed: the ledger node's durable commit of the batch holding it, after which
+//    its inclusion proof can be served (the node's on_batch hook runs right after the commit).
 // Results go to FILE as JSON.
 #include <pthread.h>
 #include <unistd.h>
@@ -32,29 +35,12 @@
 #include "govcredit/encoding.h"
 #include "govcredit/kafka.h"
 
+#include "bench_util.h"
+
 using namespace govcredit;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double openssl_verify_rate() {
-  FILE* p = popen("openssl speed -seconds 3 ed25519 2>/dev/null", "r");
-  if (!p) return 0;
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("Ed25519") == std::string::npos || line.find("bits") == std::string::npos)
-      continue;
-    std::istringstream ls(line);
-    std::vector<std::string> words;
-    for (std::string w; ls >> w;) words.push_back(w);
-    return std::stod(words.back());  // ... sign/s verify/s
-  }
-  return 0;
-}
 
 struct Timings {
   std::mutex mu;
@@ -65,40 +51,11 @@ struct Timings {
   std::uint64_t batches = 0;  // ingest calls (one durable commit each)
 };
 
-double pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
-}
-
-// The demo key an event was signed with (the first or, after a rotation, the second).
-PrivateKey signing_key(const Event& e) {
-  return demo::key_for(e.issuer, demo::key_for(e.issuer).key_id() == e.key_id ? 0 : 1);
-}
-
-// Re-signs the events in batches: within each window of `size` events, one batch per issuer and
-// key. The events stay where they are in the stream (a batch's members need not be adjacent).
-void resign_in_batches(std::vector<Event>& events, std::size_t size) {
-  for (std::size_t from = 0; from < events.size(); from += size) {
-    std::size_t to = std::min(events.size(), from + size);
-    std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> groups;
-    for (std::size_t i = from; i < to; ++i)
-      if (!Registry::is_registry_event(events[i]))
-        groups[{events[i].issuer.value, events[i].key_id.value}].push_back(i);
-    for (const auto& [who, idx] : groups) {
-      std::vector<Event> batch;
-      for (std::size_t i : idx) batch.push_back(events[i]);
-      sign_batch(batch, signing_key(batch.front()));
-      for (std::size_t k = 0; k < idx.size(); ++k) events[idx[k]] = std::move(batch[k]);
-    }
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string brokers = "127.0.0.1:19092", out = "bench-results/kafka.json";
-  int records = 20000, partitions = 4;
+  int records = 20000, partitions = 4, paced_count = 2000;
   std::size_t batch_signed = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -107,6 +64,10 @@ int main(int argc, char** argv) {
       brokers = next();
     else if (a == "--records")
       records = std::stoi(next());
+    else if (a == "--events")
+      records = bench::records_for(std::stoull(next()));
+    else if (a == "--paced")
+      paced_count = std::max(10, std::stoi(next()));
     else if (a == "--partitions")
       partitions = std::stoi(next());
     else if (a == "--batch-signed")
@@ -114,13 +75,13 @@ int main(int argc, char** argv) {
     else if (a == "--out")
       out = next();
     else {
-      std::cerr << "usage: kafka_bench [--brokers B] [--records N] [--partitions P] "
-                   "[--batch-signed N] [--out FILE]\n";
+      std::cerr << "usage: kafka_bench [--brokers B] [--events N | --records N] [--partitions P] "
+                   "[--batch-signed N] [--paced N] [--out FILE]\n";
       return 2;
     }
   }
   std::cerr << "kafka_bench: measuring openssl speed ed25519 ...\n";
-  const double verify_rate = openssl_verify_rate();
+  const double verify_rate = bench::openssl_verify_rate();
   const unsigned cores = std::thread::hardware_concurrency();
   std::cerr << "  " << verify_rate << " verifications/s per core, " << cores << " cores\n";
 
@@ -128,7 +89,7 @@ int main(int argc, char** argv) {
   demo::World w = demo::generate(demo::Options{.seed = 3, .records = records});
   std::cerr << "  " << w.events.size() << " events\n";
   if (batch_signed) {
-    resign_in_batches(w.events, batch_signed);
+    bench::resign_in_batches(w.events, batch_signed);
     std::cerr << "  re-signed in batches of up to " << batch_signed << " per issuer\n";
   }
 
@@ -195,14 +156,29 @@ int main(int argc, char** argv) {
       if (!r) std::cerr << r.status().to_string() << "\n";
   }
   auto produced = Clock::now();
+  // Wait for the node; give up when nothing more arrives for 60 s (the result then says so).
+  std::uint64_t seen = 0;
+  auto progressed = Clock::now(), shown = Clock::now();
   while (true) {
+    std::uint64_t now_appended;
     {
       std::lock_guard lock(t.mu);
-      if (t.appended >= messages) break;
+      now_appended = t.appended;
     }
-    if (Clock::now() - t0 > std::chrono::minutes(10)) break;
+    if (now_appended >= messages) break;
+    if (now_appended != seen) seen = now_appended, progressed = Clock::now();
+    if (Clock::now() - progressed > std::chrono::seconds(60)) {
+      std::cerr << "\nkafka_bench: the node stopped making progress at " << seen << " of "
+                << messages << " messages\n";
+      break;
+    }
+    if (Clock::now() - shown > std::chrono::seconds(1)) {
+      std::cerr << "\r  ingested " << now_appended << " / " << messages << std::flush;
+      shown = Clock::now();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  std::cerr << "\r";
   double secs = std::chrono::duration<double>(t.last_append - t0).count();
   double eps = static_cast<double>(t.appended) / secs;
   const std::uint64_t throughput_batches = t.batches;
@@ -212,15 +188,15 @@ int main(int argc, char** argv) {
             << " ingest batches)\n";
 
   // Latency: paced, with a fresh set of events (new ids) for the same subjects.
-  std::cerr << "kafka_bench: latency run (2000 events at 500/s) ...\n";
+  std::cerr << "kafka_bench: latency run (" << paced_count << " events at 500/s) ...\n";
   std::vector<Event> paced;
   for (const Event& e : w.events) {
     if (!e.as<RecordSubmitted>()) continue;
     Event c = e;
     c.id.bytes[15] ^= 0x5a;
-    sign_event(c, signing_key(c));
+    sign_event(c, bench::signing_key(c));
     paced.push_back(c);
-    if (paced.size() == 2000) break;
+    if (paced.size() == static_cast<std::size_t>(paced_count)) break;
   }
   {
     std::lock_guard lock(t.mu);
@@ -260,23 +236,21 @@ int main(int argc, char** argv) {
                                   : std::string("one per event")},
       {"openssl_ed25519_verify_per_s_per_core", verify_rate},
       {"end_to_end_events_per_s", eps},
+      {"peak_rss_mib", bench::peak_rss_mib()},
       {"ingest_batches", throughput_batches},
       {"ratio_to_cores_times_verify_rate", eps / (verify_rate * cores)},
       {"paced_latency_ms",
        {{"rate_per_s", 500},
         {"samples", lat.size()},
-        {"p50", pct(lat, 0.5)},
-        {"p99", pct(lat, 0.99)},
-        {"max", pct(lat, 1.0)}}},
+        {"p50", bench::percentile(lat, 0.5)},
+        {"p99", bench::percentile(lat, 0.99)},
+        {"p999", bench::percentile(lat, 0.999)},
+        {"max", bench::percentile(lat, 1.0)}}},
       {"note",
        "publish_all waits for each acknowledgement (synchronous per event) in the latency run; "
        "one ledger node, durable LMDB commits, every signature verified"},
   };
-  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty()
-                                          ? "."
-                                          : std::filesystem::path(out).parent_path());
-  std::ofstream(out) << j.dump(2) << "\n";
-  std::cout << j.dump(2) << "\n";
+  bench::write_result(out, j);
   node->reset();
   std::filesystem::remove_all(dir);
   return 0;

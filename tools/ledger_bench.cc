@@ -125,8 +125,6 @@ int main(int argc, char** argv) {
     con_us.push_back(secs(a, b) * 1e6);
   }
   std::uint64_t disk = ledger->store_bytes();
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
 
   nlohmann::json j = {
       {"entries", entries},
@@ -149,13 +147,9 @@ int main(int argc, char** argv) {
       {"wire_bytes_per_event", static_cast<double>(wire_bytes) / static_cast<double>(entries)},
       {"disk_bytes_per_event", static_cast<double>(disk) / static_cast<double>(entries)},
       {"disk_to_wire_ratio", static_cast<double>(disk) / static_cast<double>(wire_bytes)},
-      {"peak_rss_mib", static_cast<double>(ru.ru_maxrss) / 1024.0},
+      {"peak_rss_mib", bench::peak_rss_mib()},
   };
-  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty()
-                                          ? "."
-                                          : std::filesystem::path(out).parent_path());
-  std::ofstream(out) << j.dump(2) << "\n";
-  std::cout << j.dump(2) << "\n";
+  bench::write_result(out, j);
   ledger.reset();
   if (!keep) std::filesystem::remove_all(dir);
   return 0;

@@ -214,9 +214,8 @@ int main(int argc, char** argv) {
   t1 = Clock::now();
   j["as_of_one_agency_mid_history_ms"] = secs(t0, t1) * 1e3;
   j["store_bytes"] = ledger.store_bytes();
-  std::cerr << j.dump(2) << "\n";
-  std::filesystem::create_directories(std::filesystem::path(out).parent_path());
-  std::ofstream(out) << j.dump(2) << "\n";
+  j["peak_rss_mib"] = bench::peak_rss_mib();
+  bench::write_result(out, j);
   if (!keep) std::filesystem::remove_all(dir);
   return past ? 0 : 1;
 }

@@ -1,3 +1,6 @@
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, but remain supported;
+// they are used for speed (see Sha256 in crypto.h).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "govcredit/crypto.h"
 
 #include <openssl/bio.h>
@@ -5,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -13,12 +17,6 @@
 
 namespace govcredit {
 namespace {
-
-const EVP_MD* sha256_md() {
-  // Fetched once: implicit fetching on every EVP_DigestInit costs a lock and a lookup.
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
 
 std::string openssl_error() {
   unsigned long e = ERR_get_error();
@@ -50,27 +48,24 @@ void PkeyDeleter::operator()(EVP_PKEY* p) const {
 
 Digest sha256(ByteView data) {
   Digest d;
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), d.bytes.data(), &n, sha256_md(), nullptr);
+  SHA256(data.data(), data.size(), d.bytes.data());
   return d;
 }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr || EVP_DigestInit_ex2(ctx_, sha256_md(), nullptr) != 1)
-    throw std::bad_alloc();
+Sha256::Sha256() {
+  static_assert(sizeof(SHA256_CTX) == 112 && alignof(SHA256_CTX) <= 8);
+  SHA256_Init(reinterpret_cast<SHA256_CTX*>(state_));
 }
-Sha256::~Sha256() {
-  EVP_MD_CTX_free(ctx_);
-}
+Sha256::~Sha256() = default;
 Sha256& Sha256::update(ByteView data) {
-  EVP_DigestUpdate(ctx_, data.data(), data.size());
+  SHA256_Update(reinterpret_cast<SHA256_CTX*>(state_), data.data(), data.size());
   return *this;
 }
 Digest Sha256::finish() {
   Digest d;
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(ctx_, d.bytes.data(), &n);
-  EVP_DigestInit_ex2(ctx_, sha256_md(), nullptr);
+  auto* ctx = reinterpret_cast<SHA256_CTX*>(state_);
+  SHA256_Final(d.bytes.data(), ctx);
+  SHA256_Init(ctx);
   return d;
 }
 

@@ -1,6 +1,12 @@
 // Ledger::verify(): recompute everything the chain and the Merkle tree cover and compare it with
 // what is stored (docs/LEDGER_FORMAT.md §9).
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "govcredit/codec.h"
@@ -12,25 +18,77 @@ namespace {
 
 using lmdb::BeKey;
 
-// Hashes log entries (the Merkle leaf of each) on a second thread, ahead of the verifier, through
-// its own read transaction on the same snapshot-or-newer (entries are append-only, so a given seq
-// has the same bytes in both). The verifier never waits for it: when a leaf is not ready it hashes
-// the entry itself, so a slow or stalled helper costs nothing but the help. It never decides
-// anything either: the verifier still checks key, header and chain itself.
+// The event index check, in sorted chunks: looking each id up in log order would visit the
+// index's pages at random (the ids are random), which is what verify spent most of its time on.
+// Instead the (id, seq) pairs of up to kChunk entries are collected, sorted by id and looked up
+// with one cursor walking forward, so every index page is read once per chunk and in order.
+// Memory is bounded by the chunk (24 bytes per entry); the count check at the end catches ids
+// the log does not hold.
+class IndexCheck {
+ public:
+  static constexpr std::size_t kChunk = std::size_t{1} << 20;
+
+  void add(const std::uint8_t* id, std::uint64_t seq) {
+    Item it;
+    std::memcpy(it.id.data(), id, 16);
+    it.seq = seq;
+    items_.push_back(it);
+  }
+  bool full() const { return items_.size() >= kChunk; }
+
+  // The smallest seq below `before` whose index record is missing or points elsewhere; the
+  // collected records are consumed.
+  std::optional<std::uint64_t> check(const lmdb::Txn& txn, MDB_dbi dbi, std::uint64_t before) {
+    std::sort(items_.begin(), items_.end(),
+              [](const Item& a, const Item& b) { return a.id < b.id; });
+    std::optional<std::uint64_t> bad;
+    lmdb::Cursor cur(txn, dbi);
+    for (const Item& it : items_) {
+      if (it.seq >= before || (bad && it.seq > *bad)) continue;
+      MDB_val key{16, const_cast<std::uint8_t*>(it.id.data())};
+      bool ok = cur.seek(&key) && cur.key().mv_size == 16 &&
+                std::memcmp(cur.key().mv_data, it.id.data(), 16) == 0 && cur.value().mv_size == 8 &&
+                get_le(static_cast<const std::uint8_t*>(cur.value().mv_data), 8) == it.seq;
+      if (!ok) bad = it.seq;
+    }
+    items_.clear();
+    return bad;
+  }
+
+ private:
+  struct Item {
+    std::array<std::uint8_t, 16> id;
+    std::uint64_t seq;
+  };
+  std::vector<Item> items_;
+};
+
+// The verifier's helper thread, which reads the log through its own read transaction on the
+// same snapshot or a newer one (entries and their index records are append-only, so a given seq
+// reads the same in both). It does two things:
 //
-// Threading: the helper owns `txn_` and the ring slots ahead of the verifier's position; the
-// verifier owns the slot it reads. `ready_` (release/acquire) publishes slots.
-class LeafPrefetcher {
+// - Hashes entries (the Merkle leaf of each) ahead of the verifier. The verifier never waits for
+//   it: when a leaf is not ready it hashes the entry itself, so a slow helper costs nothing but
+//   the help, and the verifier still checks key, header and chain itself.
+// - Checks the event index for every entry (IndexCheck). The verifier asks for that verdict
+//   once, at its end or at its first failure, for the entries below that seq, and waits for it.
+//
+// Threading: the helper owns `txn_`, `index_` and the ring slots ahead of the verifier's
+// position; the verifier owns the slot it reads. `ready_` (release/acquire) publishes slots;
+// `limit_` tells the helper where the verifier stopped; `index_bad_` is published under `mu_`.
+class Helper {
  public:
   static constexpr std::uint64_t kRing = 1 << 14;
+  static constexpr std::uint64_t kNoLimit = ~std::uint64_t{0};
 
-  // Precondition: the caller holds the environment's read lock for the prefetcher's lifetime
+  // Precondition: the caller holds the environment's read lock for the helper's lifetime
   // (Ledger::verify runs inside Env::read), so the map cannot be resized under txn_.
-  explicit LeafPrefetcher(const Ledger::Impl& impl) : txn_(impl.env->get(), false), dbi_(impl.log) {
+  explicit Helper(const Ledger::Impl& impl)
+      : txn_(impl.env->get(), false), log_(impl.log), index_db_(impl.index) {
     thread_ = std::thread([this] { run(); });
   }
-  ~LeafPrefetcher() {
-    stop_.store(true);
+  ~Helper() {
+    (void)index_verdict(0);
     thread_.join();
   }
 
@@ -43,6 +101,16 @@ class LeafPrefetcher {
     return s.leaf;
   }
 
+  // The smallest seq below `before` whose index record is wrong. The first call fixes `before`
+  // (the verifier has stopped there); later calls return the same verdict.
+  std::optional<std::uint64_t> index_verdict(std::uint64_t before) {
+    std::uint64_t expected = kNoLimit;
+    limit_.compare_exchange_strong(expected, before);
+    std::unique_lock lock(mu_);
+    done_cv_.wait(lock, [&] { return done_; });
+    return index_bad_;
+  }
+
  private:
   struct Slot {
     std::uint64_t key = ~0ull;
@@ -51,31 +119,54 @@ class LeafPrefetcher {
   };
 
   void run() {
-    lmdb::Cursor cur(txn_, dbi_);
-    for (bool ok = cur.seek(nullptr); ok && !stop_.load(std::memory_order_relaxed);
-         ok = cur.next()) {
+    std::optional<std::uint64_t> bad;
+    lmdb::Cursor cur(txn_, log_);
+    for (bool ok = cur.seek(nullptr); ok; ok = cur.next()) {
       const std::uint64_t key = BeKey::decode(cur.key());
+      if (key >= limit_.load(std::memory_order_acquire)) break;
+      ByteView v = lmdb::view(cur.value());
+      const bool valid = v.size() >= 32 + kEntryHeaderSize && v[32] == kEntryVersion;
+      // An entry too short to carry an id fails in the verifier; the index is not asked.
+      if (!bad && valid && v.size() >= 32 + kEntryHeaderSize + kWireIdOffset + 16) {
+        index_.add(v.data() + 32 + kEntryHeaderSize + kWireIdOffset, key);
+        // A bad record found here precedes every later chunk's: the rest need not be checked.
+        if (index_.full()) bad = index_.check(txn_, index_db_, kNoLimit);
+      }
       if (key < position_.load(std::memory_order_acquire)) continue;  // the verifier passed it
       // Stay within the ring: never overwrite a slot the verifier may still read.
-      while (key >= position_.load(std::memory_order_acquire) + kRing - 1) {
-        if (stop_.load(std::memory_order_relaxed)) return;
-        std::this_thread::yield();
+      bool stopped = false;
+      while (!stopped && key >= position_.load(std::memory_order_acquire) + kRing - 1) {
+        stopped = limit_.load(std::memory_order_acquire) != kNoLimit;
+        if (!stopped) std::this_thread::yield();
       }
-      ByteView v = lmdb::view(cur.value());
+      if (stopped) continue;  // the verifier is done with leaves; keep collecting ids
       Slot& s = ring_[key % kRing];
       s.key = key;
-      s.valid = v.size() >= 32 + kEntryHeaderSize && v[32] == kEntryVersion;
-      if (s.valid)
+      s.valid = valid;
+      if (valid)
         s.leaf = entry_leaf_hash(v.subspan(32, kEntryHeaderSize), v.subspan(32 + kEntryHeaderSize));
       ready_.store(key + 1, std::memory_order_release);
     }
+    // Wait until the verifier says where it stopped (its snapshot may be older than ours).
+    while (limit_.load(std::memory_order_acquire) == kNoLimit)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const std::uint64_t before = limit_.load(std::memory_order_acquire);
+    if (!bad) bad = index_.check(txn_, index_db_, before);
+    std::lock_guard lock(mu_);
+    index_bad_ = bad && *bad < before ? bad : std::nullopt;
+    done_ = true;
+    done_cv_.notify_all();
   }
 
   lmdb::Txn txn_;
-  MDB_dbi dbi_;
+  MDB_dbi log_, index_db_;
+  IndexCheck index_;
   std::vector<Slot> ring_ = std::vector<Slot>(kRing);
-  std::atomic<std::uint64_t> ready_{0}, position_{0};
-  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> ready_{0}, position_{0}, limit_{kNoLimit};
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::optional<std::uint64_t> index_bad_;
   std::thread thread_;
 };
 
@@ -84,8 +175,23 @@ struct Verifier {
   const lmdb::Txn& txn;
   const VerifyOptions& opt;
   VerifyReport report;
+  std::unique_ptr<Helper> helper = std::make_unique<Helper>(impl);
+
+  // The index verdict for the entries below `before` (the helper checks the index); on a
+  // mismatch fails at the smallest such seq.
+  bool check_index(std::uint64_t before) {
+    std::optional<std::uint64_t> bad = helper->index_verdict(before);
+    if (!bad) return true;
+    report.ok = false;
+    report.first_bad = Seq{*bad};
+    report.problem = Status(Reason::kCorrupt, "seq " + std::to_string(*bad) +
+                                                  ": the event index does not point at this entry");
+    return false;
+  }
 
   bool fail(std::uint64_t seq, Reason r, std::string what) {
+    // An entry before seq whose index record is wrong is the first bad one: settle those first.
+    if (!check_index(seq)) return false;
     report.ok = false;
     report.first_bad = Seq{seq};
     report.problem = Status(r, "seq " + std::to_string(seq) + ": " + std::move(what));
@@ -103,7 +209,6 @@ struct Verifier {
     std::optional<Digest> root_at_checkpoint;
     if (opt.checkpoint && opt.checkpoint->size == 0) root_at_checkpoint = merkle::empty_root();
     std::uint64_t n = 0;
-    LeafPrefetcher prefetch(impl);
     for (bool ok = log.seek(nullptr); ok; ok = log.next(), ++n) {
       std::uint64_t key = BeKey::decode(log.key());
       if (log.key().mv_size != 8 || key != n)
@@ -118,7 +223,7 @@ struct Verifier {
         return (void)fail(n, Reason::kCorrupt,
                           "entry says it is seq " + std::to_string(get_le(header.data() + 1, 8)) +
                               " (entries reordered?)");
-      std::optional<Digest> ready = prefetch.take(n);
+      std::optional<Digest> ready = helper->take(n);
       Digest leaf = ready ? *ready : entry_leaf_hash(header, wire);
       Digest chain = chain_hash(prev, leaf);
       if (std::memcmp(chain.bytes.data(), value.data(), 32) != 0)
@@ -146,11 +251,6 @@ struct Verifier {
       if (!nodes_ok) return (void)fail(n, Reason::kCorrupt, node_problem);
       if (wire.size() < kWireIdOffset + 16)
         return (void)fail(n, Reason::kCorrupt, "the event is too short to carry an id");
-      auto idx =
-          txn.find(impl.index, MDB_val{16, const_cast<std::uint8_t*>(wire.data() + kWireIdOffset)});
-      bool index_ok = idx && idx->size() == 8 && get_le(idx->data(), 8) == n;
-      if (!index_ok)
-        return (void)fail(n, Reason::kCorrupt, "the event index does not point at this entry");
       if (opt.signatures) {
         auto e = decode_wire(wire);
         if (!e)
@@ -164,6 +264,7 @@ struct Verifier {
       if (opt.checkpoint && opt.checkpoint->size == n + 1) root_at_checkpoint = range.root();
       if (opt.progress && (n + 1) % 65536 == 0) opt.progress(n + 1, stored.size);
     }
+    if (!check_index(n)) return;
     report.entries = n;
     report.head = Head{n, prev, range.root()};
     if (opt.progress) opt.progress(n, stored.size);

@@ -1,0 +1,160 @@
+// ingest_bench: signed events ingested on the embedded bus (no Kafka), then verified, as JSON.
+//
+//   ingest_bench [--events N] [--partitions P] [--batch-signed N] [--dir D] [--out FILE] [--keep]
+//
+// 1. Measures this machine's Ed25519 verification rate with `openssl speed ed25519` in the same
+//    run (the single-signed ingest target is 0.7 x cores x that rate).
+// 2. Generates the demo data set scaled to about N events (every one signed; with
+//    --batch-signed N each issuer's events are re-signed in batches of up to N, as
+//    `govcredit import` does) -- signing is not timed.
+// 3. Ingest: publishes everything on the embedded bus over P shards (group commit, durable
+//    LMDB commits, every signature and every domain rule checked, the same Ingestor a Kafka
+//    ledger node runs) and times it from the first publish to the last commit.
+// 4. Verify: `Ledger::verify` of every shard without and with signatures (with: every event
+//    decoded and checked against the registry as of its position).
+// 5. Disk: the shards' LMDB bytes per stored event and against the signed events' wire bytes.
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include "govcredit/bus.h"
+#include "govcredit/codec.h"
+
+#include "bench_util.h"
+
+using namespace govcredit;
+using bench::Clock;
+using bench::secs;
+
+int main(int argc, char** argv) {
+  std::uint64_t events = 100000;
+  int partitions = 4;
+  std::size_t batch_signed = 0;
+  std::string dir = "/tmp/govcredit-ingest-bench-" + std::to_string(getpid()),
+              out = "bench-results/ingest.json";
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    try {
+      if (a == "--events")
+        events = std::stoull(next());
+      else if (a == "--partitions")
+        partitions = std::max(1, std::stoi(next()));
+      else if (a == "--batch-signed")
+        batch_signed = std::stoul(next());
+      else if (a == "--dir")
+        dir = next();
+      else if (a == "--out")
+        out = next();
+      else if (a == "--keep")
+        keep = true;
+      else
+        throw std::invalid_argument(a);
+    } catch (const std::exception&) {
+      std::cerr << "usage: ingest_bench [--events N] [--partitions P] [--batch-signed N] "
+                   "[--dir D] [--out FILE] [--keep]\n";
+      return 2;
+    }
+  }
+  std::cerr << "ingest_bench: openssl speed ed25519 ...\n";
+  const double verify_rate = bench::openssl_verify_rate();
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::cerr << "  " << verify_rate << " verifications/s per core, " << cores << " cores\n";
+
+  std::cerr << "ingest_bench: generating and signing about " << events << " events ...\n";
+  demo::World w = demo::generate(demo::Options{.seed = 3, .records = bench::records_for(events)});
+  if (batch_signed) bench::resign_in_batches(w.events, batch_signed);
+  std::uint64_t messages = 0, wire_bytes = 0;
+  for (const Event& e : w.events) {
+    std::uint64_t copies =
+        Registry::is_registry_event(e) ? static_cast<std::uint64_t>(partitions) : 1;
+    messages += copies;
+    wire_bytes += copies * encode_wire(e).size();
+  }
+  std::cerr << "  " << w.events.size() << " events (" << messages << " messages over " << partitions
+            << " shards), "
+            << (batch_signed ? "batch-signed (up to " + std::to_string(batch_signed) + ")"
+                             : std::string("one signature each"))
+            << "\n";
+
+  std::filesystem::remove_all(dir);
+  auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = dir, .partitions = partitions});
+  if (!bus) {
+    std::cerr << bus.status().to_string() << "\n";
+    return 1;
+  }
+  std::uint64_t accepted = 0, other = 0;
+  const std::size_t kChunk = 20000;
+  auto t0 = Clock::now();
+  for (std::size_t i = 0; i < w.events.size(); i += kChunk) {
+    std::vector<Event> part(
+        w.events.begin() + static_cast<std::ptrdiff_t>(i),
+        w.events.begin() + static_cast<std::ptrdiff_t>(std::min(w.events.size(), i + kChunk)));
+    for (const auto& r : (*bus)->publish_all_with_results(part)) {
+      if (!r) {
+        std::cerr << "\n" << r.status().to_string() << "\n";
+        return 1;
+      }
+      for (const IngestResult& x : *r) ++(x.outcome == IngestOutcome::kAccepted ? accepted : other);
+    }
+    std::cerr << "\r  ingest " << std::min(w.events.size(), i + kChunk) << " / " << w.events.size()
+              << std::flush;
+  }
+  const double ingest_s = secs(t0, Clock::now());
+  const double eps = static_cast<double>(w.events.size()) / ingest_s;
+  std::cerr << "\r  ingest: " << eps << " events/s (" << accepted << " messages accepted, " << other
+            << " not)\n";
+  if (other != 0) {
+    std::cerr << "ingest_bench: every generated event should be accepted\n";
+    return 1;
+  }
+
+  double verify_plain_s = 0, verify_sig_s = 0;
+  std::uint64_t entries = 0, store = 0;
+  for (int p = 0; p < partitions; ++p) {
+    Ledger& l = (*bus)->shard(Partition{p});
+    auto a = Clock::now();
+    VerifyReport plain = l.verify();
+    auto b = Clock::now();
+    VerifyReport sig = l.verify(VerifyOptions{.signatures = true});
+    auto c = Clock::now();
+    if (!plain.ok || !sig.ok) {
+      std::cerr << "verify failed: " << (plain.ok ? sig : plain).problem.to_string() << "\n";
+      return 1;
+    }
+    verify_plain_s += secs(a, b);
+    verify_sig_s += secs(b, c);
+    entries += plain.entries;
+    store += l.store_bytes();
+  }
+  std::cerr << "  verify: " << entries / verify_plain_s << " entries/s without signatures, "
+            << entries / verify_sig_s << " with\n";
+  nlohmann::json j = {
+      {"events", w.events.size()},
+      {"messages", messages},
+      {"partitions", partitions},
+      {"cores", cores},
+      {"signatures", batch_signed ? "batches of up to " + std::to_string(batch_signed) +
+                                        " per issuer (registry events single)"
+                                  : std::string("one per event")},
+      {"openssl_ed25519_verify_per_s_per_core", verify_rate},
+      {"ingest_events_per_s", eps},
+      {"ingest_seconds", ingest_s},
+      {"ratio_to_cores_times_verify_rate", verify_rate > 0 ? eps / (verify_rate * cores) : 0.0},
+      {"verify_entries_per_s", static_cast<double>(entries) / verify_plain_s},
+      {"verify_signatures_entries_per_s", static_cast<double>(entries) / verify_sig_s},
+      {"wire_bytes_per_event", static_cast<double>(wire_bytes) / static_cast<double>(messages)},
+      {"disk_bytes_per_event", static_cast<double>(store) / static_cast<double>(entries)},
+      {"disk_to_wire_ratio", static_cast<double>(store) / static_cast<double>(wire_bytes)},
+      {"peak_rss_mib", bench::peak_rss_mib()},
+      {"note",
+       "embedded bus, durable group commits (up to 5000 messages per transaction), every "
+       "signature and domain rule checked by the Ingestor on one thread per core"},
+  };
+  bench::write_result(out, j);
+  bus->reset();
+  if (!keep) std::filesystem::remove_all(dir);
+  return 0;
+}
