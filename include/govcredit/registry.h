@@ -50,6 +50,15 @@ struct SignatureVerdict {
   bool valid = false;
 };
 
+// The signature verdict on e under k (signing_input: e's signing bytes): one verification for a
+// single signature; for a member of a signed batch (events/FORMAT.md §2b) its Merkle path to the
+// batch root, then the batch signature's verdict. Batch verdicts are remembered process-wide per
+// (key id, size, root, signature), bounded: the members of one batch arrive spread over many
+// polls, shards and verify windows, and each distinct batch needs one Ed25519 verification. A
+// verdict is a pure function of those bytes (a key id names one key), so remembering it never
+// changes a decision. Thread-safe.
+SignatureVerdict signature_verdict(const Event& e, ByteView signing_input, const KeyInfo& k);
+
 class Registry {
  public:
   // All checks in the order of FORMAT.md §5 (steps 2-4). signing_input is the event's canonical

@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <thread>
-#include <tuple>
 
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
@@ -42,45 +39,6 @@ struct Prepared {
   std::optional<SignatureVerdict> verdict;
 };
 
-// Verdicts on batch signatures (§2b), remembered across ingest calls, threads and shards: the
-// members of one signed batch arrive spread over many polls and partitions, and each distinct
-// (key, size, root, signature) needs one Ed25519 verification, not one per poll and shard. A
-// verdict is a pure function of those bytes (a key id names one key), so remembering it never
-// changes a decision. Bounded: forgotten wholesale when full.
-class BatchVerdicts {
- public:
-  bool check(const KeyInfo& k, const Event& ev, const Digest& root) {
-    auto key = std::make_tuple(ev.key_id.value, ev.batch->size, root, ev.signature);
-    {
-      std::lock_guard lock(mu_);
-      if (auto it = seen_.find(key); it != seen_.end()) return it->second;
-    }
-    bool valid = k.key.verify(batch_signing_input(ev.batch->size, root), ev.signature);
-    std::lock_guard lock(mu_);
-    if (seen_.size() >= kMax) seen_.clear();
-    seen_.emplace(std::move(key), valid);
-    return valid;
-  }
-
- private:
-  static constexpr std::size_t kMax = 1 << 16;
-  std::mutex mu_;
-  std::map<std::tuple<std::string, std::uint32_t, Digest, Signature>, bool> seen_;
-};
-
-BatchVerdicts& batch_verdicts() {
-  static BatchVerdicts cache;
-  return cache;
-}
-
-// The signature verdict on ev under k: one verification for a single signature; for a batch
-// member its Merkle path to the root, then the batch's remembered verdict.
-SignatureVerdict verdict_for(const Event& ev, ByteView signing, const KeyInfo& k) {
-  if (!ev.batch) return SignatureVerdict{ev.key_id, k.key.verify(signing, ev.signature)};
-  auto root = batch_root(ev, signing);
-  return SignatureVerdict{ev.key_id, root && batch_verdicts().check(k, ev, *root)};
-}
-
 // Decodes wire messages and checks each signature against the key the committed registry
 // resolves, on `threads` threads. Keys registered inside this batch are not known yet; those
 // events are verified in the sequential pass.
@@ -96,7 +54,7 @@ std::vector<Prepared> prepare(std::span<const Message> batch, const Registry& re
       const KeyInfo* k = registry.key(ev->key_id);
       if (k == nullptr) continue;
       ByteView signing(batch[i].value.data(), batch[i].value.size() - wire_trailer_size(*ev));
-      out[i].verdict = verdict_for(*ev, signing, *k);
+      out[i].verdict = signature_verdict(*ev, signing, *k);
     }
   };
   const std::size_t n = batch.size();
@@ -176,7 +134,8 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       // A key registered earlier in this batch had no verdict in the parallel pass.
       std::optional<SignatureVerdict> verdict = prepared[index].verdict;
       if (!verdict && event->batch)
-        if (const KeyInfo* k = reg.key(event->key_id)) verdict = verdict_for(*event, signing, *k);
+        if (const KeyInfo* k = reg.key(event->key_id))
+          verdict = signature_verdict(*event, signing, *k);
       if (Status c = reg.check(*event, signing, verdict ? &*verdict : nullptr); !c) {
         reject(c, event->id);
         results.push_back(std::move(r));

@@ -177,25 +177,84 @@ struct Verifier {
   VerifyReport report;
   std::unique_ptr<Helper> helper = std::make_unique<Helper>(impl);
 
-  // The index verdict for the entries below `before` (the helper checks the index); on a
-  // mismatch fails at the smallest such seq.
-  bool check_index(std::uint64_t before) {
-    std::optional<std::uint64_t> bad = helper->index_verdict(before);
-    if (!bad) return true;
+  struct Problem {
+    std::uint64_t seq;
+    Reason reason;
+    std::string what;
+  };
+
+  // With opt.signatures: entries whose signatures and rules are checked a window at a time (the
+  // signatures on all cores against the registry as of the window's start, then each entry in
+  // order; an event signed by a key registered inside the window is verified in order).
+  static constexpr std::size_t kWindow = 2048;
+  std::vector<std::pair<std::uint64_t, ByteView>> window{};
+  Registry registry{};
+
+  // Checks the windowed entries below `limit` in order; the first that fails, if any. Consumes
+  // the window.
+  std::optional<Problem> signatures_before(std::uint64_t limit) {
+    std::size_t n = 0;
+    while (n < window.size() && window[n].first < limit) ++n;
+    std::vector<std::optional<Result<Event>>> events(n);
+    std::vector<std::optional<SignatureVerdict>> verdicts(n);
+    auto signing = [](ByteView wire, const Event& e) {
+      return wire.first(wire.size() - wire_trailer_size(e));
+    };
+    auto work = [&](std::size_t from, std::size_t to) {
+      for (std::size_t i = from; i < to; ++i) {
+        events[i] = decode_wire(window[i].second);
+        if (!*events[i]) continue;
+        const Event& e = **events[i];
+        if (const KeyInfo* k = registry.key(e.key_id))
+          verdicts[i] = signature_verdict(e, signing(window[i].second, e), *k);
+      }
+    };
+    const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> pool;
+    const std::size_t per = (n + threads - 1) / threads;
+    for (std::size_t from = per; n >= 64 && from < n; from += per)
+      pool.emplace_back(work, from, std::min(n, from + per));
+    work(0, n >= 64 ? std::min(n, per) : n);
+    for (auto& t : pool) t.join();
+    std::optional<Problem> found;
+    for (std::size_t i = 0; i < n && !found; ++i) {
+      const std::uint64_t seq = window[i].first;
+      const Result<Event>& e = *events[i];
+      if (!e) {
+        found =
+            Problem{seq, e.status().reason(), "the event does not decode: " + e.status().message()};
+        break;
+      }
+      const SignatureVerdict* v = verdicts[i] ? &*verdicts[i] : nullptr;
+      if (Status st = registry.check(*e, signing(window[i].second, *e), v); !st)
+        found = Problem{seq, st.reason(), "the event fails its checks: " + st.message()};
+      else
+        registry.apply(*e);
+    }
+    window.clear();
+    return found;
+  }
+
+  // Settles the deferred checks (the signature window, the helper's index verdict) below the
+  // problem p (or below `before` when there is none) and reports the first problem in log
+  // order. Returns whether there was none.
+  bool settle(std::optional<Problem> p, std::uint64_t before) {
+    std::uint64_t limit = p ? p->seq : before;
+    if (auto sig = signatures_before(limit)) {
+      p = std::move(sig);
+      limit = p->seq;
+    }
+    if (auto bad = helper->index_verdict(limit))
+      p = Problem{*bad, Reason::kCorrupt, "the event index does not point at this entry"};
+    if (!p) return true;
     report.ok = false;
-    report.first_bad = Seq{*bad};
-    report.problem = Status(Reason::kCorrupt, "seq " + std::to_string(*bad) +
-                                                  ": the event index does not point at this entry");
+    report.first_bad = Seq{p->seq};
+    report.problem = Status(p->reason, "seq " + std::to_string(p->seq) + ": " + p->what);
     return false;
   }
 
   bool fail(std::uint64_t seq, Reason r, std::string what) {
-    // An entry before seq whose index record is wrong is the first bad one: settle those first.
-    if (!check_index(seq)) return false;
-    report.ok = false;
-    report.first_bad = Seq{seq};
-    report.problem = Status(r, "seq " + std::to_string(seq) + ": " + std::move(what));
-    return false;
+    return settle(Problem{seq, r, std::move(what)}, seq);
   }
 
   void run() {
@@ -205,7 +264,6 @@ struct Verifier {
     bool nodes_left = nodes.seek(nullptr);
     merkle::CompactRange range;
     Digest prev{};
-    Registry registry;
     std::optional<Digest> root_at_checkpoint;
     if (opt.checkpoint && opt.checkpoint->size == 0) root_at_checkpoint = merkle::empty_root();
     std::uint64_t n = 0;
@@ -252,19 +310,15 @@ struct Verifier {
       if (wire.size() < kWireIdOffset + 16)
         return (void)fail(n, Reason::kCorrupt, "the event is too short to carry an id");
       if (opt.signatures) {
-        auto e = decode_wire(wire);
-        if (!e)
-          return (void)fail(n, e.status().reason(),
-                            "the event does not decode: " + e.status().message());
-        if (Status s = registry.check(*e, wire.first(wire.size() - wire_trailer_size(*e))); !s)
-          return (void)fail(n, s.reason(), "the event fails its checks: " + s.message());
-        registry.apply(*e);
+        window.emplace_back(n, wire);
+        if (window.size() >= kWindow)
+          if (auto p = signatures_before(n + 1)) return (void)settle(std::move(p), p->seq);
       }
       prev = chain;
       if (opt.checkpoint && opt.checkpoint->size == n + 1) root_at_checkpoint = range.root();
       if (opt.progress && (n + 1) % 65536 == 0) opt.progress(n + 1, stored.size);
     }
-    if (!check_index(n)) return;
+    if (!settle(std::nullopt, n)) return;
     report.entries = n;
     report.head = Head{n, prev, range.root()};
     if (opt.progress) opt.progress(n, stored.size);

@@ -1,9 +1,49 @@
 #include "govcredit/registry.h"
 
+#include <map>
+#include <mutex>
+#include <tuple>
+
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 
 namespace govcredit {
+
+namespace {
+
+class BatchVerdicts {
+ public:
+  bool check(const KeyInfo& k, const Event& ev, const Digest& root) {
+    auto key = std::make_tuple(ev.key_id.value, ev.batch->size, root, ev.signature);
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = seen_.find(key); it != seen_.end()) return it->second;
+    }
+    bool valid = k.key.verify(batch_signing_input(ev.batch->size, root), ev.signature);
+    std::lock_guard lock(mu_);
+    if (seen_.size() >= kMax) seen_.clear();
+    seen_.emplace(std::move(key), valid);
+    return valid;
+  }
+
+ private:
+  static constexpr std::size_t kMax = 1 << 16;
+  std::mutex mu_;
+  std::map<std::tuple<std::string, std::uint32_t, Digest, Signature>, bool> seen_;
+};
+
+BatchVerdicts& batch_verdicts() {
+  static BatchVerdicts cache;
+  return cache;
+}
+
+}  // namespace
+
+SignatureVerdict signature_verdict(const Event& ev, ByteView signing, const KeyInfo& k) {
+  if (!ev.batch) return SignatureVerdict{ev.key_id, k.key.verify(signing, ev.signature)};
+  auto root = batch_root(ev, signing);
+  return SignatureVerdict{ev.key_id, root && batch_verdicts().check(k, ev, *root)};
+}
 namespace {
 
 ByteView or_recomputed(const Event& e, ByteView given, Bytes& scratch) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <filesystem>
 
 #include "govcredit/codec.h"
@@ -368,6 +370,65 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
       ASSERT_TRUE(r.first_bad) << r.problem.to_string();
       EXPECT_EQ(r.first_bad->value, t.first_bad) << r.problem.to_string();
     }
+  }
+}
+
+// verify --signatures checks signatures a window (2048 entries) at a time on every core, and the
+// event index in sorted chunks on a helper thread: whatever is found, the first bad entry in log
+// order is the one named.
+TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
+  static const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 700});
+  ASSERT_GT(big.events.size(), 3000u);
+  const std::size_t forged_at = 2600;  // in the second window
+  std::vector<Bytes> wires;
+  for (std::size_t i = 0; i < big.events.size(); ++i) {
+    if (i == forged_at) {  // a record event under a new id, not re-signed
+      Event forged = big.events[i - 1];
+      forged.id.bytes[3] ^= 0x40;
+      wires.push_back(encode_wire(forged));
+    }
+    wires.push_back(encode_wire(big.events[i]));
+  }
+  testing::TempDir clean;
+  {
+    auto l = open(clean.path());
+    ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
+      for (std::size_t i = 0; i < wires.size(); ++i) {
+        EventId id;
+        std::memcpy(id.bytes.data(), wires[i].data() + kWireIdOffset, 16);
+        b.append(AppendItem{wires[i], id, false, Partition{0},
+                            KafkaOffset{static_cast<std::int64_t>(i)}});
+      }
+      b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(wires.size())});
+      return Status::ok();
+    }));
+    EXPECT_TRUE(l->verify().ok);  // without signatures nothing is wrong
+    VerifyReport r = l->verify(VerifyOptions{.signatures = true});
+    EXPECT_FALSE(r.ok);
+    ASSERT_TRUE(r.first_bad);
+    EXPECT_EQ(r.first_bad->value, forged_at);
+    EXPECT_EQ(r.problem.reason(), Reason::kSignatureInvalid) << r.problem.to_string();
+  }
+  // An index record removed before the forged entry is named first; one after it is not.
+  ASSERT_GT(wires.size(), forged_at + 400);
+  for (std::size_t removed : {std::size_t{700}, wires.size() - 100}) {
+    SCOPED_TRACE(removed);
+    testing::TempDir dir;
+    std::filesystem::copy(clean.path(), dir.path(),
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
+    {
+      lmdb::Env env(dir.path(), lmdb::EnvOptions{});
+      MDB_dbi index = env.open_db("event_index");
+      env.write([&](lmdb::Txn& txn) {
+        EXPECT_TRUE(txn.erase(index, MDB_val{16, wires[removed].data() + kWireIdOffset}));
+      });
+    }
+    auto l = open(dir.path());
+    VerifyReport r = l->verify(VerifyOptions{.signatures = true});
+    ASSERT_TRUE(r.first_bad) << r.problem.to_string();
+    EXPECT_EQ(r.first_bad->value, std::min(removed, forged_at)) << r.problem.to_string();
+    EXPECT_EQ(l->verify().first_bad->value, removed);
   }
 }
 
