@@ -2,8 +2,8 @@
 // SHA256_* functions, see Sha256).
 //
 // Thread-safety: PublicKey::verify and PrivateKey::sign are const and safe to call from several
-// threads at once on one object (each call uses its own EVP_MD_CTX). Sha256 is one hashing
-// session: one thread at a time.
+// threads at once on one object (verify uses a context per thread and key, sign one per call).
+// Sha256 is one hashing session: one thread at a time.
 #pragma once
 
 #include <memory>
