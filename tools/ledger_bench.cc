@@ -1,6 +1,7 @@
 // ledger_bench: the ledger's hot paths on generated data, results as JSON.
 //
-//   ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE]
+//   ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] [--no-sync] [--keep]
+//                [--sequential-ids]
 //
 // Scenarios: append of pre-signed events in batches (signature checks excluded: this is the
 // storage path alone), verify without signatures (chain + Merkle + index recomputed), inclusion
@@ -8,7 +9,9 @@
 //
 // The events are the demo data set's signed events, repeated with the 16-byte id patched to be
 // unique (the append path does not check signatures, so their realistic size and shape is what
-// matters). The store is durable (fsync per batch) unless --no-sync.
+// matters). The store is durable (fsync per batch) unless --no-sync. --sequential-ids numbers
+// the ids in increasing order instead (real ids are random): an experiment that shows what the
+// event index's random inserts cost (docs/PERFORMANCE.md).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -33,7 +36,7 @@ using bench::secs;
 int main(int argc, char** argv) {
   std::uint64_t entries = 1000000, batch = 1000;
   std::string dir = "/tmp/govcredit-ledger-bench", out = "bench-results/ledger.json";
-  bool no_sync = false, keep = false;
+  bool no_sync = false, keep = false, sequential = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -49,9 +52,11 @@ int main(int argc, char** argv) {
       no_sync = true;
     else if (a == "--keep")
       keep = true;
+    else if (a == "--sequential-ids")
+      sequential = true;
     else {
       std::cerr << "usage: ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] "
-                   "[--no-sync] [--keep]\n";
+                   "[--no-sync] [--keep] [--sequential-ids]\n";
       return 2;
     }
   }
@@ -76,7 +81,8 @@ int main(int argc, char** argv) {
       for (std::uint64_t j = i; j < std::min(entries, i + batch); ++j) {
         wire = base[j % base.size()];
         EventId id;
-        std::memcpy(id.bytes.data(), &j, 8);
+        const std::uint64_t n = sequential ? __builtin_bswap64(j) : j;  // big endian sorts by j
+        std::memcpy(id.bytes.data(), &n, 8);
         std::memcpy(id.bytes.data() + 8, "benchid!", 8);
         std::memcpy(wire.data() + kWireIdOffset, id.bytes.data(), 16);
         b.append(
@@ -130,6 +136,7 @@ int main(int argc, char** argv) {
       {"entries", entries},
       {"batch", batch},
       {"durable", !no_sync},
+      {"ids", sequential ? "sequential (experiment)" : "random-looking"},
       {"append_entries_per_s", entries / append_s},
       {"verify_entries_per_s", entries / verify_s},
       {"inclusion_proof_us",

@@ -111,6 +111,12 @@ class Helper {
     return index_bad_;
   }
 
+  // What stopped the helper from reading the store, if anything (after index_verdict).
+  std::optional<std::string> error() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
  private:
   struct Slot {
     std::uint64_t key = ~0ull;
@@ -118,7 +124,35 @@ class Helper {
     Digest leaf;
   };
 
+  // The helper's own work; what goes wrong in it (an LMDB error on a damaged store) is kept for
+  // the verifier to report rather than thrown on this thread.
   void run() {
+    std::optional<std::uint64_t> bad;
+    std::optional<std::string> error;
+    try {
+      bad = walk();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    // Wait until the verifier says where it stopped (its snapshot may be older than ours).
+    while (limit_.load(std::memory_order_acquire) == kNoLimit)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const std::uint64_t before = limit_.load(std::memory_order_acquire);
+    try {
+      if (!bad && !error) bad = index_.check(txn_, index_db_, before);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    std::lock_guard lock(mu_);
+    index_bad_ = bad && *bad < before ? bad : std::nullopt;
+    error_ = std::move(error);
+    done_ = true;
+    done_cv_.notify_all();
+  }
+
+  // Reads the log from the start up to where the verifier stops; returns the smallest bad index
+  // record found in a full chunk, if any.
+  std::optional<std::uint64_t> walk() {
     std::optional<std::uint64_t> bad;
     lmdb::Cursor cur(txn_, log_);
     for (bool ok = cur.seek(nullptr); ok; ok = cur.next()) {
@@ -147,15 +181,7 @@ class Helper {
         s.leaf = entry_leaf_hash(v.subspan(32, kEntryHeaderSize), v.subspan(32 + kEntryHeaderSize));
       ready_.store(key + 1, std::memory_order_release);
     }
-    // Wait until the verifier says where it stopped (its snapshot may be older than ours).
-    while (limit_.load(std::memory_order_acquire) == kNoLimit)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    const std::uint64_t before = limit_.load(std::memory_order_acquire);
-    if (!bad) bad = index_.check(txn_, index_db_, before);
-    std::lock_guard lock(mu_);
-    index_bad_ = bad && *bad < before ? bad : std::nullopt;
-    done_ = true;
-    done_cv_.notify_all();
+    return bad;
   }
 
   lmdb::Txn txn_;
@@ -167,6 +193,7 @@ class Helper {
   std::condition_variable done_cv_;
   bool done_ = false;
   std::optional<std::uint64_t> index_bad_;
+  std::optional<std::string> error_;
   std::thread thread_;
 };
 
@@ -246,6 +273,11 @@ struct Verifier {
     }
     if (auto bad = helper->index_verdict(limit))
       p = Problem{*bad, Reason::kCorrupt, "the event index does not point at this entry"};
+    if (auto error = helper->error()) {
+      report.ok = false;
+      report.problem = Status(Reason::kStorageError, "reading the store failed: " + *error);
+      return false;
+    }
     if (!p) return true;
     report.ok = false;
     report.first_bad = Seq{p->seq};
