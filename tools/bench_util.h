@@ -97,6 +97,26 @@ inline void resign_in_batches(std::vector<Event>& events, std::size_t size) {
   }
 }
 
+// The fields the ingest benchmarks (ingest_bench, kafka_bench) share: what was ingested and how
+// it was signed, and this machine's Ed25519 rate the ratio is taken against.
+inline nlohmann::json ingest_result(std::uint64_t events, std::uint64_t messages, int partitions,
+                                    unsigned cores, std::size_t batch_signed, double verify_rate,
+                                    double events_per_s) {
+  return {
+      {"events", events},
+      {"messages", messages},
+      {"partitions", partitions},
+      {"cores", cores},
+      {"signatures", batch_signed ? "batches of up to " + std::to_string(batch_signed) +
+                                        " per issuer (registry events single)"
+                                  : std::string("one per event")},
+      {"openssl_ed25519_verify_per_s_per_core", verify_rate},
+      {"ratio_to_cores_times_verify_rate",
+       verify_rate > 0 ? events_per_s / (verify_rate * cores) : 0.0},
+      {"peak_rss_mib", peak_rss_mib()},
+  };
+}
+
 // Demo records for about `events` events (the demo data set has ~4.4 events per record).
 inline int records_for(std::uint64_t events) {
   return static_cast<int>(std::max<std::uint64_t>(50, events * 10 / 44));

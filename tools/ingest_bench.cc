@@ -131,28 +131,18 @@ int main(int argc, char** argv) {
   }
   std::cerr << "  verify: " << entries / verify_plain_s << " entries/s without signatures, "
             << entries / verify_sig_s << " with\n";
-  nlohmann::json j = {
-      {"events", w.events.size()},
-      {"messages", messages},
-      {"partitions", partitions},
-      {"cores", cores},
-      {"signatures", batch_signed ? "batches of up to " + std::to_string(batch_signed) +
-                                        " per issuer (registry events single)"
-                                  : std::string("one per event")},
-      {"openssl_ed25519_verify_per_s_per_core", verify_rate},
-      {"ingest_events_per_s", eps},
-      {"ingest_seconds", ingest_s},
-      {"ratio_to_cores_times_verify_rate", verify_rate > 0 ? eps / (verify_rate * cores) : 0.0},
-      {"verify_entries_per_s", static_cast<double>(entries) / verify_plain_s},
-      {"verify_signatures_entries_per_s", static_cast<double>(entries) / verify_sig_s},
-      {"wire_bytes_per_event", static_cast<double>(wire_bytes) / static_cast<double>(messages)},
-      {"disk_bytes_per_event", static_cast<double>(store) / static_cast<double>(entries)},
-      {"disk_to_wire_ratio", static_cast<double>(store) / static_cast<double>(wire_bytes)},
-      {"peak_rss_mib", bench::peak_rss_mib()},
-      {"note",
-       "embedded bus, durable group commits (up to 5000 messages per transaction), every "
-       "signature and domain rule checked by the Ingestor on one thread per core"},
-  };
+  nlohmann::json j = bench::ingest_result(w.events.size(), messages, partitions, cores,
+                                          batch_signed, verify_rate, eps);
+  j["ingest_events_per_s"] = eps;
+  j["ingest_seconds"] = ingest_s;
+  j["verify_entries_per_s"] = static_cast<double>(entries) / verify_plain_s;
+  j["verify_signatures_entries_per_s"] = static_cast<double>(entries) / verify_sig_s;
+  j["wire_bytes_per_event"] = static_cast<double>(wire_bytes) / static_cast<double>(messages);
+  j["disk_bytes_per_event"] = static_cast<double>(store) / static_cast<double>(entries);
+  j["disk_to_wire_ratio"] = static_cast<double>(store) / static_cast<double>(wire_bytes);
+  j["note"] =
+      "embedded bus, durable group commits (up to 5000 messages per transaction), every "
+      "signature and domain rule checked by the Ingestor on one thread per core";
   bench::write_result(out, j);
   bus->reset();
   if (!keep) std::filesystem::remove_all(dir);

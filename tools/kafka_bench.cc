@@ -226,30 +226,19 @@ int main(int argc, char** argv) {
     std::lock_guard lock(t.mu);
     lat = t.latencies_ms;
   }
-  nlohmann::json j = {
-      {"events", w.events.size()},
-      {"messages", messages},
-      {"partitions", partitions},
-      {"cores", cores},
-      {"signatures", batch_signed ? "batches of up to " + std::to_string(batch_signed) +
-                                        " per issuer (registry events single)"
-                                  : std::string("one per event")},
-      {"openssl_ed25519_verify_per_s_per_core", verify_rate},
-      {"end_to_end_events_per_s", eps},
-      {"peak_rss_mib", bench::peak_rss_mib()},
-      {"ingest_batches", throughput_batches},
-      {"ratio_to_cores_times_verify_rate", eps / (verify_rate * cores)},
-      {"paced_latency_ms",
-       {{"rate_per_s", 500},
-        {"samples", lat.size()},
-        {"p50", bench::percentile(lat, 0.5)},
-        {"p99", bench::percentile(lat, 0.99)},
-        {"p999", bench::percentile(lat, 0.999)},
-        {"max", bench::percentile(lat, 1.0)}}},
-      {"note",
-       "publish_all waits for each acknowledgement (synchronous per event) in the latency run; "
-       "one ledger node, durable LMDB commits, every signature verified"},
-  };
+  nlohmann::json j = bench::ingest_result(w.events.size(), messages, partitions, cores,
+                                          batch_signed, verify_rate, eps);
+  j["end_to_end_events_per_s"] = eps;
+  j["ingest_batches"] = throughput_batches;
+  j["paced_latency_ms"] = {{"rate_per_s", 500},
+                           {"samples", lat.size()},
+                           {"p50", bench::percentile(lat, 0.5)},
+                           {"p99", bench::percentile(lat, 0.99)},
+                           {"p999", bench::percentile(lat, 0.999)},
+                           {"max", bench::percentile(lat, 1.0)}};
+  j["note"] =
+      "publish_all waits for each acknowledgement (synchronous per event) in the latency run; "
+      "one ledger node, durable LMDB commits, every signature verified";
   bench::write_result(out, j);
   node->reset();
   std::filesystem::remove_all(dir);
