@@ -19,7 +19,7 @@ namespace {
 using lmdb::BeKey;
 
 // The event index check, in sorted chunks: looking each id up in log order would visit the
-// index's pages at random (the ids are random), which is what verify spent most of its time on.
+// index's pages at random (the ids are random), the largest single cost verify had.
 // Instead the (id, seq) pairs of up to kChunk entries are collected, sorted by id and looked up
 // with one cursor walking forward, so every index page is read once per chunk and in order.
 // Memory is bounded by the chunk (24 bytes per entry); the count check at the end catches ids
