@@ -289,7 +289,7 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   std::uint64_t rng = 7;
   std::size_t next = 0, kills = 0, progressed = 0, last_total = 0, behind = 0, sent = 0;
   // How long a node takes to start ingesting varies with the machine's load: the wait before a
-  // kill grows after a round that ingested nothing and shrinks after one that caught up.
+  // kill doubles after a round that ingested nothing and shrinks after one that caught up.
   std::int64_t base_ms = 50;
   const std::size_t slice = events.size() / kills_wanted + 1;
   for (std::size_t round = 0; round < kills_wanted; ++round) {
@@ -329,8 +329,8 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
               << " of " << sent << " messages ingested\n";
     if (total > last_total) ++progressed;
     if (total < sent) ++behind;  // killed before it had caught up: mid-ingest, or joining
-    if (total == last_total)
-      base_ms = std::min<std::int64_t>(base_ms + 200, 5000);
+    if (total == last_total)  // doubles, so a slow start (ASan, a loaded machine) costs few rounds
+      base_ms = std::min<std::int64_t>(std::max<std::int64_t>(2 * base_ms, base_ms + 200), 5000);
     else if (total == sent)
       base_ms = std::max<std::int64_t>(base_ms - 100, 0);
     last_total = total;
