@@ -102,6 +102,9 @@ struct VerifyOptions {
   std::optional<Checkpoint> checkpoint{};  // also compare the root at its size
   const PublicKey* checkpoint_key = nullptr;  // and check its signature
   std::function<void(std::uint64_t done, std::uint64_t total)> progress{};
+  // The structure is checked in parallel chunks of 2^chunk_level entries; by default about eight
+  // chunks per core, of 2^12 to 2^20 entries (tests set small ones).
+  std::optional<std::uint32_t> chunk_level{};
 };
 
 struct VerifyReport {

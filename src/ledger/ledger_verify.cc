@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
@@ -18,23 +21,25 @@ namespace {
 
 using lmdb::BeKey;
 
-// The event index check, in sorted chunks: looking each id up in log order would visit the
-// index's pages at random (the ids are random), the largest single cost verify had.
-// Instead the (id, seq) pairs of up to kChunk entries are collected, sorted by id and looked up
-// with one cursor walking forward, so every index page is read once per chunk and in order.
-// Memory is bounded by the chunk (24 bytes per entry); the count check at the end catches ids
-// the log does not hold.
+// What is wrong with the first bad entry found, and where.
+struct Problem {
+  std::uint64_t seq;
+  Reason reason;
+  std::string what;
+};
+
+// The event index check for one chunk of the log: looking each id up in log order would visit
+// the index's pages at random (the ids are random). Instead the chunk's (id, seq) pairs are
+// sorted by id and looked up with one cursor walking forward, so the index pages a chunk needs
+// are read in order. The count check at the end of verify catches ids the log does not hold.
 class IndexCheck {
  public:
-  static constexpr std::size_t kChunk = std::size_t{1} << 20;
-
   void add(const std::uint8_t* id, std::uint64_t seq) {
     Item it;
     std::memcpy(it.id.data(), id, 16);
     it.seq = seq;
     items_.push_back(it);
   }
-  bool full() const { return items_.size() >= kChunk; }
 
   // The smallest seq below `before` whose index record is missing or points elsewhere; the
   // collected records are consumed.
@@ -63,152 +68,242 @@ class IndexCheck {
   std::vector<Item> items_;
 };
 
-// The verifier's helper thread, which reads the log through its own read transaction on the
-// same snapshot or a newer one (entries and their index records are append-only, so a given seq
-// reads the same in both). It does two things:
+// The structural check (docs/LEDGER_FORMAT.md §9): every entry's key, header, chain link and
+// Merkle leaf, every stored Merkle node, every event index record. The log is cut into chunks of
+// 2^level entries checked in parallel, one thread per core, each through its own read
+// transaction (on the verifier's snapshot or a newer one: entries, nodes and index records are
+// append-only, so what lies below the verifier's size reads the same in both):
 //
-// - Hashes entries (the Merkle leaf of each) ahead of the verifier. The verifier never waits for
-//   it: when a leaf is not ready it hashes the entry itself, so a slow helper costs nothing but
-//   the help, and the verifier still checks key, header and chain itself.
-// - Checks the event index for every entry (IndexCheck). The verifier asks for that verdict
-//   once, at its end or at its first failure, for the entries below that seq, and waits for it.
+// - A chunk's first entry is linked to the chain hash its predecessor stores, so a chunk needs
+//   nothing from the chunk before it. Checking every link against the stored predecessor is the
+//   same check as recomputing the chain from the start: the first link that fails is the first
+//   entry whose recomputed chain hash differs.
+// - The chunk computes its own Merkle subtree and compares every node inside it with the stored
+//   one; the nodes above the chunks are computed from the chunks' roots, in order, by the
+//   caller (`run`), which also reports progress.
+// - The chunk's index records are checked in one sorted pass (IndexCheck).
 //
-// Threading: the helper owns `txn_`, `index_` and the ring slots ahead of the verifier's
-// position; the verifier owns the slot it reads. `ready_` (release/acquire) publishes slots;
-// `limit_` tells the helper where the verifier stopped; `index_bad_` is published under `mu_`.
-class Helper {
+// Each chunk yields the first problem in it; the first problem of the log is that of the first
+// chunk that has one (or of a node above the chunks, completed by an earlier chunk's last
+// entry). Once a chunk fails, later chunks are not started.
+class StructureCheck {
  public:
-  static constexpr std::uint64_t kRing = 1 << 14;
-  static constexpr std::uint64_t kNoLimit = ~std::uint64_t{0};
+  StructureCheck(const Ledger::Impl& impl, const lmdb::Txn& txn, std::uint64_t entries,
+                 std::uint32_t level)
+      : impl_(impl),
+        txn_(txn),
+        n_(entries),
+        level_(std::min<std::uint32_t>(level, 40)),
+        chunks_((entries + (std::uint64_t{1} << level_) - 1) >> level_),
+        results_(chunks_) {}
 
-  // Precondition: the caller holds the environment's read lock for the helper's lifetime
-  // (Ledger::verify runs inside Env::read), so the map cannot be resized under txn_.
-  explicit Helper(const Ledger::Impl& impl)
-      : txn_(impl.env->get(), false), log_(impl.log), index_db_(impl.index) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~Helper() {
-    (void)index_verdict(0);
-    thread_.join();
+  // The first problem, if any; `progress(done)` is called as the entries below `done` pass.
+  std::optional<Problem> run(const std::function<void(std::uint64_t)>& progress) {
+    const std::size_t threads =
+        std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), chunks_);
+    std::vector<std::thread> pool;
+    for (std::size_t i = 0; i < threads; ++i) pool.emplace_back([this] { work(); });
+    std::optional<Problem> found;
+    merkle::CompactRange above;  // over the roots of the complete chunks
+    for (std::uint64_t k = 0; k < chunks_ && !found; ++k) {
+      Result r;
+      {
+        std::unique_lock lock(mu_);
+        ready_cv_.wait(lock, [&] { return results_[k].done || error_.has_value(); });
+        if (error_) break;
+        r = std::move(results_[k]);
+      }
+      if (r.problem) {
+        found = std::move(r.problem);
+        break;
+      }
+      const std::uint64_t end = std::min(n_, (k + 1) << level_);
+      if (end - (k << level_) == std::uint64_t{1} << level_)
+        above.append(r.root, [&](const merkle::CompactRange::Node& node) {
+          if (found || node.level == 0) return;  // level 0 is the chunk's root, checked in it
+          if (auto what = node_problem(txn_, node.level + level_, node.index, node.hash))
+            found = Problem{end - 1, Reason::kCorrupt, *what};
+        });
+      if (progress) progress(end);
+    }
+    stop_.store(0, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+    }
+    for (auto& t : pool) t.join();
+    return found;
   }
 
-  // The leaf hash of entry n when the helper has it; otherwise nullopt. Call with n increasing.
-  std::optional<Digest> take(std::uint64_t n) {
-    position_.store(n, std::memory_order_release);
-    if (n >= ready_.load(std::memory_order_acquire)) return std::nullopt;
-    const Slot& s = ring_[n % kRing];
-    if (s.key != n || !s.valid) return std::nullopt;
-    return s.leaf;
-  }
-
-  // The smallest seq below `before` whose index record is wrong. The first call fixes `before`
-  // (the verifier has stopped there); later calls return the same verdict.
-  std::optional<std::uint64_t> index_verdict(std::uint64_t before) {
-    std::uint64_t expected = kNoLimit;
-    limit_.compare_exchange_strong(expected, before);
-    std::unique_lock lock(mu_);
-    done_cv_.wait(lock, [&] { return done_; });
-    return index_bad_;
-  }
-
-  // What stopped the helper from reading the store, if anything (after index_verdict).
+  // What stopped a thread from reading the store, if anything (after run).
   std::optional<std::string> error() {
     std::lock_guard lock(mu_);
     return error_;
   }
 
  private:
-  struct Slot {
-    std::uint64_t key = ~0ull;
-    bool valid = false;
-    Digest leaf;
+  struct Result {
+    bool done = false;
+    std::optional<Problem> problem;
+    Digest root;  // of a complete chunk's subtree
   };
 
-  // The helper's own work; what goes wrong in it (an LMDB error on a damaged store) is kept for
-  // the verifier to report rather than thrown on this thread.
-  void run() {
-    std::optional<std::uint64_t> bad;
-    std::optional<std::string> error;
-    try {
-      bad = walk();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    // Wait until the verifier says where it stopped (its snapshot may be older than ours).
-    while (limit_.load(std::memory_order_acquire) == kNoLimit)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    const std::uint64_t before = limit_.load(std::memory_order_acquire);
-    try {
-      if (!bad && !error) bad = index_.check(txn_, index_db_, before);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    std::lock_guard lock(mu_);
-    index_bad_ = bad && *bad < before ? bad : std::nullopt;
-    error_ = std::move(error);
-    done_ = true;
-    done_cv_.notify_all();
+  // Why the stored Merkle node (level, index) is not `hash`, if it is not.
+  std::optional<std::string> node_problem(const lmdb::Txn& txn, std::uint32_t level,
+                                          std::uint64_t index, const Digest& hash) const {
+    BeKey key(merkle::node_position(level, index));
+    auto v = txn.find(impl_.merkle, key.val());
+    if (!v)
+      return "Merkle node " + std::to_string(merkle::node_position(level, index)) + " (level " +
+             std::to_string(level) + ") is missing";
+    if (v->size() != 32 || std::memcmp(v->data(), hash.bytes.data(), 32) != 0)
+      return "Merkle node " + std::to_string(merkle::node_position(level, index)) + " (level " +
+             std::to_string(level) + ") differs";
+    return std::nullopt;
   }
 
-  // Reads the log from the start up to where the verifier stops; returns the smallest bad index
-  // record found in a full chunk, if any.
-  std::optional<std::uint64_t> walk() {
-    std::optional<std::uint64_t> bad;
-    lmdb::Cursor cur(txn_, log_);
-    for (bool ok = cur.seek(nullptr); ok; ok = cur.next()) {
-      const std::uint64_t key = BeKey::decode(cur.key());
-      if (key >= limit_.load(std::memory_order_acquire)) break;
-      ByteView v = lmdb::view(cur.value());
-      const bool valid = v.size() >= 32 + kEntryHeaderSize && v[32] == kEntryVersion;
-      // An entry too short to carry an id fails in the verifier; the index is not asked.
-      if (!bad && valid && v.size() >= 32 + kEntryHeaderSize + kWireIdOffset + 16) {
-        index_.add(v.data() + 32 + kEntryHeaderSize + kWireIdOffset, key);
-        // A bad record found here precedes every later chunk's: the rest need not be checked.
-        if (index_.full()) bad = index_.check(txn_, index_db_, kNoLimit);
+  // One thread: takes the next chunk until none is left or one has failed.
+  void work() {
+    try {
+      lmdb::Txn txn(impl_.env->get(), false);
+      for (;;) {
+        const std::uint64_t k = next_.fetch_add(1);
+        if (k >= chunks_ || k > stop_.load(std::memory_order_relaxed)) break;
+        Result r = check_chunk(txn, k);
+        r.done = true;
+        if (r.problem) {
+          std::uint64_t s = stop_.load();
+          while (k < s && !stop_.compare_exchange_weak(s, k)) {
+          }
+        }
+        std::lock_guard lock(mu_);
+        if (cancelled_) break;
+        results_[k] = std::move(r);
+        ready_cv_.notify_all();
       }
-      if (key < position_.load(std::memory_order_acquire)) continue;  // the verifier passed it
-      // Stay within the ring: never overwrite a slot the verifier may still read.
-      bool stopped = false;
-      while (!stopped && key >= position_.load(std::memory_order_acquire) + kRing - 1) {
-        stopped = limit_.load(std::memory_order_acquire) != kNoLimit;
-        if (!stopped) std::this_thread::yield();
-      }
-      if (stopped) continue;  // the verifier is done with leaves; keep collecting ids
-      Slot& s = ring_[key % kRing];
-      s.key = key;
-      s.valid = valid;
-      if (valid)
-        s.leaf = entry_leaf_hash(v.subspan(32, kEntryHeaderSize), v.subspan(32 + kEntryHeaderSize));
-      ready_.store(key + 1, std::memory_order_release);
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mu_);
+      if (!error_) error_ = e.what();
+      ready_cv_.notify_all();
     }
-    return bad;
   }
 
-  lmdb::Txn txn_;
-  MDB_dbi log_, index_db_;
-  IndexCheck index_;
-  std::vector<Slot> ring_ = std::vector<Slot>(kRing);
-  std::atomic<std::uint64_t> ready_{0}, position_{0}, limit_{kNoLimit};
+  Result check_chunk(const lmdb::Txn& txn, std::uint64_t k) const {
+    const std::uint64_t from = k << level_, to = std::min(n_, (k + 1) << level_);
+    Result r;
+    auto fail = [&](std::uint64_t seq, std::string what) {
+      r.problem = Problem{seq, Reason::kCorrupt, std::move(what)};
+    };
+    // The chain hash the previous entry stores (when it has none, an earlier chunk fails).
+    Digest prev{};
+    bool prev_known = true;
+    if (from > 0) {
+      BeKey key(from - 1);
+      auto v = txn.find(impl_.log, key.val());
+      prev_known = v && v->size() >= 32;
+      if (prev_known) std::memcpy(prev.bytes.data(), v->data(), 32);
+    }
+    lmdb::Cursor log(txn, impl_.log), nodes(txn, impl_.merkle);
+    bool node_at = false;  // whether `nodes` stands on a record
+    merkle::CompactRange range;
+    IndexCheck index;
+    BeKey first(from);
+    MDB_val first_key = first.val();
+    bool at = log.seek(&first_key);
+    for (std::uint64_t m = from; m < to && !r.problem; ++m, at = log.next()) {
+      if (!at) {
+        fail(m, "entry missing (the log ends)");
+        break;
+      }
+      const std::uint64_t key = BeKey::decode(log.key());
+      if (log.key().mv_size != 8 || key != m) {
+        fail(m, "entry missing (the next stored key is " + std::to_string(key) + ")");
+        break;
+      }
+      ByteView value = lmdb::view(log.value());
+      if (value.size() < 32 + kEntryHeaderSize || value[32] != kEntryVersion) {
+        fail(m, "entry is truncated or of an unknown version");
+        break;
+      }
+      ByteView header = value.subspan(32, kEntryHeaderSize);
+      ByteView wire = value.subspan(32 + kEntryHeaderSize);
+      if (get_le(header.data() + 1, 8) != m) {
+        fail(m, "entry says it is seq " + std::to_string(get_le(header.data() + 1, 8)) +
+                    " (entries reordered?)");
+        break;
+      }
+      const Digest leaf = entry_leaf_hash(header, wire);
+      if (prev_known && std::memcmp(chain_hash(prev, leaf).bytes.data(), value.data(), 32) != 0) {
+        fail(m, "the entry's bytes do not match its chain hash");
+        break;
+      }
+      std::memcpy(prev.bytes.data(), value.data(), 32);
+      prev_known = true;
+      range.append(leaf, [&](const merkle::CompactRange::Node& node) {
+        if (r.problem) return;
+        const std::uint64_t index = (from >> node.level) + node.index;
+        const std::uint64_t want = merkle::node_position(node.level, index);
+        // The chunk's nodes are stored in the order they are completed: step, or seek.
+        if (!node_at || BeKey::decode(nodes.key()) != want) {
+          BeKey k(want);
+          MDB_val kv = k.val();
+          node_at = nodes.seek(&kv);
+        }
+        if (!node_at || nodes.key().mv_size != 8 || BeKey::decode(nodes.key()) != want) {
+          fail(m, "Merkle node " + std::to_string(want) + " (level " + std::to_string(node.level) +
+                      ") is missing");
+          return;
+        }
+        if (nodes.value().mv_size != 32 ||
+            std::memcmp(nodes.value().mv_data, node.hash.bytes.data(), 32) != 0) {
+          fail(m, "Merkle node " + std::to_string(want) + " (level " + std::to_string(node.level) +
+                      ") differs");
+          return;
+        }
+        node_at = nodes.next();
+      });
+      if (r.problem) break;
+      if (wire.size() < kWireIdOffset + 16) {
+        fail(m, "the event is too short to carry an id");
+        break;
+      }
+      index.add(wire.data() + kWireIdOffset, m);
+    }
+    const std::uint64_t before = r.problem ? r.problem->seq : to;
+    if (auto bad = index.check(txn, impl_.index, before))
+      r.problem = Problem{*bad, Reason::kCorrupt, "the event index does not point at this entry"};
+    if (!r.problem && to - from == std::uint64_t{1} << level_) r.root = range.root();
+    return r;
+  }
+
+  const Ledger::Impl& impl_;
+  const lmdb::Txn& txn_;  // the verifier's; used by run() only
+  const std::uint64_t n_;
+  const std::uint32_t level_;
+  const std::uint64_t chunks_;
+  std::atomic<std::uint64_t> next_{0};
+  std::atomic<std::uint64_t> stop_{~std::uint64_t{0}};  // no chunk above this one is started
   std::mutex mu_;
-  std::condition_variable done_cv_;
-  bool done_ = false;
-  std::optional<std::uint64_t> index_bad_;
-  std::optional<std::string> error_;
-  std::thread thread_;
+  std::condition_variable ready_cv_;
+  std::vector<Result> results_;       // under mu_
+  bool cancelled_ = false;            // under mu_
+  std::optional<std::string> error_;  // under mu_
 };
+
+// About eight chunks per core, so that the chunks still running when the others are done cost
+// little; at least 2^12 entries (a chunk's set-up), at most 2^20 (its sorted ids, 24 MiB).
+std::uint32_t chunk_level(std::uint64_t entries) {
+  const std::uint64_t want = entries / (8 * std::max(1u, std::thread::hardware_concurrency()));
+  std::uint32_t level = 12;
+  while (level < 20 && (std::uint64_t{2} << level) <= want) ++level;
+  return level;
+}
 
 struct Verifier {
   const Ledger::Impl& impl;
   const lmdb::Txn& txn;
   const VerifyOptions& opt;
   VerifyReport report;
-  std::unique_ptr<Helper> helper = std::make_unique<Helper>(impl);
-
-  struct Problem {
-    std::uint64_t seq;
-    Reason reason;
-    std::string what;
-  };
 
   // With opt.signatures: entries whose signatures and rules are checked a window at a time (the
   // signatures on all cores against the registry as of the window's start, then each entry in
@@ -216,12 +311,11 @@ struct Verifier {
   static constexpr std::size_t kWindow = 2048;
   std::vector<std::pair<std::uint64_t, ByteView>> window{};
   Registry registry{};
+  std::uint64_t total = 0;  // the stored head's size, for progress
 
-  // Checks the windowed entries below `limit` in order; the first that fails, if any. Consumes
-  // the window.
-  std::optional<Problem> signatures_before(std::uint64_t limit) {
-    std::size_t n = 0;
-    while (n < window.size() && window[n].first < limit) ++n;
+  // Checks the windowed entries in order; the first that fails, if any. Consumes the window.
+  std::optional<Problem> check_window() {
+    const std::size_t n = window.size();
     std::vector<std::optional<Result<Event>>> events(n);
     std::vector<std::optional<SignatureVerdict>> verdicts(n);
     auto signing = [](ByteView wire, const Event& e) {
@@ -262,111 +356,76 @@ struct Verifier {
     return found;
   }
 
-  // Settles the deferred checks (the signature window, the helper's index verdict) below the
-  // problem p (or below `before` when there is none) and reports the first problem in log
-  // order. Returns whether there was none.
-  bool settle(std::optional<Problem> p, std::uint64_t before) {
-    std::uint64_t limit = p ? p->seq : before;
-    if (auto sig = signatures_before(limit)) {
-      p = std::move(sig);
-      limit = p->seq;
+  // The signatures and rules of the entries below `limit` (all structurally sound), in log
+  // order; the first that fails, if any.
+  std::optional<Problem> signatures_before(std::uint64_t limit) {
+    lmdb::Cursor log(txn, impl.log);
+    for (bool ok = log.seek(nullptr); ok; ok = log.next()) {
+      const std::uint64_t seq = BeKey::decode(log.key());
+      if (seq >= limit) break;
+      window.emplace_back(seq, lmdb::view(log.value()).subspan(32 + kEntryHeaderSize));
+      if (window.size() >= kWindow)
+        if (auto p = check_window()) return p;
+      if (opt.progress && (seq + 1) % 65536 == 0) opt.progress(seq + 1, total);
     }
-    if (auto bad = helper->index_verdict(limit))
-      p = Problem{*bad, Reason::kCorrupt, "the event index does not point at this entry"};
-    if (auto error = helper->error()) {
-      report.ok = false;
-      report.problem = Status(Reason::kStorageError, "reading the store failed: " + *error);
-      return false;
-    }
-    if (!p) return true;
-    report.ok = false;
-    report.first_bad = Seq{p->seq};
-    report.problem = Status(p->reason, "seq " + std::to_string(p->seq) + ": " + p->what);
-    return false;
+    return check_window();
   }
 
   bool fail(std::uint64_t seq, Reason r, std::string what) {
-    return settle(Problem{seq, r, std::move(what)}, seq);
+    report.ok = false;
+    report.first_bad = Seq{seq};
+    report.problem = Status(r, "seq " + std::to_string(seq) + ": " + what);
+    return false;
+  }
+
+  // The stored Merkle node (level, index); every one below the log's size has been checked.
+  Digest node(std::uint32_t level, std::uint64_t index) const {
+    return impl.node(txn, level, index);
   }
 
   void run() {
     const Head stored = impl.snapshot().head;
-    lmdb::Cursor log(txn, impl.log);
-    lmdb::Cursor nodes(txn, impl.merkle);
-    bool nodes_left = nodes.seek(nullptr);
-    merkle::CompactRange range;
-    Digest prev{};
-    std::optional<Digest> root_at_checkpoint;
-    if (opt.checkpoint && opt.checkpoint->size == 0) root_at_checkpoint = merkle::empty_root();
-    std::uint64_t n = 0;
-    for (bool ok = log.seek(nullptr); ok; ok = log.next(), ++n) {
-      std::uint64_t key = BeKey::decode(log.key());
-      if (log.key().mv_size != 8 || key != n)
-        return (void)fail(n, Reason::kCorrupt,
-                          "entry missing (the next stored key is " + std::to_string(key) + ")");
-      ByteView value = lmdb::view(log.value());
-      if (value.size() < 32 + kEntryHeaderSize || value[32] != kEntryVersion)
-        return (void)fail(n, Reason::kCorrupt, "entry is truncated or of an unknown version");
-      ByteView header = value.subspan(32, kEntryHeaderSize);
-      ByteView wire = value.subspan(32 + kEntryHeaderSize);
-      if (get_le(header.data() + 1, 8) != n)
-        return (void)fail(n, Reason::kCorrupt,
-                          "entry says it is seq " + std::to_string(get_le(header.data() + 1, 8)) +
-                              " (entries reordered?)");
-      std::optional<Digest> ready = helper->take(n);
-      Digest leaf = ready ? *ready : entry_leaf_hash(header, wire);
-      Digest chain = chain_hash(prev, leaf);
-      if (std::memcmp(chain.bytes.data(), value.data(), 32) != 0)
-        return (void)fail(n, Reason::kCorrupt, "the entry's bytes do not match its chain hash");
-      bool nodes_ok = true;
-      std::string node_problem;
-      range.append(leaf, [&](const merkle::CompactRange::Node& node) {
-        if (!nodes_ok) return;
-        std::uint64_t want = merkle::node_position(node.level, node.index);
-        if (!nodes_left || BeKey::decode(nodes.key()) != want) {
-          nodes_ok = false;
-          node_problem = "Merkle node " + std::to_string(want) + " (level " +
-                         std::to_string(node.level) + ") is missing";
-          return;
-        }
-        if (nodes.value().mv_size != 32 ||
-            std::memcmp(nodes.value().mv_data, node.hash.bytes.data(), 32) != 0) {
-          nodes_ok = false;
-          node_problem = "Merkle node " + std::to_string(want) + " (level " +
-                         std::to_string(node.level) + ") differs";
-          return;
-        }
-        nodes_left = nodes.next();
-      });
-      if (!nodes_ok) return (void)fail(n, Reason::kCorrupt, node_problem);
-      if (wire.size() < kWireIdOffset + 16)
-        return (void)fail(n, Reason::kCorrupt, "the event is too short to carry an id");
-      if (opt.signatures) {
-        window.emplace_back(n, wire);
-        if (window.size() >= kWindow)
-          if (auto p = signatures_before(n + 1)) return (void)settle(std::move(p), p->seq);
-      }
-      prev = chain;
-      if (opt.checkpoint && opt.checkpoint->size == n + 1) root_at_checkpoint = range.root();
-      if (opt.progress && (n + 1) % 65536 == 0) opt.progress(n + 1, stored.size);
+    const std::uint64_t n = txn.count(impl.log);
+    total = stored.size;
+    StructureCheck structure(impl, txn, n, opt.chunk_level ? *opt.chunk_level : chunk_level(n));
+    std::optional<Problem> p = structure.run([&](std::uint64_t done) {
+      if (opt.progress && !opt.signatures) opt.progress(done, stored.size);
+    });
+    if (auto error = structure.error()) {
+      report.ok = false;
+      report.problem = Status(Reason::kStorageError, "reading the store failed: " + *error);
+      return;
     }
-    if (!settle(std::nullopt, n)) return;
+    // A signature or rule failure before the first structural problem is the first problem.
+    if (opt.signatures)
+      if (auto sig = signatures_before(p ? p->seq : n)) p = std::move(sig);
+    if (p) return (void)fail(p->seq, p->reason, p->what);
+    Digest chain{};
+    if (n > 0) {
+      BeKey last(n - 1);
+      std::memcpy(chain.bytes.data(), txn.find(impl.log, last.val())->data(), 32);
+    }
+    auto subtree = [&](std::uint32_t level, std::uint64_t index) { return node(level, index); };
     report.entries = n;
-    report.head = Head{n, prev, range.root()};
+    report.head = Head{n, chain, merkle::root_hash(n, subtree)};
     if (opt.progress) opt.progress(n, stored.size);
     if (stored.size != n)
       return (void)fail(std::min(n, stored.size), Reason::kCorrupt,
                         "the stored head counts " + std::to_string(stored.size) +
                             " entries but the log holds " + std::to_string(n));
-    if (stored.chain != prev)
+    if (stored.chain != chain)
       return (void)fail(n ? n - 1 : 0, Reason::kCorrupt, "the stored head hash differs");
-    if (nodes_left || txn.count(impl.merkle) != merkle::stored_node_count(n))
+    if (txn.count(impl.merkle) != merkle::stored_node_count(n))
       return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
                         "the Merkle database holds nodes beyond the log");
     if (txn.count(impl.index) != n)
       return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
                         "the event index holds ids that are not in the log");
-    if (opt.checkpoint) check_checkpoint(root_at_checkpoint);
+    if (opt.checkpoint) {
+      std::optional<Digest> root;
+      if (opt.checkpoint->size <= n) root = merkle::root_hash(opt.checkpoint->size, subtree);
+      check_checkpoint(root);
+    }
   }
 
   void check_checkpoint(const std::optional<Digest>& root) {
@@ -397,7 +456,7 @@ VerifyReport Ledger::verify(const VerifyOptions& options) const {
   VerifyReport out;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
-      Verifier v{*impl_, txn, options, {}};
+      Verifier v{*impl_, txn, options, {}, {}, {}, 0};
       v.run();
       out = std::move(v.report);
     });

@@ -365,16 +365,84 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
           }
         });
       }
-      VerifyReport r = open(dir.path())->verify();
-      EXPECT_FALSE(r.ok);
-      ASSERT_TRUE(r.first_bad) << r.problem.to_string();
-      EXPECT_EQ(r.first_bad->value, t.first_bad) << r.problem.to_string();
+      // The structure is checked in parallel chunks; the Merkle node is inside a chunk (16), at
+      // a chunk's root (1) or above the chunks (0); the log entry starts a chunk (1) or not.
+      auto l = open(dir.path());
+      for (std::uint32_t level : {16u, 2u, 1u, 0u}) {
+        VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
+        EXPECT_FALSE(r.ok) << "chunks of 2^" << level;
+        ASSERT_TRUE(r.first_bad) << r.problem.to_string();
+        EXPECT_EQ(r.first_bad->value, t.first_bad)
+            << "chunks of 2^" << level << ": " << r.problem.to_string();
+      }
+    }
+  }
+}
+
+// Parallel chunks report what one walk in log order would: with damage in several chunks the
+// first is named whatever the chunk size, and an intact log gives the same head at every size.
+TEST(VerifyChunks, FirstDamageInLogOrderIsNamedAndHeadsAgree) {
+  testing::TempDir clean;
+  auto l = open(clean.path());
+  ingest_world(*l);
+  const Head head = l->head();
+  ASSERT_GT(head.size, 100u);
+  for (std::uint32_t level : {0u, 1u, 3u, 5u, 16u}) {
+    VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
+    EXPECT_TRUE(r.ok) << r.problem.to_string();
+    EXPECT_EQ(r.entries, head.size);
+    EXPECT_EQ(r.head.chain, head.chain);
+    EXPECT_EQ(r.head.root, head.root) << "chunks of 2^" << level;
+  }
+  l.reset();
+  // Damage to the Merkle leaf of entry 45, to node (5, 1), which leaf 63 completes, and to entry
+  // 70 in the log: with all three the first is named, then with the last two the second, and so
+  // on.
+  auto be = [](std::uint64_t v) {
+    lmdb::BeKey k(v);
+    ByteView b = lmdb::view(k.val());
+    return Bytes(b.begin(), b.end());
+  };
+  struct Damage {
+    const char* db;
+    Bytes key;
+    std::uint64_t seq;
+  };
+  const std::vector<Damage> damage = {{"merkle", be(merkle::node_position(0, 45)), 45},
+                                      {"merkle", be(merkle::node_position(5, 1)), 63},
+                                      {"log", be(70), 70}};
+  for (std::size_t first = 0; first < damage.size(); ++first) {
+    SCOPED_TRACE(first);
+    testing::TempDir dir;
+    std::filesystem::copy(clean.path(), dir.path(),
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
+    {
+      lmdb::Env env(dir.path(), lmdb::EnvOptions{});
+      for (std::size_t i = first; i < damage.size(); ++i) {
+        MDB_dbi dbi = env.open_db(damage[i].db);
+        env.write([&](lmdb::Txn& txn) {
+          auto v = txn.find(dbi, lmdb::val(ByteView(damage[i].key)));
+          ASSERT_TRUE(v);
+          Bytes b(v->begin(), v->end());
+          b[b.size() - 1] ^= 0x01;
+          txn.put(dbi, lmdb::val(ByteView(damage[i].key)), lmdb::val(ByteView(b)));
+        });
+      }
+    }
+    auto d = open(dir.path());
+    const std::uint64_t want = damage[first].seq;
+    for (std::uint32_t level : {0u, 2u, 4u, 6u, 16u}) {
+      VerifyReport r = d->verify(VerifyOptions{.chunk_level = level});
+      ASSERT_TRUE(r.first_bad) << "chunks of 2^" << level << ": " << r.problem.to_string();
+      EXPECT_EQ(r.first_bad->value, want)
+          << "chunks of 2^" << level << ": " << r.problem.to_string();
     }
   }
 }
 
 // verify --signatures checks signatures a window (2048 entries) at a time on every core, and the
-// event index in sorted chunks on a helper thread: whatever is found, the first bad entry in log
+// event index in sorted chunks on every core: whatever is found, the first bad entry in log
 // order is the one named.
 TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
   static const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 700});
