@@ -7,6 +7,7 @@
 //
 // The output has one request per line: method TAB target TAB key TAB time TAB nonce TAB
 // signature TAB body (compact JSON has no raw tabs or newlines).
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -31,31 +32,20 @@ std::int64_t wall_ms() {
 int main(int argc, char** argv) {
   std::string key_path, target, submit, out_path, issuer, method_opt = "GET";
   long count = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i], v = argv[i + 1];
-    if (a == "--key")
-      key_path = v;
-    else if (a == "--target")
-      target = v;
-    else if (a == "--submit")
-      submit = v;
-    else if (a == "--issuer")
-      issuer = v;
-    else if (a == "--method")
-      method_opt = v;
-    else if (a == "--count")
-      count = std::stol(v);
-    else if (a == "--out")
-      out_path = v;
-    else {
-      std::cerr << "unknown option " << a << "\n";
-      return 2;
-    }
-  }
-  if (key_path.empty() || out_path.empty() || count <= 0 || (target.empty() == submit.empty()) ||
-      (!submit.empty() && issuer.empty())) {
-    std::cerr << "usage: http_bench_prep --key PEM (--target PATH | --submit AGENCY --issuer P) "
-                 "--count N --out FILE.tsv\n";
+  CLI::App app{"http_bench_prep: pre-signed requests for wrk (tools/http_bench.sh)"};
+  app.add_option("--key", key_path, "the signing key (PEM)")->required();
+  auto* t = app.add_option("--target", target, "GET this path, signed per request");
+  auto* s = app.add_option("--submit", submit, "POST events about this agency");
+  t->excludes(s);
+  app.add_option("--issuer", issuer, "the submitting principal (with --submit)")->needs(s);
+  app.add_option("--method", method_opt, "HTTP method for --target")->capture_default_str();
+  app.add_option("--count", count, "requests to prepare")
+      ->required()
+      ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--out", out_path, "output TSV")->required();
+  CLI11_PARSE(app, argc, argv);
+  if (target.empty() == submit.empty() || (!submit.empty() && issuer.empty())) {
+    std::cerr << "http_bench_prep: give --target PATH or --submit AGENCY --issuer P\n";
     return 2;
   }
   std::ifstream in(key_path);

@@ -14,6 +14,7 @@
 //    decoded and checked against the registry as of its position).
 // 5. Disk: the shards' LMDB bytes per stored event and against the signed events' wire bytes.
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 #include <thread>
@@ -34,30 +35,21 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/govcredit-ingest-bench-" + std::to_string(getpid()),
               out = "bench-results/ingest.json";
   bool keep = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    try {
-      if (a == "--events")
-        events = std::stoull(next());
-      else if (a == "--partitions")
-        partitions = std::max(1, std::stoi(next()));
-      else if (a == "--batch-signed")
-        batch_signed = std::stoul(next());
-      else if (a == "--dir")
-        dir = next();
-      else if (a == "--out")
-        out = next();
-      else if (a == "--keep")
-        keep = true;
-      else
-        throw std::invalid_argument(a);
-    } catch (const std::exception&) {
-      std::cerr << "usage: ingest_bench [--events N] [--partitions P] [--batch-signed N] "
-                   "[--dir D] [--out FILE] [--keep]\n";
-      return 2;
-    }
-  }
+  CLI::App app{
+      "ingest_bench: embedded ingest of signed events, then verify and disk (docs/PERFORMANCE.md)"};
+  app.add_option("--events", events, "events to ingest (about)")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--partitions", partitions, "partitions (one shard each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--batch-signed", batch_signed,
+                 "sign in batches of up to N per issuer (0: one signature per event)")
+      ->capture_default_str();
+  app.add_option("--dir", dir, "data directory")->capture_default_str();
+  app.add_option("--out", out, "result JSON")->capture_default_str();
+  app.add_flag("--keep", keep, "keep the shards afterwards");
+  CLI11_PARSE(app, argc, argv);
   std::cerr << "ingest_bench: openssl speed ed25519 ...\n";
   const double verify_rate = bench::openssl_verify_rate();
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());

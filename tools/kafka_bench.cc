@@ -20,6 +20,7 @@
 // Results go to FILE as JSON.
 #include <pthread.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -62,31 +63,31 @@ int main(int argc, char** argv) {
   int records = 20000, partitions = 4, paced_count = 2000;
   std::size_t batch_signed = 0;
   bool concurrent = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--brokers")
-      brokers = next();
-    else if (a == "--records")
-      records = std::stoi(next());
-    else if (a == "--events")
-      records = bench::records_for(std::stoull(next()));
-    else if (a == "--paced")
-      paced_count = std::max(10, std::stoi(next()));
-    else if (a == "--partitions")
-      partitions = std::stoi(next());
-    else if (a == "--batch-signed")
-      batch_signed = std::stoul(next());
-    else if (a == "--concurrent")
-      concurrent = true;
-    else if (a == "--out")
-      out = next();
-    else {
-      std::cerr << "usage: kafka_bench [--brokers B] [--events N | --records N] [--partitions P] "
-                   "[--batch-signed N] [--concurrent] [--paced N] [--out FILE]\n";
-      return 2;
-    }
-  }
+  std::uint64_t events = 0;
+  CLI::App app{
+      "kafka_bench: ingest through a real Kafka broker, and produce -> proof latency "
+      "(docs/PERFORMANCE.md)"};
+  app.add_option("--brokers", brokers, "bootstrap servers")->capture_default_str();
+  auto* rec = app.add_option("--records", records, "demo records (about 4.4 events each)")
+                  ->capture_default_str()
+                  ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--events", events, "about this many events (instead of --records)")
+      ->excludes(rec)
+      ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--paced", paced_count, "events in the paced latency run (500/s)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 1000000));
+  app.add_option("--partitions", partitions, "partitions of the bench topic")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--batch-signed", batch_signed,
+                 "sign in batches of up to N per issuer (0: one signature per event)")
+      ->capture_default_str();
+  app.add_flag("--concurrent", concurrent,
+               "publish while the node ingests (default: fill the topic, then drain it)");
+  app.add_option("--out", out, "result JSON")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (events) records = bench::records_for(events);
   std::cerr << "kafka_bench: measuring openssl speed ed25519 ...\n";
   const double verify_rate = bench::openssl_verify_rate();
   const unsigned cores = std::thread::hardware_concurrency();

@@ -13,6 +13,7 @@
 // the ids in increasing order instead (real ids are random): an experiment that shows what the
 // event index's random inserts cost (docs/PERFORMANCE.md).
 #include <sys/resource.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -37,29 +38,20 @@ int main(int argc, char** argv) {
   std::uint64_t entries = 1000000, batch = 1000;
   std::string dir = "/tmp/govcredit-ledger-bench", out = "bench-results/ledger.json";
   bool no_sync = false, keep = false, sequential = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--entries")
-      entries = std::stoull(next());
-    else if (a == "--batch")
-      batch = std::stoull(next());
-    else if (a == "--dir")
-      dir = next();
-    else if (a == "--out")
-      out = next();
-    else if (a == "--no-sync")
-      no_sync = true;
-    else if (a == "--keep")
-      keep = true;
-    else if (a == "--sequential-ids")
-      sequential = true;
-    else {
-      std::cerr << "usage: ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] "
-                   "[--no-sync] [--keep] [--sequential-ids]\n";
-      return 2;
-    }
-  }
+  CLI::App app{
+      "ledger_bench: append, verify and proof latency of one LMDB shard (docs/PERFORMANCE.md)"};
+  app.add_option("--entries", entries, "entries to append")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--batch", batch, "entries per write transaction")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--dir", dir, "shard directory (emptied first)")->capture_default_str();
+  app.add_option("--out", out, "result JSON")->capture_default_str();
+  app.add_flag("--no-sync", no_sync, "no fsync per commit");
+  app.add_flag("--keep", keep, "keep the shard afterwards");
+  app.add_flag("--sequential-ids", sequential, "ids in increasing order (an experiment)");
+  CLI11_PARSE(app, argc, argv);
   std::filesystem::remove_all(dir);
   std::vector<Bytes> base;
   for (const auto& e : demo::generate(demo::Options{.seed = 1, .records = 2000}).events)

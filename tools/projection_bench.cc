@@ -10,6 +10,7 @@
 // Scenarios: rebuild_projections (from the LMDB log into the LMDB side tables, durable commit),
 // rebuild in memory (no side-table writes), agency_state look-up (one read transaction + decode)
 // and look-up + score, agency_state_as_of for one agency at the middle of the history.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -63,25 +64,18 @@ int main(int argc, char** argv) {
   std::uint64_t entries = 1000000, agency_count = 40;
   std::string dir = "/tmp/govcredit-projection-bench", out = "bench-results/projections.json";
   bool keep = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--entries")
-      entries = std::stoull(next());
-    else if (a == "--agencies")
-      agency_count = std::max<std::uint64_t>(1, std::stoull(next()));
-    else if (a == "--dir")
-      dir = next();
-    else if (a == "--out")
-      out = next();
-    else if (a == "--keep")
-      keep = true;
-    else {
-      std::cerr << "usage: projection_bench [--entries N] [--agencies A] [--dir D] [--out FILE] "
-                   "[--keep]\n";
-      return 2;
-    }
-  }
+  CLI::App app{
+      "projection_bench: generates a log, then rebuilds its projections (docs/PERFORMANCE.md)"};
+  app.add_option("--entries", entries, "log entries")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--agencies", agency_count, "agencies the records are about")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--dir", dir, "shard directory (emptied first)")->capture_default_str();
+  app.add_option("--out", out, "result JSON")->capture_default_str();
+  app.add_flag("--keep", keep, "keep the shard afterwards");
+  CLI11_PARSE(app, argc, argv);
   std::filesystem::remove_all(dir);
   Gen g;
   std::vector<std::string> agencies;
