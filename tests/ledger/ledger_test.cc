@@ -52,6 +52,20 @@ void ingest_world(Ledger& l) {
   }
 }
 
+// An 8-byte big-endian key, as the log and the Merkle database store them.
+Bytes be_key(std::uint64_t v) {
+  lmdb::BeKey k(v);
+  ByteView b = lmdb::view(k.val());
+  return Bytes(b.begin(), b.end());
+}
+
+// Copies a (closed) shard's files to another directory, to damage the copy.
+void copy_store(const std::string& from, const std::string& to) {
+  std::filesystem::copy(
+      from, to,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+}
+
 TEST(Ledger, AppendsReadsBackAndSurvivesReopen) {
   testing::TempDir dir;
   Head before;
@@ -322,28 +336,21 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
   auto id_key = [](std::size_t i) {
     return Bytes(world().events[i].id.bytes.begin(), world().events[i].id.bytes.end());
   };
-  auto be = [](std::uint64_t v) {
-    lmdb::BeKey k(v);
-    ByteView b = lmdb::view(k.val());
-    return Bytes(b.begin(), b.end());
-  };
   struct Target {
     const char* db;
     Bytes key, other;
     std::uint64_t first_bad;
   };
   const std::vector<Target> targets = {
-      {"log", be(42), be(43), 42},
-      {"merkle", be(merkle::node_position(1, 5)), be(merkle::node_position(1, 6)), 11},
+      {"log", be_key(42), be_key(43), 42},
+      {"merkle", be_key(merkle::node_position(1, 5)), be_key(merkle::node_position(1, 6)), 11},
       {"event_index", id_key(30), id_key(31), 30},
   };
   for (const Target& t : targets) {
     for (const std::string kind : {"flip", "delete", "swap"}) {
       SCOPED_TRACE(std::string(t.db) + " " + kind);
       testing::TempDir dir;
-      std::filesystem::copy(clean.path(), dir.path(),
-                            std::filesystem::copy_options::recursive |
-                                std::filesystem::copy_options::overwrite_existing);
+      copy_store(clean.path(), dir.path());
       {
         lmdb::Env env(dir.path(), lmdb::EnvOptions{});
         MDB_dbi dbi = env.open_db(t.db);
@@ -398,25 +405,18 @@ TEST(VerifyChunks, FirstDamageInLogOrderIsNamedAndHeadsAgree) {
   // Damage to the Merkle leaf of entry 45, to node (5, 1), which leaf 63 completes, and to entry
   // 70 in the log: with all three the first is named, then with the last two the second, and so
   // on.
-  auto be = [](std::uint64_t v) {
-    lmdb::BeKey k(v);
-    ByteView b = lmdb::view(k.val());
-    return Bytes(b.begin(), b.end());
-  };
   struct Damage {
     const char* db;
     Bytes key;
     std::uint64_t seq;
   };
-  const std::vector<Damage> damage = {{"merkle", be(merkle::node_position(0, 45)), 45},
-                                      {"merkle", be(merkle::node_position(5, 1)), 63},
-                                      {"log", be(70), 70}};
+  const std::vector<Damage> damage = {{"merkle", be_key(merkle::node_position(0, 45)), 45},
+                                      {"merkle", be_key(merkle::node_position(5, 1)), 63},
+                                      {"log", be_key(70), 70}};
   for (std::size_t first = 0; first < damage.size(); ++first) {
     SCOPED_TRACE(first);
     testing::TempDir dir;
-    std::filesystem::copy(clean.path(), dir.path(),
-                          std::filesystem::copy_options::recursive |
-                              std::filesystem::copy_options::overwrite_existing);
+    copy_store(clean.path(), dir.path());
     {
       lmdb::Env env(dir.path(), lmdb::EnvOptions{});
       for (std::size_t i = first; i < damage.size(); ++i) {
@@ -482,9 +482,7 @@ TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
   for (std::size_t removed : {std::size_t{700}, wires.size() - 100}) {
     SCOPED_TRACE(removed);
     testing::TempDir dir;
-    std::filesystem::copy(clean.path(), dir.path(),
-                          std::filesystem::copy_options::recursive |
-                              std::filesystem::copy_options::overwrite_existing);
+    copy_store(clean.path(), dir.path());
     {
       lmdb::Env env(dir.path(), lmdb::EnvOptions{});
       MDB_dbi index = env.open_db("event_index");
