@@ -282,6 +282,66 @@ TEST(Ingest, RedeliveredOffsetsAreConsumedExactlyOnce) {
   EXPECT_EQ(l->next_offset().value, 103);
 }
 
+// Signatures are checked on several threads ahead of the sequential pass: whatever the number
+// of threads, a batch gets the same outcomes and the same shard. The
+// registry's events go first, in a batch of their own (so that the helpers know the keys), then
+// every other event of the demo world in one batch, with forged events (changed after signing)
+// spread over it.
+TEST(Ingest, SignatureThreadsNeverChangeAnOutcome) {
+  std::vector<Message> registry, batch;
+  std::vector<std::size_t> forged;
+  auto add = [](std::vector<Message>& to, const Event& e, std::int64_t offset) {
+    to.push_back(Message{encode_wire(e), Partition{0}, KafkaOffset{offset}, Timestamp{1000}});
+  };
+  std::int64_t offset = 0;
+  for (const Event& e : world().events)
+    if (Registry::is_registry_event(e)) add(registry, e, offset++);
+  for (std::size_t i = 0; i < world().events.size(); ++i) {
+    const Event& e = world().events[i];
+    if (Registry::is_registry_event(e)) continue;
+    if (batch.size() % 37 == 36) {
+      Event f = e;
+      f.id.bytes[0] ^= 0x5a;  // a new id, so not a duplicate; the signature no longer holds
+      forged.push_back(batch.size());
+      add(batch, f, offset++);
+    }
+    add(batch, e, offset++);
+  }
+  ASSERT_GE(forged.size(), 3u);
+  ASSERT_GT(batch.size(), 100u);
+  std::vector<std::vector<IngestOutcome>> outcomes;
+  std::vector<Head> heads;
+  for (unsigned threads : {1u, 2u, 5u}) {
+    SCOPED_TRACE(threads);
+    testing::TempDir dir;
+    auto l = open(dir.path());
+    auto ing = Ingestor::create(*l);
+    ASSERT_TRUE(ing);
+    (*ing)->set_verify_threads(threads);
+    ASSERT_TRUE((*ing)->ingest(registry));
+    auto r = (*ing)->ingest(batch);
+    ASSERT_TRUE(r) << r.status().to_string();
+    std::vector<IngestOutcome> o;
+    for (const auto& x : *r) o.push_back(x.outcome);
+    for (std::size_t i = 0; i < r->size(); ++i) {
+      const bool bad = std::find(forged.begin(), forged.end(), i) != forged.end();
+      EXPECT_EQ((*r)[i].outcome, bad ? IngestOutcome::kRejected : IngestOutcome::kAccepted)
+          << "message " << i << ": " << (*r)[i].status.to_string();
+      if (bad) {
+        EXPECT_EQ((*r)[i].status.reason(), Reason::kSignatureInvalid) << "message " << i;
+      }
+    }
+    outcomes.push_back(o);
+    heads.push_back(l->head());
+    EXPECT_TRUE(l->verify(VerifyOptions{.signatures = true}).ok);
+  }
+  for (std::size_t i = 1; i < outcomes.size(); ++i) {
+    EXPECT_EQ(outcomes[i], outcomes[0]);
+    EXPECT_EQ(heads[i].chain, heads[0].chain);
+  }
+  EXPECT_EQ(heads[0].size, world().events.size());
+}
+
 TEST(Ingest, ReplayingThePartitionGivesAnIdenticalShard) {
   testing::TempDir a, b;
   auto la = open(a.path());
