@@ -3,23 +3,32 @@
 # in build/fuzz, and runs each on its seed corpus (fuzz/corpus/<target>) for a while.
 #
 #   ops/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      default: 20 s each, every target
+#   ops/fuzz.sh --build-only [TARGET...]               build, do not run (ops/test.sh builds early)
 #
 # New inputs the fuzzer finds go to build/fuzz/corpus/<target> (the checked-in seeds stay as
 # they are); a crash leaves its input in build/fuzz/artifacts/ and makes this script fail.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-seconds=${1:-20}
-shift || true
+build_only=false
+if [[ ${1:-} == --build-only ]]; then
+  build_only=true
+  shift
+  seconds=0
+else
+  seconds=${1:-20}
+  shift || true
+fi
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_event_wire fuzz_event_json fuzz_batch fuzz_proof fuzz_http)
 build="$root/build/fuzz"
-flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
+flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g1 -O1"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DGOVCREDIT_TESTS=OFF -DGOVCREDIT_FUZZ=ON > "$build.configure.log" 2>&1 ||
+  -DGOVCREDIT_TESTS=OFF -DGOVCREDIT_FUZZ=ON -DGOVCREDIT_UNITY=ON > "$build.configure.log" 2>&1 ||
   { cat "$build.configure.log"; exit 1; }
 ninja -C "$build" "${targets[@]}" > "$build.build.log" 2>&1 || { tail -50 "$build.build.log"; exit 1; }
+$build_only && { echo "fuzz: built ${targets[*]} in $build"; exit 0; }
 mkdir -p "$build/artifacts"
 status=0
 for t in "${targets[@]}"; do

@@ -78,7 +78,7 @@ constexpr bool is_optional = false;
 template <class T>
 constexpr bool is_optional<std::optional<T>> = true;
 
-struct Reader {
+struct JsonReader {
   const json& obj;
   std::string where;  // "payload" or "payload.evidence[0]"
 
@@ -147,7 +147,7 @@ struct Reader {
   }
   static void read(const std::string& w, const json& j, Evidence& ev, const FieldSpec&) {
     if (!j.is_object()) fail(Reason::kFieldType, w + " must be an object, not " + json_kind(j));
-    Reader r{j, w};
+    JsonReader r{j, w};
     std::vector<std::string_view> names;
     ev.fields([&](std::string_view n, auto& m, const FieldSpec& s) {
       names.push_back(n);
@@ -174,7 +174,7 @@ struct Reader {
   }
 };
 
-struct Writer {
+struct JsonWriter {
   json& obj;
 
   template <class T>
@@ -199,7 +199,7 @@ struct Writer {
   static json write(const Bytes& b) { return to_base64(b); }
   static json write(const Evidence& ev) {
     json o = json::object();
-    Writer w{o};
+    JsonWriter w{o};
     const_cast<Evidence&>(ev).fields(
         [&](std::string_view n, const auto& m, const FieldSpec& s) { w(n, m, s); });
     return o;
@@ -260,7 +260,7 @@ Event read_event(const json& j, const JsonReadOptions& opt) {
   e.payload = std::move(*payload);
   std::visit(
       [&](auto& pl) {
-        Reader r{*p, "payload"};
+        JsonReader r{*p, "payload"};
         std::vector<std::string_view> names;
         pl.fields([&](std::string_view n, auto& m, const FieldSpec& s) {
           names.push_back(n);
@@ -365,7 +365,7 @@ json event_to_json(const Event& e, bool include_signature) {
   std::visit(
       [&](const auto& pl) {
         using P = std::decay_t<decltype(pl)>;
-        Writer w{p};
+        JsonWriter w{p};
         const_cast<P&>(pl).fields(
             [&](std::string_view n, const auto& m, const FieldSpec& s) { w(n, m, s); });
       },

@@ -10,12 +10,12 @@
 namespace govcredit {
 namespace {
 
-const demo::World& world() {
+const demo::World& every_type_world() {
   static const demo::World w = demo::every_type();
   return w;
 }
 const Event& first_of(std::string_view type) {
-  for (const auto& e : world().events)
+  for (const auto& e : every_type_world().events)
     if (e.type_name() == type) return e;
   throw std::runtime_error("no such type in the demo");
 }
@@ -31,7 +31,7 @@ void put_u64(Bytes& b, std::size_t at, std::uint64_t v) {
 
 TEST(BinaryCodec, EveryTypeRoundTrips) {
   std::set<std::string_view> types;
-  for (const auto& e : world().events) {
+  for (const auto& e : every_type_world().events) {
     Bytes wire = encode_wire(e);
     auto back = decode_wire(wire);
     ASSERT_TRUE(back) << e.type_name() << ": " << back.status().to_string();
@@ -123,7 +123,7 @@ TEST(BinaryCodec, InvalidUtf8AndControlCharactersInText) {
 
 // The rebuild's decode of logged entries skips field validation, and nothing else.
 TEST(BinaryCodec, LoggedWireDecodeSkipsOnlyValidation) {
-  for (const auto& e : world().events) {
+  for (const auto& e : every_type_world().events) {
     auto back = decode_logged_wire(encode_wire(e));
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, e);

@@ -9,14 +9,14 @@
 namespace govcredit {
 namespace {
 
-const demo::World& world() {
+const demo::World& generated_world() {
   static const demo::World w = demo::generate(demo::Options{.seed = 99, .records = 60});
   return w;
 }
 
 TEST(Property, WireAndJsonRoundTripsForEveryGeneratedEvent) {
-  ASSERT_GT(world().events.size(), 200u);
-  for (const auto& e : world().events) {
+  ASSERT_GT(generated_world().events.size(), 200u);
+  for (const auto& e : generated_world().events) {
     Bytes wire = encode_wire(e);
     auto back = decode_wire(wire);
     ASSERT_TRUE(back) << back.status().to_string();
@@ -29,7 +29,7 @@ TEST(Property, WireAndJsonRoundTripsForEveryGeneratedEvent) {
 
 TEST(Property, EveryGeneratedEventIsAcceptedInOrder) {
   Registry reg;
-  for (const auto& e : world().events) {
+  for (const auto& e : generated_world().events) {
     Bytes wire = encode_wire(e);
     Status s = reg.check(e, ByteView(wire.data(), wire.size() - 64));
     ASSERT_TRUE(s) << e.type_name() << " by " << e.issuer.value << ": " << s.to_string();
@@ -43,8 +43,8 @@ TEST(Property, AnySingleByteChangeIsRejected) {
   Registry reg;
   std::uint64_t rng = 12345;
   std::size_t flips = 0;
-  for (std::size_t i = 0; i < world().events.size(); ++i) {
-    const Event& e = world().events[i];
+  for (std::size_t i = 0; i < generated_world().events.size(); ++i) {
+    const Event& e = generated_world().events[i];
     if (i % 7 == 3) {
       Bytes wire = encode_wire(e);
       for (std::size_t pos = 0; pos < wire.size(); ++pos) {

@@ -47,7 +47,7 @@ TEST(OpenApi, DocumentsExactlyTheRoutesTheServerHas) {
   ApiContext ctx;
   ctx.shard = [b = bus->get()](Partition p) { return &b->shard(p); };
   ctx.bus = bus->get();
-  Api api = make_api(ctx);
+  ::govcredit::Api api = make_api(ctx);  // qualified: api_test.cc has a fixture named Api
   std::set<std::string> served;
   for (const std::string& r : api.router.routes()) served.insert(r);
   for (const std::string& r : served) EXPECT_TRUE(doc.count(r)) << r << " is not in openapi.yaml";
