@@ -178,7 +178,7 @@ std::vector<Result<std::vector<IngestResult>>> EmbeddedBus::publish_all_with_res
         failed = r.status();
     }
     if (!failed)
-      out.push_back(failed);
+      out.emplace_back(failed);  // in place: moving a temporary trips g++ 12 -Wmaybe-uninitialized
     else
       out.push_back(std::move(results));
   }

@@ -239,13 +239,13 @@ std::vector<Result<std::vector<Delivery>>> EventProducer::publish_all(
   for (auto& p : pending) {
     std::unique_lock lock(p->mu);
     if (!p->cv.wait_until(lock, deadline, [&] { return p->remaining == 0; })) {
-      out.push_back(Status(Reason::kIoError, "Kafka did not acknowledge the event in time"));
+      out.emplace_back(Reason::kIoError, "Kafka did not acknowledge the event in time");
       // The message may still be delivered later; its Pending must outlive the callback.
       (void)p.release();
       continue;
     }
     if (!p->error)
-      out.push_back(p->error);
+      out.emplace_back(p->error);  // in place: see bus.cc
     else
       out.push_back(std::move(p->deliveries));
   }
