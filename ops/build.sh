@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Configures and builds one flavour: ops/build.sh release|asan   (build/release or build/asan)
 #
-# Both compile in unity groups (GOVCREDIT_UNITY, CMakeLists.txt): about half the CPU time of a
-# file-by-file build, which matters on two cores. The release flavour keeps line tables only
+# Both compile in unity groups (GOVCREDIT_UNITY, CMakeLists.txt), which with -g1 halves the CPU
+# time of a file-by-file build; that matters on two cores. The release flavour keeps line tables only
 # (-g1: function names and lines for perf, valgrind and backtraces, not local variables); for a
 # debugger, configure your own build directory with plain cmake.
 set -euo pipefail
