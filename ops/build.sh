@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Configures and builds one flavour: ops/build.sh release|asan   (build/release or build/asan)
 #
-# Both compile in unity groups (GOVCREDIT_UNITY, CMakeLists.txt), which with -g1 halves the CPU
-# time of a file-by-file build; that matters on two cores. The release flavour keeps line tables only
-# (-g1: function names and lines for perf, valgrind and backtraces, not local variables); for a
-# debugger, configure your own build directory with plain cmake.
+# Both compile in unity groups (GOVCREDIT_UNITY, CMakeLists.txt). The release flavour keeps line
+# tables only (-g1: function names and lines for perf, valgrind and backtraces, not local
+# variables; for a debugger, configure a build directory of your own with plain cmake). Together
+# they halve the CPU time of a file-by-file build, which matters on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}

@@ -13,7 +13,6 @@ build_only=false
 if [[ ${1:-} == --build-only ]]; then
   build_only=true
   shift
-  seconds=0
 else
   seconds=${1:-20}
   shift || true
