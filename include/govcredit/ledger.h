@@ -105,6 +105,9 @@ struct VerifyOptions {
   // The structure is checked in parallel chunks of 2^chunk_level entries; by default about eight
   // chunks per core, of 2^12 to 2^20 entries (tests set small ones).
   std::optional<std::uint32_t> chunk_level{};
+  // With signatures, the entries are checked in windows of this many (signatures on every core,
+  // then the rules in order); by default 2048 (tests set small ones).
+  std::optional<std::size_t> signature_window{};
 };
 
 struct VerifyReport {

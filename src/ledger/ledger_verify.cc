@@ -308,7 +308,7 @@ struct Verifier {
   // With opt.signatures: entries whose signatures and rules are checked a window at a time (the
   // signatures on all cores against the registry as of the window's start, then each entry in
   // order; an event signed by a key registered inside the window is verified in order).
-  static constexpr std::size_t kWindow = 2048;
+  static constexpr std::size_t kWindow = 2048;  // unless opt.signature_window says otherwise
   std::vector<std::pair<std::uint64_t, ByteView>> window{};
   Registry registry{};
   std::uint64_t total = 0;  // the stored head's size, for progress
@@ -364,7 +364,7 @@ struct Verifier {
       const std::uint64_t seq = BeKey::decode(log.key());
       if (seq >= limit) break;
       window.emplace_back(seq, lmdb::view(log.value()).subspan(32 + kEntryHeaderSize));
-      if (window.size() >= kWindow)
+      if (window.size() >= std::max<std::size_t>(1, opt.signature_window.value_or(kWindow)))
         if (auto p = check_window()) return p;
       if (opt.progress && (seq + 1) % 65536 == 0) opt.progress(seq + 1, total);
     }

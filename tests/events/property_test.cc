@@ -5,6 +5,7 @@
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
 #include "govcredit/registry.h"
+#include "support/support.h"
 
 namespace govcredit {
 namespace {
@@ -43,11 +44,12 @@ TEST(Property, AnySingleByteChangeIsRejected) {
   Registry reg;
   std::uint64_t rng = 12345;
   std::size_t flips = 0;
+  const std::size_t stride = testing::exhaustive_stride();
   for (std::size_t i = 0; i < generated_world().events.size(); ++i) {
     const Event& e = generated_world().events[i];
     if (i % 7 == 3) {
       Bytes wire = encode_wire(e);
-      for (std::size_t pos = 0; pos < wire.size(); ++pos) {
+      for (std::size_t pos = (i / 7) % stride; pos < wire.size(); pos += stride) {
         rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
         Bytes b = wire;
         b[pos] ^= static_cast<std::uint8_t>((rng >> 33) % 255 + 1);  // never a no-op
@@ -61,7 +63,7 @@ TEST(Property, AnySingleByteChangeIsRejected) {
     }
     reg.apply(e);
   }
-  EXPECT_GT(flips, 5000u);
+  EXPECT_GT(flips, 5000u / stride);
 }
 
 }  // namespace

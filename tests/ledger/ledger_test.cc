@@ -505,9 +505,12 @@ TEST(VerifyChunks, FirstDamageInLogOrderIsNamedAndHeadsAgree) {
 // event index in sorted chunks on every core: whatever is found, the first bad entry in log
 // order is the one named.
 TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
-  static const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 700});
-  ASSERT_GT(big.events.size(), 3000u);
-  const std::size_t forged_at = 2600;  // in the second window
+  // Windows of 256 entries (2048 by default): the forged entry is in the second, and the whole
+  // log spans several.
+  static const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 200});
+  ASSERT_GT(big.events.size(), 900u);
+  const std::size_t window = 256, forged_at = 300;
+  const VerifyOptions with_signatures{.signatures = true, .signature_window = window};
   std::vector<Bytes> wires;
   for (std::size_t i = 0; i < big.events.size(); ++i) {
     if (i == forged_at) {  // a record event under a new id, not re-signed
@@ -531,15 +534,15 @@ TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
       return Status::ok();
     }));
     EXPECT_TRUE(l->verify().ok);  // without signatures nothing is wrong
-    VerifyReport r = l->verify(VerifyOptions{.signatures = true});
+    VerifyReport r = l->verify(with_signatures);
     EXPECT_FALSE(r.ok);
     ASSERT_TRUE(r.first_bad);
     EXPECT_EQ(r.first_bad->value, forged_at);
     EXPECT_EQ(r.problem.reason(), Reason::kSignatureInvalid) << r.problem.to_string();
   }
   // An index record removed before the forged entry is named first; one after it is not.
-  ASSERT_GT(wires.size(), forged_at + 400);
-  for (std::size_t removed : {std::size_t{700}, wires.size() - 100}) {
+  ASSERT_GT(wires.size(), forged_at + 2 * window);
+  for (std::size_t removed : {std::size_t{100}, wires.size() - 100}) {
     SCOPED_TRACE(removed);
     testing::TempDir dir;
     copy_store(clean.path(), dir.path());
@@ -551,7 +554,7 @@ TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
       });
     }
     auto l = open(dir.path());
-    VerifyReport r = l->verify(VerifyOptions{.signatures = true});
+    VerifyReport r = l->verify(with_signatures);
     ASSERT_TRUE(r.first_bad) << r.problem.to_string();
     EXPECT_EQ(r.first_bad->value, std::min(removed, forged_at)) << r.problem.to_string();
     EXPECT_EQ(l->verify().first_bad->value, removed);

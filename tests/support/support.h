@@ -1,6 +1,7 @@
 // Helpers shared by the tests.
 #pragma once
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -29,6 +30,16 @@ inline std::string vector_file(const std::string& vector, const std::string& fil
 inline Event resigned(Event e, int generation = 0) {
   sign_event(e, demo::key_for(e.issuer, generation));
   return e;
+}
+
+// The step of the few exhaustive loops that memcheck would take minutes over (every byte of an
+// event flipped, say): ops/valgrind.sh sets GOVCREDIT_TEST_STRIDE=4 and such a loop then takes
+// every 4th case, starting at a different one each round, so that the cases taken still cover
+// every kind. 1 (every case) otherwise.
+inline std::size_t exhaustive_stride() {
+  const char* s = std::getenv("GOVCREDIT_TEST_STRIDE");
+  const long n = s ? std::strtol(s, nullptr, 10) : 1;
+  return n >= 1 ? static_cast<std::size_t>(n) : 1;
 }
 
 // A fresh temporary directory, removed at the end of the scope.
