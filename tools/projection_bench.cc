@@ -64,7 +64,6 @@ int main(int argc, char** argv) {
   std::uint64_t entries = 1000000, agency_count = 40;
   std::string dir = "/tmp/govcredit-projection-bench", out = "bench-results/projections.json";
   bool keep = false;
-  RebuildOptions rebuild_options;
   CLI::App app{
       "projection_bench: generates a log, then rebuilds its projections (docs/PERFORMANCE.md)"};
   app.add_option("--entries", entries, "log entries")
@@ -76,10 +75,6 @@ int main(int argc, char** argv) {
   app.add_option("--dir", dir, "shard directory (emptied first)")->capture_default_str();
   app.add_option("--out", out, "result JSON")->capture_default_str();
   app.add_flag("--keep", keep, "keep the shard afterwards");
-  app.add_option("--in-memory-entries", rebuild_options.in_memory_entries,
-                 "entries the rebuild keeps all its state in memory for; then chunk by chunk on "
-                 "top of the stored tables")
-      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   std::filesystem::remove_all(dir);
   Gen g;
@@ -160,14 +155,13 @@ int main(int argc, char** argv) {
     j["scan_and_decode_events_per_s"] = n / secs(d0, Clock::now());
   }
   auto t0 = Clock::now();
-  auto r = rebuild_projections(ledger, rebuild_options);
+  auto r = rebuild_projections(ledger);
   auto t1 = Clock::now();
   if (!r) {
     std::cerr << r.status().to_string() << "\n";
     return 1;
   }
   j["rebuild_seconds"] = secs(t0, t1);
-  j["rebuild_in_memory_entries"] = std::min(entries, rebuild_options.in_memory_entries);
   j["rebuild_events_per_s"] = entries / secs(t0, t1);
   t0 = Clock::now();
   auto mem = rebuild_in_memory(ledger);

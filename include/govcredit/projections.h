@@ -286,17 +286,8 @@ struct ProjectionMeta {
 Result<ProjectionMeta> projection_meta(const Ledger& ledger);
 inline constexpr std::uint32_t kProjectionVersion = 1;
 
-struct RebuildOptions {
-  std::function<void(std::uint64_t done, std::uint64_t total)> progress{};  // now and then
-  // The first entries are rebuilt with the whole state in memory (no LMDB reads: the fastest
-  // way); past them each chunk is applied on top of the stored tables, like a catch-up, so that
-  // memory stays bounded by a chunk's working set however long the log (docs/PERFORMANCE.md §5.3).
-  std::uint64_t in_memory_entries = std::uint64_t{1} << 22;
-  std::uint64_t chunk_entries = std::uint64_t{1} << 20;  // entries per write transaction
-};
-// Drops every projection and rebuilds it from the log. Claims the shard for writing first
-// (Ledger::claim_writer): never under a running ingest.
-Result<RebuildReport> rebuild_projections(Ledger& ledger, const RebuildOptions& options);
+// Drops every projection and rebuilds it from the log. progress(done, total) is called now and
+// then. Claims the shard for writing first (Ledger::claim_writer): never under a running ingest.
 Result<RebuildReport> rebuild_projections(
     Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
 // Applies the entries the projections have not seen yet (after a crash in a rebuild, or when

@@ -25,7 +25,6 @@ struct DomainArgs {
   ShardArgs shard;
   bool partition_given = false;
   std::string agency, as_of, scoring, format = "text";
-  std::uint64_t memory_entries = RebuildOptions{}.in_memory_entries;  // rebuild
 };
 
 Result<ScoringRules> scoring_rules(const std::string& path) {
@@ -289,13 +288,9 @@ int rebuild_cmd(const DomainArgs& a) {
     sa.partition = p;
     auto ledger = open_shard(sa);
     if (!ledger) return report(ledger.status());
-    RebuildOptions o{.progress =
-                         [](std::uint64_t done, std::uint64_t total) {
-                           if (isatty(2))
-                             std::cerr << "\rapplied " << done << " / " << total << std::flush;
-                         },
-                     .in_memory_entries = a.memory_entries};
-    auto r = rebuild_projections(**ledger, o);
+    auto r = rebuild_projections(**ledger, [](std::uint64_t done, std::uint64_t total) {
+      if (isatty(2)) std::cerr << "\rapplied " << done << " / " << total << std::flush;
+    });
     if (isatty(2)) std::cerr << "\n";
     if (!r) return report(r.status());
     std::cout << "shard " << p << ": rebuilt the projections from " << r->entries << " entries in "
@@ -463,10 +458,6 @@ void register_domain_commands(CLI::App& app, Runner& run) {
         "Drop every projection of a shard (all shards unless --partition) and rebuild "
         "it from the log; prints the rate and the projection digest.");
     add_shard_options(c, a->shard);
-    c->add_option("--memory-entries", a->memory_entries,
-                  "rebuild this many entries with the whole state in memory (fastest), the rest "
-                  "a chunk at a time on top of the stored tables (memory bounded by a chunk)")
-        ->capture_default_str();
     c->callback([&run, a, c, given] {
       a->partition_given = given(c);
       run = [a] { return rebuild_cmd(*a); };

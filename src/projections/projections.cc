@@ -13,6 +13,8 @@
 namespace govcredit {
 namespace {
 
+constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;  // entries per write txn in a rebuild
+
 std::uint64_t le_value(ByteView b) {
   std::uint64_t v = 0;
   for (std::size_t i = b.size(); i-- > 0;) v = v << 8 | b[i];
@@ -139,108 +141,40 @@ Result<ProjectionMeta> projection_meta(const Ledger& ledger) {
   return m;
 }
 
-namespace {
-
-// Applies entries [from, to) on top of the stored projections (which reflect everything before
-// from), `chunk` entries per write transaction: each chunk's events are loaded from the stored
-// tables as they are needed and written back, and only the chunk's working set is in memory.
-// The next chunk is read and decoded on a second thread while one is applied.
-Status apply_on_stored(Ledger& ledger, std::uint64_t from, std::uint64_t to, std::uint64_t chunk,
-                       const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
-  using Events = std::vector<std::pair<Seq, Event>>;
-  auto decode = [&ledger](std::uint64_t a, std::uint64_t b) -> Result<Events> {
-    Events events;
-    events.reserve(static_cast<std::size_t>(b - a));
-    Status bad;
-    Status s = ledger.scan(Seq{a}, Seq{b}, [&](const Entry& e) {
-      auto ev = decode_logged_wire(e.wire);
-      if (!ev) {
-        bad = corrupt_entry(e.seq, ev.status());
-        return false;
-      }
-      events.emplace_back(e.seq, std::move(*ev));
-      return true;
-    });
-    if (!s) return s;
-    if (!bad) return bad;
-    return events;
-  };
-  if (from >= to) return Status::ok();
-  Result<Events> next = decode(from, std::min(to, from + chunk));
-  while (from < to) {
-    const std::uint64_t end = std::min(to, from + chunk);
-    if (!next) return next.status();
-    Events events = std::move(*next);
-    std::thread ahead;
-    if (end < to) ahead = std::thread([&, end] { next = decode(end, std::min(to, end + chunk)); });
-    Status s = ledger.write_side([&](SideWriter& w) {
-      Projector p(&w);
-      for (const auto& [seq, ev] : events) p.apply(ev, seq);
-      p.flush(w, end);
-      return Status::ok();
-    });
-    if (ahead.joinable()) ahead.join();
-    if (!s) return s;
-    from = end;
-    if (progress) progress(from, to);
-  }
-  return Status::ok();
-}
-
-}  // namespace
-
 Result<RebuildReport> rebuild_projections(
     Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
-  return rebuild_projections(ledger, RebuildOptions{.progress = progress});
-}
-
-Result<RebuildReport> rebuild_projections(Ledger& ledger, const RebuildOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   if (Status c = ledger.claim_writer(); !c) return c;
   const std::uint64_t head = ledger.head().size;
-  const std::uint64_t chunk = std::max<std::uint64_t>(1, options.chunk_entries);
   Status s = ledger.write_side([](SideWriter& w) {
     for (Side t : all_sides()) w.clear(t);
     return Status::ok();
   });
   if (!s) return s;
-  // The first part with everything in memory across chunks: no LMDB reads while it is built.
-  const std::uint64_t in_memory = std::min(head, options.in_memory_entries);
-  std::thread release;  // frees that state (it takes a while) beside what follows
-  struct Join {
-    std::thread& t;
-    ~Join() {
-      if (t.joinable()) t.join();
-    }
-  } join{release};
-  {
-    Projector p(nullptr);
-    p.reserve(in_memory);
-    for (std::uint64_t from = 0; from < in_memory; from += chunk) {
-      std::uint64_t to = std::min(in_memory, from + chunk);
-      if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
-      if (Status w = ledger.write_side([&](SideWriter& w) {
-            p.flush(w, to, /*empty_tables=*/from == 0);
-            return Status::ok();
-          });
-          !w)
-        return w;
-      if (to < in_memory) p.flushed();  // (after the last chunk the state is dropped anyway)
-      if (options.progress) options.progress(to, head);
-    }
-    release = std::thread([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
+  // Everything stays in memory across chunks: no LMDB reads while the state is built.
+  Projector p(nullptr);
+  p.reserve(head);
+  for (std::uint64_t from = 0; from < head; from += kChunk) {
+    std::uint64_t to = std::min(head, from + kChunk);
+    if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
+    if (Status w = ledger.write_side([&](SideWriter& w) {
+          p.flush(w, to, /*empty_tables=*/from == 0);
+          return Status::ok();
+        });
+        !w)
+      return w;
+    if (to < head) p.flushed();  // (after the last chunk the state is dropped anyway)
+    if (progress) progress(to, head);
   }
-  // The rest on top of the stored tables.
-  s = apply_on_stored(ledger, in_memory, head, chunk, [&](std::uint64_t done, std::uint64_t) {
-    if (options.progress) options.progress(done, head);
-  });
-  if (!s) return s;
   RebuildReport r;
   r.entries = head;
+  // Freeing the in-memory state takes a while; let it go on while the digest is computed.
+  std::thread release([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
   s = ledger.read_side([&](const SideReader& side) {
     r.digest = side_digest(side);
     return Status::ok();
   });
+  release.join();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!s) return s;
   return r;
@@ -257,8 +191,32 @@ Status catch_up_projections(Ledger& ledger) {
     auto r = rebuild_projections(ledger);
     return r ? Status::ok() : r.status();
   }
-  // A tail: applied on top of the stored state, one chunk per transaction.
-  return apply_on_stored(ledger, meta->applied, head, RebuildOptions{}.chunk_entries, {});
+  // A tail: apply it on top of the stored state, one chunk per transaction.
+  for (std::uint64_t from = meta->applied; from < head;) {
+    std::uint64_t to = std::min(head, from + kChunk);
+    std::vector<std::pair<Seq, Event>> events;
+    Status bad;
+    Status s = ledger.scan(Seq{from}, Seq{to}, [&](const Entry& e) {
+      auto ev = decode_logged_wire(e.wire);
+      if (!ev) {
+        bad = corrupt_entry(e.seq, ev.status());
+        return false;
+      }
+      events.emplace_back(e.seq, std::move(*ev));
+      return true;
+    });
+    if (!s) return s;
+    if (!bad) return bad;
+    s = ledger.write_side([&](SideWriter& w) {
+      Projector p(&w);
+      for (const auto& [seq, ev] : events) p.apply(ev, seq);
+      p.flush(w, to);
+      return Status::ok();
+    });
+    if (!s) return s;
+    from = to;
+  }
+  return Status::ok();
 }
 
 Result<MemorySide> rebuild_in_memory(const Ledger& ledger, std::optional<Timestamp> as_of) {

@@ -1,8 +1,6 @@
 // Projection determinism, catch-up, time travel and scoring, over the demo world in a real shard.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
 #include "demo/world.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
@@ -70,45 +68,6 @@ TEST(Projections, IncrementalApplyEqualsRebuildByteForByte) {
   auto check = check_projections(*lb);
   ASSERT_TRUE(check);
   EXPECT_TRUE(check->ok());
-}
-
-// A rebuild keeps its whole state in memory for the first entries only; past them it applies
-// each chunk on top of the stored tables. Wherever that switch falls, and whatever the chunk
-// size, the tables are the same bytes, and the progress reaches the head in order.
-TEST(Projections, RebuildGivesTheSameTablesWhereverItStopsKeepingStateInMemory) {
-  testing::TempDir d;
-  auto l = open(d.path());
-  ingest_world(*l, 200);
-  const Digest incremental = stored_digest(*l);
-  const std::uint64_t n = world().events.size();
-  ASSERT_GT(n, 1000u);
-  for (auto [in_memory, chunk] : {std::pair<std::uint64_t, std::uint64_t>{0, 1000},
-                                  {1, 97},
-                                  {512, 256},
-                                  {n - 1, 300},
-                                  {n, 64},
-                                  {n + 5, 1 << 20}}) {
-    SCOPED_TRACE(::testing::Message() << in_memory << " in memory, chunks of " << chunk);
-    std::vector<std::uint64_t> seen;
-    auto r =
-        rebuild_projections(*l, RebuildOptions{.progress =
-                                                   [&](std::uint64_t done, std::uint64_t total) {
-                                                     EXPECT_EQ(total, n);
-                                                     seen.push_back(done);
-                                                   },
-                                               .in_memory_entries = in_memory,
-                                               .chunk_entries = chunk});
-    ASSERT_TRUE(r) << r.status().to_string();
-    EXPECT_EQ(r->entries, n);
-    EXPECT_EQ(r->digest, incremental);
-    EXPECT_EQ(stored_digest(*l), incremental);
-    ASSERT_FALSE(seen.empty());
-    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
-    EXPECT_EQ(seen.back(), n);
-    auto meta = projection_meta(*l);
-    ASSERT_TRUE(meta);
-    EXPECT_EQ(meta->applied, n);
-  }
 }
 
 TEST(Projections, ATamperedProjectionIsDetectedAndRepairedByRebuild) {
