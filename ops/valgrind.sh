@@ -4,7 +4,7 @@
 # leak fails it. Usage: ops/valgrind.sh [BUILD_DIR]   (default build/release; a non-sanitizer build)
 # The binaries run in two lanes, one per core; each run's output is in
 # BUILD_DIR/valgrind-LANE-BINARY.log, printed when it fails. Memcheck runs code 30-50 times slower,
-# so the few exhaustive loops take every 4th case here (GOVCREDIT_TEST_STRIDE, tests/support).
+# so the byte-flip property test takes every 4th byte here (GOVCREDIT_TEST_STRIDE, tests/support).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}

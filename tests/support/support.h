@@ -32,10 +32,10 @@ inline Event resigned(Event e, int generation = 0) {
   return e;
 }
 
-// The step of the few exhaustive loops that memcheck would take minutes over (every byte of an
-// event flipped, say): ops/valgrind.sh sets GOVCREDIT_TEST_STRIDE=4 and such a loop then takes
-// every 4th case, starting at a different one each round, so that the cases taken still cover
-// every kind. 1 (every case) otherwise.
+// The step of an exhaustive loop that memcheck would take minutes over (so far one: every byte of
+// an event flipped, Property.AnySingleByteChangeIsRejected): ops/valgrind.sh sets
+// GOVCREDIT_TEST_STRIDE=4 and the loop then takes every 4th case, starting at a different one
+// each round, so that the cases taken still cover every position. 1 (every case) otherwise.
 inline std::size_t exhaustive_stride() {
   const char* s = std::getenv("GOVCREDIT_TEST_STRIDE");
   const long n = s ? std::strtol(s, nullptr, 10) : 1;
