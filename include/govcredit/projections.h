@@ -250,12 +250,10 @@ class Projector {
   // refused changes nothing it cannot account for.
   void apply(const Event& e, Seq seq);
 
-  // Writes every object changed since the last committed flush, the trails' new lines and
-  // `applied`. Writing may be retried (LMDB map growth): call flushed() once the transaction
-  // has committed, and only then.
+  // Writes every object this projector changed, the trails' new lines and `applied`, in key
+  // order. Writing may be retried (LMDB map growth): it writes the same again.
   // With empty_tables, every table was empty before: the writes use SideWriter::append.
   void flush(SideWriter& w, std::uint64_t applied, bool empty_tables = false);
-  void flushed();
   // Sizes the in-memory tables for about this many events (a rebuild knows the log's size).
   void reserve(std::uint64_t events);
 
@@ -284,7 +282,7 @@ struct ProjectionMeta {
   std::uint32_t version = 0;
 };
 Result<ProjectionMeta> projection_meta(const Ledger& ledger);
-inline constexpr std::uint32_t kProjectionVersion = 1;
+inline constexpr std::uint32_t kProjectionVersion = 2;
 
 // Drops every projection and rebuilds it from the log. progress(done, total) is called now and
 // then. Claims the shard for writing first (Ledger::claim_writer): never under a running ingest.

@@ -28,6 +28,12 @@ class Pack {
     u32(static_cast<std::uint32_t>(s.size()));
     return raw(as_bytes(s));
   }
+  // LEB128: 7 bits per byte, low bits first, the high bit set on every byte but the last.
+  Pack& varint(std::uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out.push_back(static_cast<std::uint8_t>(v | 0x80));
+    out.push_back(static_cast<std::uint8_t>(v));
+    return *this;
+  }
   Bytes out;
 
  private:
@@ -51,6 +57,21 @@ class Unpack {
   std::uint64_t u64() { return le(8); }
   std::int64_t i64() { return static_cast<std::int64_t>(le(8)); }
   bool flag() { return u8() != 0; }
+  // LEB128 as Pack::varint writes it: at most 10 bytes, nothing above bit 63, and minimal (a
+  // last byte of 0 after another byte is refused), so each value has exactly one encoding.
+  std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (!need(1)) return 0;
+      const std::uint8_t b = in_[pos_++];
+      if (shift == 63 && b > 1) break;  // bits above 63
+      if (b == 0 && shift > 0) break;   // not minimal
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    ok_ = false;
+    return 0;
+  }
   std::string str() {
     std::uint32_t n = u32();
     if (!need(n)) return {};
@@ -110,8 +131,9 @@ std::optional<RecommendationState> decode_recommendation(ByteView b);
 std::optional<RectificationState> decode_rectification(ByteView b);
 std::optional<ReportState> decode_report(ByteView key, ByteView value);
 
-// p.trail blocks.
-inline constexpr std::size_t kTrailBlockLines = 256;
+// p.trail blocks: at most this many lines each (~7 bytes a line, so a block usually stays in its
+// leaf page; LEDGER_FORMAT.md §10.2).
+inline constexpr std::size_t kTrailBlockLines = 128;
 Bytes trail_prefix(TrailKind kind, std::string_view id);
 Bytes trail_key(TrailKind kind, std::string_view id, Seq first);
 Bytes encode_lines(const std::vector<Line>& lines);

@@ -13,7 +13,8 @@
 namespace govcredit {
 namespace {
 
-constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;  // entries per write txn in a rebuild
+// Entries per write transaction of a catch-up, and between progress reports of a rebuild.
+constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;
 
 std::uint64_t le_value(ByteView b) {
   std::uint64_t v = 0;
@@ -146,26 +147,24 @@ Result<RebuildReport> rebuild_projections(
   auto t0 = std::chrono::steady_clock::now();
   if (Status c = ledger.claim_writer(); !c) return c;
   const std::uint64_t head = ledger.head().size;
-  Status s = ledger.write_side([](SideWriter& w) {
-    for (Side t : all_sides()) w.clear(t);
-    return Status::ok();
-  });
-  if (!s) return s;
-  // Everything stays in memory across chunks: no LMDB reads while the state is built.
+  // The whole state is built in memory (no LMDB reads while it is), then written in one
+  // transaction: each table emptied and refilled in key order (MDB_APPEND), every page written
+  // once. An interrupted rebuild therefore leaves the projections as they were. Flushing each
+  // 2^20-entry chunk as it was applied instead put every chunk's rows at random places into
+  // tables already holding millions (4M entries: 17.3-18.6 s against 13.2-13.4 s).
   Projector p(nullptr);
   p.reserve(head);
   for (std::uint64_t from = 0; from < head; from += kChunk) {
     std::uint64_t to = std::min(head, from + kChunk);
     if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
-    if (Status w = ledger.write_side([&](SideWriter& w) {
-          p.flush(w, to, /*empty_tables=*/from == 0);
-          return Status::ok();
-        });
-        !w)
-      return w;
-    if (to < head) p.flushed();  // (after the last chunk the state is dropped anyway)
     if (progress) progress(to, head);
   }
+  Status s = ledger.write_side([&](SideWriter& w) {
+    for (Side t : all_sides()) w.clear(t);
+    p.flush(w, head, /*empty_tables=*/true);
+    return Status::ok();
+  });
+  if (!s) return s;
   RebuildReport r;
   r.entries = head;
   // Freeing the in-memory state takes a while; let it go on while the digest is computed.

@@ -22,16 +22,33 @@ EventId get_id(Unpack& u) {
   return u.fixed<16, EventIdTag>();
 }
 
+// list<line> (LEDGER_FORMAT.md §10.1): each line's seq and at as the zigzag-encoded difference
+// from the line before (the first from 0), in wrapping 64-bit arithmetic, so any list round-trips.
+std::uint64_t zigzag(std::uint64_t delta) {
+  return (delta << 1) ^ (0 - (delta >> 63));
+}
+std::uint64_t unzigzag(std::uint64_t z) {
+  return (z >> 1) ^ (0 - (z & 1));
+}
 void put_lines(Pack& p, const std::vector<Line>& lines) {
-  p.out.reserve(p.out.size() + 4 + 17 * lines.size());
+  p.out.reserve(p.out.size() + 4 + 8 * lines.size());
   p.u32(static_cast<std::uint32_t>(lines.size()));
-  for (const Line& l : lines) p.u64(l.seq.value).i64(l.at.ms).u8(l.type);
+  std::uint64_t seq = 0, at = 0;
+  for (const Line& l : lines) {
+    const auto line_at = static_cast<std::uint64_t>(l.at.ms);
+    p.varint(zigzag(l.seq.value - seq)).varint(zigzag(line_at - at)).u8(l.type);
+    seq = l.seq.value;
+    at = line_at;
+  }
 }
 std::vector<Line> get_lines(Unpack& u) {
-  std::vector<Line> out(u.count(17));
+  std::vector<Line> out(u.count(3));
+  std::uint64_t seq = 0, at = 0;
   for (Line& l : out) {
-    l.seq.value = u.u64();
-    l.at.ms = u.i64();
+    seq += unzigzag(u.varint());
+    at += unzigzag(u.varint());
+    l.seq.value = seq;
+    l.at.ms = static_cast<std::int64_t>(at);
     l.type = u.u8();
     if (l.type > 18) u.fail();
   }

@@ -1,6 +1,9 @@
 // Projection determinism, catch-up, time travel and scoring, over the demo world in a real shard.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <random>
+
 #include "demo/world.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
@@ -364,10 +367,63 @@ TEST(Projections, TrailBlockMatchesTheWorkedExample) {  // docs/LEDGER_FORMAT.md
   EXPECT_EQ(to_hex(pack::trail_key(TrailKind::kAgency, "sh.city.housing", Seq{5})),
             "6173682e636974792e686f7573696e6700"
             "0000000000000005");
-  EXPECT_EQ(to_hex(pack::encode_lines(lines)),
-            "01020000000500000000000000809e26c44001000004"
-            "09000000000000008036a6f74001000005");
+  EXPECT_EQ(to_hex(pack::encode_lines(lines)), "01020000000a80fab4c29850040880e0fcb70605");
   EXPECT_EQ(pack::decode_lines(pack::encode_lines(lines)), lines);
+}
+
+TEST(Projections, LineListsRoundTripAnySeqsAndTimes) {  // docs/LEDGER_FORMAT.md §10.1
+  constexpr std::uint64_t kMax = ~std::uint64_t{0};
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t kTop = std::numeric_limits<std::int64_t>::max();
+  // Extremes, and seqs and times that go down as well as up (the encoding wraps modulo 2^64).
+  std::vector<Line> lines = {{Seq{0}, Timestamp{0}, 0},        {Seq{kMax}, Timestamp{kMin}, 18},
+                             {Seq{0}, Timestamp{kTop}, 1},     {Seq{kMax}, Timestamp{-1}, 2},
+                             {Seq{1}, Timestamp{kMin}, 3},     {Seq{1}, Timestamp{kTop}, 4},
+                             {Seq{kMax - 1}, Timestamp{1}, 5}, {Seq{2}, Timestamp{kMin + 1}, 6}};
+  EXPECT_EQ(pack::decode_lines(pack::encode_lines(lines)), lines);
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Line> random(rng() % 40);
+    for (Line& l : random) {
+      const int bits = static_cast<int>(rng() % 64) + 1;  // small and large values both
+      l.seq.value = rng() >> (64 - bits);
+      l.at.ms = static_cast<std::int64_t>(rng() >> (64 - bits)) * (rng() % 2 ? 1 : -1);
+      l.type = static_cast<std::uint8_t>(rng() % 19);
+    }
+    const Bytes b = pack::encode_lines(random);
+    ASSERT_EQ(pack::decode_lines(b), random) << round;
+    for (std::size_t cut = 0; cut < b.size(); ++cut)  // every truncation is refused
+      ASSERT_FALSE(pack::decode_lines(ByteView(b.data(), cut))) << round << " " << cut;
+  }
+  // A trail's lines (seqs a few apart, times hours apart) take 6 to 8 bytes each, not 17.
+  std::vector<Line> trail;
+  for (std::uint64_t i = 0; i < pack::kTrailBlockLines; ++i)
+    trail.push_back(
+        {Seq{1'000'000 + 397 * i}, Timestamp{1'377'680'400'000 + 3'600'000 * std::int64_t(i)}, 4});
+  EXPECT_LE(pack::encode_lines(trail).size(), 5 + 8 * pack::kTrailBlockLines);
+}
+
+TEST(Projections, LineListsRefuseNonCanonicalVarints) {
+  auto block = [](const std::string& line_hex) { return *from_hex("0101000000" + line_hex); };
+  ASSERT_TRUE(pack::decode_lines(block("0a0004")));     // seq 5, at 0, type 4
+  EXPECT_FALSE(pack::decode_lines(block("8a000004")));  // seq 5 in two bytes
+  EXPECT_FALSE(pack::decode_lines(block("0a800004")));  // at 0 in two bytes
+  EXPECT_FALSE(pack::decode_lines(block("0a0013")));    // type 19 does not exist
+  EXPECT_FALSE(pack::decode_lines(block("0a000400")));  // a trailing byte
+  EXPECT_FALSE(pack::decode_lines(block("0a00")));      // no type
+  // The largest varint (2^64 - 1, ten bytes) is accepted; bit 64 or an eleventh byte is not.
+  ASSERT_TRUE(
+      pack::decode_lines(block("ffffffffffffffffff01"
+                               "0004")));
+  EXPECT_FALSE(
+      pack::decode_lines(block("ffffffffffffffffff02"
+                               "0004")));
+  EXPECT_FALSE(
+      pack::decode_lines(block("ffffffffffffffffff81"
+                               "01"
+                               "0004")));
+  // A count larger than the bytes could hold (3 bytes a line at least) is refused up front.
+  EXPECT_FALSE(pack::decode_lines(*from_hex("01ffffff7f0a0004")));
 }
 
 }  // namespace
