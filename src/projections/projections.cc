@@ -142,6 +142,23 @@ Result<ProjectionMeta> projection_meta(const Ledger& ledger) {
   return m;
 }
 
+namespace {
+
+// A stored value that does not decode: corrupt, or written by a build with another projection
+// format (a node or the server rebuilds those when it starts; the read commands do not).
+Status undecodable(const Ledger& ledger, const std::string& what) {
+  auto meta = projection_meta(ledger);
+  if (meta && meta->version != 0 && meta->version != kProjectionVersion)
+    return Status(Reason::kUnavailable,
+                  "the projections are in format " + std::to_string(meta->version) +
+                      " and this build reads format " + std::to_string(kProjectionVersion) +
+                      ": run govcredit rebuild (a ledger node or the server also rebuilds them "
+                      "when it starts)");
+  return Status(Reason::kCorrupt, what + " does not decode; run govcredit rebuild");
+}
+
+}  // namespace
+
 Result<RebuildReport> rebuild_projections(
     Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   auto t0 = std::chrono::steady_clock::now();
@@ -257,9 +274,7 @@ Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, st
     return Status::ok();
   });
   if (!s) return s;
-  if (corrupt)
-    return Status(Reason::kCorrupt,
-                  "the stored " + what + " does not decode; run govcredit rebuild");
+  if (corrupt) return undecodable(ledger, "the stored " + what);
   if (!out) return Status(Reason::kNotFound, "no " + what + " in this shard");
   return std::move(*out);
 }
@@ -313,8 +328,7 @@ Result<std::vector<AgencyState>> all_agencies(const Ledger& ledger) {
     return Status::ok();
   });
   if (!s) return s;
-  if (corrupt)
-    return Status(Reason::kCorrupt, "a stored agency state does not decode; run govcredit rebuild");
+  if (corrupt) return undecodable(ledger, "a stored agency state");
   return out;
 }
 
@@ -371,9 +385,7 @@ Status for_each_object(const Ledger& ledger, Side t, Decode decode, const char* 
     return Status::ok();
   });
   if (!s) return s;
-  if (corrupt)
-    return Status(Reason::kCorrupt,
-                  std::string("a stored ") + what + " does not decode; run govcredit rebuild");
+  if (corrupt) return undecodable(ledger, std::string("a stored ") + what);
   return Status::ok();
 }
 
@@ -447,8 +459,7 @@ Result<std::vector<ReportState>> reports(const Ledger& ledger) {
     return Status::ok();
   });
   if (!s) return s;
-  if (corrupt)
-    return Status(Reason::kCorrupt, "a stored report does not decode; run govcredit rebuild");
+  if (corrupt) return undecodable(ledger, "a stored report");
   return out;
 }
 
@@ -473,8 +484,7 @@ Result<std::vector<Line>> trail(const Ledger& ledger, TrailKind kind, const std:
     return Status::ok();
   });
   if (!s) return s;
-  if (corrupt)
-    return Status(Reason::kCorrupt, "a stored trail block does not decode; run govcredit rebuild");
+  if (corrupt) return undecodable(ledger, "a stored trail block");
   return out;
 }
 

@@ -113,6 +113,40 @@ TEST(Projections, DroppedProjectionsCatchUpWhenIngestStarts) {
   EXPECT_EQ(projection_meta(*l)->applied, world().events.size());
 }
 
+TEST(Projections, AnOlderFormatIsNamedAndRebuiltWhenIngestStarts) {
+  testing::TempDir d;
+  Digest good;
+  {
+    auto l = open(d.path());
+    ingest_world(*l, 300);
+    good = stored_digest(*l);
+    ASSERT_TRUE(trail(*l, TrailKind::kAgency, "sh.city.housing"));
+    // What a format-1 build left: its version, and a trail block with its 17-byte lines.
+    ASSERT_TRUE(l->write_side([](SideWriter& w) {
+      w.put(Side::kMeta, as_bytes("version"), *from_hex("01000000"));
+      w.put(Side::kTrail, pack::trail_key(TrailKind::kAgency, "sh.city.housing", Seq{0}),
+            *from_hex("01010000000500000000000000809e26c44001000004"));
+      return Status::ok();
+    }));
+  }
+  auto l = open(d.path());
+  auto old = trail(*l, TrailKind::kAgency, "sh.city.housing");
+  ASSERT_FALSE(old);
+  EXPECT_EQ(old.status().reason(), Reason::kUnavailable);
+  EXPECT_NE(old.status().message().find("format 1"), std::string::npos) << old.status().message();
+  ASSERT_TRUE(Ingestor::create(*l));  // rebuilds
+  EXPECT_EQ(projection_meta(*l)->version, kProjectionVersion);
+  EXPECT_EQ(stored_digest(*l), good);
+  EXPECT_TRUE(trail(*l, TrailKind::kAgency, "sh.city.housing"));
+  // The same block under the current version is reported as corrupt, not as an old format.
+  ASSERT_TRUE(l->write_side([](SideWriter& w) {
+    w.put(Side::kTrail, pack::trail_key(TrailKind::kAgency, "sh.city.housing", Seq{0}),
+          *from_hex("01010000000500000000000000809e26c44001000004"));
+    return Status::ok();
+  }));
+  EXPECT_EQ(trail(*l, TrailKind::kAgency, "sh.city.housing").status().reason(), Reason::kCorrupt);
+}
+
 // Time travel: for many times T, every agency's as-of state equals its state in a rebuild of the
 // log truncated at T.
 TEST(Projections, AsOfEqualsARebuildOfTheLogTruncatedAtT) {
