@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/) with clang, AddressSanitizer and UndefinedBehaviorSanitizer
-# in build/fuzz, and runs each on its seed corpus (fuzz/corpus/<target>) for a while.
+# in build/fuzz, and runs each on its seed corpus (fuzz/corpus/<target>) for a while, one target
+# per core at a time.
 #
 #   ops/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      default: 20 s each, every target
 #   ops/fuzz.sh --build-only [TARGET...]               build, do not run (ops/test.sh builds early)
@@ -29,20 +30,33 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 ninja -C "$build" "${targets[@]}" > "$build.build.log" 2>&1 || { tail -50 "$build.build.log"; exit 1; }
 $build_only && { echo "fuzz: built ${targets[*]} in $build"; exit 0; }
 mkdir -p "$build/artifacts"
-status=0
-for t in "${targets[@]}"; do
+# One target per core at a time: each still runs its full time on a core of its own.
+lanes=$(nproc)
+fuzz_one() {  # fuzz_one TARGET: runs it, prints one line, returns its status
+  local t=$1
   mkdir -p "$build/corpus/$t"
-  echo "fuzz: $t for ${seconds}s"
   if ! "$build/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
     -artifact_prefix="$build/artifacts/$t-" -print_final_stats=1 \
     "$build/corpus/$t" "$root/fuzz/corpus/$t" > "$build/$t.log" 2>&1; then
     echo "fuzz: $t FAILED (see $build/$t.log)"
     tail -40 "$build/$t.log"
-    status=1
-  else
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/$t.log" | grep -o '[0-9]*$' || echo "?")
-    cov=$(grep -o 'cov: [0-9]*' "$build/$t.log" | tail -1 || true)
-    echo "fuzz: $t ok: $runs runs, $cov"
+    return 1
   fi
+  local runs cov
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/$t.log" | grep -o '[0-9]*$' || echo "?")
+  cov=$(grep -o 'cov: [0-9]*' "$build/$t.log" | tail -1 || true)
+  echo "fuzz: $t ok: $runs runs, $cov"
+}
+echo "fuzz: ${targets[*]}, ${seconds}s each, $lanes at a time"
+status=0
+pids=()
+for t in "${targets[@]}"; do
+  if [[ ${#pids[@]} -ge $lanes ]]; then
+    wait "${pids[0]}" || status=1
+    pids=("${pids[@]:1}")
+  fi
+  fuzz_one "$t" &
+  pids+=($!)
 done
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 exit $status
