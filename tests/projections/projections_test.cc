@@ -114,6 +114,8 @@ TEST(Projections, DroppedProjectionsCatchUpWhenIngestStarts) {
 }
 
 TEST(Projections, AnOlderFormatIsNamedAndRebuiltWhenIngestStarts) {
+  // A trail block as format 1 wrote it: one 17-byte line (seq 5, 2013-08-28T09:00:00Z, type 4).
+  const Bytes format1_block = *from_hex("01010000000500000000000000809e26c44001000004");
   testing::TempDir d;
   Digest good;
   {
@@ -121,11 +123,11 @@ TEST(Projections, AnOlderFormatIsNamedAndRebuiltWhenIngestStarts) {
     ingest_world(*l, 300);
     good = stored_digest(*l);
     ASSERT_TRUE(trail(*l, TrailKind::kAgency, "sh.city.housing"));
-    // What a format-1 build left: its version, and a trail block with its 17-byte lines.
-    ASSERT_TRUE(l->write_side([](SideWriter& w) {
+    // What a format-1 build left: its version, and such a block.
+    ASSERT_TRUE(l->write_side([&](SideWriter& w) {
       w.put(Side::kMeta, as_bytes("version"), *from_hex("01000000"));
       w.put(Side::kTrail, pack::trail_key(TrailKind::kAgency, "sh.city.housing", Seq{0}),
-            *from_hex("01010000000500000000000000809e26c44001000004"));
+            format1_block);
       return Status::ok();
     }));
   }
@@ -139,9 +141,9 @@ TEST(Projections, AnOlderFormatIsNamedAndRebuiltWhenIngestStarts) {
   EXPECT_EQ(stored_digest(*l), good);
   EXPECT_TRUE(trail(*l, TrailKind::kAgency, "sh.city.housing"));
   // The same block under the current version is reported as corrupt, not as an old format.
-  ASSERT_TRUE(l->write_side([](SideWriter& w) {
+  ASSERT_TRUE(l->write_side([&](SideWriter& w) {
     w.put(Side::kTrail, pack::trail_key(TrailKind::kAgency, "sh.city.housing", Seq{0}),
-          *from_hex("01010000000500000000000000809e26c44001000004"));
+          format1_block);
     return Status::ok();
   }));
   EXPECT_EQ(trail(*l, TrailKind::kAgency, "sh.city.housing").status().reason(), Reason::kCorrupt);
@@ -446,16 +448,10 @@ TEST(Projections, LineListsRefuseNonCanonicalVarints) {
   EXPECT_FALSE(pack::decode_lines(block("0a000400")));  // a trailing byte
   EXPECT_FALSE(pack::decode_lines(block("0a00")));      // no type
   // The largest varint (2^64 - 1, ten bytes) is accepted; bit 64 or an eleventh byte is not.
-  ASSERT_TRUE(
-      pack::decode_lines(block("ffffffffffffffffff01"
-                               "0004")));
-  EXPECT_FALSE(
-      pack::decode_lines(block("ffffffffffffffffff02"
-                               "0004")));
-  EXPECT_FALSE(
-      pack::decode_lines(block("ffffffffffffffffff81"
-                               "01"
-                               "0004")));
+  const std::string at0_type4 = "0004";
+  ASSERT_TRUE(pack::decode_lines(block("ffffffffffffffffff01" + at0_type4)));
+  EXPECT_FALSE(pack::decode_lines(block("ffffffffffffffffff02" + at0_type4)));
+  EXPECT_FALSE(pack::decode_lines(block("ffffffffffffffffff8101" + at0_type4)));
   // A count larger than the bytes could hold (3 bytes a line at least) is refused up front.
   EXPECT_FALSE(pack::decode_lines(*from_hex("01ffffff7f0a0004")));
 }
