@@ -17,8 +17,9 @@ Digest empty_root();                                        // H("")
 
 // The post-order number of the complete subtree at (level, index): its key in the `merkle` db.
 std::uint64_t node_position(std::uint32_t level, std::uint64_t index);
-// How many complete subtrees a tree of n leaves has: 2n − popcount(n).
-std::uint64_t stored_node_count(std::uint64_t n);
+// How many complete subtrees of level from_level or higher a tree of n leaves has:
+// Σ_{L ≥ from_level} ⌊n / 2^L⌋, which is 2n − popcount(n) for from_level 0.
+std::uint64_t stored_node_count(std::uint64_t n, std::uint32_t from_level = 0);
 
 // Source of complete-subtree hashes: (level, index) -> hash of leaves [index·2^level,
 // (index+1)·2^level).

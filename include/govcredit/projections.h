@@ -282,7 +282,7 @@ struct ProjectionMeta {
   std::uint32_t version = 0;
 };
 Result<ProjectionMeta> projection_meta(const Ledger& ledger);
-inline constexpr std::uint32_t kProjectionVersion = 2;
+inline constexpr std::uint32_t kProjectionVersion = 3;
 
 // Drops every projection and rebuilds it from the log. progress(done, total) is called now and
 // then. Claims the shard for writing first (Ledger::claim_writer): never under a running ingest.

@@ -33,8 +33,9 @@ enum class Side : std::uint8_t {
   kRectification,
   kReport,
   kTrail,
+  kAgencyItem,  // an agency's record and recommendation items, in blocks (since format 3)
 };
-inline constexpr std::size_t kSideCount = 11;
+inline constexpr std::size_t kSideCount = 12;
 // The LMDB database name, e.g. "p.agency".
 std::string_view side_name(Side t);
 

@@ -101,6 +101,7 @@ class BatchImpl final : public Ledger::Batch {
     std::memcpy(out + 32, header.bytes, kEntryHeaderSize);
     std::memcpy(out + 32 + kEntryHeaderSize, item.wire.data(), item.wire.size());
     s_.range.append(leaf, [&](const merkle::CompactRange::Node& n) {
+      if (n.level < kLowestStoredLevel) return;  // computed from the log when needed (§4)
       BeKey k(merkle::node_position(n.level, n.index));
       txn_.put(impl_.merkle, k.val(), lmdb::val(n.hash.view()), MDB_APPEND);
     });
@@ -198,6 +199,27 @@ Bytes Entry::leaf_data() const {
 }
 
 Digest Ledger::Impl::node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const {
+  if (level < kLowestStoredLevel) {
+    // The subtree's leaves, hashed from their log entries, then folded pairwise in place.
+    std::array<Digest, std::size_t{1} << kLowestStoredLevel> h;
+    const std::uint64_t first = index << level, width = std::uint64_t{1} << level;
+    lmdb::Cursor c(txn, log);
+    BeKey k(first);
+    MDB_val kv = k.val();
+    bool at = c.seek(&kv);
+    for (std::uint64_t i = 0; i < width; ++i, at = c.next()) {
+      if (!at || c.key().mv_size != 8 || BeKey::decode(c.key()) != first + i ||
+          c.value().mv_size < 32 + kEntryHeaderSize)
+        throw LmdbError(MDB_NOTFOUND, "log entry " + std::to_string(first + i) +
+                                          " (a leaf of Merkle node level " + std::to_string(level) +
+                                          ", index " + std::to_string(index) +
+                                          ") is missing or malformed");
+      h[i] = merkle::leaf_hash(lmdb::view(c.value()).subspan(32));
+    }
+    for (std::uint64_t w = width; w > 1; w /= 2)
+      for (std::uint64_t i = 0; i < w / 2; ++i) h[i] = merkle::node_hash(h[2 * i], h[2 * i + 1]);
+    return h[0];
+  }
   BeKey k(merkle::node_position(level, index));
   auto v = txn.find(merkle, k.val());
   if (!v || v->size() != 32)
@@ -206,6 +228,25 @@ Digest Ledger::Impl::node(const lmdb::Txn& txn, std::uint32_t level, std::uint64
   Digest d;
   std::memcpy(d.bytes.data(), v->data(), 32);
   return d;
+}
+
+std::uint32_t Ledger::Impl::format(const lmdb::Txn& txn) const {
+  auto f = txn.find(meta, lmdb::val(kMetaFormat));
+  return f && f->size() == 4 ? static_cast<std::uint32_t>(get_le(f->data(), 4)) : 0;
+}
+
+void Ledger::Impl::upgrade(lmdb::Txn& txn) const {
+  if (format(txn) != 1) return;
+  std::uint64_t n = 0;
+  if (auto h = txn.find(meta, lmdb::val(kMetaHead)); h && h->size() == 40) n = get_le(h->data(), 8);
+  for (std::uint32_t level = 0; level < kLowestStoredLevel; ++level)
+    for (std::uint64_t i = 0; i < n >> level; ++i) {
+      BeKey k(merkle::node_position(level, i));
+      txn.erase(merkle, k.val());
+    }
+  std::uint8_t f[4];
+  put_le(f, kStorageFormat, 4);
+  txn.put(meta, lmdb::val(kMetaFormat), MDB_val{4, f});
 }
 
 Result<Entry> Ledger::Impl::get(const lmdb::Txn& txn, Seq seq) const {
@@ -267,8 +308,10 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
         txn.put(impl->meta, lmdb::val(kMetaPartition), MDB_val{4, p});
         return;
       }
-      if (fmt->size() != 4 || get_le(fmt->data(), 4) != kStorageFormat) {
-        bad = Status(Reason::kCorrupt, dir + " holds an unknown storage format");
+      if (const std::uint32_t f = impl->format(txn); f != kStorageFormat && f != 1) {
+        bad = Status(Reason::kCorrupt, dir + " holds an unknown storage format (" +
+                                           std::to_string(f) + "; this build reads 1 and " +
+                                           std::to_string(kStorageFormat) + ")");
         return;
       }
       auto p = txn.find(impl->meta, lmdb::val(kMetaPartition));
@@ -303,6 +346,10 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   Status result;
   LedgerState adopted;
   try {
+    if (!impl_->upgraded) {  // a format-1 shard becomes format 2 before its next entry
+      impl_->env->write([&](lmdb::Txn& txn) { impl_->upgrade(txn); });
+      impl_->upgraded = true;
+    }
     impl_->env->write([&](lmdb::Txn& txn) {
       BatchImpl batch(txn, *impl_, impl_->snapshot());
       result = fn(batch);

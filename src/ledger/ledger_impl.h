@@ -16,7 +16,10 @@ namespace govcredit {
 inline constexpr std::string_view kChainPrefix{"govcredit/chain/v1\0", 19};
 inline constexpr std::uint8_t kEntryVersion = 1;
 inline constexpr std::size_t kEntryHeaderSize = 1 + 8 + 4 + 8;
-inline constexpr std::uint32_t kStorageFormat = 1;
+// Format 2 stores only the Merkle nodes of level kLowestStoredLevel and up (LEDGER_FORMAT.md §4);
+// format 1 (before 2026-12-01) stored every node, and is converted at a shard's first write.
+inline constexpr std::uint32_t kStorageFormat = 2;
+inline constexpr std::uint32_t kLowestStoredLevel = 3;
 
 inline void put_le(std::uint8_t* p, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
@@ -60,7 +63,8 @@ struct Ledger::Impl {
   Partition partition;
   std::string origin;
   std::string dir;
-  int writer_lock = -1;  // fd holding flock(LOCK_EX) on dir/writer.lock once claimed
+  int writer_lock = -1;   // fd holding flock(LOCK_EX) on dir/writer.lock once claimed
+  bool upgraded = false;  // whether this handle has seen the shard in kStorageFormat (writer)
   ~Impl();
   mutable std::mutex mu;  // guards state
   LedgerState state;      // GUARDED_BY(mu); written only by the writer thread
@@ -69,8 +73,14 @@ struct Ledger::Impl {
     std::lock_guard lock(mu);
     return state;
   }
-  // Reads a stored Merkle node or throws LmdbError(MDB_NOTFOUND) (corruption).
+  // The hash of the complete subtree (level, index): read from `merkle`, or below
+  // kLowestStoredLevel computed from its ≤ 4 log entries. Throws LmdbError(MDB_NOTFOUND) when
+  // a node or entry is missing or malformed (corruption).
   Digest node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const;
+  // The storage format in meta/format as this transaction sees it (1 or 2).
+  std::uint32_t format(const lmdb::Txn& txn) const;
+  // Converts a format-1 shard to format 2 in `txn`: deletes the nodes below kLowestStoredLevel.
+  void upgrade(lmdb::Txn& txn) const;
   Result<Entry> get(const lmdb::Txn& txn, Seq seq) const;
 };
 

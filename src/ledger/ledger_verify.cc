@@ -120,7 +120,9 @@ class StructureCheck {
       const std::uint64_t end = std::min(n_, (k + 1) << level_);
       if (end - (k << level_) == std::uint64_t{1} << level_)
         above.append(r.root, [&](const merkle::CompactRange::Node& node) {
-          if (found || node.level == 0) return;  // level 0 is the chunk's root, checked in it
+          // Level 0 is the chunk's root, checked in it; nodes below kLowestStoredLevel are not
+          // stored.
+          if (found || node.level == 0 || node.level + level_ < kLowestStoredLevel) return;
           if (auto what = node_problem(txn_, node.level + level_, node.index, node.hash))
             found = Problem{end - 1, Reason::kCorrupt, *what};
         });
@@ -240,7 +242,7 @@ class StructureCheck {
       std::memcpy(prev.bytes.data(), value.data(), 32);
       prev_known = true;
       range.append(leaf, [&](const merkle::CompactRange::Node& node) {
-        if (r.problem) return;
+        if (r.problem || node.level < kLowestStoredLevel) return;  // not stored (§4)
         const std::uint64_t index = (from >> node.level) + node.index;
         const std::uint64_t want = merkle::node_position(node.level, index);
         // The chunk's nodes are stored in the order they are completed: step, or seek.
@@ -415,7 +417,10 @@ struct Verifier {
                             " entries but the log holds " + std::to_string(n));
     if (stored.chain != chain)
       return (void)fail(n ? n - 1 : 0, Reason::kCorrupt, "the stored head hash differs");
-    if (txn.count(impl.merkle) != merkle::stored_node_count(n))
+    // A format-1 shard (converted at its next write) still holds the nodes below
+    // kLowestStoredLevel; nothing reads them.
+    const std::uint32_t lowest = impl.format(txn) == 1 ? 0 : kLowestStoredLevel;
+    if (txn.count(impl.merkle) != merkle::stored_node_count(n, lowest))
       return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
                         "the Merkle database holds nodes beyond the log");
     if (txn.count(impl.index) != n)

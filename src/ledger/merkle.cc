@@ -45,8 +45,10 @@ std::uint64_t node_position(std::uint32_t level, std::uint64_t index) {
   return 2 * (m - 1) - static_cast<std::uint64_t>(std::popcount(m - 1)) + level;
 }
 
-std::uint64_t stored_node_count(std::uint64_t n) {
-  return 2 * n - static_cast<std::uint64_t>(std::popcount(n));
+std::uint64_t stored_node_count(std::uint64_t n, std::uint32_t from_level) {
+  std::uint64_t all = 2 * n - static_cast<std::uint64_t>(std::popcount(n));
+  for (std::uint32_t level = 0; level < from_level && level < 64; ++level) all -= n >> level;
+  return all;
 }
 
 namespace {

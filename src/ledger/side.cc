@@ -12,7 +12,7 @@ std::string_view side_name(Side t) {
   static constexpr std::array<std::string_view, kSideCount> kNames = {
       "p.meta",          "p.agency",  "p.record",         "p.objection",
       "p.complaint",     "p.receipt", "p.recommendation", "p.reference",
-      "p.rectification", "p.report",  "p.trail"};
+      "p.rectification", "p.report",  "p.trail",          "p.agency_item"};
   return kNames[static_cast<std::size_t>(t)];
 }
 

@@ -76,6 +76,21 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     ++a->events;
     a->last_at = std::max(a->last_at, e.issued_at);
   }
+  // The agency's items, found or added, with their storage blocks marked changed.
+  auto block_of = [](std::size_t i) {
+    return static_cast<std::uint32_t>(i / pack::kAgencyBlockItems);
+  };
+  auto item = [&](const EventId& record) {
+    RecordItem* i = item_of(a, record);
+    if (i) item_blocks[e.subject.value].records.insert(block_of(i - a->items.data()));
+    return i;
+  };
+  auto rec_item = [&](const EventId& id) {
+    RecItem* i = rec_item_of(a, id);
+    if (i)
+      item_blocks[e.subject.value].recommendations.insert(block_of(i - a->recommendations.data()));
+    return i;
+  };
   // Adds the line to a lifecycle object's history and marks it changed.
   auto record_step = [&](const EventId& id, bool moves_last = true) -> RecordState* {
     RecordState* r = record(id, true);
@@ -122,9 +137,11 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     if (confirmed) {
       r->severity = p->severity.value_or(Severity::kMinor);
       r->confirmed_at = e.issued_at;
-      if (a)
+      if (a) {
         a->items.push_back(RecordItem{p->record, seq, e.issued_at, r->category, *r->severity,
                                       std::nullopt, ItemEnd::kCounting, Timestamp{}, Seq{}});
+        item_blocks[e.subject.value].records.insert(block_of(a->items.size() - 1));
+      }
     }
   } else if (const auto* p = e.as<RecordCorrected>()) {
     RecordState* r = record_step(p->record);
@@ -137,7 +154,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     if (p->conduct_at) r->conduct_at = *p->conduct_at;
     if (p->severity && r->phase == RecordPhase::kConfirmed) r->severity = *p->severity;
     if ((p->category || p->severity) && r->phase == RecordPhase::kConfirmed)
-      if (RecordItem* i = item_of(a, p->record)) {
+      if (RecordItem* i = item(p->record)) {
         i->category = r->category;
         i->severity = r->severity.value_or(i->severity);
         i->amended = seq;
@@ -159,7 +176,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     if (upheld && (r->phase == RecordPhase::kPending || r->phase == RecordPhase::kConfirmed)) {
       move_record(a, r->category, r->phase, r->category, RecordPhase::kOverturned);
       r->phase = RecordPhase::kOverturned;
-      if (RecordItem* i = item_of(a, o->record)) {
+      if (RecordItem* i = item(o->record)) {
         i->end = ItemEnd::kOverturned;
         i->ended_at = e.issued_at;
         i->ended_seq = seq;
@@ -172,7 +189,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     RecordPhase to = repaired ? RecordPhase::kRepaired : RecordPhase::kExpired;
     move_record(a, r->category, r->phase, r->category, to);
     r->phase = to;
-    if (RecordItem* i = item_of(a, p->record)) {
+    if (RecordItem* i = item(p->record)) {
       i->end = repaired ? ItemEnd::kRepaired : ItemEnd::kExpired;
       i->ended_at = e.issued_at;
       i->ended_seq = seq;
@@ -244,9 +261,11 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     reference(p->reference);
     put(references, p->reference, e.id);
     for (const EventId& rec : p->records) record_step(rec, false);
-    if (a)
+    if (a) {
       a->recommendations.push_back(
           RecItem{e.id, seq, e.issued_at, p->deadline, std::nullopt, std::nullopt});
+      item_blocks[e.subject.value].recommendations.insert(block_of(a->recommendations.size() - 1));
+    }
   } else if (const auto* p = e.as<RectificationReported>()) {
     RecommendationState* r = recommendation_step(p->recommendation);
     if (r == nullptr) return;
@@ -254,7 +273,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     if (r->phase == RecommendationPhase::kOpen)
       r->phase = RecommendationPhase::kRectificationReported;
     put(rectifications, e.id, RectificationState{p->recommendation, e.issued_at, seq});
-    if (RecItem* i = rec_item_of(a, p->recommendation); i && !i->rectified)
+    if (RecItem* i = rec_item(p->recommendation); i && !i->rectified)
       i->rectified = std::make_pair(e.issued_at, seq);
   } else if (const auto* p = e.as<RecommendationClosed>()) {
     RecommendationState* r = recommendation_step(p->recommendation);
@@ -263,7 +282,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     r->outcome = p->outcome;
     r->closed_at = e.issued_at;
     r->closed = seq;
-    if (RecItem* i = rec_item_of(a, p->recommendation))
+    if (RecItem* i = rec_item(p->recommendation))
       i->closed = RecItem::Closed{p->outcome, e.issued_at, seq};
   } else if (const auto* p = e.as<CompensationRecorded>()) {
     if (p->record) record_step(*p->record, false);

@@ -123,13 +123,28 @@ Bytes encode(const RectificationState& s);
 Bytes encode(const ReportState& s);
 
 // nullopt when the bytes are not a well-formed value of that kind.
-std::optional<AgencyState> decode_agency(ByteView b);
+// An agency's p.agency value holds only the counts of its items and recommendations (stored in
+// *items and *recommendations when given); the items themselves are in p.agency_item.
+std::optional<AgencyState> decode_agency(ByteView b, std::uint32_t* items = nullptr,
+                                         std::uint32_t* recommendations = nullptr);
 std::optional<RecordState> decode_record(ByteView b);
 std::optional<ObjectionState> decode_objection(ByteView b);
 std::optional<ComplaintState> decode_complaint(ByteView b);
 std::optional<RecommendationState> decode_recommendation(ByteView b);
 std::optional<RectificationState> decode_rectification(ByteView b);
 std::optional<ReportState> decode_report(ByteView key, ByteView value);
+
+// p.agency_item (LEDGER_FORMAT.md §10.2): an agency's RecordItems and RecItems in blocks of
+// kAgencyBlockItems, keyed `agency ‖ 0x00 ‖ kind ‖ block u32 BE`; block b holds items
+// [b·kAgencyBlockItems, (b+1)·kAgencyBlockItems). A change to one item rewrites one block.
+inline constexpr std::size_t kAgencyBlockItems = 16;
+enum class AgencyItemKind : std::uint8_t { kRecord = 'i', kRecommendation = 'r' };
+Bytes agency_item_prefix(std::string_view agency);
+Bytes agency_item_key(std::string_view agency, AgencyItemKind kind, std::uint32_t block);
+Bytes encode_agency_block(const AgencyState& s, AgencyItemKind kind, std::uint32_t block);
+// Reads an agency's state, items included: out = nullopt when it is absent. False when a stored
+// value is malformed or the blocks do not add up to the counts its p.agency value gives.
+bool load_agency(const SideReader& r, std::string_view id, std::optional<AgencyState>& out);
 
 // p.trail blocks: at most this many lines each (~7 bytes a line, so a block usually stays in its
 // leaf page; LEDGER_FORMAT.md §10.2).

@@ -282,14 +282,22 @@ Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, st
 }  // namespace
 
 std::optional<AgencyState> agency_state_in(const SideReader& r, const AgencyId& id) {
-  auto v = r.get(Side::kAgency, as_bytes(id.value));
-  if (!v) return std::nullopt;
-  return pack::decode_agency(*v);
+  std::optional<AgencyState> a;
+  if (!pack::load_agency(r, id.value, a)) return std::nullopt;
+  return a;
 }
 
 Result<AgencyState> agency_state(const Ledger& ledger, const AgencyId& id) {
-  return read_one<AgencyState>(ledger, Side::kAgency, as_bytes(id.value), pack::decode_agency,
-                               "agency '" + id.value + "'");
+  std::optional<AgencyState> out;
+  bool corrupt = false;
+  Status s = ledger.read_side([&](const SideReader& r) {
+    corrupt = !pack::load_agency(r, id.value, out);
+    return Status::ok();
+  });
+  if (!s) return s;
+  if (corrupt) return undecodable(ledger, "the stored agency '" + id.value + "'");
+  if (!out) return Status(Reason::kNotFound, "no agency '" + id.value + "' in this shard");
+  return std::move(*out);
 }
 
 Result<AgencyState> agency_state_as_of(const Ledger& ledger, const AgencyId& id, Timestamp t) {
@@ -316,15 +324,19 @@ Result<std::vector<AgencyState>> all_agencies(const Ledger& ledger) {
   std::vector<AgencyState> out;
   bool corrupt = false;
   Status s = ledger.read_side([&](const SideReader& r) {
-    r.scan(Side::kAgency, {}, [&](ByteView, ByteView v) {
-      auto a = pack::decode_agency(v);
-      if (!a) {
-        corrupt = true;
-        return false;
-      }
-      out.push_back(std::move(*a));
+    std::vector<std::string> ids;
+    r.scan(Side::kAgency, {}, [&](ByteView k, ByteView) {
+      ids.emplace_back(k.begin(), k.end());
       return true;
     });
+    for (const std::string& id : ids) {
+      std::optional<AgencyState> a;
+      if (!pack::load_agency(r, id, a) || !a) {
+        corrupt = true;
+        break;
+      }
+      out.push_back(std::move(*a));
+    }
     return Status::ok();
   });
   if (!s) return s;

@@ -67,8 +67,16 @@ auto* lookup(Map& m, const Key& key, ByteView raw_key, const SideReader* backing
 }  // namespace
 
 AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
-  return lookup(agencies, id.value, as_bytes(id.value), backing, Side::kAgency, pack::decode_agency,
-                change);
+  auto it = agencies.find(id.value);
+  if (it == agencies.end()) {  // the state and its item blocks (absence is cached too)
+    std::optional<AgencyState> a;
+    if (backing != nullptr && !pack::load_agency(*backing, id.value, a))
+      corrupt(Side::kAgency, as_bytes(id.value));
+    it = agencies.emplace(id.value, Slot<AgencyState>{std::move(a)}).first;
+  }
+  if (!it->second.value) return nullptr;
+  if (change) it->second.dirty = true;
+  return &*it->second.value;
 }
 RecordState* Projector::Impl::record(const EventId& id, bool change) {
   return lookup(records, id, id.view(), backing, Side::kRecord, pack::decode_record, change);
@@ -280,6 +288,23 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
                           {Side::kReference, &references},
                           {Side::kRectification, &rectifications}})
     for (const auto& [k, v] : *table) write(t, k, v);
+  // The changed item blocks, in key order (an agency's key sorts before those of any agency
+  // whose id it is a prefix of, since the separator 0x00 sorts first).
+  std::vector<std::pair<Bytes, Bytes>> blocks;
+  for (const auto& [id, changed] : m.item_blocks) {
+    auto it = m.agencies.find(id);
+    if (it == m.agencies.end() || !it->second.value) continue;
+    for (std::uint32_t b : changed.records)
+      blocks.emplace_back(
+          pack::agency_item_key(id, pack::AgencyItemKind::kRecord, b),
+          pack::encode_agency_block(*it->second.value, pack::AgencyItemKind::kRecord, b));
+    for (std::uint32_t b : changed.recommendations)
+      blocks.emplace_back(
+          pack::agency_item_key(id, pack::AgencyItemKind::kRecommendation, b),
+          pack::encode_agency_block(*it->second.value, pack::AgencyItemKind::kRecommendation, b));
+  }
+  std::sort(blocks.begin(), blocks.end());
+  for (const auto& [k, v] : blocks) write(Side::kAgencyItem, k, v);
   std::sort(m.reports.begin(), m.reports.end());
   for (const auto& [k, v] : m.reports) write(Side::kReport, k, v);
   std::vector<Impl::Trail*> trails;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstring>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -60,6 +61,11 @@ struct Projector::Impl {
   std::unordered_map<std::string, Slot<EventId>> receipts;
   std::unordered_map<std::string, Slot<EventId>> references;
   std::vector<std::pair<Bytes, Bytes>> reports;  // new p.report entries
+  // Per agency, the p.agency_item blocks changed since the last flush (LEDGER_FORMAT.md §10.2).
+  struct ItemBlocks {
+    std::set<std::uint32_t> records, recommendations;
+  };
+  std::unordered_map<std::string, ItemBlocks> item_blocks;
 
   // The open (last) block of one audit trail, and blocks filled since the last flush.
   struct Trail {

@@ -67,9 +67,93 @@ std::optional<T> finish(Unpack& u, T&& v) {
 
 }  // namespace
 
+namespace {
+
+void put_item(Pack& p, const RecordItem& i) {
+  put_id(p, i.record);
+  p.u64(i.confirmed_seq.value).i64(i.confirmed_at.ms);
+  put_enum(p, i.category);
+  put_enum(p, i.severity);
+  p.u8(i.amended ? 1 : 0);
+  if (i.amended) p.u64(i.amended->value);
+  put_enum(p, i.end);
+  p.i64(i.ended_at.ms).u64(i.ended_seq.value);
+}
+
+void get_item(Unpack& u, RecordItem& i) {
+  i.record = get_id(u);
+  i.confirmed_seq.value = u.u64();
+  i.confirmed_at.ms = u.i64();
+  i.category = enum_at<Category>(u);
+  i.severity = enum_at<Severity>(u);
+  if (u.flag()) i.amended = Seq{u.u64()};
+  i.end = enum_at<ItemEnd>(u);
+  i.ended_at.ms = u.i64();
+  i.ended_seq.value = u.u64();
+}
+
+void put_item(Pack& p, const RecItem& r) {
+  put_id(p, r.id);
+  p.u64(r.issued_seq.value).i64(r.issued_at.ms).i64(r.deadline.ms);
+  p.u8(r.rectified ? 1 : 0);
+  if (r.rectified) p.i64(r.rectified->first.ms).u64(r.rectified->second.value);
+  p.u8(r.closed ? 1 : 0);
+  if (r.closed) {
+    put_enum(p, r.closed->outcome);
+    p.i64(r.closed->at.ms).u64(r.closed->seq.value);
+  }
+}
+
+void get_item(Unpack& u, RecItem& r) {
+  r.id = get_id(u);
+  r.issued_seq.value = u.u64();
+  r.issued_at.ms = u.i64();
+  r.deadline.ms = u.i64();
+  if (u.flag()) {
+    Timestamp at{u.i64()};
+    r.rectified = std::make_pair(at, Seq{u.u64()});
+  }
+  if (u.flag()) {
+    RecItem::Closed c;
+    c.outcome = enum_at<RecommendationOutcome>(u);
+    c.at.ms = u.i64();
+    c.seq.value = u.u64();
+    r.closed = c;
+  }
+}
+
+// The smallest encoding of one item (for Unpack::count's bound).
+constexpr std::size_t kMinRecordItem = 16 + 8 + 8 + 1 + 1 + 1 + 1 + 8 + 8;
+constexpr std::size_t kMinRecItem = 16 + 8 + 8 + 8 + 1 + 1;
+
+template <class Item>
+Bytes encode_block(const std::vector<Item>& items, std::uint32_t block) {
+  const std::size_t from = std::size_t{block} * kAgencyBlockItems;
+  const std::size_t to = std::min(items.size(), from + kAgencyBlockItems);
+  Pack p;
+  p.u8(kValueVersion).u32(static_cast<std::uint32_t>(to > from ? to - from : 0));
+  for (std::size_t i = from; i < to; ++i) put_item(p, items[i]);
+  return std::move(p.out);
+}
+
+// Appends a block's items to `items`; false when it is malformed.
+template <class Item>
+bool decode_block(ByteView b, std::size_t min_size, std::vector<Item>& items) {
+  Unpack u(b);
+  if (!version_ok(u)) return false;
+  const std::size_t n = u.count(min_size);
+  if (n > kAgencyBlockItems) return false;
+  const std::size_t at = items.size();
+  items.resize(at + n);
+  for (std::size_t i = 0; i < n; ++i) get_item(u, items[at + i]);
+  return u.done();
+}
+
+}  // namespace
+
 Bytes encode(const AgencyState& s) {
   Pack p;
-  p.out.reserve(512 + s.items.size() * 52 + s.recommendations.size() * 66);
+  p.out.reserve(256);
   p.u8(kValueVersion).str(s.info.id.value).str(s.info.name_zh).str(s.info.name_en);
   put_enum(p, s.info.level);
   p.u8(s.info.district ? 1 : 0);
@@ -81,33 +165,13 @@ Bytes encode(const AgencyState& s) {
     for (std::uint32_t n : row) p.u32(n);
   for (std::uint32_t n : s.complaints) p.u32(n);
   p.u32(static_cast<std::uint32_t>(s.items.size()));
-  for (const RecordItem& i : s.items) {
-    put_id(p, i.record);
-    p.u64(i.confirmed_seq.value).i64(i.confirmed_at.ms);
-    put_enum(p, i.category);
-    put_enum(p, i.severity);
-    p.u8(i.amended ? 1 : 0);
-    if (i.amended) p.u64(i.amended->value);
-    put_enum(p, i.end);
-    p.i64(i.ended_at.ms).u64(i.ended_seq.value);
-  }
   p.u32(static_cast<std::uint32_t>(s.recommendations.size()));
-  for (const RecItem& r : s.recommendations) {
-    put_id(p, r.id);
-    p.u64(r.issued_seq.value).i64(r.issued_at.ms).i64(r.deadline.ms);
-    p.u8(r.rectified ? 1 : 0);
-    if (r.rectified) p.i64(r.rectified->first.ms).u64(r.rectified->second.value);
-    p.u8(r.closed ? 1 : 0);
-    if (r.closed) {
-      put_enum(p, r.closed->outcome);
-      p.i64(r.closed->at.ms).u64(r.closed->seq.value);
-    }
-  }
   p.u32(s.compensations).i64(s.compensation_fen).u64(s.events).i64(s.last_at.ms);
   return std::move(p.out);
 }
 
-std::optional<AgencyState> decode_agency(ByteView b) {
+std::optional<AgencyState> decode_agency(ByteView b, std::uint32_t* items,
+                                         std::uint32_t* recommendations) {
   Unpack u(b);
   AgencyState s;
   if (!version_ok(u)) return std::nullopt;
@@ -121,41 +185,67 @@ std::optional<AgencyState> decode_agency(ByteView b) {
   for (auto& row : s.records)
     for (std::uint32_t& n : row) n = u.u32();
   for (std::uint32_t& n : s.complaints) n = u.u32();
-  s.items.resize(u.count(16 + 8 + 8 + 1 + 1 + 1 + 1 + 8 + 8));
-  for (RecordItem& i : s.items) {
-    i.record = get_id(u);
-    i.confirmed_seq.value = u.u64();
-    i.confirmed_at.ms = u.i64();
-    i.category = enum_at<Category>(u);
-    i.severity = enum_at<Severity>(u);
-    if (u.flag()) i.amended = Seq{u.u64()};
-    i.end = enum_at<ItemEnd>(u);
-    i.ended_at.ms = u.i64();
-    i.ended_seq.value = u.u64();
-  }
-  s.recommendations.resize(u.count(16 + 8 + 8 + 8 + 1 + 1));
-  for (RecItem& r : s.recommendations) {
-    r.id = get_id(u);
-    r.issued_seq.value = u.u64();
-    r.issued_at.ms = u.i64();
-    r.deadline.ms = u.i64();
-    if (u.flag()) {
-      Timestamp at{u.i64()};
-      r.rectified = std::make_pair(at, Seq{u.u64()});
-    }
-    if (u.flag()) {
-      RecItem::Closed c;
-      c.outcome = enum_at<RecommendationOutcome>(u);
-      c.at.ms = u.i64();
-      c.seq.value = u.u64();
-      r.closed = c;
-    }
-  }
+  const std::uint32_t n_items = u.u32(), n_recs = u.u32();
+  if (items) *items = n_items;
+  if (recommendations) *recommendations = n_recs;
   s.compensations = u.u32();
   s.compensation_fen = u.i64();
   s.events = u.u64();
   s.last_at.ms = u.i64();
   return finish(u, std::move(s));
+}
+
+Bytes agency_item_prefix(std::string_view agency) {
+  Bytes k(agency.begin(), agency.end());
+  k.push_back(0x00);
+  return k;
+}
+
+Bytes agency_item_key(std::string_view agency, AgencyItemKind kind, std::uint32_t block) {
+  Bytes k = agency_item_prefix(agency);
+  k.push_back(static_cast<std::uint8_t>(kind));
+  for (int i = 3; i >= 0; --i) k.push_back(static_cast<std::uint8_t>(block >> (8 * i)));
+  return k;
+}
+
+Bytes encode_agency_block(const AgencyState& s, AgencyItemKind kind, std::uint32_t block) {
+  return kind == AgencyItemKind::kRecord ? encode_block(s.items, block)
+                                         : encode_block(s.recommendations, block);
+}
+
+bool load_agency(const SideReader& r, std::string_view id, std::optional<AgencyState>& out) {
+  out.reset();
+  auto v = r.get(Side::kAgency, as_bytes(id));
+  if (!v) return true;
+  std::uint32_t n_items = 0, n_recs = 0;
+  auto a = decode_agency(*v, &n_items, &n_recs);
+  if (!a) return false;
+  const Bytes prefix = agency_item_prefix(id);
+  bool ok = true;
+  r.scan(Side::kAgencyItem, prefix, [&](ByteView k, ByteView b) {
+    // Blocks come in key order: kind 'i' before 'r', block numbers from 0 with none missing, and
+    // every block full but the last of its kind.
+    ok = k.size() == prefix.size() + 5;
+    if (!ok) return false;
+    const auto kind = static_cast<AgencyItemKind>(k[prefix.size()]);
+    std::uint32_t block = 0;
+    for (std::size_t i = 0; i < 4; ++i) block = block << 8 | k[prefix.size() + 1 + i];
+    auto one = [&](auto& items, std::size_t min_size, std::uint32_t total) {
+      return items.size() == std::size_t{block} * kAgencyBlockItems &&
+             decode_block(b, min_size, items) && items.size() <= total &&
+             (items.size() == total || items.size() % kAgencyBlockItems == 0);
+    };
+    if (kind == AgencyItemKind::kRecord)
+      ok = a->recommendations.empty() && one(a->items, kMinRecordItem, n_items);
+    else if (kind == AgencyItemKind::kRecommendation)
+      ok = one(a->recommendations, kMinRecItem, n_recs);
+    else
+      ok = false;
+    return ok;
+  });
+  if (!ok || a->items.size() != n_items || a->recommendations.size() != n_recs) return false;
+  out = std::move(a);
+  return true;
 }
 
 Bytes encode(const RecordState& s) {

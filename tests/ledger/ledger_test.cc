@@ -103,6 +103,156 @@ TEST(Ledger, ShardOfAnotherPartitionIsRefused) {
   EXPECT_EQ(l.status().reason(), Reason::kInvalidArgument);
 }
 
+// Every key and value of one database of a closed shard, in key order.
+std::vector<std::pair<Bytes, Bytes>> dump(const std::string& dir, const char* db) {
+  lmdb::Env env(dir, lmdb::EnvOptions{});
+  MDB_dbi dbi = env.open_db(db);
+  std::vector<std::pair<Bytes, Bytes>> out;
+  env.read([&](const lmdb::Txn& txn) {
+    lmdb::Cursor c(txn, dbi);
+    const std::uint8_t none = 0;
+    MDB_val first{1, const_cast<std::uint8_t*>(&none)};  // sorts before any other key
+    for (bool at = c.seek(&first); at; at = c.next()) {
+      ByteView k = lmdb::view(c.key()), v = lmdb::view(c.value());
+      out.emplace_back(Bytes(k.begin(), k.end()), Bytes(v.begin(), v.end()));
+    }
+  });
+  return out;
+}
+
+std::uint32_t stored_format(const std::string& dir) {
+  lmdb::Env env(dir, lmdb::EnvOptions{});
+  MDB_dbi meta = env.open_db("meta");
+  std::uint32_t f = 0;
+  env.read([&](const lmdb::Txn& txn) {
+    auto v = txn.find(meta, lmdb::val(std::string_view("format")));
+    if (v && v->size() == 4) std::memcpy(&f, v->data(), 4);  // u32 LE; this host is LE
+  });
+  return f;
+}
+
+// Storage format 1 (before 2026-12-01) stored every Merkle node; format 2 stores those of level 3
+// and up (LEDGER_FORMAT.md §4). A format-1 shard opens, reads and verifies as it is, and its
+// first write converts it: afterwards its `merkle` database is the one a new shard of the same
+// entries holds.
+TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
+  testing::TempDir old_shard, fresh;
+  const std::size_t half = world().events.size() / 2;
+  Head before;
+  {
+    auto l = open(old_shard.path());
+    auto ing = Ingestor::create(*l);
+    ASSERT_TRUE(ing);
+    ASSERT_TRUE((*ing)->ingest(messages(0, half, 0)));
+    before = l->head();
+    ASSERT_GT(before.size, 100u);
+  }
+  ASSERT_EQ(stored_format(old_shard.path()), 2u);
+  ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size, 3));
+  {  // Back to format 1: add the nodes below level 3, as format 1 stored them.
+    lmdb::Env env(old_shard.path(), lmdb::EnvOptions{});
+    MDB_dbi log = env.open_db("log"), nodes = env.open_db("merkle"), meta = env.open_db("meta");
+    env.write([&](lmdb::Txn& txn) {
+      merkle::CompactRange range;
+      for (std::uint64_t seq = 0; seq < before.size; ++seq) {
+        lmdb::BeKey k(seq);
+        auto v = txn.find(log, k.val());
+        ASSERT_TRUE(v);
+        range.append(merkle::leaf_hash(v->subspan(32)), [&](const merkle::CompactRange::Node& n) {
+          if (n.level >= 3) return;
+          lmdb::BeKey pos(merkle::node_position(n.level, n.index));
+          txn.put(nodes, pos.val(), lmdb::val(n.hash.view()));
+        });
+      }
+      const std::uint8_t one[4] = {1, 0, 0, 0};
+      txn.put(meta, lmdb::val(std::string_view("format")),
+              MDB_val{4, const_cast<std::uint8_t*>(one)});
+    });
+  }
+  ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size));
+  {  // Read as it is: the same head, proofs and a clean verify; nothing written.
+    auto l = open(old_shard.path());
+    EXPECT_EQ(l->head().root, before.root);
+    VerifyReport r = l->verify();
+    EXPECT_TRUE(r.ok) << r.problem.to_string();
+    auto p = l->inclusion_proof(Seq{5}, before.size);
+    ASSERT_TRUE(p) << p.status().to_string();
+    EXPECT_TRUE(merkle::verify_inclusion(merkle::leaf_hash(p->leaf_data), 5, before.size, p->path,
+                                         before.root));
+  }
+  EXPECT_EQ(stored_format(old_shard.path()), 1u);
+  {  // The first write converts it.
+    auto l = open(old_shard.path());
+    auto ing = Ingestor::create(*l);
+    ASSERT_TRUE(ing);
+    ASSERT_TRUE(
+        (*ing)->ingest(messages(half, world().events.size(), static_cast<std::int64_t>(half))));
+    EXPECT_TRUE(l->verify().ok);
+  }
+  EXPECT_EQ(stored_format(old_shard.path()), 2u);
+  ingest_world(*open(fresh.path()));
+  for (const char* db : {"merkle", "log", "event_index", "meta"})
+    EXPECT_EQ(dump(old_shard.path(), db), dump(fresh.path(), db)) << db;
+  {  // A format this build does not know is refused, and named.
+    lmdb::Env env(fresh.path(), lmdb::EnvOptions{});
+    MDB_dbi meta = env.open_db("meta");
+    env.write([&](lmdb::Txn& txn) {
+      const std::uint8_t nine[4] = {9, 0, 0, 0};
+      txn.put(meta, lmdb::val(std::string_view("format")),
+              MDB_val{4, const_cast<std::uint8_t*>(nine)});
+    });
+  }
+  auto l = Ledger::open(fresh.path(), Partition{0});
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.status().reason(), Reason::kCorrupt);
+  EXPECT_NE(l.status().message().find("unknown storage format (9"), std::string::npos)
+      << l.status().to_string();
+}
+
+// LEDGER_FORMAT.md §4's example: after 20 entries `merkle` holds exactly the nodes at 14 (level 3,
+// e0–e7), 29 (level 3, e8–e15) and 30 (level 4, e0–e15); proofs take the rest from the log.
+TEST(Ledger, StoredNodesMatchTheWorkedExample) {
+  testing::TempDir dir;
+  std::vector<Digest> leaf;
+  {
+    auto l = open(dir.path());
+    ASSERT_TRUE(l->write([&](Ledger::Batch& batch) {
+      for (std::size_t i = 0; i < 20; ++i) {
+        const Event& e = world().events[i];
+        AppendResult r = batch.append(AppendItem{encode_wire(e), e.id, false, Partition{0},
+                                                 KafkaOffset{static_cast<std::int64_t>(i)}});
+        EXPECT_EQ(r.outcome, AppendOutcome::kAppended);
+      }
+      return Status::ok();
+    }));
+    for (std::uint64_t i = 0; i < 20; ++i)
+      leaf.push_back(merkle::leaf_hash(l->get(Seq{i})->leaf_data()));
+    auto node = [&](std::size_t a, std::size_t b) {  // MTH(e_a … e_{b-1}), b − a a power of two
+      std::vector<Digest> h(leaf.begin() + static_cast<std::ptrdiff_t>(a),
+                            leaf.begin() + static_cast<std::ptrdiff_t>(b));
+      for (; h.size() > 1; h.resize(h.size() / 2))
+        for (std::size_t i = 0; i < h.size() / 2; ++i)
+          h[i] = merkle::node_hash(h[2 * i], h[2 * i + 1]);
+      return h[0];
+    };
+    const Digest pos14 = node(0, 8), pos29 = node(8, 16), pos30 = node(0, 16);
+    EXPECT_EQ(pos30, merkle::node_hash(pos14, pos29));
+    EXPECT_EQ(l->head().root, merkle::node_hash(pos30, node(16, 20)));
+    auto p = l->inclusion_proof(Seq{17}, 20);
+    ASSERT_TRUE(p) << p.status().to_string();
+    EXPECT_EQ(p->path, (std::vector<Digest>{leaf[16], node(18, 20), pos30}));
+    auto c = l->consistency_proof(8, 20);
+    ASSERT_TRUE(c) << c.status().to_string();
+    EXPECT_EQ(*c, (std::vector<Digest>{pos29, node(16, 20)}));
+    l.reset();
+    const auto stored = dump(dir.path(), "merkle");
+    ASSERT_EQ(stored.size(), 3u);
+    EXPECT_EQ(stored[0], std::make_pair(be_key(14), Bytes(pos14.bytes.begin(), pos14.bytes.end())));
+    EXPECT_EQ(stored[1], std::make_pair(be_key(29), Bytes(pos29.bytes.begin(), pos29.bytes.end())));
+    EXPECT_EQ(stored[2], std::make_pair(be_key(30), Bytes(pos30.bytes.begin(), pos30.bytes.end())));
+  }
+}
+
 TEST(Ledger, AppendIsIdempotentAndDetectsConflicts) {
   testing::TempDir dir;
   auto l = open(dir.path());
@@ -166,8 +316,10 @@ TEST(Ledger, InclusionAndConsistencyProofsVerifyIndependently) {
   }));
   ASSERT_EQ(leaves.size(), n);
   EXPECT_EQ(ref::of(l->head().root), ref::mth(leaves, 0, n));
-  for (std::uint64_t size : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{3},
-                             std::uint64_t{64}, std::uint64_t{65}, n - 1, n}) {
+  // Sizes around the lowest stored level (nodes below level 3 come from the log, §4).
+  std::vector<std::uint64_t> sizes{64, 65, n - 1, n};
+  for (std::uint64_t size = 1; size <= 17; ++size) sizes.push_back(size);
+  for (std::uint64_t size : sizes) {
     ref::Hash root = ref::mth(leaves, 0, size);
     for (std::uint64_t seq = 0; seq < size; seq += (size > 80 ? 7 : 1)) {
       auto p = l->inclusion_proof(Seq{seq}, size);
@@ -391,8 +543,8 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
   testing::TempDir clean;
   ingest_world(*open(clean.path()));
   // The record of each database to change (its key), a second one to swap it with, and the seq
-  // verify must name. Merkle node (level 1, index 5) covers leaves 10 and 11 and is completed by
-  // leaf 11; (1, 6) by leaf 13.
+  // verify must name. Merkle node (level 3, index 1) covers leaves 8 to 15 and is completed by
+  // leaf 15; (3, 2) by leaf 23. (Nodes below level 3 are not stored: LEDGER_FORMAT.md §4.)
   auto id_key = [](std::size_t i) {
     return Bytes(world().events[i].id.bytes.begin(), world().events[i].id.bytes.end());
   };
@@ -403,7 +555,7 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
   };
   const std::vector<Target> targets = {
       {"log", be_key(42), be_key(43), 42},
-      {"merkle", be_key(merkle::node_position(1, 5)), be_key(merkle::node_position(1, 6)), 11},
+      {"merkle", be_key(merkle::node_position(3, 1)), be_key(merkle::node_position(3, 2)), 15},
       {"event_index", id_key(30), id_key(31), 30},
   };
   for (const Target& t : targets) {
@@ -433,9 +585,9 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
         });
       }
       // The structure is checked in parallel chunks; the Merkle node is inside a chunk (16), at
-      // a chunk's root (1) or above the chunks (0); the log entry starts a chunk (1) or not.
+      // a chunk's root (3) or above the chunks (2, 1, 0); the log entry starts a chunk (1) or not.
       auto l = open(dir.path());
-      for (std::uint32_t level : {16u, 2u, 1u, 0u}) {
+      for (std::uint32_t level : {16u, 3u, 2u, 1u, 0u}) {
         VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
         EXPECT_FALSE(r.ok) << "chunks of 2^" << level;
         ASSERT_TRUE(r.first_bad) << r.problem.to_string();
@@ -462,15 +614,15 @@ TEST(VerifyChunks, FirstDamageInLogOrderIsNamedAndHeadsAgree) {
     EXPECT_EQ(r.head.root, head.root) << "chunks of 2^" << level;
   }
   l.reset();
-  // Damage to the Merkle leaf of entry 45, to node (5, 1), which leaf 63 completes, and to entry
-  // 70 in the log: with all three the first is named, then with the last two the second, and so
-  // on.
+  // Damage to Merkle node (3, 5), which leaf 47 completes, to node (5, 1), which leaf 63
+  // completes, and to entry 70 in the log: with all three the first is named, then with the last
+  // two the second, and so on.
   struct Damage {
     const char* db;
     Bytes key;
     std::uint64_t seq;
   };
-  const std::vector<Damage> damage = {{"merkle", be_key(merkle::node_position(0, 45)), 45},
+  const std::vector<Damage> damage = {{"merkle", be_key(merkle::node_position(3, 5)), 47},
                                       {"merkle", be_key(merkle::node_position(5, 1)), 63},
                                       {"log", be_key(70), 70}};
   for (std::size_t first = 0; first < damage.size(); ++first) {

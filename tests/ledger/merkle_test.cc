@@ -61,6 +61,26 @@ TEST(Merkle, NodePositionsArePostOrder) {
   EXPECT_EQ(merkle::node_position(2, 0), 6u);
 }
 
+// The ledger stores the nodes of level 3 and up (docs/LEDGER_FORMAT.md §4); the count verify
+// expects is that of the nodes a growing tree completes at those levels.
+TEST(Merkle, NodeCountsFromALevelUpMatchTheNodesCompleted) {
+  std::vector<std::uint64_t> at_level(64, 0);  // nodes completed so far, per level
+  merkle::CompactRange range;
+  for (std::uint64_t n = 1; n <= 300; ++n) {
+    range.append(merkle::leaf_hash(Bytes{static_cast<std::uint8_t>(n)}),
+                 [&](const merkle::CompactRange::Node& node) { ++at_level[node.level]; });
+    std::uint64_t from = 0;
+    for (std::uint32_t level = 64; level-- > 0;) {
+      from += at_level[level];
+      ASSERT_EQ(merkle::stored_node_count(n, level), from) << n << " leaves, level " << level;
+    }
+  }
+  EXPECT_EQ(merkle::stored_node_count(16, 3), 3u);  // (3,0), (3,1), (4,0)
+  EXPECT_EQ(merkle::stored_node_count(7, 3), 0u);
+  EXPECT_EQ(merkle::stored_node_count(std::uint64_t{1} << 40, 3),
+            (std::uint64_t{1} << 38) - 1);  // 2^37 + 2^36 + … + 1
+}
+
 TEST(Merkle, RootsAndProofsMatchTheRfcForEverySizeUpTo70) {
   Tree t(70);
   // Every root once, from both implementations (the loops below compare against them).

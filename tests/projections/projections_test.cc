@@ -149,6 +149,97 @@ TEST(Projections, AnOlderFormatIsNamedAndRebuiltWhenIngestStarts) {
   EXPECT_EQ(trail(*l, TrailKind::kAgency, "sh.city.housing").status().reason(), Reason::kCorrupt);
 }
 
+// An agency's items live in p.agency_item blocks of 16 (LEDGER_FORMAT.md §10.2). With several
+// blocks per agency, items changed long after they were added (repairs, overturns, amendments,
+// recommendations rectified and closed) and batches of every size, incremental ingest must still
+// store exactly what a rebuild stores, and every agency must read back whole.
+TEST(Projections, AgencyItemBlocksFollowEveryChangeAndReadBackWhole) {
+  static const demo::World big = demo::generate(demo::Options{.seed = 12, .records = 1500});
+  auto ingest = [&](Ledger& l, std::size_t batch) {
+    auto ing = Ingestor::create(l);
+    ASSERT_TRUE(ing) << ing.status().to_string();
+    for (std::size_t i = 0; i < big.events.size(); i += batch) {
+      std::vector<Message> m;
+      for (std::size_t j = i; j < std::min(big.events.size(), i + batch); ++j)
+        m.push_back(Message{encode_wire(big.events[j]), Partition{0},
+                            KafkaOffset{static_cast<std::int64_t>(j)}, Timestamp{0}});
+      auto r = (*ing)->ingest(m);
+      ASSERT_TRUE(r) << r.status().to_string();
+      for (const auto& x : *r) ASSERT_EQ(x.outcome, IngestOutcome::kAccepted);
+    }
+  };
+  testing::TempDir a, b;
+  auto la = open(a.path()), lb = open(b.path());
+  ingest(*la, 13);
+  ingest(*lb, 4000);
+  const Digest incremental = stored_digest(*la);
+  EXPECT_EQ(stored_digest(*lb), incremental);
+  auto mem = rebuild_in_memory(*la);
+  ASSERT_TRUE(mem);
+  EXPECT_EQ(side_digest(*mem), incremental);
+
+  auto agencies = all_agencies(*la);
+  ASSERT_TRUE(agencies) << agencies.status().to_string();
+  std::size_t multi_block = 0, ended_in_early_block = 0;
+  for (const AgencyState& s : *agencies) {
+    std::size_t rows = 0;
+    ASSERT_TRUE(la->read_side([&](const SideReader& r) {
+      r.scan(Side::kAgencyItem, pack::agency_item_prefix(s.info.id.value), [&](ByteView, ByteView) {
+        ++rows;
+        return true;
+      });
+      return Status::ok();
+    }));
+    const std::size_t per = pack::kAgencyBlockItems;
+    EXPECT_EQ(rows, (s.items.size() + per - 1) / per + (s.recommendations.size() + per - 1) / per)
+        << s.info.id.value;
+    if (s.items.size() > per) ++multi_block;
+    for (std::size_t i = 0; i < std::min(s.items.size(), per); ++i)
+      if (s.items[i].end != ItemEnd::kCounting || s.items[i].amended) ++ended_in_early_block;
+    auto one = agency_state(*la, s.info.id);
+    ASSERT_TRUE(one);
+    EXPECT_EQ(*one, s);
+  }
+  EXPECT_GT(multi_block, 5u) << "the world should give agencies several blocks of items";
+  EXPECT_GT(ended_in_early_block, 5u) << "and change items of their first block later on";
+
+  // A missing or surplus block is corruption, not a shorter list.
+  const AgencyId id = [&] {
+    for (const AgencyState& s : *agencies)
+      if (s.items.size() > 2 * pack::kAgencyBlockItems) return s.info.id;
+    return AgencyId("none");
+  }();
+  MemorySide m;
+  ASSERT_TRUE(la->read_side([&](const SideReader& r) {
+    for (Side t : {Side::kAgency, Side::kAgencyItem})
+      r.scan(t, {}, [&](ByteView k, ByteView v) {
+        m.put(t, k, v);
+        return true;
+      });
+    return Status::ok();
+  }));
+  std::optional<AgencyState> got;
+  ASSERT_TRUE(pack::load_agency(m, id.value, got));
+  ASSERT_TRUE(got);
+  const Bytes second = pack::agency_item_key(id.value, pack::AgencyItemKind::kRecord, 1);
+  const Bytes block =
+      Bytes(m.get(Side::kAgencyItem, second)->begin(), m.get(Side::kAgencyItem, second)->end());
+  MemorySide missing;  // all but the second block of items
+  for (Side t : {Side::kAgency, Side::kAgencyItem})
+    m.scan(t, {}, [&](ByteView k, ByteView v) {
+      if (!(t == Side::kAgencyItem && Bytes(k.begin(), k.end()) == second)) missing.put(t, k, v);
+      return true;
+    });
+  EXPECT_FALSE(pack::load_agency(missing, id.value, got));
+  MemorySide empty_block = m;
+  empty_block.put(Side::kAgencyItem, second, {});
+  EXPECT_FALSE(pack::load_agency(empty_block, id.value, got));
+  MemorySide surplus = m;
+  surplus.put(Side::kAgencyItem,
+              pack::agency_item_key(id.value, pack::AgencyItemKind::kRecord, 999), block);
+  EXPECT_FALSE(pack::load_agency(surplus, id.value, got));
+}
+
 // Time travel: for many times T, every agency's as-of state equals its state in a rebuild of the
 // log truncated at T.
 TEST(Projections, AsOfEqualsARebuildOfTheLogTruncatedAtT) {
@@ -405,6 +496,19 @@ TEST(Projections, TrailBlockMatchesTheWorkedExample) {  // docs/LEDGER_FORMAT.md
             "0000000000000005");
   EXPECT_EQ(to_hex(pack::encode_lines(lines)), "01020000000a80fab4c29850040880e0fcb70605");
   EXPECT_EQ(pack::decode_lines(pack::encode_lines(lines)), lines);
+}
+
+TEST(Projections, AgencyItemKeyMatchesTheWorkedExample) {  // docs/LEDGER_FORMAT.md §10.2
+  EXPECT_EQ(to_hex(pack::agency_item_key("sh.city.housing", pack::AgencyItemKind::kRecord, 1)),
+            "73682e636974792e686f7573696e67"
+            "00"
+            "69"
+            "00000001");
+  EXPECT_EQ(to_hex(pack::agency_item_key("a", pack::AgencyItemKind::kRecommendation, 258)),
+            "61"
+            "00"
+            "72"
+            "00000102");
 }
 
 TEST(Projections, LineListsRoundTripAnySeqsAndTimes) {  // docs/LEDGER_FORMAT.md §10.1
