@@ -284,8 +284,10 @@ struct ProjectionMeta {
 Result<ProjectionMeta> projection_meta(const Ledger& ledger);
 inline constexpr std::uint32_t kProjectionVersion = 3;
 
-// Drops every projection and rebuilds it from the log. progress(done, total) is called now and
-// then. Claims the shard for writing first (Ledger::claim_writer): never under a running ingest.
+// Drops every projection and rebuilds it from the log. progress(done, total) is called as the
+// entries are applied in memory, done == total last, just before the one write transaction that
+// replaces the tables. Claims the shard for writing first (Ledger::claim_writer): never under a
+// running ingest.
 Result<RebuildReport> rebuild_projections(
     Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
 // Applies the entries the projections have not seen yet (after a crash in a rebuild, or when

@@ -289,7 +289,10 @@ int rebuild_cmd(const DomainArgs& a) {
     auto ledger = open_shard(sa);
     if (!ledger) return report(ledger.status());
     auto r = rebuild_projections(**ledger, [](std::uint64_t done, std::uint64_t total) {
-      if (isatty(2)) std::cerr << "\rapplied " << done << " / " << total << std::flush;
+      // The last call comes before the single write transaction, which takes a while too.
+      if (isatty(2))
+        std::cerr << "\rapplied " << done << " / " << total
+                  << (done == total ? "; writing the tables ..." : "") << std::flush;
     });
     if (isatty(2)) std::cerr << "\n";
     if (!r) return report(r.status());
