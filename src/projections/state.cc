@@ -142,7 +142,7 @@ bool decode_block(ByteView b, std::size_t min_size, std::vector<Item>& items) {
   Unpack u(b);
   if (!version_ok(u)) return false;
   const std::size_t n = u.count(min_size);
-  if (n > kAgencyBlockItems) return false;
+  if (n == 0 || n > kAgencyBlockItems) return false;  // a block holds 1 to 16 items
   const std::size_t at = items.size();
   items.resize(at + n);
   for (std::size_t i = 0; i < n; ++i) get_item(u, items[at + i]);

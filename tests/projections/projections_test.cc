@@ -221,6 +221,7 @@ TEST(Projections, AgencyItemBlocksFollowEveryChangeAndReadBackWhole) {
   std::optional<AgencyState> got;
   ASSERT_TRUE(pack::load_agency(m, id.value, got));
   ASSERT_TRUE(got);
+  const AgencyState whole = *got;
   const Bytes second = pack::agency_item_key(id.value, pack::AgencyItemKind::kRecord, 1);
   const Bytes block =
       Bytes(m.get(Side::kAgencyItem, second)->begin(), m.get(Side::kAgencyItem, second)->end());
@@ -234,6 +235,19 @@ TEST(Projections, AgencyItemBlocksFollowEveryChangeAndReadBackWhole) {
   MemorySide empty_block = m;
   empty_block.put(Side::kAgencyItem, second, {});
   EXPECT_FALSE(pack::load_agency(empty_block, id.value, got));
+  // A block that lists no item is never written, not even where one would add up: a first
+  // block of recommendations for an agency that has none.
+  AgencyState bare = whole;
+  bare.items.clear();
+  bare.recommendations.clear();
+  MemorySide no_items;
+  no_items.put(Side::kAgency, as_bytes(id.value), pack::encode(bare));
+  ASSERT_TRUE(pack::load_agency(no_items, id.value, got));
+  EXPECT_EQ(got, bare);
+  no_items.put(Side::kAgencyItem,
+               pack::agency_item_key(id.value, pack::AgencyItemKind::kRecommendation, 0),
+               *from_hex("0100000000"));
+  EXPECT_FALSE(pack::load_agency(no_items, id.value, got));
   MemorySide surplus = m;
   surplus.put(Side::kAgencyItem,
               pack::agency_item_key(id.value, pack::AgencyItemKind::kRecord, 999), block);
