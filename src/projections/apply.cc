@@ -76,20 +76,17 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     ++a->events;
     a->last_at = std::max(a->last_at, e.issued_at);
   }
-  // The agency's items, found or added, with their storage blocks marked changed.
-  auto block_of = [](std::size_t i) {
-    return static_cast<std::uint32_t>(i / pack::kAgencyBlockItems);
+  // Marks the storage block of item i (of `items`, the agency's) changed, and returns i.
+  auto touch = [&](auto& items, std::set<std::uint32_t>& blocks, auto* i) {
+    if (i) blocks.insert(static_cast<std::uint32_t>((i - items.data()) / pack::kAgencyBlockItems));
+    return i;
   };
   auto item = [&](const EventId& record) {
-    RecordItem* i = item_of(a, record);
-    if (i) item_blocks[e.subject.value].records.insert(block_of(i - a->items.data()));
-    return i;
+    return touch(a->items, item_blocks[e.subject.value].records, item_of(a, record));
   };
   auto rec_item = [&](const EventId& id) {
-    RecItem* i = rec_item_of(a, id);
-    if (i)
-      item_blocks[e.subject.value].recommendations.insert(block_of(i - a->recommendations.data()));
-    return i;
+    return touch(a->recommendations, item_blocks[e.subject.value].recommendations,
+                 rec_item_of(a, id));
   };
   // Adds the line to a lifecycle object's history and marks it changed.
   auto record_step = [&](const EventId& id, bool moves_last = true) -> RecordState* {
@@ -140,7 +137,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
       if (a) {
         a->items.push_back(RecordItem{p->record, seq, e.issued_at, r->category, *r->severity,
                                       std::nullopt, ItemEnd::kCounting, Timestamp{}, Seq{}});
-        item_blocks[e.subject.value].records.insert(block_of(a->items.size() - 1));
+        touch(a->items, item_blocks[e.subject.value].records, &a->items.back());
       }
     }
   } else if (const auto* p = e.as<RecordCorrected>()) {
@@ -264,7 +261,8 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     if (a) {
       a->recommendations.push_back(
           RecItem{e.id, seq, e.issued_at, p->deadline, std::nullopt, std::nullopt});
-      item_blocks[e.subject.value].recommendations.insert(block_of(a->recommendations.size() - 1));
+      touch(a->recommendations, item_blocks[e.subject.value].recommendations,
+            &a->recommendations.back());
     }
   } else if (const auto* p = e.as<RectificationReported>()) {
     RecommendationState* r = recommendation_step(p->recommendation);

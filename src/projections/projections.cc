@@ -262,21 +262,32 @@ Result<ProjectionCheck> check_projections(const Ledger& ledger) {
 
 namespace {
 
-template <class T, class Decode>
-Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, std::string what) {
+// One object, read by load(reader, out): false when what is stored does not decode, out empty
+// when nothing is.
+template <class T, class Load>
+Result<T> read_loaded(const Ledger& ledger, Load load, const std::string& what) {
   std::optional<T> out;
   bool corrupt = false;
   Status s = ledger.read_side([&](const SideReader& r) {
-    if (auto v = r.get(t, key)) {
-      out = decode(*v);
-      corrupt = !out;
-    }
+    corrupt = !load(r, out);
     return Status::ok();
   });
   if (!s) return s;
   if (corrupt) return undecodable(ledger, "the stored " + what);
   if (!out) return Status(Reason::kNotFound, "no " + what + " in this shard");
   return std::move(*out);
+}
+
+// One object stored as one value.
+template <class T, class Decode>
+Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, std::string what) {
+  auto load = [&](const SideReader& r, std::optional<T>& out) {
+    auto v = r.get(t, key);
+    if (!v) return true;
+    out = decode(*v);
+    return out.has_value();
+  };
+  return read_loaded<T>(ledger, load, what);
 }
 
 }  // namespace
@@ -288,16 +299,10 @@ std::optional<AgencyState> agency_state_in(const SideReader& r, const AgencyId& 
 }
 
 Result<AgencyState> agency_state(const Ledger& ledger, const AgencyId& id) {
-  std::optional<AgencyState> out;
-  bool corrupt = false;
-  Status s = ledger.read_side([&](const SideReader& r) {
-    corrupt = !pack::load_agency(r, id.value, out);
-    return Status::ok();
-  });
-  if (!s) return s;
-  if (corrupt) return undecodable(ledger, "the stored agency '" + id.value + "'");
-  if (!out) return Status(Reason::kNotFound, "no agency '" + id.value + "' in this shard");
-  return std::move(*out);
+  auto load = [&](const SideReader& r, std::optional<AgencyState>& out) {
+    return pack::load_agency(r, id.value, out);
+  };
+  return read_loaded<AgencyState>(ledger, load, "agency '" + id.value + "'");
 }
 
 Result<AgencyState> agency_state_as_of(const Ledger& ledger, const AgencyId& id, Timestamp t) {

@@ -50,33 +50,35 @@ std::optional<EventId> decode_id(ByteView b) {
   return id;
 }
 
-// Finds key in the cache, loading it from the backing on a miss (absence is cached too).
-template <class Map, class Key, class Decode>
-auto* lookup(Map& m, const Key& key, ByteView raw_key, const SideReader* backing, Side t,
-             Decode decode, bool change = false) {
+// Finds key in the cache, calling load() on a miss (absence is cached too).
+template <class Map, class Key, class Load>
+auto* lookup_with(Map& m, const Key& key, Load load, bool change) {
   auto it = m.find(key);
-  if (it == m.end()) {
-    using T = typename Map::mapped_type::Value;
-    it = m.emplace(key, typename Map::mapped_type{load<T>(backing, t, raw_key, decode)}).first;
-  }
+  if (it == m.end()) it = m.emplace(key, typename Map::mapped_type{load()}).first;
   if (!it->second.value) return static_cast<decltype(&*it->second.value)>(nullptr);
   if (change) it->second.dirty = true;
   return &*it->second.value;
 }
 
+// The same for a table whose rows are one value each.
+template <class Map, class Key, class Decode>
+auto* lookup(Map& m, const Key& key, ByteView raw_key, const SideReader* backing, Side t,
+             Decode decode, bool change = false) {
+  using T = typename Map::mapped_type::Value;
+  return lookup_with(
+      m, key, [&] { return load<T>(backing, t, raw_key, decode); }, change);
+}
+
 }  // namespace
 
 AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
-  auto it = agencies.find(id.value);
-  if (it == agencies.end()) {  // the state and its item blocks (absence is cached too)
+  auto load = [&] {  // the state and its item blocks
     std::optional<AgencyState> a;
     if (backing != nullptr && !pack::load_agency(*backing, id.value, a))
       corrupt(Side::kAgency, as_bytes(id.value));
-    it = agencies.emplace(id.value, Slot<AgencyState>{std::move(a)}).first;
-  }
-  if (!it->second.value) return nullptr;
-  if (change) it->second.dirty = true;
-  return &*it->second.value;
+    return a;
+  };
+  return lookup_with(agencies, id.value, load, change);
 }
 RecordState* Projector::Impl::record(const EventId& id, bool change) {
   return lookup(records, id, id.view(), backing, Side::kRecord, pack::decode_record, change);
@@ -288,20 +290,16 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
                           {Side::kReference, &references},
                           {Side::kRectification, &rectifications}})
     for (const auto& [k, v] : *table) write(t, k, v);
-  // The changed item blocks, in key order (an agency's key sorts before those of any agency
-  // whose id it is a prefix of, since the separator 0x00 sorts first).
+  // The changed item blocks, in key order.
   std::vector<std::pair<Bytes, Bytes>> blocks;
   for (const auto& [id, changed] : m.item_blocks) {
     auto it = m.agencies.find(id);
     if (it == m.agencies.end() || !it->second.value) continue;
-    for (std::uint32_t b : changed.records)
-      blocks.emplace_back(
-          pack::agency_item_key(id, pack::AgencyItemKind::kRecord, b),
-          pack::encode_agency_block(*it->second.value, pack::AgencyItemKind::kRecord, b));
-    for (std::uint32_t b : changed.recommendations)
-      blocks.emplace_back(
-          pack::agency_item_key(id, pack::AgencyItemKind::kRecommendation, b),
-          pack::encode_agency_block(*it->second.value, pack::AgencyItemKind::kRecommendation, b));
+    for (auto [kind, numbers] : {std::pair{pack::AgencyItemKind::kRecord, &changed.records},
+                                 {pack::AgencyItemKind::kRecommendation, &changed.recommendations}})
+      for (std::uint32_t b : *numbers)
+        blocks.emplace_back(pack::agency_item_key(id, kind, b),
+                            pack::encode_agency_block(*it->second.value, kind, b));
   }
   std::sort(blocks.begin(), blocks.end());
   for (const auto& [k, v] : blocks) write(Side::kAgencyItem, k, v);
