@@ -2,6 +2,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <stdexcept>
+#include <unordered_map>
+
 #include <nlohmann/json.hpp>
 
 #include "govcredit/codec.h"
@@ -20,7 +23,8 @@ Status storage_error(const std::exception& e) {
 
 // Meta keys (LEDGER_FORMAT.md §6).
 constexpr std::string_view kMetaFormat = "format", kMetaPartition = "partition", kMetaHead = "head",
-                           kMetaIngest = "ingest", kMetaRejections = "rejections";
+                           kMetaIngest = "ingest", kMetaRejections = "rejections",
+                           kMetaIndexLegacy = "index_legacy";
 
 }  // namespace
 
@@ -61,16 +65,20 @@ Rejection parse_rejection(ByteView v) {
 
 class BatchImpl final : public Ledger::Batch {
  public:
-  BatchImpl(lmdb::Txn& txn, const Ledger::Impl& impl, LedgerState state)
-      : txn_(txn), impl_(impl), s_(std::move(state)), side_(txn, impl.side) {}
+  BatchImpl(lmdb::Txn& txn, Ledger::Impl& impl, LedgerState state)
+      : txn_(txn), impl_(impl), s_(std::move(state)), n0_(s_.head.size), side_(txn, impl.side) {
+    // A filter that missed another writer's entries, or is over its size, is built again.
+    if (impl_.filter &&
+        (impl_.filter_size != n0_ || impl_.filter->count() > impl_.filter->capacity()))
+      impl_.filter.reset();
+  }
 
   SideWriter& side() override { return side_; }
 
   std::optional<std::pair<Seq, bool>> find_event(const EventId& id, ByteView wire) override {
-    auto v = txn_.find(impl_.index, lmdb::val(id.view()));
-    if (!v || v->size() != 8) return std::nullopt;
-    Seq at{get_le(v->data(), 8)};
-    return std::make_pair(at, same_wire(at, wire));
+    auto at = lookup(id);
+    if (!at) return std::nullopt;
+    return std::make_pair(Seq{*at}, same_wire(Seq{*at}, wire));
   }
 
   // Whether the entry at seq carries exactly these wire bytes (the rare path of a re-send).
@@ -83,14 +91,16 @@ class BatchImpl final : public Ledger::Batch {
 
   AppendResult append(const AppendItem& item) override {
     const Seq seq{s_.head.size};
-    std::uint8_t idx[8];
-    put_le(idx, seq.value, 8);
-    ByteView existing;
-    if (!txn_.insert(impl_.index, lmdb::val(item.id.view()), MDB_val{8, idx}, &existing)) {
-      Seq at{existing.size() == 8 ? get_le(existing.data(), 8) : 0};
-      return {same_wire(at, item.wire) ? AppendOutcome::kAlreadyPresent : AppendOutcome::kConflict,
-              at};
-    }
+    if (auto at = lookup(item.id))
+      return {same_wire(Seq{*at}, item.wire) ? AppendOutcome::kAlreadyPresent
+                                             : AppendOutcome::kConflict,
+              Seq{*at}};
+    if (seq.value >= kMaxEntries)
+      throw std::length_error("the shard holds " + std::to_string(kMaxEntries) +
+                              " entries, the most its event index can (LEDGER_FORMAT.md §5)");
+    ids_.push_back({item.id.bytes, seq.value});
+    batch_ids_.emplace(item.id, seq.value);
+    if (impl_.filter) impl_.filter->add(item.id.bytes.data());
     EntryHeader header(seq, item.partition, item.offset);
     Digest leaf = entry_leaf_hash(header.view(), item.wire);
     Digest chain = chain_hash(s_.head.chain, leaf);
@@ -131,6 +141,7 @@ class BatchImpl final : public Ledger::Batch {
 
   // Writes the meta records that account for this batch; returns the state to adopt on commit.
   LedgerState finish() {
+    write_index(txn_, impl_, ids_);
     s_.head.root = s_.range.root();
     std::uint8_t head[40];
     put_le(head, s_.head.size, 8);
@@ -145,10 +156,35 @@ class BatchImpl final : public Ledger::Batch {
   }
 
  private:
+  // The seq of `id` if the shard or this batch holds it.
+  std::optional<std::uint64_t> lookup(const EventId& id) {
+    if (auto it = batch_ids_.find(id); it != batch_ids_.end()) return it->second;
+    // Without the filter every run is searched; it is built once the searches would have cost
+    // more than reading every id once (a few hundred nanoseconds a search, tens per id read).
+    if (!impl_.filter && ++impl_.lookups * 32 >= n0_) {
+      impl_.filter = build_filter(txn_, impl_, n0_);
+      impl_.filter_size = n0_;
+      for (const PendingId& p : ids_) impl_.filter->add(p.id.data());
+    }
+    if (impl_.filter && !impl_.filter->may_contain(id.bytes.data())) return std::nullopt;
+    return impl_.find_id(txn_, id.bytes.data(), n0_);
+  }
+
+  struct IdHash {
+    std::size_t operator()(const EventId& id) const {
+      std::uint64_t h;
+      std::memcpy(&h, id.bytes.data(), 8);
+      return static_cast<std::size_t>(h * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+
   lmdb::Txn& txn_;
-  const Ledger::Impl& impl_;
+  Ledger::Impl& impl_;
   LedgerState s_;
+  const std::uint64_t n0_;  // the log's size when the batch began
   LmdbSide side_;
+  std::vector<PendingId> ids_;  // appended by this batch, in seq order
+  std::unordered_map<EventId, std::uint64_t, IdHash> batch_ids_;
 };
 
 struct AbortWrite {};
@@ -236,17 +272,22 @@ std::uint32_t Ledger::Impl::format(const lmdb::Txn& txn) const {
 }
 
 void Ledger::Impl::upgrade(lmdb::Txn& txn) const {
-  if (format(txn) != 1) return;
+  const std::uint32_t f = format(txn);
+  if (f == kStorageFormat) return;
   std::uint64_t n = 0;
   if (auto h = txn.find(meta, lmdb::val(kMetaHead)); h && h->size() == 40) n = get_le(h->data(), 8);
-  for (std::uint32_t level = 0; level < kLowestStoredLevel; ++level)
-    for (std::uint64_t i = 0; i < n >> level; ++i) {
-      BeKey k(merkle::node_position(level, i));
-      txn.erase(merkle, k.val());
-    }
-  std::uint8_t f[4];
-  put_le(f, kStorageFormat, 4);
-  txn.put(meta, lmdb::val(kMetaFormat), MDB_val{4, f});
+  if (f == 1)
+    for (std::uint32_t level = 0; level < kLowestStoredLevel; ++level)
+      for (std::uint64_t i = 0; i < n >> level; ++i) {
+        BeKey k(merkle::node_position(level, i));
+        txn.erase(merkle, k.val());
+      }
+  // The ids indexed so far stay where they are, in slot 0 (`event_index`).
+  std::uint8_t legacy[8], fmt[4];
+  put_le(legacy, n, 8);
+  txn.put(meta, lmdb::val(kMetaIndexLegacy), MDB_val{8, legacy});
+  put_le(fmt, kStorageFormat, 4);
+  txn.put(meta, lmdb::val(kMetaFormat), MDB_val{4, fmt});
 }
 
 Result<Entry> Ledger::Impl::get(const lmdb::Txn& txn, Seq seq) const {
@@ -284,11 +325,14 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
   auto impl = std::make_unique<Impl>();
   try {
     impl->env = std::make_unique<lmdb::Env>(
-        dir, lmdb::EnvOptions{options.initial_map_size, 32, options.no_sync});
+        dir, lmdb::EnvOptions{options.initial_map_size, 128, options.no_sync});
     impl->meta = impl->env->open_db("meta");
     impl->log = impl->env->open_db("log");
     impl->merkle = impl->env->open_db("merkle");
-    impl->index = impl->env->open_db("event_index");
+    std::vector<std::string> slots;
+    for (std::size_t i = 0; i < kIndexSlots; ++i) slots.push_back(index_slot_name(i));
+    auto dbs = impl->env->open_dbs(slots);
+    std::copy(dbs.begin(), dbs.end(), impl->index.begin());
     impl->registry = impl->env->open_db("registry");
     impl->checkpoints = impl->env->open_db("checkpoints");
     impl->rejections = impl->env->open_db("rejections");
@@ -308,9 +352,9 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
         txn.put(impl->meta, lmdb::val(kMetaPartition), MDB_val{4, p});
         return;
       }
-      if (const std::uint32_t f = impl->format(txn); f != kStorageFormat && f != 1) {
+      if (const std::uint32_t f = impl->format(txn); f < 1 || f > kStorageFormat) {
         bad = Status(Reason::kCorrupt, dir + " holds an unknown storage format (" +
-                                           std::to_string(f) + "; this build reads 1 and " +
+                                           std::to_string(f) + "; this build reads 1 to " +
                                            std::to_string(kStorageFormat) + ")");
         return;
       }
@@ -346,7 +390,7 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   Status result;
   LedgerState adopted;
   try {
-    if (!impl_->upgraded) {  // a format-1 shard becomes format 2 before its next entry
+    if (!impl_->upgraded) {  // an older shard becomes format 3 before its next entry
       impl_->env->write([&](lmdb::Txn& txn) { impl_->upgrade(txn); });
       impl_->upgraded = true;
     }
@@ -356,6 +400,7 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
       if (!result) throw AbortWrite{};
       adopted = batch.finish();
     });
+    if (impl_->filter) impl_->filter_size = adopted.head.size;
   } catch (const AbortWrite&) {
     return result;
   } catch (const std::exception& e) {
@@ -424,8 +469,8 @@ Result<Entry> Ledger::get_by_event(const EventId& id) const {
   Result<Entry> out(Reason::kNotFound, "no event " + to_hex(id) + " in this shard");
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
-      auto v = txn.find(impl_->index, lmdb::val(id.view()));
-      if (v && v->size() == 8) out = impl_->get(txn, Seq{get_le(v->data(), 8)});
+      const std::uint64_t n = txn.count(impl_->log);
+      if (auto seq = impl_->find_id(txn, id.bytes.data(), n)) out = impl_->get(txn, Seq{*seq});
     });
   } catch (const std::exception& e) {
     return storage_error(e);

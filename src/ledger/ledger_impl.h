@@ -6,6 +6,9 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "govcredit/ledger.h"
 #include "govcredit/merkle.h"
@@ -17,9 +20,47 @@ inline constexpr std::string_view kChainPrefix{"govcredit/chain/v1\0", 19};
 inline constexpr std::uint8_t kEntryVersion = 1;
 inline constexpr std::size_t kEntryHeaderSize = 1 + 8 + 4 + 8;
 // Format 2 stores only the Merkle nodes of level kLowestStoredLevel and up (LEDGER_FORMAT.md §4);
-// format 1 (before 2026-12-01) stored every node, and is converted at a shard's first write.
-inline constexpr std::uint32_t kStorageFormat = 2;
+// format 3 keeps the event index in runs (§5). Formats 1 (before 2026-12-01: every Merkle node)
+// and 2 (one `event_index` database) are read as they are and converted at a shard's first write.
+inline constexpr std::uint32_t kStorageFormat = 3;
 inline constexpr std::uint32_t kLowestStoredLevel = 3;
+
+// The event index's runs (LEDGER_FORMAT.md §5): run (tier t, position j) holds the ids of the
+// entries of one aligned block of 2^(kRunBlockBits + kRunFanBits·t) seqs, the j-th of its parent
+// block. Slot 0 is `event_index`, the ids of the entries a format-1 or -2 shard held when it was
+// converted (seqs below meta/index_legacy); slot 1 + 8t + j holds run (t, j).
+inline constexpr std::uint32_t kRunBlockBits = 10, kRunFanBits = 3, kRunTiers = 9;
+inline constexpr std::uint32_t kRunFan = 1u << kRunFanBits;
+inline constexpr std::size_t kIndexSlots = 1 + kRunTiers * kRunFan;
+inline constexpr std::uint64_t kMaxEntries = std::uint64_t{1}
+                                             << (kRunBlockBits + kRunFanBits * kRunTiers);
+inline constexpr std::size_t run_slot(std::uint32_t tier, std::uint32_t pos) {
+  return 1 + tier * kRunFan + pos;
+}
+std::string index_slot_name(std::size_t slot);
+
+// One run that may hold records when the log has n entries and the first `legacy` are indexed in
+// slot 0: its slot and the seqs [first, end) its records must lie in.
+struct IndexRun {
+  std::size_t slot;
+  std::uint64_t first, end;
+};
+// The runs in use at log size n (slot 0 first when legacy > 0).
+std::vector<IndexRun> index_runs(std::uint64_t n, std::uint64_t legacy);
+
+// The writer's filter of every id in the shard (a blocked Bloom filter): false means absent.
+class IdFilter {
+ public:
+  explicit IdFilter(std::uint64_t capacity);
+  void add(const std::uint8_t* id);
+  bool may_contain(const std::uint8_t* id) const;
+  std::uint64_t count() const { return count_; }
+  std::uint64_t capacity() const { return capacity_; }
+
+ private:
+  std::vector<std::array<std::uint64_t, 8>> blocks_;
+  std::uint64_t count_ = 0, capacity_ = 0;
+};
 
 inline void put_le(std::uint8_t* p, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
@@ -58,13 +99,18 @@ struct LedgerState {
 
 struct Ledger::Impl {
   std::unique_ptr<lmdb::Env> env;
-  MDB_dbi meta = 0, log = 0, merkle = 0, index = 0, registry = 0, checkpoints = 0, rejections = 0;
-  std::array<MDB_dbi, kSideCount> side{};  // indexed by Side
+  MDB_dbi meta = 0, log = 0, merkle = 0, registry = 0, checkpoints = 0, rejections = 0;
+  std::array<MDB_dbi, kIndexSlots> index{};  // by slot (kIndexSlots)
+  std::array<MDB_dbi, kSideCount> side{};    // indexed by Side
   Partition partition;
   std::string origin;
   std::string dir;
   int writer_lock = -1;   // fd holding flock(LOCK_EX) on dir/writer.lock once claimed
   bool upgraded = false;  // whether this handle has seen the shard in kStorageFormat (writer)
+  // The writer's id filter, built once enough look-ups make it pay (index.cc), and the log size
+  // it was last brought up to date at; only Ledger::write touches them.
+  std::unique_ptr<IdFilter> filter;
+  std::uint64_t filter_size = 0, lookups = 0;
   ~Impl();
   mutable std::mutex mu;  // guards state
   LedgerState state;      // GUARDED_BY(mu); written only by the writer thread
@@ -77,12 +123,31 @@ struct Ledger::Impl {
   // kLowestStoredLevel computed from its ≤ 4 log entries. Throws LmdbError(MDB_NOTFOUND) when
   // a node or entry is missing or malformed (corruption).
   Digest node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const;
-  // The storage format in meta/format as this transaction sees it (1 or 2).
+  // The storage format in meta/format as this transaction sees it (1, 2 or 3).
   std::uint32_t format(const lmdb::Txn& txn) const;
-  // Converts a format-1 shard to format 2 in `txn`: deletes the nodes below kLowestStoredLevel.
+  // How many of the first entries slot 0 indexes: meta/index_legacy in format 3, every entry of
+  // the log (of size n) in formats 1 and 2.
+  std::uint64_t index_legacy(const lmdb::Txn& txn, std::uint64_t n) const;
+  // Converts a format-1 or -2 shard to format 3 in `txn`: deletes the Merkle nodes below
+  // kLowestStoredLevel (format 1) and records meta/index_legacy.
   void upgrade(lmdb::Txn& txn) const;
+  // The seq the index gives `id` at log size n, if any (one search per run).
+  std::optional<std::uint64_t> find_id(const lmdb::Txn& txn, const std::uint8_t* id,
+                                       std::uint64_t n) const;
   Result<Entry> get(const lmdb::Txn& txn, Seq seq) const;
 };
+
+// One id a batch appended, waiting for the batch's end to be written into its run.
+struct PendingId {
+  std::array<std::uint8_t, 16> id;
+  std::uint64_t seq;
+};
+// Writes a batch's ids (in seq order, continuing the log) into their tier-0 runs and merges the
+// runs of every block the batch completed (LEDGER_FORMAT.md §5).
+void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, std::vector<PendingId>& ids);
+// A filter holding every id of the runs at log size n, sized for growth.
+std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl& impl,
+                                       std::uint64_t n);
 
 // The side tables over one LMDB transaction (read-only when the txn is).
 class LmdbSide final : public SideWriter {

@@ -28,44 +28,25 @@ struct Problem {
   std::string what;
 };
 
-// The event index check for one chunk of the log: looking each id up in log order would visit
-// the index's pages at random (the ids are random). Instead the chunk's (id, seq) pairs are
-// sorted by id and looked up with one cursor walking forward, so the index pages a chunk needs
-// are read in order. The count check at the end of verify catches ids the log does not hold.
-class IndexCheck {
- public:
+// A multiset fingerprint of (id, seq) pairs: two 64-bit sums of mixed pairs. The log's pairs of
+// a chunk and the index records pointing into it sum to the same fingerprint exactly when they
+// are the same pairs (but with odds of 2^-128), whatever runs the records are in; only a chunk
+// whose fingerprints differ is searched record by record (LEDGER_FORMAT.md §9).
+struct Fingerprint {
+  std::uint64_t a = 0, b = 0;
+  static std::uint64_t mix(std::uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+  }
   void add(const std::uint8_t* id, std::uint64_t seq) {
-    Item it;
-    std::memcpy(it.id.data(), id, 16);
-    it.seq = seq;
-    items_.push_back(it);
+    const std::uint64_t x = mix(get_le(id, 8) ^ mix(seq + 0x9e3779b97f4a7c15ULL));
+    a += x;
+    b += mix(get_le(id + 8, 8) ^ mix(seq ^ 0x6a09e667f3bcc909ULL) ^ x);
   }
-
-  // The smallest seq below `before` whose index record is missing or points elsewhere; the
-  // collected records are consumed.
-  std::optional<std::uint64_t> check(const lmdb::Txn& txn, MDB_dbi dbi, std::uint64_t before) {
-    std::sort(items_.begin(), items_.end(),
-              [](const Item& a, const Item& b) { return a.id < b.id; });
-    std::optional<std::uint64_t> bad;
-    lmdb::Cursor cur(txn, dbi);
-    for (const Item& it : items_) {
-      if (it.seq >= before || (bad && it.seq > *bad)) continue;
-      MDB_val key{16, const_cast<std::uint8_t*>(it.id.data())};
-      bool ok = cur.seek(&key) && cur.key().mv_size == 16 &&
-                std::memcmp(cur.key().mv_data, it.id.data(), 16) == 0 && cur.value().mv_size == 8 &&
-                get_le(static_cast<const std::uint8_t*>(cur.value().mv_data), 8) == it.seq;
-      if (!ok) bad = it.seq;
-    }
-    items_.clear();
-    return bad;
-  }
-
- private:
-  struct Item {
-    std::array<std::uint8_t, 16> id;
-    std::uint64_t seq;
-  };
-  std::vector<Item> items_;
+  bool operator==(const Fingerprint&) const = default;
 };
 
 // The structural check (docs/LEDGER_FORMAT.md §9): every entry's key, header, chain link and
@@ -81,7 +62,9 @@ class IndexCheck {
 // - The chunk computes its own Merkle subtree and compares every node inside it with the stored
 //   one; the nodes above the chunks are computed from the chunks' roots, in order, by the
 //   caller (`run`), which also reports progress.
-// - The chunk's index records are checked in one sorted pass (IndexCheck).
+// - The chunk sums the fingerprint of its (id, seq) pairs; meanwhile the caller reads every
+//   event index run once, in key order, and sums the records pointing into each chunk. A chunk
+//   whose sums differ is searched entry by entry for the first one the index does not point at.
 //
 // Each chunk yields the first problem in it; the first problem of the log is that of the first
 // chunk that has one (or of a node above the chunks, completed by an earlier chunk's last
@@ -95,7 +78,8 @@ class StructureCheck {
         n_(entries),
         level_(std::min<std::uint32_t>(level, 40)),
         chunks_((entries + (std::uint64_t{1} << level_) - 1) >> level_),
-        results_(chunks_) {}
+        results_(chunks_),
+        indexed_(chunks_) {}
 
   // The first problem, if any; `progress(done)` is called as the entries below `done` pass.
   std::optional<Problem> run(const std::function<void(std::uint64_t)>& progress) {
@@ -103,6 +87,7 @@ class StructureCheck {
         std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), chunks_);
     std::vector<std::thread> pool;
     for (std::size_t i = 0; i < threads; ++i) pool.emplace_back([this] { work(); });
+    guard([&] { read_index(); });  // on this thread, while the pool checks the log
     std::optional<Problem> found;
     merkle::CompactRange above;  // over the roots of the complete chunks
     for (std::uint64_t k = 0; k < chunks_ && !found; ++k) {
@@ -113,6 +98,13 @@ class StructureCheck {
         if (error_) break;
         r = std::move(results_[k]);
       }
+      // The index problem of this chunk, if any, below its structural problem, if any.
+      if (r.problem || r.ids != indexed_[k])
+        guard([&] {
+          if (auto bad = index_problem(k, r.problem ? r.problem->seq : (k + 1) << level_))
+            r.problem = std::move(bad);
+        });
+      if (error()) break;
       if (r.problem) {
         found = std::move(r.problem);
         break;
@@ -137,6 +129,10 @@ class StructureCheck {
     return found;
   }
 
+  // Whether the index holds records that cannot be in it: outside every run, in a run whose seqs
+  // they are not, or malformed (after run).
+  bool index_extra() const { return index_extra_; }
+
   // What stopped a thread from reading the store, if anything (after run).
   std::optional<std::string> error() {
     std::lock_guard lock(mu_);
@@ -147,8 +143,82 @@ class StructureCheck {
   struct Result {
     bool done = false;
     std::optional<Problem> problem;
-    Digest root;  // of a complete chunk's subtree
+    Digest root;      // of a complete chunk's subtree
+    Fingerprint ids;  // of the chunk's (id, seq) pairs
   };
+
+  // Runs fn; what it throws becomes the check's error (the pool must be joined either way).
+  void guard(const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mu_);
+      if (!error_) error_ = e.what();
+    }
+  }
+
+  // Reads every slot of the index on the verifier's snapshot: sums each record into the
+  // fingerprint of the chunk its seq lies in, and notes records that cannot be there.
+  void read_index() {
+    const std::uint64_t legacy = impl_.index_legacy(txn_, n_);
+    std::vector<std::optional<std::pair<std::uint64_t, std::uint64_t>>> range(kIndexSlots);
+    for (const IndexRun& r : index_runs(n_, legacy))
+      range[r.slot] = std::make_pair(r.slot == 0 ? 0 : std::max(r.first, legacy), r.end);
+    for (std::size_t slot = 0; slot < kIndexSlots; ++slot) {
+      lmdb::Cursor c(txn_, impl_.index[slot]);
+      for (bool at = c.seek(nullptr); at; at = c.next()) {
+        const std::uint64_t seq =
+            c.value().mv_size == 8 ? get_le(static_cast<const std::uint8_t*>(c.value().mv_data), 8)
+                                   : ~std::uint64_t{0};
+        if (!range[slot] || c.key().mv_size != 16 || seq < range[slot]->first ||
+            seq >= range[slot]->second) {
+          index_extra_ = true;
+          continue;
+        }
+        indexed_[seq >> level_].add(static_cast<const std::uint8_t*>(c.key().mv_data), seq);
+      }
+    }
+  }
+
+  // The first entry of chunk k below `before` that its run does not index; failing that, the
+  // first entry of the chunk that a record of another id points at.
+  std::optional<Problem> index_problem(std::uint64_t k, std::uint64_t before) const {
+    const std::uint64_t from = k << level_, to = std::min(before, std::min(n_, (k + 1) << level_));
+    const std::uint64_t legacy = impl_.index_legacy(txn_, n_);
+    const std::vector<IndexRun> runs = index_runs(n_, legacy);
+    auto id_at = [&](std::uint64_t m) -> std::optional<ByteView> {
+      BeKey key(m);
+      auto v = txn_.find(impl_.log, key.val());
+      if (!v || v->size() < 32 + kEntryHeaderSize + kWireIdOffset + 16) return std::nullopt;
+      return v->subspan(32 + kEntryHeaderSize + kWireIdOffset, 16);
+    };
+    for (std::uint64_t m = from; m < to; ++m) {
+      auto id = id_at(m);
+      if (!id) continue;  // the structural check names it
+      auto run = std::find_if(runs.begin(), runs.end(), [&](const IndexRun& r) {
+        return r.slot == 0 ? m < legacy : m >= r.first && m < r.end && m >= legacy;
+      });
+      auto v = run == runs.end() ? std::nullopt : txn_.find(impl_.index[run->slot], lmdb::val(*id));
+      if (!v || v->size() != 8 || get_le(v->data(), 8) != m)
+        return Problem{m, Reason::kCorrupt, "the event index does not point at this entry"};
+    }
+    std::optional<std::uint64_t> second;
+    for (const IndexRun& r : runs) {
+      if (r.end <= from || r.first >= to) continue;
+      lmdb::Cursor c(txn_, impl_.index[r.slot]);
+      for (bool at = c.seek(nullptr); at; at = c.next()) {
+        if (c.value().mv_size != 8 || c.key().mv_size != 16) continue;
+        const std::uint64_t m = get_le(static_cast<const std::uint8_t*>(c.value().mv_data), 8);
+        if (m < from || m >= to || (second && m >= *second)) continue;
+        auto id = id_at(m);
+        if (id && std::memcmp(id->data(), c.key().mv_data, 16) != 0) second = m;
+      }
+    }
+    if (second)
+      return Problem{*second, Reason::kCorrupt,
+                     "the event index points another id at this entry as well"};
+    return std::nullopt;
+  }
 
   // Why the stored Merkle node (level, index) is not `hash`, if it is not.
   std::optional<std::string> node_problem(const lmdb::Txn& txn, std::uint32_t level,
@@ -208,7 +278,6 @@ class StructureCheck {
     lmdb::Cursor log(txn, impl_.log), nodes(txn, impl_.merkle);
     bool node_at = false;  // whether `nodes` stands on a record
     merkle::CompactRange range;
-    IndexCheck index;
     BeKey first(from);
     MDB_val first_key = first.val();
     bool at = log.seek(&first_key);
@@ -269,11 +338,8 @@ class StructureCheck {
         fail(m, "the event is too short to carry an id");
         break;
       }
-      index.add(wire.data() + kWireIdOffset, m);
+      r.ids.add(wire.data() + kWireIdOffset, m);
     }
-    const std::uint64_t before = r.problem ? r.problem->seq : to;
-    if (auto bad = index.check(txn, impl_.index, before))
-      r.problem = Problem{*bad, Reason::kCorrupt, "the event index does not point at this entry"};
     if (!r.problem && to - from == std::uint64_t{1} << level_) r.root = range.root();
     return r;
   }
@@ -288,6 +354,8 @@ class StructureCheck {
   std::mutex mu_;
   std::condition_variable ready_cv_;
   std::vector<Result> results_;       // under mu_
+  std::vector<Fingerprint> indexed_;  // by chunk: the index records pointing into it (read_index)
+  bool index_extra_ = false;
   bool cancelled_ = false;            // under mu_
   std::optional<std::string> error_;  // under mu_
 };
@@ -423,7 +491,7 @@ struct Verifier {
     if (txn.count(impl.merkle) != merkle::stored_node_count(n, lowest))
       return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
                         "the Merkle database holds nodes beyond the log");
-    if (txn.count(impl.index) != n)
+    if (structure.index_extra())
       return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
                         "the event index holds ids that are not in the log");
     if (opt.checkpoint) {

@@ -133,6 +133,16 @@ MDB_dbi Env::open_db(const char* name) {
   return dbi;
 }
 
+std::vector<MDB_dbi> Env::open_dbs(const std::vector<std::string>& names) {
+  std::shared_lock lock(resize_mu_);
+  Txn txn(env_, true);
+  std::vector<MDB_dbi> out(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i)
+    check(mdb_dbi_open(txn.get(), names[i].c_str(), MDB_CREATE, &out[i]), "mdb_dbi_open");
+  txn.commit();
+  return out;
+}
+
 void Env::write(const std::function<void(Txn&)>& fn) {
   for (int attempt = 0;; ++attempt) {
     try {

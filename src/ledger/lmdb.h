@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "govcredit/types.h"
 
@@ -132,6 +133,8 @@ class Env {
   MDB_env* get() const { return env_; }
   // Opens (creating if needed) a named database. Call once per name, before concurrent use.
   MDB_dbi open_db(const char* name);
+  // The same for several names, in one transaction.
+  std::vector<MDB_dbi> open_dbs(const std::vector<std::string>& names);
 
   // Runs fn in a write transaction and commits it. On MDB_MAP_FULL the transaction is aborted,
   // the map doubled and fn run again from scratch.

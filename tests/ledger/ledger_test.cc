@@ -12,6 +12,7 @@
 #include "govcredit/demo.h"
 #include "govcredit/ingest.h"
 #include "govcredit/merkle.h"
+#include "ledger/ledger_impl.h"
 #include "ledger/lmdb.h"
 #include "ledger/rfc9162_reference.h"
 #include "support/support.h"
@@ -120,6 +121,26 @@ std::vector<std::pair<Bytes, Bytes>> dump(const std::string& dir, const char* db
   return out;
 }
 
+// Every event index record of a closed shard, whichever run holds it, sorted.
+std::vector<std::pair<Bytes, Bytes>> index_records(const std::string& dir) {
+  std::vector<std::pair<Bytes, Bytes>> out;
+  for (std::size_t slot = 0; slot < kIndexSlots; ++slot) {
+    auto d = dump(dir, index_slot_name(slot).c_str());
+    out.insert(out.end(), d.begin(), d.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The name of the event index database that holds `id` in a closed shard ("" when none does).
+std::string index_db_holding(const std::string& dir, ByteView id) {
+  for (std::size_t slot = 0; slot < kIndexSlots; ++slot)
+    for (const auto& [k, v] : dump(dir, index_slot_name(slot).c_str()))
+      if (ByteView(k).size() == id.size() && std::equal(k.begin(), k.end(), id.begin()))
+        return index_slot_name(slot);
+  return "";
+}
+
 std::uint32_t stored_format(const std::string& dir) {
   lmdb::Env env(dir, lmdb::EnvOptions{});
   MDB_dbi meta = env.open_db("meta");
@@ -131,10 +152,11 @@ std::uint32_t stored_format(const std::string& dir) {
   return f;
 }
 
-// Storage format 1 (before 2026-12-01) stored every Merkle node; format 2 stores those of level 3
-// and up (LEDGER_FORMAT.md §4). A format-1 shard opens, reads and verifies as it is, and its
-// first write converts it: afterwards its `merkle` database is the one a new shard of the same
-// entries holds.
+// Storage format 1 (before 2026-12-01) stored every Merkle node and one `event_index`; format 3
+// stores the nodes of level 3 and up (LEDGER_FORMAT.md §4) and the index in runs (§5). A format-1
+// shard opens, reads and verifies as it is, and its first write converts it: afterwards its
+// `merkle` database is the one a new shard of the same entries holds, the ids it held stay in
+// `event_index` (meta/index_legacy says how many) and the later ones go into runs.
 TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
   testing::TempDir old_shard, fresh;
   const std::size_t half = world().events.size() / 2;
@@ -147,10 +169,10 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
     before = l->head();
     ASSERT_GT(before.size, 100u);
   }
-  ASSERT_EQ(stored_format(old_shard.path()), 2u);
+  ASSERT_EQ(stored_format(old_shard.path()), 3u);
   ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size, 3));
-  {  // Back to format 1: add the nodes below level 3, as format 1 stored them.
-    lmdb::Env env(old_shard.path(), lmdb::EnvOptions{});
+  {  // Back to format 1: add the nodes below level 3 and move the ids into one `event_index`.
+    lmdb::Env env(old_shard.path(), lmdb::EnvOptions{.max_dbs = 128});
     MDB_dbi log = env.open_db("log"), nodes = env.open_db("merkle"), meta = env.open_db("meta");
     env.write([&](lmdb::Txn& txn) {
       merkle::CompactRange range;
@@ -168,7 +190,18 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
       txn.put(meta, lmdb::val(std::string_view("format")),
               MDB_val{4, const_cast<std::uint8_t*>(one)});
     });
+    auto records = index_records(old_shard.path());
+    ASSERT_EQ(records.size(), before.size);
+    std::vector<MDB_dbi> slots;
+    for (std::size_t slot = 0; slot < kIndexSlots; ++slot)
+      slots.push_back(env.open_db(index_slot_name(slot).c_str()));
+    env.write([&](lmdb::Txn& txn) {
+      for (MDB_dbi s : slots) txn.clear(s);
+      for (auto& [k, v] : records)
+        txn.put(slots[0], lmdb::val(ByteView(k)), lmdb::val(ByteView(v)));
+    });
   }
+  ASSERT_EQ(dump(old_shard.path(), "event_index").size(), before.size);
   ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size));
   {  // Read as it is: the same head, proofs and a clean verify; nothing written.
     auto l = open(old_shard.path());
@@ -189,10 +222,22 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
         (*ing)->ingest(messages(half, world().events.size(), static_cast<std::int64_t>(half))));
     EXPECT_TRUE(l->verify().ok);
   }
-  EXPECT_EQ(stored_format(old_shard.path()), 2u);
+  EXPECT_EQ(stored_format(old_shard.path()), 3u);
+  EXPECT_EQ(dump(old_shard.path(), "event_index").size(), before.size);  // where they were
   ingest_world(*open(fresh.path()));
-  for (const char* db : {"merkle", "log", "event_index", "meta"})
+  for (const char* db : {"merkle", "log"})
     EXPECT_EQ(dump(old_shard.path(), db), dump(fresh.path(), db)) << db;
+  EXPECT_EQ(index_records(old_shard.path()), index_records(fresh.path()));
+  auto old_meta = dump(old_shard.path(), "meta");
+  const auto legacy = std::find_if(old_meta.begin(), old_meta.end(), [](const auto& kv) {
+    return kv.first == Bytes{'i', 'n', 'd', 'e', 'x', '_', 'l', 'e', 'g', 'a', 'c', 'y'};
+  });
+  ASSERT_NE(legacy, old_meta.end());
+  Bytes size_le = be_key(before.size);  // u64 LE: the big-endian key reversed
+  std::reverse(size_le.begin(), size_le.end());
+  EXPECT_EQ(legacy->second, size_le);
+  old_meta.erase(legacy);
+  EXPECT_EQ(old_meta, dump(fresh.path(), "meta"));
   {  // A format this build does not know is refused, and named.
     lmdb::Env env(fresh.path(), lmdb::EnvOptions{});
     MDB_dbi meta = env.open_db("meta");
@@ -556,9 +601,12 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
   const std::vector<Target> targets = {
       {"log", be_key(42), be_key(43), 42},
       {"merkle", be_key(merkle::node_position(3, 1)), be_key(merkle::node_position(3, 2)), 15},
-      {"event_index", id_key(30), id_key(31), 30},
+      {"", id_key(30), id_key(31), 30},  // the event index run holding ids 30 and 31
   };
-  for (const Target& t : targets) {
+  const std::string index_db = index_db_holding(clean.path(), id_key(30));
+  ASSERT_EQ(index_db, "event_index.0.0");  // the world is smaller than one 1024-entry block
+  for (Target t : targets) {
+    if (!*t.db) t.db = index_db.c_str();
     for (const std::string kind : {"flip", "delete", "swap"}) {
       SCOPED_TRACE(std::string(t.db) + " " + kind);
       testing::TempDir dir;
@@ -700,10 +748,11 @@ TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
     copy_store(clean.path(), dir.path());
     {
       lmdb::Env env(dir.path(), lmdb::EnvOptions{});
-      MDB_dbi index = env.open_db("event_index");
-      env.write([&](lmdb::Txn& txn) {
-        EXPECT_TRUE(txn.erase(index, MDB_val{16, wires[removed].data() + kWireIdOffset}));
-      });
+      const ByteView id(wires[removed].data() + kWireIdOffset, 16);
+      const std::string db = index_db_holding(clean.path(), id);
+      ASSERT_FALSE(db.empty());
+      MDB_dbi index = env.open_db(db.c_str());
+      env.write([&](lmdb::Txn& txn) { EXPECT_TRUE(txn.erase(index, lmdb::val(id))); });
     }
     auto l = open(dir.path());
     VerifyReport r = l->verify(with_signatures);

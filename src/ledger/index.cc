@@ -1,0 +1,183 @@
+// The event index: id → seq in runs over aligned blocks of the log (docs/LEDGER_FORMAT.md §5).
+//
+// Ids are random, so one B-tree over every id puts each new id at a random place: every entry of
+// a batch dirties its own index page once the index outgrows the batch, and the pages a batch
+// copies and writes grow with the log. A run holds the ids of one aligned block of seqs instead:
+// a batch's ids land in the one or two small tier-0 runs of its blocks, and when a block of
+// 8^t tier-0 blocks completes, the runs inside it are merged into one run of tier t, written in
+// key order with MDB_APPEND. Each id is rewritten once per tier it climbs (log₈ n/1024 times),
+// always sequentially. Which runs exist, and which seqs each holds, is a function of the log's
+// size alone, so a replay builds the same runs however its batches fell.
+#include <algorithm>
+#include <queue>
+
+#include "ledger_impl.h"
+
+namespace govcredit {
+namespace {
+
+std::uint64_t load64(const std::uint8_t* p) {
+  return get_le(p, 8);
+}
+
+// MurmurHash3's 64-bit finaliser: ids are chosen by clients, so they are mixed before use.
+std::uint64_t mix(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
+constexpr std::uint64_t kBitsPerId = 12;  // ~0.5% false positives with 6 probes in a 512-bit block
+constexpr int kProbes = 6;
+
+std::uint64_t span(std::uint32_t tier) {
+  return std::uint64_t{1} << (kRunBlockBits + kRunFanBits * tier);
+}
+
+}  // namespace
+
+std::string index_slot_name(std::size_t slot) {
+  if (slot == 0) return "event_index";
+  const std::size_t r = slot - 1;
+  return "event_index." + std::to_string(r / kRunFan) + "." + std::to_string(r % kRunFan);
+}
+
+std::vector<IndexRun> index_runs(std::uint64_t n, std::uint64_t legacy) {
+  std::vector<IndexRun> out;
+  if (legacy > 0) out.push_back({0, 0, legacy});
+  for (std::uint32_t t = kRunTiers; t-- > 0;) {  // the largest first
+    const std::uint64_t s = span(t);
+    // The start of the parent block n lies in; the top tier's parent is the whole log.
+    const std::uint64_t base = t + 1 == kRunTiers ? 0 : n / (s << kRunFanBits) * (s << kRunFanBits);
+    const std::uint64_t complete = (n - base) / s;
+    for (std::uint64_t j = 0; j < complete; ++j)
+      out.push_back({run_slot(t, static_cast<std::uint32_t>(j)), base + j * s, base + (j + 1) * s});
+    if (t == 0 && n % s != 0)  // the block being filled
+      out.push_back({run_slot(0, static_cast<std::uint32_t>(complete)), base + complete * s, n});
+  }
+  // Runs wholly below `legacy` hold nothing (their ids are in slot 0).
+  std::erase_if(out, [&](const IndexRun& r) { return r.slot != 0 && r.end <= legacy; });
+  return out;
+}
+
+IdFilter::IdFilter(std::uint64_t capacity) {
+  std::uint64_t blocks = 1;
+  while (blocks * 512 < capacity * kBitsPerId) blocks *= 2;
+  blocks_.assign(blocks, {});
+  capacity_ = blocks * 512 / kBitsPerId;
+}
+
+void IdFilter::add(const std::uint8_t* id) {
+  const std::uint64_t a = mix(load64(id) ^ mix(load64(id + 8))), b = mix(a ^ load64(id + 8));
+  auto& block = blocks_[a & (blocks_.size() - 1)];
+  for (int i = 0; i < kProbes; ++i) {
+    const unsigned bit = (b >> (9 * i)) & 511;
+    block[bit / 64] |= std::uint64_t{1} << (bit % 64);
+  }
+  ++count_;
+}
+
+bool IdFilter::may_contain(const std::uint8_t* id) const {
+  const std::uint64_t a = mix(load64(id) ^ mix(load64(id + 8))), b = mix(a ^ load64(id + 8));
+  const auto& block = blocks_[a & (blocks_.size() - 1)];
+  for (int i = 0; i < kProbes; ++i) {
+    const unsigned bit = (b >> (9 * i)) & 511;
+    if (!(block[bit / 64] >> (bit % 64) & 1)) return false;
+  }
+  return true;
+}
+
+std::uint64_t Ledger::Impl::index_legacy(const lmdb::Txn& txn, std::uint64_t n) const {
+  if (format(txn) < 3) return n;
+  auto v = txn.find(meta, lmdb::val(std::string_view("index_legacy")));
+  return v && v->size() == 8 ? get_le(v->data(), 8) : 0;
+}
+
+std::optional<std::uint64_t> Ledger::Impl::find_id(const lmdb::Txn& txn, const std::uint8_t* id,
+                                                   std::uint64_t n) const {
+  for (const IndexRun& r : index_runs(n, index_legacy(txn, n))) {
+    auto v = txn.find(index[r.slot], MDB_val{16, const_cast<std::uint8_t*>(id)});
+    if (v && v->size() == 8) return get_le(v->data(), 8);
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl& impl,
+                                       std::uint64_t n) {
+  auto f = std::make_unique<IdFilter>(n + std::max<std::uint64_t>(n / 2, 1 << 16));
+  for (const IndexRun& r : index_runs(n, impl.index_legacy(txn, n))) {
+    lmdb::Cursor c(txn, impl.index[r.slot]);
+    for (bool at = c.seek(nullptr); at; at = c.next())
+      if (c.key().mv_size == 16) f->add(static_cast<const std::uint8_t*>(c.key().mv_data));
+  }
+  return f;
+}
+
+namespace {
+
+// Merges every run of a tier below `tier` into the empty slot `target`, in key order, and empties
+// them. Throws on a malformed or repeated key (corruption).
+void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, std::size_t target) {
+  if (txn.count(impl.index[target]) != 0)
+    throw lmdb::LmdbError(MDB_CORRUPTED, "event index run " + index_slot_name(target) +
+                                             " should be empty before a merge but is not");
+  std::vector<std::unique_ptr<lmdb::Cursor>> cursors;
+  for (std::uint32_t t = 0; t < tier; ++t)
+    for (std::uint32_t j = 0; j < kRunFan; ++j) {
+      auto c = std::make_unique<lmdb::Cursor>(txn, impl.index[run_slot(t, j)]);
+      if (c->seek(nullptr)) cursors.push_back(std::move(c));
+    }
+  auto key = [&](std::size_t i) {
+    const MDB_val& k = cursors[i]->key();
+    if (k.mv_size != 16)
+      throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a key that is not an id");
+    return static_cast<const std::uint8_t*>(k.mv_data);
+  };
+  auto later = [&](std::size_t a, std::size_t b) { return std::memcmp(key(a), key(b), 16) > 0; };
+  std::priority_queue<std::size_t, std::vector<std::size_t>, decltype(later)> heap(later);
+  for (std::size_t i = 0; i < cursors.size(); ++i) heap.push(i);
+  while (!heap.empty()) {
+    const std::size_t i = heap.top();
+    heap.pop();
+    MDB_val k{16, const_cast<std::uint8_t*>(key(i))}, v = cursors[i]->value();
+    txn.put(impl.index[target], k, v, MDB_APPEND);  // MDB_KEYEXIST on a repeated id
+    if (cursors[i]->next()) heap.push(i);
+  }
+  cursors.clear();
+  for (std::uint32_t t = 0; t < tier; ++t)
+    for (std::uint32_t j = 0; j < kRunFan; ++j) txn.clear(impl.index[run_slot(t, j)]);
+}
+
+}  // namespace
+
+void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, std::vector<PendingId>& ids) {
+  const std::uint64_t block = span(0);
+  for (auto from = ids.begin(); from != ids.end();) {
+    const std::uint64_t k = from->seq / block, end = (k + 1) * block;
+    auto to = std::find_if(from, ids.end(), [&](const PendingId& p) { return p.seq >= end; });
+    const bool last = std::prev(to)->seq + 1 == end;
+    std::sort(from, to, [](const PendingId& a, const PendingId& b) { return a.id < b.id; });
+    const MDB_dbi run = impl.index[run_slot(0, static_cast<std::uint32_t>(k % kRunFan))];
+    // A run started by this segment is written in key order; one a batch before started takes
+    // the rest of its block's ids at their places (it holds at most 1023 ids: a few pages).
+    const unsigned flags = txn.count(run) == 0 ? MDB_APPEND : 0;
+    for (auto it = from; it != to; ++it) {
+      std::uint8_t seq[8];
+      put_le(seq, it->seq, 8);
+      txn.put(run, MDB_val{16, it->id.data()}, MDB_val{8, seq}, flags);
+    }
+    from = to;
+    if (!last) continue;
+    // The block is complete: merge the runs of the largest block it completes into one.
+    std::uint32_t tier = 0;
+    while (tier + 1 < kRunTiers && end % span(tier + 1) == 0) ++tier;
+    if (tier == 0) continue;
+    const auto pos = static_cast<std::uint32_t>((end / span(tier) - 1) % kRunFan);
+    // Runs wholly below meta/index_legacy are empty; merging them costs nothing.
+    merge_runs(txn, impl, tier, run_slot(tier, pos));
+  }
+}
+
+}  // namespace govcredit
