@@ -1,4 +1,4 @@
-// The event index: id → seq in runs over aligned blocks of the log (docs/LEDGER_FORMAT.md §5).
+// The event index: id → seq in runs over aligned blocks of the log (docs/LEDGER_FORMAT.md §11).
 //
 // Ids are random, so one B-tree over every id puts each new id at a random place: every entry of
 // a batch dirties its own index page once the index outgrows the batch, and the pages a batch

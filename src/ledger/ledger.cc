@@ -97,7 +97,7 @@ class BatchImpl final : public Ledger::Batch {
               Seq{*at}};
     if (seq.value >= kMaxEntries)
       throw std::length_error("the shard holds " + std::to_string(kMaxEntries) +
-                              " entries, the most its event index can (LEDGER_FORMAT.md §5)");
+                              " entries, the most its event index can (LEDGER_FORMAT.md §11)");
     ids_.push_back({item.id.bytes, seq.value});
     batch_ids_.emplace(item.id, seq.value);
     if (impl_.filter) impl_.filter->add(item.id.bytes.data());

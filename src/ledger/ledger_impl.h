@@ -20,12 +20,12 @@ inline constexpr std::string_view kChainPrefix{"govcredit/chain/v1\0", 19};
 inline constexpr std::uint8_t kEntryVersion = 1;
 inline constexpr std::size_t kEntryHeaderSize = 1 + 8 + 4 + 8;
 // Format 2 stores only the Merkle nodes of level kLowestStoredLevel and up (LEDGER_FORMAT.md §4);
-// format 3 keeps the event index in runs (§5). Formats 1 (before 2026-12-01: every Merkle node)
+// format 3 keeps the event index in runs (§11). Formats 1 (before 2026-12-01: every Merkle node)
 // and 2 (one `event_index` database) are read as they are and converted at a shard's first write.
 inline constexpr std::uint32_t kStorageFormat = 3;
 inline constexpr std::uint32_t kLowestStoredLevel = 3;
 
-// The event index's runs (LEDGER_FORMAT.md §5): run (tier t, position j) holds the ids of the
+// The event index's runs (LEDGER_FORMAT.md §11): run (tier t, position j) holds the ids of the
 // entries of one aligned block of 2^(kRunBlockBits + kRunFanBits·t) seqs, the j-th of its parent
 // block. Slot 0 is `event_index`, the ids of the entries a format-1 or -2 shard held when it was
 // converted (seqs below meta/index_legacy); slot 1 + 8t + j holds run (t, j).
@@ -143,7 +143,7 @@ struct PendingId {
   std::uint64_t seq;
 };
 // Writes a batch's ids (in seq order, continuing the log) into their tier-0 runs and merges the
-// runs of every block the batch completed (LEDGER_FORMAT.md §5).
+// runs of every block the batch completed (LEDGER_FORMAT.md §11).
 void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, std::vector<PendingId>& ids);
 // A filter holding every id of the runs at log size n, sized for growth.
 std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl& impl,

@@ -1,4 +1,4 @@
-// The event index's runs (docs/LEDGER_FORMAT.md §5) against a real LMDB environment: which runs
+// The event index's runs (docs/LEDGER_FORMAT.md §11) against a real LMDB environment: which runs
 // exist at a log size, every id found once across merges, re-sends and conflicts told apart by a
 // fresh handle, the same runs however the batches fell, and verify naming a damaged run's entry.
 #include <gtest/gtest.h>
@@ -88,7 +88,7 @@ std::vector<std::string> names(const std::vector<IndexRun>& runs) {
   return out;
 }
 
-// LEDGER_FORMAT.md §5's worked example.
+// LEDGER_FORMAT.md §11's worked example.
 TEST(EventIndex, RunsAtALogSizeMatchTheWorkedExample) {
   EXPECT_EQ(names(index_runs(0, 0)), std::vector<std::string>{});
   EXPECT_EQ(names(index_runs(9500, 0)),
@@ -119,6 +119,33 @@ TEST(EventIndex, RunsAtALogSizeMatchTheWorkedExample) {
     at = r.end;
   }
   EXPECT_EQ(at, 10'000'000u);
+}
+
+// The batches of §11's example: what each run holds after each.
+TEST(EventIndex, BatchesFillStartAndMergeRunsAsTheExampleSays) {
+  testing::TempDir dir;
+  auto counts = [&] {
+    std::map<std::string, std::size_t> out;
+    for (const auto& [name, records] : index_dump(dir.path())) out[name] = records.size();
+    return out;
+  };
+  using Counts = std::map<std::string, std::size_t>;
+  {
+    auto l = open(dir.path());
+    append(*l, 0, 9500, [] { return 9500; });
+  }
+  EXPECT_EQ(
+      counts(),
+      (Counts{{"event_index.0.0", 1024}, {"event_index.0.1", 284}, {"event_index.1.0", 8192}}));
+  append(*open(dir.path()), 9500, 10'300, [] { return 800; });
+  EXPECT_EQ(counts(), (Counts{{"event_index.0.0", 1024},
+                              {"event_index.0.1", 1024},
+                              {"event_index.0.2", 60},
+                              {"event_index.1.0", 8192}}));
+  append(*open(dir.path()), 10'300, 16'384, [] { return 2000; });
+  EXPECT_EQ(counts(), (Counts{{"event_index.1.0", 8192}, {"event_index.1.1", 8192}}));
+  append(*open(dir.path()), 16'384, 65'536, [] { return 4000; });
+  EXPECT_EQ(counts(), (Counts{{"event_index.2.0", 65'536}}));
 }
 
 // 70,000 entries cross the 65,536-entry block, so every tier-0 and tier-1 run has been merged

@@ -153,7 +153,7 @@ std::uint32_t stored_format(const std::string& dir) {
 }
 
 // Storage format 1 (before 2026-12-01) stored every Merkle node and one `event_index`; format 3
-// stores the nodes of level 3 and up (LEDGER_FORMAT.md §4) and the index in runs (§5). A format-1
+// stores the nodes of level 3 and up (LEDGER_FORMAT.md §4) and the index in runs (§11). A format-1
 // shard opens, reads and verifies as it is, and its first write converts it: afterwards its
 // `merkle` database is the one a new shard of the same entries holds, the ids it held stay in
 // `event_index` (meta/index_legacy says how many) and the later ones go into runs.
