@@ -9,7 +9,7 @@
 // always sequentially. Which runs exist, and which seqs each holds, is a function of the log's
 // size alone, so a replay builds the same runs however its batches fell.
 #include <algorithm>
-#include <queue>
+#include <functional>
 
 #include "ledger_impl.h"
 
@@ -129,21 +129,33 @@ void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, st
       auto c = std::make_unique<lmdb::Cursor>(txn, impl.index[run_slot(t, j)]);
       if (c->seek(nullptr)) cursors.push_back(std::move(c));
     }
-  auto key = [&](std::size_t i) {
+  // A min-heap of the cursors' current ids, each as two big-endian words (the ids' byte order).
+  struct Head {
+    std::uint64_t hi, lo;
+    std::size_t cursor;
+    bool operator>(const Head& o) const { return hi != o.hi ? hi > o.hi : lo > o.lo; }
+  };
+  auto head = [&](std::size_t i) {
     const MDB_val& k = cursors[i]->key();
     if (k.mv_size != 16)
       throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a key that is not an id");
-    return static_cast<const std::uint8_t*>(k.mv_data);
+    const auto* p = static_cast<const std::uint8_t*>(k.mv_data);
+    return Head{__builtin_bswap64(load64(p)), __builtin_bswap64(load64(p + 8)), i};
   };
-  auto later = [&](std::size_t a, std::size_t b) { return std::memcmp(key(a), key(b), 16) > 0; };
-  std::priority_queue<std::size_t, std::vector<std::size_t>, decltype(later)> heap(later);
-  for (std::size_t i = 0; i < cursors.size(); ++i) heap.push(i);
+  std::vector<Head> heap;
+  for (std::size_t i = 0; i < cursors.size(); ++i) heap.push_back(head(i));
+  std::make_heap(heap.begin(), heap.end(), std::greater<>{});
   while (!heap.empty()) {
-    const std::size_t i = heap.top();
-    heap.pop();
-    MDB_val k{16, const_cast<std::uint8_t*>(key(i))}, v = cursors[i]->value();
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
+    const std::size_t i = heap.back().cursor;
+    MDB_val k = cursors[i]->key(), v = cursors[i]->value();
     txn.put(impl.index[target], k, v, MDB_APPEND);  // MDB_KEYEXIST on a repeated id
-    if (cursors[i]->next()) heap.push(i);
+    if (cursors[i]->next()) {
+      heap.back() = head(i);
+      std::push_heap(heap.begin(), heap.end(), std::greater<>{});
+    } else {
+      heap.pop_back();
+    }
   }
   cursors.clear();
   for (std::uint32_t t = 0; t < tier; ++t)
