@@ -162,8 +162,9 @@ class StructureCheck {
   void read_index() {
     const std::uint64_t legacy = impl_.index_legacy(txn_, n_);
     std::vector<std::optional<std::pair<std::uint64_t, std::uint64_t>>> range(kIndexSlots);
-    for (const IndexRun& r : index_runs(n_, legacy))
-      range[r.slot] = std::make_pair(r.slot == 0 ? 0 : std::max(r.first, legacy), r.end);
+    for (const IndexRun& r : index_runs(n_, legacy))  // (a damaged index_legacy may exceed n_)
+      range[r.slot] =
+          std::make_pair(r.slot == 0 ? 0 : std::max(r.first, legacy), std::min(r.end, n_));
     for (std::size_t slot = 0; slot < kIndexSlots; ++slot) {
       lmdb::Cursor c(txn_, impl_.index[slot]);
       for (bool at = c.seek(nullptr); at; at = c.next()) {

@@ -304,6 +304,15 @@ TEST(EventIndex, VerifyNamesTheEntryOfADamagedRun) {
                lmdb::val(ByteView(seq_value(kN))));
        },
        kN - 1, "ids that are not in the log"},
+      {"meta/index_legacy beyond the log",  // as if every entry were in `event_index`, empty here
+       [&](lmdb::Txn& t, auto db) {
+         t.put(db("meta"), lmdb::val(std::string_view("index_legacy")),
+               lmdb::val(ByteView(seq_value(kN + 1000))));
+         // and a record in it beyond the log, inside the range the damaged value claims
+         t.put(db("event_index"), lmdb::val(ByteView(id(kN + 5))),
+               lmdb::val(ByteView(seq_value(kN + 10))));
+       },
+       0, "does not point at this entry"},
   };
   // Every chunk size for every case; under memcheck (ops/valgrind.sh) one per case, in turn.
   const std::array<std::uint32_t, 3> levels = {12, 16, 5};
@@ -320,6 +329,7 @@ TEST(EventIndex, VerifyNamesTheEntryOfADamagedRun) {
       std::map<std::string, MDB_dbi> dbs;
       for (std::size_t slot = 0; slot < kIndexSlots; ++slot)
         dbs[index_slot_name(slot)] = env.open_db(index_slot_name(slot).c_str());
+      dbs["meta"] = env.open_db("meta");
       env.write([&](lmdb::Txn& txn) { c.damage(txn, [&](const char* n) { return dbs.at(n); }); });
     }
     auto l = open(dir.path());
