@@ -142,6 +142,7 @@ void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, st
     const auto* p = static_cast<const std::uint8_t*>(k.mv_data);
     return Head{__builtin_bswap64(load64(p)), __builtin_bswap64(load64(p + 8)), i};
   };
+  lmdb::Cursor out(txn, impl.index[target]);
   std::vector<Head> heap;
   for (std::size_t i = 0; i < cursors.size(); ++i) heap.push_back(head(i));
   std::make_heap(heap.begin(), heap.end(), std::greater<>{});
@@ -149,7 +150,7 @@ void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, st
     std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
     const std::size_t i = heap.back().cursor;
     MDB_val k = cursors[i]->key(), v = cursors[i]->value();
-    txn.put(impl.index[target], k, v, MDB_APPEND);  // MDB_KEYEXIST on a repeated id
+    out.put(k, v, MDB_APPEND);  // MDB_KEYEXIST on a repeated id
     if (cursors[i]->next()) {
       heap.back() = head(i);
       std::push_heap(heap.begin(), heap.end(), std::greater<>{});
@@ -175,10 +176,13 @@ void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, std::vector<PendingId
     // A run started by this segment is written in key order; one a batch before started takes
     // the rest of its block's ids at their places (it holds at most 1023 ids: a few pages).
     const unsigned flags = txn.count(run) == 0 ? MDB_APPEND : 0;
-    for (auto it = from; it != to; ++it) {
-      std::uint8_t seq[8];
-      put_le(seq, it->seq, 8);
-      txn.put(run, MDB_val{16, it->id.data()}, MDB_val{8, seq}, flags);
+    {
+      lmdb::Cursor c(txn, run);
+      for (auto it = from; it != to; ++it) {
+        std::uint8_t seq[8];
+        put_le(seq, it->seq, 8);
+        c.put(MDB_val{16, it->id.data()}, MDB_val{8, seq}, flags);
+      }
     }
     from = to;
     if (!last) continue;

@@ -105,15 +105,17 @@ class BatchImpl final : public Ledger::Batch {
     Digest leaf = entry_leaf_hash(header.view(), item.wire);
     Digest chain = chain_hash(s_.head.chain, leaf);
     BeKey key(seq.value);
+    if (!log_) log_.emplace(txn_, impl_.log);
     std::uint8_t* out =
-        txn_.reserve(impl_.log, key.val(), 32 + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
+        log_->reserve(key.val(), 32 + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
     std::memcpy(out, chain.bytes.data(), 32);
     std::memcpy(out + 32, header.bytes, kEntryHeaderSize);
     std::memcpy(out + 32 + kEntryHeaderSize, item.wire.data(), item.wire.size());
     s_.range.append(leaf, [&](const merkle::CompactRange::Node& n) {
       if (n.level < kLowestStoredLevel) return;  // computed from the log when needed (§4)
       BeKey k(merkle::node_position(n.level, n.index));
-      txn_.put(impl_.merkle, k.val(), lmdb::val(n.hash.view()), MDB_APPEND);
+      if (!merkle_) merkle_.emplace(txn_, impl_.merkle);
+      merkle_->put(k.val(), lmdb::val(n.hash.view()), MDB_APPEND);
     });
     if (item.registry_event) {
       BeKey rk(seq.value);
@@ -141,6 +143,8 @@ class BatchImpl final : public Ledger::Batch {
 
   // Writes the meta records that account for this batch; returns the state to adopt on commit.
   LedgerState finish() {
+    log_.reset();
+    merkle_.reset();
     write_index(txn_, impl_, ids_);
     s_.head.root = s_.range.root();
     std::uint8_t head[40];
@@ -184,6 +188,9 @@ class BatchImpl final : public Ledger::Batch {
   const std::uint64_t n0_;  // the log's size when the batch began
   LmdbSide side_;
   std::vector<PendingId> ids_;  // appended by this batch, in seq order
+  // Write cursors kept at the end of `log` and `merkle`: an MDB_APPEND through them needs no
+  // search from the root. Closed before the transaction ends (with the batch, or in finish).
+  std::optional<lmdb::Cursor> log_, merkle_;
   std::unordered_map<EventId, std::uint64_t, IdHash> batch_ids_;
 };
 

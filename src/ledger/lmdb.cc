@@ -79,6 +79,16 @@ Cursor::~Cursor() {
   mdb_cursor_close(cur_);
 }
 
+void Cursor::put(MDB_val key, MDB_val data, unsigned flags) {
+  check(mdb_cursor_put(cur_, &key, &data, flags), "mdb_cursor_put");
+}
+
+std::uint8_t* Cursor::reserve(MDB_val key, std::size_t size, unsigned flags) {
+  MDB_val data{size, nullptr};
+  check(mdb_cursor_put(cur_, &key, &data, MDB_RESERVE | flags), "mdb_cursor_put(reserve)");
+  return static_cast<std::uint8_t*>(data.mv_data);
+}
+
 bool Cursor::op(MDB_cursor_op o, const MDB_val* key) {
   if (key) key_ = *key;
   int rc = mdb_cursor_get(cur_, &key_, &val_, o);

@@ -109,6 +109,11 @@ class Cursor {
   bool prev();
   const MDB_val& key() const { return key_; }
   const MDB_val& value() const { return val_; }
+  // mdb_cursor_put (a write transaction's cursor). With MDB_APPEND on a cursor left at the last
+  // key by the previous put, LMDB skips the search from the root that mdb_put does every time.
+  void put(MDB_val key, MDB_val data, unsigned flags = 0);
+  // The same with MDB_RESERVE: returns where to write the value's size bytes.
+  std::uint8_t* reserve(MDB_val key, std::size_t size, unsigned flags = 0);
 
  private:
   bool op(MDB_cursor_op o, const MDB_val* key = nullptr);
