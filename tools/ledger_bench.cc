@@ -91,7 +91,10 @@ int main(int argc, char** argv) {
       std::cerr << s.to_string() << "\n";
       return 1;
     }
-    if ((i / batch) % 100 == 0) std::cerr << "\rappend " << i << " / " << entries << std::flush;
+    // About a hundred progress updates, whatever the batch size.
+    const std::uint64_t done = std::min(entries, i + batch);
+    if (done * 100 / entries != i * 100 / entries)
+      std::cerr << "\rappend " << done << " / " << entries << std::flush;
   }
   auto t1 = Clock::now();
   double append_s = secs(t0, t1);
