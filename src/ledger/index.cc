@@ -16,19 +16,6 @@
 namespace govcredit {
 namespace {
 
-std::uint64_t load64(const std::uint8_t* p) {
-  return get_le(p, 8);
-}
-
-// MurmurHash3's 64-bit finaliser: ids are chosen by clients, so they are mixed before use.
-std::uint64_t mix(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  return h ^ (h >> 33);
-}
-
 constexpr std::uint64_t kBitsPerId = 12;  // ~0.5% false positives with 6 probes in a 512-bit block
 constexpr int kProbes = 6;
 
@@ -57,8 +44,13 @@ std::vector<IndexRun> index_runs(std::uint64_t n, std::uint64_t legacy) {
     if (t == 0 && n % s != 0)  // the block being filled
       out.push_back({run_slot(0, static_cast<std::uint32_t>(complete)), base + complete * s, n});
   }
-  // Runs wholly below `legacy` hold nothing (their ids are in slot 0).
-  std::erase_if(out, [&](const IndexRun& r) { return r.slot != 0 && r.end <= legacy; });
+  for (IndexRun& r : out) {
+    if (r.slot == 0)
+      r.end = std::min(r.end, n);
+    else
+      r.first = std::max(r.first, legacy);  // the seqs below it are in slot 0
+  }
+  std::erase_if(out, [](const IndexRun& r) { return r.slot != 0 && r.first >= r.end; });
   return out;
 }
 
@@ -69,23 +61,24 @@ IdFilter::IdFilter(std::uint64_t capacity) {
   capacity_ = blocks * 512 / kBitsPerId;
 }
 
+std::size_t IdFilter::block_of(const std::uint8_t* id, std::uint64_t* bits) const {
+  const std::uint64_t a = mix64(get_le(id, 8) ^ mix64(get_le(id + 8, 8)));
+  *bits = mix64(a ^ get_le(id + 8, 8));
+  return a & (blocks_.size() - 1);
+}
+
 void IdFilter::add(const std::uint8_t* id) {
-  const std::uint64_t a = mix(load64(id) ^ mix(load64(id + 8))), b = mix(a ^ load64(id + 8));
-  auto& block = blocks_[a & (blocks_.size() - 1)];
-  for (int i = 0; i < kProbes; ++i) {
-    const unsigned bit = (b >> (9 * i)) & 511;
-    block[bit / 64] |= std::uint64_t{1} << (bit % 64);
-  }
+  std::uint64_t bits;
+  Block& block = blocks_[block_of(id, &bits)];
+  for (int i = 0; i < kProbes; ++i, bits >>= 9) block[(bits & 511) / 64] |= 1ULL << (bits % 64);
   ++count_;
 }
 
 bool IdFilter::may_contain(const std::uint8_t* id) const {
-  const std::uint64_t a = mix(load64(id) ^ mix(load64(id + 8))), b = mix(a ^ load64(id + 8));
-  const auto& block = blocks_[a & (blocks_.size() - 1)];
-  for (int i = 0; i < kProbes; ++i) {
-    const unsigned bit = (b >> (9 * i)) & 511;
-    if (!(block[bit / 64] >> (bit % 64) & 1)) return false;
-  }
+  std::uint64_t bits;
+  const Block& block = blocks_[block_of(id, &bits)];
+  for (int i = 0; i < kProbes; ++i, bits >>= 9)
+    if (!(block[(bits & 511) / 64] >> (bits % 64) & 1)) return false;
   return true;
 }
 
@@ -95,9 +88,13 @@ std::uint64_t Ledger::Impl::index_legacy(const lmdb::Txn& txn, std::uint64_t n) 
   return v && v->size() == 8 ? get_le(v->data(), 8) : 0;
 }
 
+std::vector<IndexRun> Ledger::Impl::runs(const lmdb::Txn& txn, std::uint64_t n) const {
+  return index_runs(n, index_legacy(txn, n));
+}
+
 std::optional<std::uint64_t> Ledger::Impl::find_id(const lmdb::Txn& txn, const std::uint8_t* id,
-                                                   std::uint64_t n) const {
-  for (const IndexRun& r : index_runs(n, index_legacy(txn, n))) {
+                                                   const std::vector<IndexRun>& runs) const {
+  for (const IndexRun& r : runs) {
     auto v = txn.find(index[r.slot], MDB_val{16, const_cast<std::uint8_t*>(id)});
     if (v && v->size() == 8) return get_le(v->data(), 8);
   }
@@ -105,9 +102,9 @@ std::optional<std::uint64_t> Ledger::Impl::find_id(const lmdb::Txn& txn, const s
 }
 
 std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl& impl,
-                                       std::uint64_t n) {
+                                       const std::vector<IndexRun>& runs, std::uint64_t n) {
   auto f = std::make_unique<IdFilter>(n + std::max<std::uint64_t>(n / 2, 1 << 16));
-  for (const IndexRun& r : index_runs(n, impl.index_legacy(txn, n))) {
+  for (const IndexRun& r : runs) {
     lmdb::Cursor c(txn, impl.index[r.slot]);
     for (bool at = c.seek(nullptr); at; at = c.next())
       if (c.key().mv_size == 16) f->add(static_cast<const std::uint8_t*>(c.key().mv_data));
@@ -140,7 +137,7 @@ void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, st
     if (k.mv_size != 16)
       throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a key that is not an id");
     const auto* p = static_cast<const std::uint8_t*>(k.mv_data);
-    return Head{__builtin_bswap64(load64(p)), __builtin_bswap64(load64(p + 8)), i};
+    return Head{__builtin_bswap64(get_le(p, 8)), __builtin_bswap64(get_le(p + 8, 8)), i};
   };
   lmdb::Cursor out(txn, impl.index[target]);
   std::vector<Head> heap;

@@ -66,7 +66,12 @@ Rejection parse_rejection(ByteView v) {
 class BatchImpl final : public Ledger::Batch {
  public:
   BatchImpl(lmdb::Txn& txn, Ledger::Impl& impl, LedgerState state)
-      : txn_(txn), impl_(impl), s_(std::move(state)), n0_(s_.head.size), side_(txn, impl.side) {
+      : txn_(txn),
+        impl_(impl),
+        s_(std::move(state)),
+        n0_(s_.head.size),
+        runs_(impl.runs(txn, n0_)),
+        side_(txn, impl.side) {
     // A filter that missed another writer's entries, or is over its size, is built again.
     if (impl_.filter &&
         (impl_.filter_size != n0_ || impl_.filter->count() > impl_.filter->capacity()))
@@ -166,12 +171,12 @@ class BatchImpl final : public Ledger::Batch {
     // Without the filter every run is searched; it is built once the searches would have cost
     // more than reading every id once (a few hundred nanoseconds a search, tens per id read).
     if (!impl_.filter && ++impl_.lookups * 32 >= n0_) {
-      impl_.filter = build_filter(txn_, impl_, n0_);
+      impl_.filter = build_filter(txn_, impl_, runs_, n0_);
       impl_.filter_size = n0_;
       for (const PendingId& p : ids_) impl_.filter->add(p.id.data());
     }
     if (impl_.filter && !impl_.filter->may_contain(id.bytes.data())) return std::nullopt;
-    return impl_.find_id(txn_, id.bytes.data(), n0_);
+    return impl_.find_id(txn_, id.bytes.data(), runs_);
   }
 
   struct IdHash {
@@ -185,7 +190,8 @@ class BatchImpl final : public Ledger::Batch {
   lmdb::Txn& txn_;
   Ledger::Impl& impl_;
   LedgerState s_;
-  const std::uint64_t n0_;  // the log's size when the batch began
+  const std::uint64_t n0_;            // the log's size when the batch began
+  const std::vector<IndexRun> runs_;  // the index runs at n0_: what lookup() searches
   LmdbSide side_;
   std::vector<PendingId> ids_;  // appended by this batch, in seq order
   // Write cursors kept at the end of `log` and `merkle`: an MDB_APPEND through them needs no
@@ -476,8 +482,8 @@ Result<Entry> Ledger::get_by_event(const EventId& id) const {
   Result<Entry> out(Reason::kNotFound, "no event " + to_hex(id) + " in this shard");
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
-      const std::uint64_t n = txn.count(impl_->log);
-      if (auto seq = impl_->find_id(txn, id.bytes.data(), n)) out = impl_->get(txn, Seq{*seq});
+      const auto runs = impl_->runs(txn, txn.count(impl_->log));
+      if (auto seq = impl_->find_id(txn, id.bytes.data(), runs)) out = impl_->get(txn, Seq{*seq});
     });
   } catch (const std::exception& e) {
     return storage_error(e);

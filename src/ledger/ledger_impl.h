@@ -40,13 +40,24 @@ inline constexpr std::size_t run_slot(std::uint32_t tier, std::uint32_t pos) {
 std::string index_slot_name(std::size_t slot);
 
 // One run that may hold records when the log has n entries and the first `legacy` are indexed in
-// slot 0: its slot and the seqs [first, end) its records must lie in.
+// slot 0: its slot and the seqs [first, end) its records must lie in (a run's block without the
+// seqs below `legacy`; slot 0's [0, legacy), cut at n should a damaged meta/index_legacy exceed
+// it).
 struct IndexRun {
   std::size_t slot;
   std::uint64_t first, end;
 };
-// The runs in use at log size n (slot 0 first when legacy > 0).
+// The runs in use at log size n that hold records (slot 0 first when legacy > 0).
 std::vector<IndexRun> index_runs(std::uint64_t n, std::uint64_t legacy);
+
+// MurmurHash3's 64-bit finaliser: mixes client-chosen ids (and seqs) before they are hashed on.
+inline std::uint64_t mix64(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
 
 // The writer's filter of every id in the shard (a blocked Bloom filter): false means absent.
 class IdFilter {
@@ -58,7 +69,10 @@ class IdFilter {
   std::uint64_t capacity() const { return capacity_; }
 
  private:
-  std::vector<std::array<std::uint64_t, 8>> blocks_;
+  using Block = std::array<std::uint64_t, 8>;
+  // The id's block, and in `bits` the 6 × 9 bits that pick its probes inside the block.
+  std::size_t block_of(const std::uint8_t* id, std::uint64_t* bits) const;
+  std::vector<Block> blocks_;
   std::uint64_t count_ = 0, capacity_ = 0;
 };
 
@@ -131,9 +145,11 @@ struct Ledger::Impl {
   // Converts a format-1 or -2 shard to format 3 in `txn`: deletes the Merkle nodes below
   // kLowestStoredLevel (format 1) and records meta/index_legacy.
   void upgrade(lmdb::Txn& txn) const;
-  // The seq the index gives `id` at log size n, if any (one search per run).
+  // The event index runs in use at log size n, as this transaction sees meta/index_legacy.
+  std::vector<IndexRun> runs(const lmdb::Txn& txn, std::uint64_t n) const;
+  // The seq those runs give `id`, if any (one search per run).
   std::optional<std::uint64_t> find_id(const lmdb::Txn& txn, const std::uint8_t* id,
-                                       std::uint64_t n) const;
+                                       const std::vector<IndexRun>& runs) const;
   Result<Entry> get(const lmdb::Txn& txn, Seq seq) const;
 };
 
@@ -145,9 +161,9 @@ struct PendingId {
 // Writes a batch's ids (in seq order, continuing the log) into their tier-0 runs and merges the
 // runs of every block the batch completed (LEDGER_FORMAT.md §11).
 void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, std::vector<PendingId>& ids);
-// A filter holding every id of the runs at log size n, sized for growth.
+// A filter holding every id of these runs, sized for n entries and growth.
 std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl& impl,
-                                       std::uint64_t n);
+                                       const std::vector<IndexRun>& runs, std::uint64_t n);
 
 // The side tables over one LMDB transaction (read-only when the txn is).
 class LmdbSide final : public SideWriter {

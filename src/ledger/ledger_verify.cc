@@ -34,17 +34,10 @@ struct Problem {
 // whose fingerprints differ is searched record by record (LEDGER_FORMAT.md §9).
 struct Fingerprint {
   std::uint64_t a = 0, b = 0;
-  static std::uint64_t mix(std::uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    return h ^ (h >> 33);
-  }
   void add(const std::uint8_t* id, std::uint64_t seq) {
-    const std::uint64_t x = mix(get_le(id, 8) ^ mix(seq + 0x9e3779b97f4a7c15ULL));
+    const std::uint64_t x = mix64(get_le(id, 8) ^ mix64(seq + 0x9e3779b97f4a7c15ULL));
     a += x;
-    b += mix(get_le(id + 8, 8) ^ mix(seq ^ 0x6a09e667f3bcc909ULL) ^ x);
+    b += mix64(get_le(id + 8, 8) ^ mix64(seq ^ 0x6a09e667f3bcc909ULL) ^ x);
   }
   bool operator==(const Fingerprint&) const = default;
 };
@@ -160,11 +153,8 @@ class StructureCheck {
   // Reads every slot of the index on the verifier's snapshot: sums each record into the
   // fingerprint of the chunk its seq lies in, and notes records that cannot be there.
   void read_index() {
-    const std::uint64_t legacy = impl_.index_legacy(txn_, n_);
-    std::vector<std::optional<std::pair<std::uint64_t, std::uint64_t>>> range(kIndexSlots);
-    for (const IndexRun& r : index_runs(n_, legacy))  // (a damaged index_legacy may exceed n_)
-      range[r.slot] =
-          std::make_pair(r.slot == 0 ? 0 : std::max(r.first, legacy), std::min(r.end, n_));
+    std::vector<std::optional<IndexRun>> range(kIndexSlots);  // by slot: the runs in use
+    for (const IndexRun& r : impl_.runs(txn_, n_)) range[r.slot] = r;
     for (std::size_t slot = 0; slot < kIndexSlots; ++slot) {
       lmdb::Cursor c(txn_, impl_.index[slot]);
       for (bool at = c.seek(nullptr); at; at = c.next()) {
@@ -172,7 +162,7 @@ class StructureCheck {
             c.value().mv_size == 8 ? get_le(static_cast<const std::uint8_t*>(c.value().mv_data), 8)
                                    : ~std::uint64_t{0};
         if (!range[slot] || c.key().mv_size != 16 || seq < range[slot]->first ||
-            seq >= range[slot]->second) {
+            seq >= range[slot]->end) {
           index_extra_ = true;
           continue;
         }
@@ -185,8 +175,7 @@ class StructureCheck {
   // first entry of the chunk that a record of another id points at.
   std::optional<Problem> index_problem(std::uint64_t k, std::uint64_t before) const {
     const std::uint64_t from = k << level_, to = std::min(before, std::min(n_, (k + 1) << level_));
-    const std::uint64_t legacy = impl_.index_legacy(txn_, n_);
-    const std::vector<IndexRun> runs = index_runs(n_, legacy);
+    const std::vector<IndexRun> runs = impl_.runs(txn_, n_);
     auto id_at = [&](std::uint64_t m) -> std::optional<ByteView> {
       BeKey key(m);
       auto v = txn_.find(impl_.log, key.val());
@@ -196,9 +185,8 @@ class StructureCheck {
     for (std::uint64_t m = from; m < to; ++m) {
       auto id = id_at(m);
       if (!id) continue;  // the structural check names it
-      auto run = std::find_if(runs.begin(), runs.end(), [&](const IndexRun& r) {
-        return r.slot == 0 ? m < legacy : m >= r.first && m < r.end && m >= legacy;
-      });
+      auto run = std::find_if(runs.begin(), runs.end(),
+                              [&](const IndexRun& r) { return m >= r.first && m < r.end; });
       auto v = run == runs.end() ? std::nullopt : txn_.find(impl_.index[run->slot], lmdb::val(*id));
       if (!v || v->size() != 8 || get_le(v->data(), 8) != m)
         return Problem{m, Reason::kCorrupt, "the event index does not point at this entry"};

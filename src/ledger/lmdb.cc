@@ -33,22 +33,6 @@ void Txn::put(MDB_dbi dbi, MDB_val key, MDB_val data, unsigned flags) {
   check(mdb_put(txn_, dbi, &key, &data, flags), "mdb_put");
 }
 
-bool Txn::insert(MDB_dbi dbi, MDB_val key, MDB_val data, ByteView* existing) {
-  int rc = mdb_put(txn_, dbi, &key, &data, MDB_NOOVERWRITE);
-  if (rc == MDB_KEYEXIST) {
-    if (existing) *existing = view(data);  // LMDB returns the existing value in data
-    return false;
-  }
-  check(rc, "mdb_put");
-  return true;
-}
-
-std::uint8_t* Txn::reserve(MDB_dbi dbi, MDB_val key, std::size_t size, unsigned flags) {
-  MDB_val data{size, nullptr};
-  check(mdb_put(txn_, dbi, &key, &data, MDB_RESERVE | flags), "mdb_put(reserve)");
-  return static_cast<std::uint8_t*>(data.mv_data);
-}
-
 bool Txn::erase(MDB_dbi dbi, MDB_val key) {
   int rc = mdb_del(txn_, dbi, &key, nullptr);
   if (rc == MDB_NOTFOUND) return false;
@@ -135,12 +119,7 @@ Env::~Env() {
 }
 
 MDB_dbi Env::open_db(const char* name) {
-  std::shared_lock lock(resize_mu_);
-  Txn txn(env_, true);
-  MDB_dbi dbi;
-  check(mdb_dbi_open(txn.get(), name, MDB_CREATE, &dbi), "mdb_dbi_open");
-  txn.commit();
-  return dbi;
+  return open_dbs({name}).front();
 }
 
 std::vector<MDB_dbi> Env::open_dbs(const std::vector<std::string>& names) {

@@ -81,11 +81,6 @@ class Txn {
   // nullopt when the key is absent. The view is valid until the next write or the txn's end.
   std::optional<ByteView> find(MDB_dbi dbi, MDB_val key) const;
   void put(MDB_dbi dbi, MDB_val key, MDB_val data, unsigned flags = 0);
-  // MDB_NOOVERWRITE put: true when inserted; false (and *existing set) when the key exists.
-  bool insert(MDB_dbi dbi, MDB_val key, MDB_val data, ByteView* existing);
-  // Reserves size bytes for key's value (MDB_RESERVE | flags) and returns where to write them.
-  // The memory is valid until the next update in this transaction.
-  std::uint8_t* reserve(MDB_dbi dbi, MDB_val key, std::size_t size, unsigned flags = 0);
   bool erase(MDB_dbi dbi, MDB_val key);
   // Removes every key of the database (mdb_drop with del = 0).
   void clear(MDB_dbi dbi);

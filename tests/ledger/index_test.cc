@@ -97,10 +97,12 @@ TEST(EventIndex, RunsAtALogSizeMatchTheWorkedExample) {
                                       "event_index.0.1 [9216,9500)"}));
   EXPECT_EQ(names(index_runs(1024, 0)), std::vector<std::string>{"event_index.0.0 [0,1024)"});
   EXPECT_EQ(names(index_runs(8192, 0)), std::vector<std::string>{"event_index.1.0 [0,8192)"});
-  // A converted shard: the first 5000 ids stay in `event_index`; runs wholly below it are gone.
+  // A converted shard: the first 5000 ids stay in `event_index`; the runs hold the seqs after
+  // them, and runs wholly below it are gone. A damaged index_legacy beyond the log is cut at n.
+  EXPECT_EQ(names(index_runs(9500, 20'000)), std::vector<std::string>{"event_index [0,9500)"});
   EXPECT_EQ(
       names(index_runs(9500, 5000)),
-      (std::vector<std::string>{"event_index [0,5000)", "event_index.1.0 [0,8192)",
+      (std::vector<std::string>{"event_index [0,5000)", "event_index.1.0 [5000,8192)",
                                 "event_index.0.0 [8192,9216)", "event_index.0.1 [9216,9500)"}));
   EXPECT_EQ(names(index_runs(9500, 8192)),
             (std::vector<std::string>{"event_index [0,8192)", "event_index.0.0 [8192,9216)",
