@@ -1,7 +1,11 @@
 #include "govcredit/ingest.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "govcredit/codec.h"
@@ -40,41 +44,89 @@ struct Prepared {
 };
 
 // Decodes wire messages and checks each signature against the key the committed registry
-// resolves, on `threads` threads. Keys registered inside this batch are not known yet; those
-// events are verified in the sequential pass.
-std::vector<Prepared> prepare(std::span<const Message> batch, const Registry& registry,
-                              unsigned threads) {
-  std::vector<Prepared> out(batch.size());
-  auto work = [&](std::size_t from, std::size_t to) {
-    for (std::size_t i = from; i < to; ++i) {
-      if (batch[i].json) continue;
-      out[i].event = decode_wire(batch[i].value);
-      const auto& ev = *out[i].event;
-      if (!ev) continue;
-      const KeyInfo* k = registry.key(ev->key_id);
-      if (k == nullptr) continue;
-      ByteView signing(batch[i].value.data(), batch[i].value.size() - wire_trailer_size(*ev));
-      out[i].verdict = signature_verdict(*ev, signing, *k);
-    }
-  };
-  const std::size_t n = batch.size();
-  if (threads <= 1 || n < 32) {
-    work(0, n);
-    return out;
+// resolves, in chunks of kChunk messages taken in order, while the sequential pass runs: on
+// threads − 1 workers, and on the sequential pass's own thread whenever the chunk it is at is not
+// done yet (it takes the next chunk nobody has taken, and waits only when none is left). So the
+// signature checks of the batch's later messages overlap the domain rules, projections and
+// append of its earlier ones, and no core idles through the sequential pass. Keys registered
+// inside this batch are not known to the workers; those events are verified in the sequential
+// pass.
+class Preparer {
+ public:
+  static constexpr std::size_t kChunk = 32;
+
+  Preparer(std::span<const Message> batch, const Registry& registry, unsigned threads)
+      : batch_(batch),
+        registry_(registry),
+        out_(batch.size()),
+        chunks_((batch.size() + kChunk - 1) / kChunk),
+        done_(std::make_unique<std::atomic<bool>[]>(chunks_)) {
+    if (threads <= 1 || chunks_ <= 1) return;  // at() does it all, in order
+    for (unsigned t = 1; t < threads; ++t)
+      workers_.emplace_back([this] {
+        for (std::size_t c; (c = next_.fetch_add(1)) < chunks_;) run(c);
+      });
   }
-  std::vector<std::thread> pool;
-  std::size_t per = (n + threads - 1) / threads;
-  for (std::size_t from = per; from < n; from += per)
-    pool.emplace_back(work, from, std::min(n, from + per));
-  work(0, std::min(n, per));
-  for (auto& t : pool) t.join();
-  return out;
-}
+  Preparer(const Preparer&) = delete;
+  Preparer& operator=(const Preparer&) = delete;
+  ~Preparer() { stop(); }
+
+  // Returns once no worker runs: chunks nobody has taken yet are dropped.
+  void stop() {
+    next_.store(chunks_);
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  // What the workers learned about message i, once they have.
+  const Prepared& at(std::size_t i) {
+    const std::size_t c = i / kChunk;
+    while (!done_[c].load(std::memory_order_acquire)) {
+      if (std::size_t n = next_.fetch_add(1); n < chunks_) {
+        run(n);
+        continue;
+      }
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return done_[c].load(std::memory_order_acquire); });
+    }
+    return out_[i];
+  }
+
+ private:
+  void run(std::size_t c) {
+    for (std::size_t i = c * kChunk; i < std::min(batch_.size(), (c + 1) * kChunk); ++i) {
+      const Message& m = batch_[i];
+      if (m.json) continue;
+      out_[i].event = decode_wire(m.value);
+      const auto& ev = *out_[i].event;
+      if (!ev) continue;
+      const KeyInfo* k = registry_.key(ev->key_id);
+      if (k == nullptr) continue;
+      ByteView signing(m.value.data(), m.value.size() - wire_trailer_size(*ev));
+      out_[i].verdict = signature_verdict(*ev, signing, *k);
+    }
+    {
+      std::lock_guard lock(mu_);
+      done_[c].store(true, std::memory_order_release);
+    }
+    cv_.notify_all();
+  }
+
+  std::span<const Message> batch_;
+  const Registry& registry_;
+  std::vector<Prepared> out_;
+  const std::size_t chunks_;
+  std::unique_ptr<std::atomic<bool>[]> done_;
+  std::atomic<std::size_t> next_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;  // last: joined before the members they use go
+};
 
 }  // namespace
 
 Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batch) {
-  const std::vector<Prepared> prepared = prepare(batch, registry_, verify_threads_);
+  Preparer prepared(batch, registry_, verify_threads_);
   std::vector<IngestResult> results;
   // Registry changes of this batch are staged and adopted only when the transaction commits.
   std::optional<Registry> staged;
@@ -103,9 +155,10 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       Bytes converted;
       // Copied, not moved, out of `prepared`: this function runs again from scratch when the
       // LMDB map has to grow, and must find its inputs intact.
-      Result<Event> event = m.json                  ? event_from_json(as_chars(m.value))
-                            : prepared[index].event ? *prepared[index].event
-                                                    : decode_wire(m.value);
+      const Prepared& p = prepared.at(index);
+      Result<Event> event = m.json    ? event_from_json(as_chars(m.value))
+                            : p.event ? *p.event
+                                      : decode_wire(m.value);
       if (event && m.json) converted = encode_wire(*event);
       const Bytes& wire = m.json ? converted : m.value;
       if (!event) {
@@ -132,7 +185,7 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       const Registry& reg = staged ? *staged : registry_;
       ByteView signing(wire.data(), wire.size() - wire_trailer_size(*event));
       // A key registered earlier in this batch had no verdict in the parallel pass.
-      std::optional<SignatureVerdict> verdict = prepared[index].verdict;
+      std::optional<SignatureVerdict> verdict = p.verdict;
       if (!verdict && event->batch)
         if (const KeyInfo* k = reg.key(event->key_id))
           verdict = signature_verdict(*event, signing, *k);
@@ -164,6 +217,7 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
     b.set_next_offset(next);
     return Status::ok();
   });
+  prepared.stop();  // the workers read registry_
   if (!s) return s;
   if (staged) registry_ = std::move(*staged);
   return results;

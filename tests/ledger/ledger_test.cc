@@ -539,6 +539,44 @@ TEST(Ingest, SignatureThreadsNeverChangeAnOutcome) {
   EXPECT_EQ(heads[0].size, world().events.size());
 }
 
+// The signature checks run ahead on worker threads while the sequential pass runs. A redelivered
+// prefix of several chunks is skipped by the pass while workers may still be checking it, and
+// re-sent events come back as duplicates: every thread count gives the same outcomes and shard.
+TEST(Ingest, SignatureWorkersAheadOfThePassNeverChangeAnOutcome) {
+  const std::size_t n = world().events.size();
+  ASSERT_GT(n, 250u);
+  std::vector<std::vector<IngestOutcome>> outcomes;
+  std::vector<Head> heads;
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    SCOPED_TRACE(threads);
+    testing::TempDir dir;
+    auto l = open(dir.path());
+    auto ing = Ingestor::create(*l);
+    ASSERT_TRUE(ing);
+    (*ing)->set_verify_threads(threads);
+    std::vector<IngestOutcome> o;
+    for (const auto& batch : {messages(0, 120, 0), messages(0, n, 0), messages(40, 200, 1000)}) {
+      auto r = (*ing)->ingest(batch);
+      ASSERT_TRUE(r) << r.status().to_string();
+      ASSERT_EQ(r->size(), batch.size());
+      for (const auto& x : *r) o.push_back(x.outcome);
+    }
+    // 120 accepted; 120 (almost four chunks) redelivered and the rest accepted; 160 re-sent at
+    // new offsets.
+    EXPECT_EQ(std::count(o.begin(), o.end(), IngestOutcome::kAccepted), static_cast<long>(n));
+    EXPECT_EQ(std::count(o.begin(), o.end(), IngestOutcome::kAlreadyConsumed), 120);
+    EXPECT_EQ(std::count(o.begin(), o.end(), IngestOutcome::kDuplicate), 160);
+    EXPECT_EQ(l->next_offset().value, 1160);
+    EXPECT_EQ(l->head().size, n);
+    outcomes.push_back(o);
+    heads.push_back(l->head());
+  }
+  for (std::size_t i = 1; i < outcomes.size(); ++i) {
+    EXPECT_EQ(outcomes[i], outcomes[0]);
+    EXPECT_EQ(heads[i].chain, heads[0].chain);
+  }
+}
+
 TEST(Ingest, ReplayingThePartitionGivesAnIdenticalShard) {
   testing::TempDir a, b;
   auto la = open(a.path());
