@@ -153,12 +153,15 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
                            m.timestamp, sha256(m.value), m.value.size(), id});
       };
       Bytes converted;
-      // Copied, not moved, out of `prepared`: this function runs again from scratch when the
-      // LMDB map has to grow, and must find its inputs intact.
+      // Read in place, never moved, out of `prepared`: this function runs again from scratch
+      // when the LMDB map has to grow, and must find its inputs intact.
       const Prepared& p = prepared.at(index);
-      Result<Event> event = m.json    ? event_from_json(as_chars(m.value))
-                            : p.event ? *p.event
-                                      : decode_wire(m.value);
+      std::optional<Result<Event>> decoded;
+      if (m.json)
+        decoded = event_from_json(as_chars(m.value));
+      else if (!p.event)
+        decoded = decode_wire(m.value);
+      const Result<Event>& event = decoded ? *decoded : *p.event;
       if (event && m.json) converted = encode_wire(*event);
       const Bytes& wire = m.json ? converted : m.value;
       if (!event) {
