@@ -60,8 +60,9 @@ class Ingestor {
   const Registry& registry() const { return registry_; }
   Ledger& ledger() { return ledger_; }
 
-  // Threads that decode and verify signatures ahead of the sequential pass (default: one per
-  // core). Verdicts are pure functions of bytes and keys, so this never changes a decision.
+  // Threads that decode and verify signatures (default: one per core): n − 1 workers ahead of the
+  // sequential pass, and the pass's own thread when it catches up with them. Verdicts are pure
+  // functions of bytes and keys, so this never changes a decision.
   void set_verify_threads(unsigned n) { verify_threads_ = n == 0 ? 1 : n; }
 
  private:
