@@ -479,6 +479,48 @@ TEST(Ingest, RedeliveredOffsetsAreConsumedExactlyOnce) {
   EXPECT_EQ(l->next_offset().value, 103);
 }
 
+// What a fresh shard makes of `batches` when its Ingestor checks signatures on `threads` threads:
+// every message's result, in order, the head and the next offset. The shard verifies, signatures
+// included.
+struct ThreadedRun {
+  std::vector<IngestResult> results;
+  std::vector<IngestOutcome> outcomes;
+  Head head;
+  KafkaOffset next_offset{0};
+};
+ThreadedRun ingest_with_threads(unsigned threads,
+                                const std::vector<std::vector<Message>>& batches) {
+  ThreadedRun run;
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  auto ing = Ingestor::create(*l);
+  EXPECT_TRUE(ing);
+  if (!ing) return run;
+  (*ing)->set_verify_threads(threads);
+  for (const auto& batch : batches) {
+    auto r = (*ing)->ingest(batch);
+    EXPECT_TRUE(r) << r.status().to_string();
+    if (!r) return run;
+    EXPECT_EQ(r->size(), batch.size());
+    for (auto& x : *r) {
+      run.outcomes.push_back(x.outcome);
+      run.results.push_back(std::move(x));
+    }
+  }
+  run.head = l->head();
+  run.next_offset = l->next_offset();
+  EXPECT_TRUE(l->verify(VerifyOptions{.signatures = true}).ok);
+  return run;
+}
+
+// Every thread count gives the same outcomes and the same chain.
+void expect_the_same_runs(const std::vector<ThreadedRun>& runs) {
+  for (std::size_t i = 1; i < runs.size(); ++i) {
+    EXPECT_EQ(runs[i].outcomes, runs[0].outcomes) << "run " << i;
+    EXPECT_EQ(runs[i].head.chain, runs[0].head.chain) << "run " << i;
+  }
+}
+
 // Signatures are checked on several threads ahead of the sequential pass: whatever the number
 // of threads, a batch gets the same outcomes and the same shard. The
 // registry's events go first, in a batch of their own (so that the helpers know the keys), then
@@ -506,37 +548,24 @@ TEST(Ingest, SignatureThreadsNeverChangeAnOutcome) {
   }
   ASSERT_GE(forged.size(), 3u);
   ASSERT_GT(batch.size(), 100u);
-  std::vector<std::vector<IngestOutcome>> outcomes;
-  std::vector<Head> heads;
+  std::vector<ThreadedRun> runs;
   for (unsigned threads : {1u, 2u, 5u}) {
     SCOPED_TRACE(threads);
-    testing::TempDir dir;
-    auto l = open(dir.path());
-    auto ing = Ingestor::create(*l);
-    ASSERT_TRUE(ing);
-    (*ing)->set_verify_threads(threads);
-    ASSERT_TRUE((*ing)->ingest(registry));
-    auto r = (*ing)->ingest(batch);
-    ASSERT_TRUE(r) << r.status().to_string();
-    std::vector<IngestOutcome> o;
-    for (const auto& x : *r) o.push_back(x.outcome);
-    for (std::size_t i = 0; i < r->size(); ++i) {
+    runs.push_back(ingest_with_threads(threads, {registry, batch}));
+    const auto& r = runs.back().results;
+    ASSERT_EQ(r.size(), registry.size() + batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const IngestResult& x = r[registry.size() + i];
       const bool bad = std::find(forged.begin(), forged.end(), i) != forged.end();
-      EXPECT_EQ((*r)[i].outcome, bad ? IngestOutcome::kRejected : IngestOutcome::kAccepted)
-          << "message " << i << ": " << (*r)[i].status.to_string();
+      EXPECT_EQ(x.outcome, bad ? IngestOutcome::kRejected : IngestOutcome::kAccepted)
+          << "message " << i << ": " << x.status.to_string();
       if (bad) {
-        EXPECT_EQ((*r)[i].status.reason(), Reason::kSignatureInvalid) << "message " << i;
+        EXPECT_EQ(x.status.reason(), Reason::kSignatureInvalid) << "message " << i;
       }
     }
-    outcomes.push_back(o);
-    heads.push_back(l->head());
-    EXPECT_TRUE(l->verify(VerifyOptions{.signatures = true}).ok);
   }
-  for (std::size_t i = 1; i < outcomes.size(); ++i) {
-    EXPECT_EQ(outcomes[i], outcomes[0]);
-    EXPECT_EQ(heads[i].chain, heads[0].chain);
-  }
-  EXPECT_EQ(heads[0].size, world().events.size());
+  expect_the_same_runs(runs);
+  EXPECT_EQ(runs[0].head.size, world().events.size());
 }
 
 // The signature checks run ahead on worker threads while the sequential pass runs. A redelivered
@@ -545,36 +574,22 @@ TEST(Ingest, SignatureThreadsNeverChangeAnOutcome) {
 TEST(Ingest, SignatureWorkersAheadOfThePassNeverChangeAnOutcome) {
   const std::size_t n = world().events.size();
   ASSERT_GT(n, 250u);
-  std::vector<std::vector<IngestOutcome>> outcomes;
-  std::vector<Head> heads;
+  std::vector<ThreadedRun> runs;
   for (unsigned threads : {1u, 2u, 3u, 8u}) {
     SCOPED_TRACE(threads);
-    testing::TempDir dir;
-    auto l = open(dir.path());
-    auto ing = Ingestor::create(*l);
-    ASSERT_TRUE(ing);
-    (*ing)->set_verify_threads(threads);
-    std::vector<IngestOutcome> o;
-    for (const auto& batch : {messages(0, 120, 0), messages(0, n, 0), messages(40, 200, 1000)}) {
-      auto r = (*ing)->ingest(batch);
-      ASSERT_TRUE(r) << r.status().to_string();
-      ASSERT_EQ(r->size(), batch.size());
-      for (const auto& x : *r) o.push_back(x.outcome);
-    }
+    runs.push_back(ingest_with_threads(
+        threads, {messages(0, 120, 0), messages(0, n, 0), messages(40, 200, 1000)}));
+    const auto& o = runs.back().outcomes;
     // 120 accepted; 120 (almost four chunks) redelivered and the rest accepted; 160 re-sent at
     // new offsets.
+    EXPECT_EQ(o.size(), 120 + n + 160);
     EXPECT_EQ(std::count(o.begin(), o.end(), IngestOutcome::kAccepted), static_cast<long>(n));
     EXPECT_EQ(std::count(o.begin(), o.end(), IngestOutcome::kAlreadyConsumed), 120);
     EXPECT_EQ(std::count(o.begin(), o.end(), IngestOutcome::kDuplicate), 160);
-    EXPECT_EQ(l->next_offset().value, 1160);
-    EXPECT_EQ(l->head().size, n);
-    outcomes.push_back(o);
-    heads.push_back(l->head());
+    EXPECT_EQ(runs.back().head.size, n);
+    EXPECT_EQ(runs.back().next_offset.value, 1160);
   }
-  for (std::size_t i = 1; i < outcomes.size(); ++i) {
-    EXPECT_EQ(outcomes[i], outcomes[0]);
-    EXPECT_EQ(heads[i].chain, heads[0].chain);
-  }
+  expect_the_same_runs(runs);
 }
 
 TEST(Ingest, ReplayingThePartitionGivesAnIdenticalShard) {
