@@ -297,13 +297,15 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   std::vector<std::pair<int, Head>> seen;  // (partition, head) after each kill
   std::uint64_t rng = 7;
   std::size_t next = 0, kills = 0, progressed = 0, last_total = 0, behind = 0, sent = 0;
-  // How long a node takes to start ingesting varies with the machine's load: the wait before a
-  // kill doubles after a round that ingested nothing and shrinks after one that caught up.
-  // Under ASan a node takes 1-2 s to start even on an idle machine: begin there.
+  // When to kill is searched for, not guessed: the node needs a while to start (1-2 s under ASan
+  // on one machine, under 0.5 s on another) and then a while to catch up with the round's slice.
+  // Each wait is drawn between the longest wait that saw nothing ingested and the shortest that
+  // saw the node caught up, and narrows that interval: a bisection that lands the later kills
+  // mid-ingest on any machine. When the interval closes (the machine's speed drifted), it widens.
 #if defined(__SANITIZE_ADDRESS__)
-  std::int64_t base_ms = 1500;
+  std::int64_t started_after = 0, caught_up_by = 3000;
 #else
-  std::int64_t base_ms = 50;
+  std::int64_t started_after = 0, caught_up_by = 1000;
 #endif
   const std::size_t slice = events.size() / kills_wanted + 1;
   for (std::size_t round = 0; round < kills_wanted; ++round) {
@@ -317,7 +319,15 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
     pid_t pid = spawn_node(k, dir.path(), "crashy-" + std::to_string(round));
     ASSERT_GT(pid, 0);
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    const std::int64_t wait_ms = base_ms + static_cast<std::int64_t>((rng >> 33) % 450);
+    if (caught_up_by - started_after < 20) {
+      const std::int64_t lo = std::min(started_after, caught_up_by);
+      const std::int64_t hi = std::max(started_after, caught_up_by);
+      started_after = lo * 6 / 10;
+      caught_up_by = hi * 14 / 10 + 50;
+    }
+    const std::int64_t wait_ms =
+        started_after + static_cast<std::int64_t>(
+                            (rng >> 33) % static_cast<std::uint64_t>(caught_up_by - started_after));
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     kill(pid, SIGKILL);
     int status = 0;
@@ -343,10 +353,8 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
               << " of " << sent << " messages ingested\n";
     if (total > last_total) ++progressed;
     if (total < sent) ++behind;  // killed before it had caught up: mid-ingest, or joining
-    if (total == last_total)  // doubles, so a slow start (ASan, a loaded machine) costs few rounds
-      base_ms = std::min<std::int64_t>(std::max<std::int64_t>(2 * base_ms, base_ms + 200), 5000);
-    else if (total == sent)
-      base_ms = std::max<std::int64_t>(base_ms - 100, 0);
+    if (total == last_total) started_after = wait_ms;  // not started yet: wait longer
+    if (total == sent) caught_up_by = wait_ms;         // already done: kill sooner
     last_total = total;
   }
   publish(**producer,
