@@ -52,18 +52,46 @@ int partition_for_key(std::string_view key, int partitions) {
 
 namespace {
 
-Result<int> partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+// The topic's partition count from the brokers' metadata, asking again until timeout_ms while
+// the answer is transient: on a cluster, a broker learns of a topic created through another one
+// a moment later (it answers "unknown topic" until then), and a new partition has no leader for
+// a moment. A topic still unknown after unknown_ms is reported as missing.
+Result<int> partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms,
+                            int unknown_ms) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::milliseconds(timeout_ms);
+  const auto unknown_deadline = start + std::chrono::milliseconds(std::min(unknown_ms, timeout_ms));
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
-  rd_kafka_topic_destroy(t);
-  if (err) return kafka_error(err, "metadata request to " + std::string("the brokers"));
   Result<int> out(Reason::kNotFound, "topic " + topic + " does not exist");
-  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-    out = md->topics[0].partition_cnt;
-  else if (md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-    out = kafka_error(md->topics[0].err, "topic " + topic);
-  rd_kafka_metadata_destroy(md);
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk, 0, t, &md, static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+    if (err) {
+      out = kafka_error(err, "metadata request to the brokers");
+      break;
+    }
+    bool again = false;
+    if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      out = Status(Reason::kNotFound, "topic " + topic + " does not exist");
+      again = Clock::now() < unknown_deadline;
+    } else if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out = kafka_error(md->topics[0].err, "topic " + topic);
+      again = md->topics[0].err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+    } else if (md->topics[0].partition_cnt == 0) {
+      out = Status(Reason::kIoError, "topic " + topic + " has no partitions yet");
+      again = true;
+    } else {
+      out = md->topics[0].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(md);
+    if (!again || Clock::now() + std::chrono::milliseconds(100) >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  rd_kafka_topic_destroy(t);
   return out;
 }
 
@@ -74,7 +102,7 @@ Result<int> events_partition_count(const KafkaConfig& config, int timeout_ms) {
   if (!conf) return conf.status();
   auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk) return rk.status();
-  return partition_count(rk->get(), config.events_topic, timeout_ms);
+  return partition_count(rk->get(), config.events_topic, timeout_ms, 3000);
 }
 
 Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms) {
@@ -130,12 +158,8 @@ Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms) {
   rd_kafka_AdminOptions_destroy(opts);
   for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
   if (!result) return result;
-  // Metadata may lag creation by a moment.
-  for (int attempt = 0;; ++attempt) {
-    auto n = partition_count(rk->get(), config.events_topic, timeout_ms);
-    if (n || attempt >= 20) return n;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  // Metadata may lag creation by a moment: the topic was just created, so "unknown" is transient.
+  return partition_count(rk->get(), config.events_topic, timeout_ms, timeout_ms);
 }
 
 // ---- EventProducer ----
@@ -192,7 +216,7 @@ Result<std::unique_ptr<EventProducer>> EventProducer::create(const KafkaConfig& 
   rd_kafka_conf_set_dr_msg_cb(conf->get(), on_delivery);
   auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk) return rk.status();
-  auto n = partition_count(rk->get(), config.events_topic, 10000);
+  auto n = partition_count(rk->get(), config.events_topic, 10000, 3000);
   if (!n) return n.status();
   auto impl = std::make_unique<Impl>();
   impl->rk = std::move(*rk);

@@ -98,7 +98,7 @@ TEST(Kafka, ProduceIngestAndProveInclusion) {
   ASSERT_EQ(publish(**producer, world().events, &sent), world().events.size());
   testing::TempDir dir;
   auto node = LedgerNode::create(k, node_options(dir.path(), "ledger-a"));
-  ASSERT_TRUE(node);
+  ASSERT_TRUE(node) << node.status().to_string();
   ASSERT_TRUE((*node)->run());
   ASSERT_EQ((*node)->shards().size(), 4u);
   for (auto [p, n] : sent) {
@@ -128,10 +128,29 @@ TEST(Kafka, ProduceIngestAndProveInclusion) {
   EXPECT_EQ(proven, 120);
 }
 
+// A producer for a topic the brokers do not have is refused with a clear reason (after the short
+// grace a topic created a moment ago on another broker gets), not created and not hung.
+TEST(Kafka, AProducerForAMissingTopicIsRefused) {
+  KafkaConfig k;
+  k.brokers = brokers();
+  k.events_topic = "test.missing." + std::to_string(getpid());
+  auto start = std::chrono::steady_clock::now();
+  auto producer = EventProducer::create(k);
+  ASSERT_FALSE(producer);
+  EXPECT_EQ(producer.status().reason(), Reason::kNotFound);
+  EXPECT_NE(producer.status().message().find("does not exist"), std::string::npos)
+      << producer.status().to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(9))
+      << "it waited for the whole metadata timeout";
+  auto n = events_partition_count(k, 1000);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.status().reason(), Reason::kNotFound);
+}
+
 TEST(Kafka, PartitionerMatchesTheBrokersClients) {
   KafkaConfig k = fresh_config(7);
   auto producer = EventProducer::create(k);
-  ASSERT_TRUE(producer);
+  ASSERT_TRUE(producer) << producer.status().to_string();
   std::vector<Event> records;
   for (const Event& e : world().events)
     if (!Registry::is_registry_event(e)) records.push_back(e);
@@ -148,7 +167,7 @@ TEST(Kafka, PartitionerMatchesTheBrokersClients) {
 TEST(Kafka, TwoNodesInDifferentGroupsBuildIdenticalShards) {
   KafkaConfig k = fresh_config();
   auto producer = EventProducer::create(k);
-  ASSERT_TRUE(producer);
+  ASSERT_TRUE(producer) << producer.status().to_string();
   publish(**producer, world().events);
   testing::TempDir a, b;
   NodeOptions oa = node_options(a.path(), "group-a"), ob = node_options(b.path(), "group-b");
@@ -188,7 +207,7 @@ TEST(Kafka, EmbeddedAndKafkaShardsAreIdentical) {
 TEST(Kafka, PoisonMessagesAreJournaledAndNeverStopTheNode) {
   KafkaConfig k = fresh_config(1);
   auto producer = EventProducer::create(k);
-  ASSERT_TRUE(producer);
+  ASSERT_TRUE(producer) << producer.status().to_string();
   std::vector<Event> first(world().events.begin(), world().events.begin() + 100);
   publish(**producer, first);
   {  // raw garbage straight onto the topic
@@ -292,7 +311,7 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   const auto& events = w.events;
   KafkaConfig k = fresh_config();
   auto producer = EventProducer::create(k);
-  ASSERT_TRUE(producer);
+  ASSERT_TRUE(producer) << producer.status().to_string();
   testing::TempDir dir, clean;
   std::vector<std::pair<int, Head>> seen;  // (partition, head) after each kill
   std::uint64_t rng = 7;
@@ -397,7 +416,7 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
 TEST(Kafka, IngestResumesAfterTheBrokerRestarts) {
   KafkaConfig k = fresh_config(2);
   auto producer = EventProducer::create(k);
-  ASSERT_TRUE(producer);
+  ASSERT_TRUE(producer) << producer.status().to_string();
   const auto& events = world().events;
   std::size_t half = events.size() / 2;
   publish(**producer,
@@ -406,7 +425,7 @@ TEST(Kafka, IngestResumesAfterTheBrokerRestarts) {
   NodeOptions o = node_options(dir.path(), "restart");
   o.exit_when_idle_ms = 0;
   auto node = LedgerNode::create(k, o);
-  ASSERT_TRUE(node);
+  ASSERT_TRUE(node) << node.status().to_string();
   std::thread runner([&] { EXPECT_TRUE((*node)->run()); });
   std::this_thread::sleep_for(std::chrono::seconds(2));
   std::string script = testing::source_dir() + "/ops/kafka/kafka.sh";
