@@ -84,6 +84,12 @@ share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.flush.interval.messages=9223372036854775807
+# Flush each log every second: this broker shares the ledger node's disk, and with Kafka's
+# default (never flush, leave it to the kernel) a burst of produced data stays dirty in the page
+# cache for 30 s and is then written back at once, stalling the node's fsyncs for 0.1-0.6 s
+# (docs/PERFORMANCE.md §3.2).
+log.flush.interval.ms=1000
+log.flush.scheduler.interval.ms=1000
 PROPS
 }
 
