@@ -144,6 +144,9 @@ int main(int argc, char** argv) {
     }
     if (first) t.first_batch = now, t.appended_by_first_batch = t.appended;
   };
+  o.on_consumer_error = [](Partition p, const Status& s) {
+    std::cerr << "\nkafka_bench: partition " << p.value << ": " << s.to_string() << "\n";
+  };
   auto node = LedgerNode::create(k, o);
   if (!node) {
     std::cerr << node.status().to_string() << "\n";
@@ -157,6 +160,19 @@ int main(int argc, char** argv) {
     });
   };
   if (concurrent) start_node();
+  // A run in which the node stops ingesting measures nothing: say where each shard stands and
+  // what the node is assigned, stop it, and fail.
+  auto stalled = [&] {
+    std::cerr << "  assigned partitions:";
+    for (Partition p : (*node)->assigned()) std::cerr << " " << p.value;
+    std::cerr << "\n";
+    for (Partition p : (*node)->shards())
+      std::cerr << "  shard " << p.value << ": next offset "
+                << (*node)->shard(p)->next_offset().value << "\n";
+    (*node)->stop();
+    if (runner.joinable()) runner.join();
+    return 1;
+  };
 
   // Throughput: everything as fast as it goes (the registry first, so nothing is rejected).
   std::uint64_t messages = 0;
@@ -195,7 +211,7 @@ int main(int argc, char** argv) {
     if (Clock::now() - progressed > std::chrono::seconds(60)) {
       std::cerr << "\nkafka_bench: the node stopped making progress at " << seen << " of "
                 << messages << " messages\n";
-      break;
+      return stalled();
     }
     if (Clock::now() - shown > std::chrono::seconds(1)) {
       std::cerr << "\r  ingested " << now_appended << " / " << messages << std::flush;
@@ -262,6 +278,10 @@ int main(int argc, char** argv) {
   };
   while (pending() && Clock::now() - start < std::chrono::minutes(2))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (pending()) {
+    std::cerr << "kafka_bench: the paced events were not all ingested within 2 minutes\n";
+    return stalled();
+  }
   (*node)->stop();
   runner.join();
   std::vector<double> lat;

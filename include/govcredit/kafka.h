@@ -88,6 +88,11 @@ struct NodeOptions {
   bool publish_rejections = true;  // send notices to the rejected topic
   // Called after each ingested batch (for progress output and tests).
   std::function<void(Partition, const std::vector<IngestResult>&)> on_batch{};
+  // Called with each error Kafka's consumer hands to the node (a subscribed topic that does not
+  // exist, a fetch that failed for a partition). librdkafka retries what is transient itself
+  // (a broker that went away only shows in its log); these are what to look at when a
+  // partition stops advancing. `govcredit node` prints them.
+  std::function<void(Partition, const Status&)> on_consumer_error{};
 };
 
 class LedgerNode {

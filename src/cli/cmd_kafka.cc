@@ -114,6 +114,9 @@ int node(NodeArgs& a) {
       }
     }
   };
+  a.node.on_consumer_error = [](Partition p, const Status& s) {
+    std::cerr << "partition " << p.value << ": Kafka: " << s.to_string() << "\n";
+  };
   auto n = LedgerNode::create(a.kafka, a.node);
   if (!n) return report(n.status());
   g_node = n->get();

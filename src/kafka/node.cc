@@ -160,7 +160,15 @@ Status LedgerNode::run() {
       rd_kafka_message_t* m = msgs[static_cast<std::size_t>(i)];
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         s.caught_up.insert(m->partition);
-      } else if (!m->err && s.assigned.count(m->partition)) {
+      } else if (m->err) {
+        if (s.options.on_consumer_error) {
+          const char* what = rd_kafka_message_errstr(m);  // librdkafka's sentence, with the cause
+          s.options.on_consumer_error(
+              Partition{m->partition},
+              what && *what ? Status(Reason::kIoError, what)
+                            : kafka_error(m->err, "consuming " + s.config.events_topic));
+        }
+      } else if (s.assigned.count(m->partition)) {
         rd_kafka_timestamp_type_t tt;
         std::int64_t ts = rd_kafka_message_timestamp(m, &tt);
         const auto* p = static_cast<const std::uint8_t*>(m->payload);

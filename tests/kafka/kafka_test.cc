@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "govcredit/bus.h"
@@ -456,6 +457,39 @@ TEST(Kafka, IngestResumesAfterTheBrokerRestarts) {
   (*node)->stop();
   runner.join();
   EXPECT_TRUE(done()) << "the node did not catch up after the broker restarted";
+}
+
+// A node pointed at a topic the brokers do not have says so through on_consumer_error (the CLI
+// prints it) instead of waiting in silence.
+TEST(Kafka, ANodeOnAMissingTopicReportsTheConsumerError) {
+  KafkaConfig k;
+  k.brokers = brokers();
+  k.events_topic = "test.missing-node." + std::to_string(getpid());
+  testing::TempDir dir;
+  NodeOptions o = node_options(dir.path(), "missing");
+  o.exit_when_idle_ms = 0;
+  std::mutex mu;
+  std::vector<Status> errors;
+  o.on_consumer_error = [&](Partition, const Status& s) {
+    std::lock_guard lock(mu);
+    errors.push_back(s);
+  };
+  auto node = LedgerNode::create(k, o);
+  ASSERT_TRUE(node) << node.status().to_string();
+  std::thread runner([&] { EXPECT_TRUE((*node)->run()); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto reported = [&] {
+    std::lock_guard lock(mu);
+    return !errors.empty();
+  };
+  while (!reported() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  (*node)->stop();
+  runner.join();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(errors.empty()) << "no consumer error reported for a missing topic";
+  EXPECT_EQ(errors[0].reason(), Reason::kIoError);
+  EXPECT_NE(errors[0].message().find(k.events_topic), std::string::npos) << errors[0].to_string();
 }
 
 }  // namespace
