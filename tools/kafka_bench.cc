@@ -24,7 +24,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -32,6 +31,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -285,16 +285,19 @@ int main(int argc, char** argv) {
   (*node)->stop();
   runner.join();
   std::vector<double> lat;
-  // When, in seconds into the paced run, the samples over 100 ms were sent: one stall or many.
-  std::vector<double> slow_sent_s;
+  // When, in seconds into the paced run, the first and the last sample over 100 ms were sent:
+  // one stall or many.
+  std::optional<std::pair<double, double>> slow_sent_s;
   {
     std::lock_guard lock(t.mu);
     lat = t.latencies_ms;
-    for (std::size_t i = 0; i < lat.size(); ++i)
-      if (lat[i] > 100)
-        slow_sent_s.push_back(
-            std::round(std::chrono::duration<double>(t.latency_sent[i] - start).count() * 100) /
-            100);
+    for (std::size_t i = 0; i < lat.size(); ++i) {
+      if (lat[i] <= 100) continue;
+      const double at = std::chrono::duration<double>(t.latency_sent[i] - start).count();
+      slow_sent_s = slow_sent_s ? std::pair{std::min(slow_sent_s->first, at),
+                                            std::max(slow_sent_s->second, at)}
+                                : std::pair{at, at};
+    }
   }
   nlohmann::json j = bench::ingest_result(w.events.size(), messages, partitions, cores,
                                           batch_signed, verify_rate, eps);
@@ -319,10 +322,8 @@ int main(int argc, char** argv) {
   j["paced_latency_ms"] = spread(lat);
   j["paced_latency_ms"]["rate_per_s"] = 500;
   j["paced_latency_ms"]["samples"] = lat.size();
-  if (!slow_sent_s.empty())
-    j["paced_latency_ms"]["over_100ms_sent_at_s"] = {
-        *std::min_element(slow_sent_s.begin(), slow_sent_s.end()),
-        *std::max_element(slow_sent_s.begin(), slow_sent_s.end())};
+  if (slow_sent_s)
+    j["paced_latency_ms"]["over_100ms_sent_at_s"] = {slow_sent_s->first, slow_sent_s->second};
   j["paced_publish_ack_ms"] = spread(ack_ms);
   j["note"] =
       "publish_all waits for each acknowledgement (synchronous per event) in the latency run; "
