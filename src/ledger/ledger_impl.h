@@ -181,6 +181,11 @@ class LmdbSide final : public SideWriter {
   MDB_dbi db(Side t) const { return dbs_[static_cast<std::size_t>(t)]; }
   lmdb::Txn& txn_;
   const std::array<MDB_dbi, kSideCount>& dbs_;
+  // The cursor of the last append(), left at the end of its table: the next append to the same
+  // table needs no search from the root (a rebuild appends every row of every table). Closed by
+  // any other write to that table and with this object, which ends before its transaction.
+  std::optional<lmdb::Cursor> appending_;
+  Side appending_side_{};
 };
 
 }  // namespace govcredit

@@ -67,14 +67,21 @@ std::optional<std::pair<Bytes, Bytes>> LmdbSide::last_with_prefix(Side t, ByteVi
 }
 
 void LmdbSide::put(Side t, ByteView key, ByteView value) {
+  if (appending_ && appending_side_ == t) appending_.reset();
   txn_.put(db(t), lmdb::val(key), lmdb::val(value));
 }
 
 void LmdbSide::append(Side t, ByteView key, ByteView value) {
-  txn_.put(db(t), lmdb::val(key), lmdb::val(value), MDB_APPEND);
+  if (!appending_ || appending_side_ != t) {
+    appending_.reset();
+    appending_.emplace(txn_, db(t));
+    appending_side_ = t;
+  }
+  appending_->put(lmdb::val(key), lmdb::val(value), MDB_APPEND);
 }
 
 void LmdbSide::clear(Side t) {
+  if (appending_ && appending_side_ == t) appending_.reset();
   txn_.clear(db(t));
 }
 

@@ -78,7 +78,10 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
   }
   // Marks the storage block of item i (of `items`, the agency's) changed, and returns i.
   auto touch = [&](auto& items, std::set<std::uint32_t>& blocks, auto* i) {
-    if (i) blocks.insert(static_cast<std::uint32_t>((i - items.data()) / pack::kAgencyBlockItems));
+    if (i) {
+      const auto b = static_cast<std::uint32_t>((i - items.data()) / pack::kAgencyBlockItems);
+      if (blocks.empty() || *blocks.rbegin() != b) blocks.insert(b);  // mostly the last block
+    }
     return i;
   };
   auto item = [&](const EventId& record) {

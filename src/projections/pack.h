@@ -13,6 +13,11 @@ namespace govcredit::pack {
 
 class Pack {
  public:
+  Pack() : out(own_) {}
+  // Appends to `to` instead of a buffer of its own (many values encoded into one buffer).
+  explicit Pack(Bytes& to) : out(to) {}
+  Pack(const Pack&) = delete;
+  Pack& operator=(const Pack&) = delete;
   Pack& u8(std::uint8_t v) {
     out.push_back(v);
     return *this;
@@ -34,7 +39,12 @@ class Pack {
     out.push_back(static_cast<std::uint8_t>(v));
     return *this;
   }
-  Bytes out;
+
+ private:
+  Bytes own_;
+
+ public:
+  Bytes& out;
 
  private:
   Pack& le(std::uint64_t v, int n) {
@@ -114,6 +124,13 @@ class Unpack {
 
 inline constexpr std::uint8_t kValueVersion = 1;
 
+// encode_to appends the encoding to `out`; encode returns it.
+void encode_to(Bytes& out, const AgencyState& s);
+void encode_to(Bytes& out, const RecordState& s);
+void encode_to(Bytes& out, const ObjectionState& s);
+void encode_to(Bytes& out, const ComplaintState& s);
+void encode_to(Bytes& out, const RecommendationState& s);
+void encode_to(Bytes& out, const RectificationState& s);
 Bytes encode(const AgencyState& s);
 Bytes encode(const RecordState& s);
 Bytes encode(const ObjectionState& s);

@@ -187,8 +187,24 @@ struct ByteLess {
   }
 };
 
-// A table's changed objects, encoded, in key order.
-using Encoded = std::vector<std::pair<ByteView, Bytes>>;
+// A table's changed objects, encoded, in key order: each row's key and value side by side in
+// one buffer, so that writing them reads memory in order (the keys otherwise live in the hash
+// maps' nodes, a cache miss each) and encoding allocates no buffer per row.
+struct Encoded {
+  struct Row {
+    std::size_t at;
+    std::uint32_t key_size, value_size;
+  };
+  Bytes data;
+  std::vector<Row> rows;
+
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (const Row& r : rows)
+      fn(ByteView(data.data() + r.at, r.key_size),
+         ByteView(data.data() + r.at + r.key_size, r.value_size));
+  }
+};
 
 // A row to sort: its key's first 16 bytes (zero-padded, as two big-endian words) next to the
 // pointer, so that the sort compares in its own array and follows a pointer into the hash map's
@@ -222,15 +238,19 @@ Encoded encode_sorted(Map& m, KeyFn key_of) {
     return less(a.key, b.key);
   });
   Encoded out;
-  out.reserve(items.size());
+  out.rows.reserve(items.size());
   for (const Item& item : items) {
     auto* kv = item.row;
-    Bytes v;
+    const std::size_t at = out.data.size();
+    const ByteView key = key_of(kv->first);
+    out.data.insert(out.data.end(), key.begin(), key.end());
     if constexpr (std::is_same_v<std::decay_t<decltype(*kv->second.value)>, EventId>)
-      v.assign(kv->second.value->bytes.begin(), kv->second.value->bytes.end());
+      out.data.insert(out.data.end(), kv->second.value->bytes.begin(),
+                      kv->second.value->bytes.end());
     else
-      v = pack::encode(*kv->second.value);
-    out.emplace_back(key_of(kv->first), std::move(v));
+      pack::encode_to(out.data, *kv->second.value);
+    out.rows.push_back({at, static_cast<std::uint32_t>(key.size()),
+                        static_cast<std::uint32_t>(out.data.size() - at - key.size())});
   }
   return out;
 }
@@ -257,7 +277,8 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
       w.put(t, k, v);
   };
   // Sorting and encoding is most of a large flush: the records (the biggest table) are done on
-  // a second thread while this one does the rest; the writes then go in table order.
+  // a second thread while this one encodes and writes the other tables, one at a time (rows of
+  // different tables can go into the transaction in any order; each table's in key order).
   Encoded records;
   std::exception_ptr failed;
   auto encode_records = [&] {
@@ -272,24 +293,24 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
     helper = std::thread(encode_records);
   else
     encode_records();
-  Encoded agencies = encode_sorted(m.agencies, str_key);
-  Encoded objections = encode_sorted(m.objections, id_key);
-  Encoded complaints = encode_sorted(m.complaints, id_key);
-  Encoded receipts = encode_sorted(m.receipts, str_key);
-  Encoded recommendations = encode_sorted(m.recommendations, id_key);
-  Encoded references = encode_sorted(m.references, str_key);
-  Encoded rectifications = encode_sorted(m.rectifications, id_key);
+  auto write_all = [&](Side t, const Encoded& rows) {
+    rows.for_each([&](ByteView k, ByteView v) { write(t, k, v); });
+  };
+  try {
+    write_all(Side::kAgency, encode_sorted(m.agencies, str_key));
+    write_all(Side::kObjection, encode_sorted(m.objections, id_key));
+    write_all(Side::kComplaint, encode_sorted(m.complaints, id_key));
+    write_all(Side::kReceipt, encode_sorted(m.receipts, str_key));
+    write_all(Side::kRecommendation, encode_sorted(m.recommendations, id_key));
+    write_all(Side::kReference, encode_sorted(m.references, str_key));
+    write_all(Side::kRectification, encode_sorted(m.rectifications, id_key));
+  } catch (...) {
+    if (helper.joinable()) helper.join();  // it reads m.records
+    throw;
+  }
   if (helper.joinable()) helper.join();
   if (failed) std::rethrow_exception(failed);
-  for (auto [t, table] : {std::pair<Side, Encoded*>{Side::kAgency, &agencies},
-                          {Side::kRecord, &records},
-                          {Side::kObjection, &objections},
-                          {Side::kComplaint, &complaints},
-                          {Side::kReceipt, &receipts},
-                          {Side::kRecommendation, &recommendations},
-                          {Side::kReference, &references},
-                          {Side::kRectification, &rectifications}})
-    for (const auto& [k, v] : *table) write(t, k, v);
+  write_all(Side::kRecord, records);
   // The changed item blocks, in key order.
   std::vector<std::pair<Bytes, Bytes>> blocks;
   for (const auto& [id, changed] : m.item_blocks) {

@@ -151,9 +151,8 @@ bool decode_block(ByteView b, std::size_t min_size, std::vector<Item>& items) {
 
 }  // namespace
 
-Bytes encode(const AgencyState& s) {
-  Pack p;
-  p.out.reserve(256);
+void encode_to(Bytes& out, const AgencyState& s) {
+  Pack p(out);
   p.u8(kValueVersion).str(s.info.id.value).str(s.info.name_zh).str(s.info.name_en);
   put_enum(p, s.info.level);
   p.u8(s.info.district ? 1 : 0);
@@ -167,7 +166,13 @@ Bytes encode(const AgencyState& s) {
   p.u32(static_cast<std::uint32_t>(s.items.size()));
   p.u32(static_cast<std::uint32_t>(s.recommendations.size()));
   p.u32(s.compensations).i64(s.compensation_fen).u64(s.events).i64(s.last_at.ms);
-  return std::move(p.out);
+}
+
+Bytes encode(const AgencyState& s) {
+  Bytes out;
+  out.reserve(256);
+  encode_to(out, s);
+  return out;
 }
 
 std::optional<AgencyState> decode_agency(ByteView b, std::uint32_t* items,
@@ -248,8 +253,8 @@ bool load_agency(const SideReader& r, std::string_view id, std::optional<AgencyS
   return true;
 }
 
-Bytes encode(const RecordState& s) {
-  Pack p;
+void encode_to(Bytes& out, const RecordState& s) {
+  Pack p(out);
   p.u8(kValueVersion).str(s.agency.value).str(s.source.value);
   put_enum(p, s.category);
   p.u8(s.severity ? 1 : 0);
@@ -263,7 +268,12 @@ Bytes encode(const RecordState& s) {
   if (s.open_objection) put_id(p, *s.open_objection);
   p.u32(s.corrections);
   put_lines(p, s.history);
-  return std::move(p.out);
+}
+
+Bytes encode(const RecordState& s) {
+  Bytes out;
+  encode_to(out, s);
+  return out;
 }
 
 std::optional<RecordState> decode_record(ByteView b) {
@@ -286,12 +296,17 @@ std::optional<RecordState> decode_record(ByteView b) {
   return finish(u, std::move(s));
 }
 
-Bytes encode(const ObjectionState& s) {
-  Pack p;
+void encode_to(Bytes& out, const ObjectionState& s) {
+  Pack p(out);
   p.u8(kValueVersion);
   put_id(p, s.record);
   p.u64(s.raised.value).i64(s.raised_at.ms).u8(s.state).u64(s.resolved.value);
-  return std::move(p.out);
+}
+
+Bytes encode(const ObjectionState& s) {
+  Bytes out;
+  encode_to(out, s);
+  return out;
 }
 
 std::optional<ObjectionState> decode_objection(ByteView b) {
@@ -307,8 +322,8 @@ std::optional<ObjectionState> decode_objection(ByteView b) {
   return finish(u, std::move(s));
 }
 
-Bytes encode(const ComplaintState& s) {
-  Pack p;
+void encode_to(Bytes& out, const ComplaintState& s) {
+  Pack p(out);
   p.u8(kValueVersion).str(s.agency.value).str(s.receipt);
   p.u8(s.category ? 1 : 0);
   if (s.category) put_enum(p, *s.category);
@@ -322,7 +337,12 @@ Bytes encode(const ComplaintState& s) {
   if (s.record) put_id(p, *s.record);
   p.u64(s.filed.value).i64(s.filed_at.ms).i64(s.last_at.ms).u32(s.triages).u32(s.reopens);
   put_lines(p, s.history);
-  return std::move(p.out);
+}
+
+Bytes encode(const ComplaintState& s) {
+  Bytes out;
+  encode_to(out, s);
+  return out;
 }
 
 std::optional<ComplaintState> decode_complaint(ByteView b) {
@@ -346,8 +366,8 @@ std::optional<ComplaintState> decode_complaint(ByteView b) {
   return finish(u, std::move(s));
 }
 
-Bytes encode(const RecommendationState& s) {
-  Pack p;
+void encode_to(Bytes& out, const RecommendationState& s) {
+  Pack p(out);
   p.u8(kValueVersion).str(s.agency.value).str(s.reference);
   p.u32(static_cast<std::uint32_t>(s.records.size()));
   for (const EventId& r : s.records) put_id(p, r);
@@ -362,7 +382,12 @@ Bytes encode(const RecommendationState& s) {
   if (s.outcome) put_enum(p, *s.outcome);
   p.i64(s.closed_at.ms).u64(s.closed.value).i64(s.last_at.ms);
   put_lines(p, s.history);
-  return std::move(p.out);
+}
+
+Bytes encode(const RecommendationState& s) {
+  Bytes out;
+  encode_to(out, s);
+  return out;
 }
 
 std::optional<RecommendationState> decode_recommendation(ByteView b) {
@@ -391,12 +416,17 @@ std::optional<RecommendationState> decode_recommendation(ByteView b) {
   return finish(u, std::move(s));
 }
 
-Bytes encode(const RectificationState& s) {
-  Pack p;
+void encode_to(Bytes& out, const RectificationState& s) {
+  Pack p(out);
   p.u8(kValueVersion);
   put_id(p, s.recommendation);
   p.i64(s.at.ms).u64(s.seq.value);
-  return std::move(p.out);
+}
+
+Bytes encode(const RectificationState& s) {
+  Bytes out;
+  encode_to(out, s);
+  return out;
 }
 
 std::optional<RectificationState> decode_rectification(ByteView b) {
