@@ -176,30 +176,22 @@ Result<RebuildReport> rebuild_projections(
     if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
     if (progress) progress(to, head);
   }
-  // Freeing the in-memory state takes a while (~15% of a rebuild at 1M): once the flush has
-  // copied every row into the transaction's pages, it goes on while the transaction commits and
-  // the digest is computed.
-  std::thread release;
-  struct Join {
-    std::thread& t;
-    ~Join() {
-      if (t.joinable()) t.join();
-    }
-  } join{release};
   Status s = ledger.write_side([&](SideWriter& w) {
     for (Side t : all_sides()) w.clear(t);
     p.flush(w, head, /*empty_tables=*/true);
-    release = std::thread([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
     return Status::ok();
   });
   if (!s) return s;
   RebuildReport r;
   r.entries = head;
+  // Freeing the in-memory state takes a while; let it go on while the digest is computed. (Not
+  // sooner: when the commit fills the LMDB map, write_side runs the flush again on a larger map.)
+  std::thread release([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
   s = ledger.read_side([&](const SideReader& side) {
     r.digest = side_digest(side);
     return Status::ok();
   });
-  if (release.joinable()) release.join();
+  release.join();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!s) return s;
   return r;

@@ -9,6 +9,7 @@
 #include "govcredit/encoding.h"
 #include "govcredit/ingest.h"
 #include "govcredit/projections.h"
+#include "govcredit/registry.h"
 #include "govcredit/scoring.h"
 #include "govcredit/status_cache.h"
 #include "pack.h"
@@ -71,6 +72,52 @@ TEST(Projections, IncrementalApplyEqualsRebuildByteForByte) {
   auto check = check_projections(*lb);
   ASSERT_TRUE(check);
   EXPECT_TRUE(check->ok());
+}
+
+// A rebuild writes every table in one transaction; when that fills the LMDB map, the write is
+// run again on a map twice as large, so whatever the write does must be able to run twice.
+TEST(Projections, ARebuildThatFillsTheMapIsRetriedWhole) {
+  testing::TempDir d;
+  auto opened = Ledger::open(d.path(), Partition{0}, LedgerOptions{.initial_map_size = 64 * 1024});
+  ASSERT_TRUE(opened) << opened.status().to_string();
+  Ledger& l = **opened;
+  // The map LMDB grew to: the smallest 64 KiB x 2^k that holds every page used so far.
+  auto map_bound = [](std::uint64_t used) {
+    std::uint64_t m = 64 * 1024;
+    while (m < used) m *= 2;
+    return m;
+  };
+  // The log alone (no projections yet), appended until it is at least 256 KiB and fills more
+  // than 7/8 of that map.
+  auto full = [&] {
+    const std::uint64_t used = l.store_bytes();
+    return used >= 256 * 1024 && used > map_bound(used) / 8 * 7;
+  };
+  const auto& ev = world().events;
+  std::size_t n = 0;
+  while (n < ev.size() && !full()) {
+    const std::size_t from = n, to = std::min(ev.size(), n + 10);
+    ASSERT_TRUE(l.write([&](Ledger::Batch& b) {
+      for (std::size_t i = from; i < to; ++i) {
+        const Bytes wire = encode_wire(ev[i]);
+        b.append(AppendItem{wire, ev[i].id, Registry::is_registry_event(ev[i]), Partition{0},
+                            KafkaOffset{static_cast<std::int64_t>(i)}});
+      }
+      b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(to)});
+      return Status::ok();
+    }));
+    n = to;
+  }
+  ASSERT_TRUE(full()) << "the world is too small";
+  const std::uint64_t map = map_bound(l.store_bytes());
+  auto mem = rebuild_in_memory(l);
+  ASSERT_TRUE(mem) << mem.status().to_string();
+  auto r = rebuild_projections(l);
+  ASSERT_TRUE(r) << r.status().to_string();
+  EXPECT_GT(l.store_bytes(), map) << "the rebuild fitted in the map: nothing was retried";
+  EXPECT_EQ(r->entries, n);
+  EXPECT_EQ(r->digest, side_digest(*mem));
+  EXPECT_EQ(stored_digest(l), side_digest(*mem));
 }
 
 TEST(Projections, ATamperedProjectionIsDetectedAndRepairedByRebuild) {
