@@ -195,6 +195,10 @@ class Ledger {
 
   // Bytes of the data file in use.
   std::uint64_t store_bytes() const;
+  // Grows the LMDB map, when needed, so that the shard has room for `bytes` more than the file
+  // uses now. The map is address space, not disk: the file grows only with use. A write that
+  // fills the map is otherwise aborted and run again, whole, on a map twice as large.
+  Status make_room(std::uint64_t bytes);
 
   // Opaque: defined in src/ledger/ledger_impl.h; callers never see it.
   struct Impl;

@@ -688,6 +688,15 @@ Result<Registry> Ledger::load_registry() const {
   return reg;
 }
 
+Status Ledger::make_room(std::uint64_t bytes) {
+  try {
+    impl_->env->reserve(impl_->env->used_bytes() + bytes);
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return Status::ok();
+}
+
 std::uint64_t Ledger::store_bytes() const {
   try {
     return impl_->env->used_bytes();

@@ -160,6 +160,15 @@ void Env::grow() {
   check(mdb_env_set_mapsize(env_, info.me_mapsize * 2), "mdb_env_set_mapsize");
 }
 
+void Env::reserve(std::size_t bytes) {
+  std::unique_lock lock(resize_mu_);  // no transaction of ours is open now
+  MDB_envinfo info;
+  check(mdb_env_info(env_, &info), "mdb_env_info");
+  std::size_t size = info.me_mapsize;
+  while (size < bytes) size *= 2;
+  if (size != info.me_mapsize) check(mdb_env_set_mapsize(env_, size), "mdb_env_set_mapsize");
+}
+
 std::size_t Env::map_size() const {
   MDB_envinfo info;
   check(mdb_env_info(env_, &info), "mdb_env_info");

@@ -142,6 +142,9 @@ class Env {
   // Runs fn in a read-only transaction.
   void read(const std::function<void(const Txn&)>& fn) const;
   std::size_t map_size() const;
+  // Doubles the map until it is at least `bytes` (address space: the file grows only with use),
+  // so that a large write does not fill it half-way and run again.
+  void reserve(std::size_t bytes);
   // Bytes of the data file in use (last page number × page size).
   std::uint64_t used_bytes() const;
 

@@ -109,9 +109,8 @@ std::optional<EventId> Projector::Impl::reference(const std::string& r) {
 }
 
 void Projector::Impl::add_line(TrailKind kind, const std::string& id, const Line& line) {
-  std::string k;
-  k.reserve(id.size() + 1);
-  k.push_back(static_cast<char>(kind));
+  std::string& k = trail_key;  // reused: no allocation for the two look-ups of every event
+  k.assign(1, static_cast<char>(kind));
   k += id;
   auto it = trails.find(k);
   if (it == trails.end()) {

@@ -77,6 +77,7 @@ struct Projector::Impl {
     bool dirty = false;
   };
   std::unordered_map<std::string, Trail> trails;  // key: kind char + id
+  std::string trail_key;                          // add_line's scratch key
 
   // Look-ups that load on a miss; nullptr / nullopt when absent. With change = true a present
   // object is marked changed (to be written back by flush()).

@@ -349,6 +349,19 @@ TEST(Ledger, MapGrowsWhenFullAndNothingIsLost) {
   EXPECT_TRUE(l->verify().ok);
 }
 
+TEST(Ledger, MakingRoomGrowsTheMapNotTheFile) {
+  testing::TempDir dir;
+  auto l = open(dir.path(), LedgerOptions{.initial_map_size = 256 * 1024});
+  const std::uint64_t used = l->store_bytes();
+  const auto file = std::filesystem::file_size(dir.path() + "/data.mdb");
+  ASSERT_TRUE(l->make_room(std::uint64_t{64} << 20));
+  EXPECT_EQ(l->store_bytes(), used);
+  EXPECT_EQ(std::filesystem::file_size(dir.path() + "/data.mdb"), file);
+  ingest_world(*l);
+  EXPECT_EQ(l->head().size, world().events.size());
+  EXPECT_TRUE(l->verify().ok);
+}
+
 TEST(Ledger, InclusionAndConsistencyProofsVerifyIndependently) {
   testing::TempDir dir;
   auto l = open(dir.path());
