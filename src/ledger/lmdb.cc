@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <mutex>
 
 namespace govcredit::lmdb {
@@ -165,7 +166,7 @@ void Env::reserve(std::size_t bytes) {
   MDB_envinfo info;
   check(mdb_env_info(env_, &info), "mdb_env_info");
   std::size_t size = info.me_mapsize;
-  while (size < bytes) size *= 2;
+  while (size < bytes && size <= std::numeric_limits<std::size_t>::max() / 2) size *= 2;
   if (size != info.me_mapsize) check(mdb_env_set_mapsize(env_, size), "mdb_env_set_mapsize");
 }
 
