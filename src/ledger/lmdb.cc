@@ -155,10 +155,7 @@ void Env::read(const std::function<void(const Txn&)>& fn) const {
 }
 
 void Env::grow() {
-  std::unique_lock lock(resize_mu_);  // no transaction of ours is open now
-  MDB_envinfo info;
-  check(mdb_env_info(env_, &info), "mdb_env_info");
-  check(mdb_env_set_mapsize(env_, info.me_mapsize * 2), "mdb_env_set_mapsize");
+  reserve(map_size() * 2);  // (a no-op when another thread has just grown it)
 }
 
 void Env::reserve(std::size_t bytes) {

@@ -351,12 +351,21 @@ TEST(Ledger, MapGrowsWhenFullAndNothingIsLost) {
 
 TEST(Ledger, MakingRoomGrowsTheMapNotTheFile) {
   testing::TempDir dir;
-  auto l = open(dir.path(), LedgerOptions{.initial_map_size = 256 * 1024});
-  const std::uint64_t used = l->store_bytes();
-  const auto file = std::filesystem::file_size(dir.path() + "/data.mdb");
+  {
+    lmdb::Env env(dir.path(), lmdb::EnvOptions{.initial_map_size = 256 * 1024});
+    const std::uint64_t used = env.used_bytes();
+    const auto file = std::filesystem::file_size(dir.path() + "/data.mdb");
+    env.reserve(std::size_t{64} << 20);
+    EXPECT_GE(env.map_size(), std::size_t{64} << 20);
+    EXPECT_EQ(env.used_bytes(), used);
+    EXPECT_EQ(std::filesystem::file_size(dir.path() + "/data.mdb"), file);
+    const std::size_t grown = env.map_size();
+    env.reserve(1024);  // never shrinks
+    EXPECT_EQ(env.map_size(), grown);
+  }
+  testing::TempDir shard;
+  auto l = open(shard.path(), LedgerOptions{.initial_map_size = 256 * 1024});
   ASSERT_TRUE(l->make_room(std::uint64_t{64} << 20));
-  EXPECT_EQ(l->store_bytes(), used);
-  EXPECT_EQ(std::filesystem::file_size(dir.path() + "/data.mdb"), file);
   ingest_world(*l);
   EXPECT_EQ(l->head().size, world().events.size());
   EXPECT_TRUE(l->verify().ok);
