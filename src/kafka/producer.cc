@@ -52,10 +52,30 @@ int partition_for_key(std::string_view key, int partitions) {
 
 namespace {
 
+// Whether every partition's leader answers a ListOffsets request for it; else the first error.
+// A broker lists a new partition in its metadata before its replica manager has created the
+// partition's log, and produce requests that arrive in between fail with NOT_LEADER_OR_FOLLOWER.
+// A later request to the same partition may then land first, and since an empty partition has no
+// producer state the broker accepts its sequence numbers out of order (KAFKA-15591); librdkafka,
+// seeing the later batch acknowledged, reports the earlier one delivered too. One crash drill in
+// CI lost a shard's genesis event that way. ListOffsets fails in the same window, so a topic
+// whose every partition answers it is ready for producing.
+rd_kafka_resp_err_t partitions_ready(rd_kafka_t* rk, const std::string& topic, int partitions,
+                                     int timeout_ms) {
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms);
+    if (err) return err;
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 // The topic's partition count from the brokers' metadata, asking again until timeout_ms while
 // the answer is transient: on a cluster, a broker learns of a topic created through another one
-// a moment later (it answers "unknown topic" until then), and a new partition has no leader for
-// a moment. A topic still unknown after unknown_ms is reported as missing.
+// a moment later (it answers "unknown topic" until then), a new partition has no leader for a
+// moment, and its leader serves it a moment after that (partitions_ready). A topic still unknown
+// after unknown_ms is reported as missing.
 Result<int> partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms,
                             int unknown_ms) {
   using Clock = std::chrono::steady_clock;
@@ -83,6 +103,11 @@ Result<int> partition_count(rd_kafka_t* rk, const std::string& topic, int timeou
       again = md->topics[0].err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
     } else if (md->topics[0].partition_cnt == 0) {
       out = Status(Reason::kIoError, "topic " + topic + " has no partitions yet");
+      again = true;
+    } else if (rd_kafka_resp_err_t e =
+                   partitions_ready(rk, topic, md->topics[0].partition_cnt,
+                                    static_cast<int>(std::max<std::int64_t>(left.count(), 1)))) {
+      out = kafka_error(e, "a partition of " + topic + " is not served yet");
       again = true;
     } else {
       out = md->topics[0].partition_cnt;

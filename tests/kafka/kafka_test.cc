@@ -264,6 +264,15 @@ TEST(Kafka, PoisonMessagesAreJournaledAndNeverStopTheNode) {
   EXPECT_EQ(notices, 3);
 }
 
+// The journal's first rejections, for a failure message.
+std::string first_rejections(const Ledger& l) {
+  auto r = l.rejections(0, 3);
+  if (!r) return "the journal did not read: " + r.status().to_string();
+  std::string out = "first rejections:";
+  for (const Rejection& j : *r) out += " " + to_json(j);
+  return out;
+}
+
 // `govcredit node` as a separate process, killed with SIGKILL while events keep arriving.
 pid_t spawn_node(const KafkaConfig& k, const std::string& dir, const std::string& group) {
   std::vector<std::string> args = {
@@ -365,7 +374,8 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
                         << v.problem.to_string();
       const Head h = (*l)->head();
       EXPECT_EQ((*l)->next_offset().value, static_cast<std::int64_t>(h.size))
-          << "offsets and entries out of step (every message here is valid)";
+          << "offsets and entries out of step (every message here is valid) in shard " << p << "; "
+          << first_rejections(**l);
       seen.emplace_back(p, h);
       total += h.size;
     }
@@ -400,7 +410,8 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
     auto l = Ledger::open(dir.path() + "/shard-" + std::to_string(p), Partition{p});
     ASSERT_TRUE(l);
     EXPECT_TRUE((*l)->verify(VerifyOptions{.signatures = true}).ok);
-    EXPECT_EQ((*l)->rejection_count(), 0u) << "a redelivered event was treated as new";
+    EXPECT_EQ((*l)->rejection_count(), 0u)
+        << "a redelivered event was treated as new in shard " << p << "; " << first_rejections(**l);
     auto r = Ledger::open(clean.path() + "/shard-" + std::to_string(p), Partition{p});
     ASSERT_TRUE(r);
     ref[p] = std::move(*r);
