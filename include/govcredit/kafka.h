@@ -37,8 +37,10 @@ struct KafkaConfig {
 };
 
 // Creates govcredit.events (retention.ms=-1, cleanup.policy=delete: kept forever, never compacted)
-// and govcredit.rejected if they do not exist; an existing topic is left as it is. Returns the
-// events topic's partition count.
+// and govcredit.rejected if they do not exist; an existing topic is left as it is. A topic it
+// creates is returned once every partition's leader serves it, so the first events produced to
+// it cannot overtake one another (src/kafka/producer.cc, partitions_ready). Returns the events
+// topic's partition count.
 Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms = 30000);
 // The partition count of the events topic (a metadata request).
 Result<int> events_partition_count(const KafkaConfig& config, int timeout_ms = 10000);

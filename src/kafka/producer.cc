@@ -1,4 +1,5 @@
 // Topics, partitioning and the idempotent event producer.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -59,7 +60,9 @@ namespace {
 // producer state the broker accepts its sequence numbers out of order (KAFKA-15591); librdkafka,
 // seeing the later batch acknowledged, reports the earlier one delivered too. One crash drill in
 // CI lost a shard's genesis event that way. ListOffsets fails in the same window, so a topic
-// whose every partition answers it is ready for producing.
+// whose every partition answers it is ready for producing. Only a topic just created is waited
+// for: on an existing topic a partition without a leader (a broker down) must not stop producers
+// of the other partitions.
 rd_kafka_resp_err_t partitions_ready(rd_kafka_t* rk, const std::string& topic, int partitions,
                                      int timeout_ms) {
   for (int p = 0; p < partitions; ++p) {
@@ -73,11 +76,11 @@ rd_kafka_resp_err_t partitions_ready(rd_kafka_t* rk, const std::string& topic, i
 
 // The topic's partition count from the brokers' metadata, asking again until timeout_ms while
 // the answer is transient: on a cluster, a broker learns of a topic created through another one
-// a moment later (it answers "unknown topic" until then), a new partition has no leader for a
-// moment, and its leader serves it a moment after that (partitions_ready). A topic still unknown
-// after unknown_ms is reported as missing.
+// a moment later (it answers "unknown topic" until then), and a new partition has no leader for
+// a moment; with `served`, also until its leader serves it (partitions_ready). A topic still
+// unknown after unknown_ms is reported as missing.
 Result<int> partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms,
-                            int unknown_ms) {
+                            int unknown_ms, bool served = false) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::milliseconds(timeout_ms);
@@ -105,8 +108,10 @@ Result<int> partition_count(rd_kafka_t* rk, const std::string& topic, int timeou
       out = Status(Reason::kIoError, "topic " + topic + " has no partitions yet");
       again = true;
     } else if (rd_kafka_resp_err_t e =
-                   partitions_ready(rk, topic, md->topics[0].partition_cnt,
-                                    static_cast<int>(std::max<std::int64_t>(left.count(), 1)))) {
+                   served
+                       ? partitions_ready(rk, topic, md->topics[0].partition_cnt,
+                                          static_cast<int>(std::max<std::int64_t>(left.count(), 1)))
+                       : RD_KAFKA_RESP_ERR_NO_ERROR) {
       out = kafka_error(e, "a partition of " + topic + " is not served yet");
       again = true;
     } else {
@@ -160,6 +165,7 @@ Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms) {
   rd_kafka_CreateTopics(rk->get(), topics.data(), topics.size(), opts, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
   Status result;
+  std::vector<std::string> created;  // by this call, not before
   if (ev == nullptr) {
     result = Status(Reason::kIoError, "no answer from the brokers to CreateTopics");
   } else if (rd_kafka_event_error(ev)) {
@@ -170,6 +176,7 @@ Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms) {
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
     for (std::size_t i = 0; i < n && result; ++i) {
       rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+      if (!e) created.emplace_back(rd_kafka_topic_result_name(res[i]));
       if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
         result = Status(Reason::kIoError, std::string("creating ") +
                                               rd_kafka_topic_result_name(res[i]) + ": " +
@@ -183,8 +190,17 @@ Result<int> ensure_topics(const KafkaConfig& config, int timeout_ms) {
   rd_kafka_AdminOptions_destroy(opts);
   for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
   if (!result) return result;
-  // Metadata may lag creation by a moment: the topic was just created, so "unknown" is transient.
-  return partition_count(rk->get(), config.events_topic, timeout_ms, timeout_ms);
+  // Metadata may lag creation by a moment: the topic was just created, so "unknown" is transient;
+  // a topic this call created is not returned before its partitions are served (partitions_ready).
+  auto just_created = [&](const std::string& name) {
+    return std::find(created.begin(), created.end(), name) != created.end();
+  };
+  if (just_created(config.rejected_topic))
+    if (auto r = partition_count(rk->get(), config.rejected_topic, timeout_ms, timeout_ms, true);
+        !r)
+      return r;
+  return partition_count(rk->get(), config.events_topic, timeout_ms, timeout_ms,
+                         just_created(config.events_topic));
 }
 
 // ---- EventProducer ----
