@@ -1,7 +1,33 @@
 // govcredit: one binary, many subcommands. See `govcredit --help`.
+#include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include "common.h"
+#if defined(GOVCREDIT_MIMALLOC)
+#include <mimalloc.h>
+#endif
+
+namespace {
+
+// The allocator malloc reaches, asked at run time: a build linked with mimalloc says so only if
+// a block from malloc really lies in mimalloc's heap (the override took).
+std::string allocator_in_use() {
+#if defined(GOVCREDIT_MIMALLOC)
+  void* p = std::malloc(64);
+  const bool ours = mi_is_in_heap_region(p);
+  std::free(p);
+  const int v = mi_version();
+  if (ours)
+    return "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v / 10 % 10) + "." +
+           std::to_string(v % 10);
+  return "the C library's malloc (mimalloc is linked but did not take over malloc)";
+#else
+  return "the C library's malloc";
+#endif
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace govcredit::cli;
@@ -11,7 +37,8 @@ int main(int argc, char** argv) {
       "3 a file, key or store could not be read or written; 4 internal error.",
       "govcredit"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "govcredit 0.1.0 (event format v1)");
+  app.set_version_flag("--version",
+                       "govcredit 0.1.0 (event format v1); allocator: " + allocator_in_use());
   Runner run;
   register_keygen(app, run);
   register_event(app, run);
