@@ -168,7 +168,8 @@ class Ledger {
 
   Result<Entry> get(Seq seq) const;
   Result<Entry> get_by_event(const EventId& id) const;
-  // Calls fn for entries [from, to) in order until it returns false.
+  // Calls fn for entries [from, to) in order until it returns false. The Entry passed is valid
+  // only during the call (one is reused for the whole scan).
   Status scan(Seq from, Seq to, const std::function<bool(const Entry&)>& fn) const;
 
   Result<Digest> root_at(std::uint64_t size) const;

@@ -215,16 +215,21 @@ Digest entry_leaf_hash(ByteView header, ByteView wire) {
   return h.update(ByteView(&kLeaf, 1)).update(header).update(wire).finish();
 }
 
-Result<Entry> decode_log_value(ByteView v) {
+Status decode_log_value(ByteView v, Entry& e) {
   if (v.size() < 32 + kEntryHeaderSize || v[32] != kEntryVersion)
     return Status(Reason::kCorrupt, "a log entry is truncated or of an unknown version");
-  Entry e;
   std::memcpy(e.entry_hash.bytes.data(), v.data(), 32);
   const std::uint8_t* h = v.data() + 32;
   e.seq.value = get_le(h + 1, 8);
   e.partition.value = static_cast<std::int32_t>(get_le(h + 9, 4));
   e.offset.value = static_cast<std::int64_t>(get_le(h + 13, 8));
   e.wire.assign(v.begin() + 32 + kEntryHeaderSize, v.end());
+  return Status::ok();
+}
+
+Result<Entry> decode_log_value(ByteView v) {
+  Entry e;
+  if (Status s = decode_log_value(v, e); !s) return s;
   return e;
 }
 
@@ -498,14 +503,14 @@ Status Ledger::scan(Seq from, Seq to, const std::function<bool(const Entry&)>& f
       lmdb::Cursor cur(txn, impl_->log);
       BeKey k(from.value);
       MDB_val kv = k.val();
+      Entry e;  // one for the whole scan: its wire buffer is reused, not allocated per entry
       for (bool ok = cur.seek(&kv); ok; ok = cur.next()) {
         if (BeKey::decode(cur.key()) >= to.value) break;
-        auto e = decode_log_value(lmdb::view(cur.value()));
-        if (!e) {
-          out = e.status();
+        if (Status s = decode_log_value(lmdb::view(cur.value()), e); !s) {
+          out = s;
           return;
         }
-        if (!fn(*e)) return;
+        if (!fn(e)) return;
       }
     });
   } catch (const std::exception& e) {

@@ -103,6 +103,8 @@ Digest chain_hash(const Digest& prev, const Digest& leaf);
 
 // Parses a `log` value. Returns kCorrupt when it is too short or of an unknown version.
 Result<Entry> decode_log_value(ByteView value);
+// The same into an Entry the caller keeps (its wire buffer is reused).
+Status decode_log_value(ByteView value, Entry& into);
 
 struct LedgerState {
   Head head;
