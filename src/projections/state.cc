@@ -31,7 +31,7 @@ std::uint64_t unzigzag(std::uint64_t z) {
   return (z >> 1) ^ (0 - (z & 1));
 }
 void put_lines(Pack& p, const std::vector<Line>& lines) {
-  p.out.reserve(p.out.size() + 4 + 8 * lines.size());
+  p.room(4 + 8 * lines.size());
   p.u32(static_cast<std::uint32_t>(lines.size()));
   std::uint64_t seq = 0, at = 0;
   for (const Line& l : lines) {
