@@ -46,6 +46,10 @@ for i in json.load(open(w + "/data/demo-identities.json")):
 PY
 
 start_server() {
+  # The log is emptied here, before the server starts: the shell truncates it for the new
+  # process only once that process runs, and until then a grep would find the previous server's
+  # address (a CI run sent the 16-thread scenario to the stopped 2-thread server that way).
+  : > "$work/serve.log"
   "$bin" serve --data "$work/data" --listen 127.0.0.1:0 --threads "$1" > "$work/serve.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
