@@ -12,6 +12,15 @@
 
 namespace govcredit::pack {
 
+// LEB128: 7 bits per byte, low bits first, the high bit set on every byte but the last; at most
+// kMaxVarint bytes. Writes at w and returns the end.
+inline constexpr std::size_t kMaxVarint = 10;
+inline std::uint8_t* put_varint(std::uint8_t* w, std::uint64_t v) {
+  for (; v >= 0x80; v >>= 7) *w++ = static_cast<std::uint8_t>(v | 0x80);
+  *w++ = static_cast<std::uint8_t>(v);
+  return w;
+}
+
 class Pack {
  public:
   Pack() : out(own_) {}
@@ -39,12 +48,6 @@ class Pack {
   // whole buffer again every time it fills.
   Pack& room(std::size_t n) {
     if (out.capacity() - out.size() < n) out.reserve(std::max(out.size() + n, 2 * out.capacity()));
-    return *this;
-  }
-  // LEB128: 7 bits per byte, low bits first, the high bit set on every byte but the last.
-  Pack& varint(std::uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out.push_back(static_cast<std::uint8_t>(v | 0x80));
-    out.push_back(static_cast<std::uint8_t>(v));
     return *this;
   }
 
@@ -75,7 +78,7 @@ class Unpack {
   std::uint64_t u64() { return le(8); }
   std::int64_t i64() { return static_cast<std::int64_t>(le(8)); }
   bool flag() { return u8() != 0; }
-  // LEB128 as Pack::varint writes it: at most 10 bytes, nothing above bit 63, and minimal (a
+  // LEB128 as put_varint writes it: at most 10 bytes, nothing above bit 63, and minimal (a
   // last byte of 0 after another byte is refused), so each value has exactly one encoding.
   std::uint64_t varint() {
     std::uint64_t v = 0;
@@ -139,12 +142,12 @@ void encode_to(Bytes& out, const ObjectionState& s);
 void encode_to(Bytes& out, const ComplaintState& s);
 void encode_to(Bytes& out, const RecommendationState& s);
 void encode_to(Bytes& out, const RectificationState& s);
-Bytes encode(const AgencyState& s);
-Bytes encode(const RecordState& s);
-Bytes encode(const ObjectionState& s);
-Bytes encode(const ComplaintState& s);
-Bytes encode(const RecommendationState& s);
-Bytes encode(const RectificationState& s);
+template <class State>
+Bytes encode(const State& s) {
+  Bytes out;
+  encode_to(out, s);
+  return out;
+}
 Bytes encode(const ReportState& s);
 
 // nullopt when the bytes are not a well-formed value of that kind.

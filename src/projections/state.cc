@@ -30,16 +30,11 @@ std::uint64_t zigzag(std::uint64_t delta) {
 std::uint64_t unzigzag(std::uint64_t z) {
   return (z >> 1) ^ (0 - (z & 1));
 }
-std::uint8_t* put_varint(std::uint8_t* w, std::uint64_t v) {  // as Pack::varint
-  for (; v >= 0x80; v >>= 7) *w++ = static_cast<std::uint8_t>(v | 0x80);
-  *w++ = static_cast<std::uint8_t>(v);
-  return w;
-}
 // A rebuild encodes millions of lines (every event adds one to two trails and most to a history),
-// so they are written through a pointer into room made once — at most 21 bytes a line, two
-// 10-byte varints and the type — and the buffer is then cut to what was written.
+// so they are written through a pointer into room made once — at most two varints and the type
+// a line — and the buffer is then cut to what was written.
 void put_lines(Pack& p, const std::vector<Line>& lines) {
-  constexpr std::size_t kMaxLine = 10 + 10 + 1;
+  constexpr std::size_t kMaxLine = 2 * kMaxVarint + 1;
   p.u32(static_cast<std::uint32_t>(lines.size()));
   Bytes& out = p.out;
   const std::size_t start = out.size();
@@ -185,13 +180,6 @@ void encode_to(Bytes& out, const AgencyState& s) {
   p.u32(s.compensations).i64(s.compensation_fen).u64(s.events).i64(s.last_at.ms);
 }
 
-Bytes encode(const AgencyState& s) {
-  Bytes out;
-  out.reserve(256);
-  encode_to(out, s);
-  return out;
-}
-
 std::optional<AgencyState> decode_agency(ByteView b, std::uint32_t* items,
                                          std::uint32_t* recommendations) {
   Unpack u(b);
@@ -287,12 +275,6 @@ void encode_to(Bytes& out, const RecordState& s) {
   put_lines(p, s.history);
 }
 
-Bytes encode(const RecordState& s) {
-  Bytes out;
-  encode_to(out, s);
-  return out;
-}
-
 std::optional<RecordState> decode_record(ByteView b) {
   Unpack u(b);
   RecordState s;
@@ -318,12 +300,6 @@ void encode_to(Bytes& out, const ObjectionState& s) {
   p.u8(kValueVersion);
   put_id(p, s.record);
   p.u64(s.raised.value).i64(s.raised_at.ms).u8(s.state).u64(s.resolved.value);
-}
-
-Bytes encode(const ObjectionState& s) {
-  Bytes out;
-  encode_to(out, s);
-  return out;
 }
 
 std::optional<ObjectionState> decode_objection(ByteView b) {
@@ -354,12 +330,6 @@ void encode_to(Bytes& out, const ComplaintState& s) {
   if (s.record) put_id(p, *s.record);
   p.u64(s.filed.value).i64(s.filed_at.ms).i64(s.last_at.ms).u32(s.triages).u32(s.reopens);
   put_lines(p, s.history);
-}
-
-Bytes encode(const ComplaintState& s) {
-  Bytes out;
-  encode_to(out, s);
-  return out;
 }
 
 std::optional<ComplaintState> decode_complaint(ByteView b) {
@@ -401,12 +371,6 @@ void encode_to(Bytes& out, const RecommendationState& s) {
   put_lines(p, s.history);
 }
 
-Bytes encode(const RecommendationState& s) {
-  Bytes out;
-  encode_to(out, s);
-  return out;
-}
-
 std::optional<RecommendationState> decode_recommendation(ByteView b) {
   Unpack u(b);
   RecommendationState s;
@@ -438,12 +402,6 @@ void encode_to(Bytes& out, const RectificationState& s) {
   p.u8(kValueVersion);
   put_id(p, s.recommendation);
   p.i64(s.at.ms).u64(s.seq.value);
-}
-
-Bytes encode(const RectificationState& s) {
-  Bytes out;
-  encode_to(out, s);
-  return out;
 }
 
 std::optional<RectificationState> decode_rectification(ByteView b) {
