@@ -200,6 +200,9 @@ class Ledger {
   // uses now. The map is address space, not disk: the file grows only with use. A write that
   // fills the map is otherwise aborted and run again, whole, on a map twice as large.
   Status make_room(std::uint64_t bytes);
+  // For tests: the next n writes (write, write_side, rebuilds) meet a full map at their commit,
+  // as a commit can when it allocates the free list's pages, and are run again on a larger map.
+  void fail_commits_as_full_for_testing(int n);
 
   // Opaque: defined in src/ledger/ledger_impl.h; callers never see it.
   struct Impl;

@@ -79,4 +79,44 @@ class MemorySide final : public SideWriter {
 // with equal digests hold byte-identical projections.
 Digest side_digest(const SideReader& r);
 
+// A writer that passes everything on to another and keeps a copy of the rows written, so that
+// the digest of what the transaction will hold can be computed without reading it back — on
+// another thread, while the transaction commits (the rebuild does) — and the same rows written
+// again into another transaction without whatever produced them. The copy is exactly the bytes
+// side_digest hashes for each row, so the digests are equal whenever every table was cleared
+// through this writer and then filled only through it in strictly ascending key order (a
+// rebuild's flush); digest() and replay() check that and refuse otherwise.
+//
+// Thread-safety: one thread writes; digest() may run on another once the writing has ended.
+class DigestingWriter final : public SideWriter {
+ public:
+  explicit DigestingWriter(SideWriter& inner) : inner_(inner) {}
+  std::optional<ByteView> get(Side t, ByteView key) const override { return inner_.get(t, key); }
+  void scan(Side t, ByteView prefix,
+            const std::function<bool(ByteView key, ByteView value)>& fn) const override {
+    inner_.scan(t, prefix, fn);
+  }
+  void put(Side t, ByteView key, ByteView value) override;
+  void append(Side t, ByteView key, ByteView value) override;
+  void clear(Side t) override;
+  // side_digest of the tables as written, or nullopt when the rows do not tell it (above).
+  std::optional<Digest> digest() const noexcept;
+  // Clears every table of `into` and appends the rows written here, table by table in key
+  // order; false (and nothing written) when the rows do not make whole tables (above).
+  bool replay(SideWriter& into) const;
+
+ private:
+  struct Table {
+    bool cleared = false;
+    bool ascending = true;
+    std::uint64_t rows = 0;
+    Bytes last_key;
+    std::vector<Bytes> chunks;  // the framed rows, in pieces of a few MiB (no copying on growth)
+  };
+  void record(Side t, ByteView key, ByteView value);
+
+  SideWriter& inner_;
+  std::array<Table, kSideCount> tables_;
+};
+
 }  // namespace govcredit

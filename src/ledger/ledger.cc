@@ -702,6 +702,10 @@ Status Ledger::make_room(std::uint64_t bytes) {
   return Status::ok();
 }
 
+void Ledger::fail_commits_as_full_for_testing(int n) {
+  impl_->env->fail_commits_as_full(n);
+}
+
 std::uint64_t Ledger::store_bytes() const {
   try {
     return impl_->env->used_bytes();

@@ -22,6 +22,7 @@
 
 #include <lmdb.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -147,10 +148,15 @@ class Env {
   void reserve(std::size_t bytes);
   // Bytes of the data file in use (last page number × page size).
   std::uint64_t used_bytes() const;
+  // For tests: the next n write transactions are aborted at their commit as if it had filled
+  // the map (MDB_MAP_FULL), so that write() runs them again — the case a commit that allocates
+  // the free list's pages can meet, too rare to arrange otherwise.
+  void fail_commits_as_full(int n) { failing_commits_ = n; }
 
  private:
   void grow();
   MDB_env* env_ = nullptr;
+  std::atomic<int> failing_commits_{0};
   // Shared by every transaction; exclusive while the map is resized.
   mutable std::shared_mutex resize_mu_;
 };

@@ -115,31 +115,117 @@ void MemorySide::clear(Side t) {
 
 // ---- Digest ----
 
+namespace {
+
+constexpr std::string_view kDigestDomain("govcredit/projections/v1\0", 25);
+
+void put_u64(Sha256& h, std::uint64_t v) {
+  std::uint8_t b[8];
+  put_le(b, v, 8);
+  h.update(ByteView(b, 8));
+}
+
+}  // namespace
+
 Digest side_digest(const SideReader& r) {
   Sha256 h;
-  h.update(as_bytes(std::string_view("govcredit/projections/v1\0", 25)));
-  auto u64 = [&](std::uint64_t v) {
-    std::uint8_t b[8];
-    put_le(b, v, 8);
-    h.update(ByteView(b, 8));
-  };
+  h.update(as_bytes(kDigestDomain));
   for (std::size_t i = 0; i < kSideCount; ++i) {
     Side t = static_cast<Side>(i);
     std::string_view name = side_name(t);
-    u64(name.size());
+    put_u64(h, name.size());
     h.update(as_bytes(name));
     std::uint64_t n = 0;
     r.scan(t, {}, [&](ByteView k, ByteView v) {
-      u64(k.size());
+      put_u64(h, k.size());
       h.update(k);
-      u64(v.size());
+      put_u64(h, v.size());
       h.update(v);
       ++n;
       return true;
     });
-    u64(n);
+    put_u64(h, n);
   }
   return h.finish();
+}
+
+// ---- DigestingWriter ----
+
+void DigestingWriter::put(Side t, ByteView key, ByteView value) {
+  inner_.put(t, key, value);
+  record(t, key, value);
+}
+
+void DigestingWriter::append(Side t, ByteView key, ByteView value) {
+  inner_.append(t, key, value);
+  record(t, key, value);
+}
+
+void DigestingWriter::clear(Side t) {
+  inner_.clear(t);
+  tables_[static_cast<std::size_t>(t)] = Table{};
+  tables_[static_cast<std::size_t>(t)].cleared = true;
+}
+
+void DigestingWriter::record(Side t, ByteView key, ByteView value) {
+  constexpr std::size_t kChunk = std::size_t{4} << 20;
+  Table& table = tables_[static_cast<std::size_t>(t)];
+  // Strictly ascending keys: the table will hold exactly these rows, in this order. (A put over
+  // an earlier key, or out of order, would make the copy differ from what LMDB holds.)
+  if (table.rows > 0 && !std::lexicographical_compare(table.last_key.begin(), table.last_key.end(),
+                                                      key.begin(), key.end()))
+    table.ascending = false;
+  table.last_key.assign(key.begin(), key.end());
+  ++table.rows;
+  const std::size_t need = 16 + key.size() + value.size();
+  if (table.chunks.empty() || table.chunks.back().capacity() - table.chunks.back().size() < need) {
+    table.chunks.emplace_back();
+    table.chunks.back().reserve(std::max(kChunk, need));
+  }
+  Bytes& out = table.chunks.back();
+  const std::size_t at = out.size();
+  out.resize(at + need);
+  std::uint8_t* p = out.data() + at;
+  put_le(p, key.size(), 8);
+  if (!key.empty()) std::memcpy(p + 8, key.data(), key.size());
+  put_le(p + 8 + key.size(), value.size(), 8);
+  if (!value.empty()) std::memcpy(p + 16 + key.size(), value.data(), value.size());
+}
+
+bool DigestingWriter::replay(SideWriter& into) const {
+  for (const Table& table : tables_)
+    if (!table.cleared || !table.ascending) return false;
+  for (std::size_t i = 0; i < kSideCount; ++i) {
+    const Side t = static_cast<Side>(i);
+    into.clear(t);
+    for (const Bytes& chunk : tables_[i].chunks)
+      for (const std::uint8_t *p = chunk.data(), *end = p + chunk.size(); p < end;) {
+        const std::size_t k = get_le(p, 8);
+        const std::size_t v = get_le(p + 8 + k, 8);
+        into.append(t, ByteView(p + 8, k), ByteView(p + 16 + k, v));
+        p += 16 + k + v;
+      }
+  }
+  return true;
+}
+
+std::optional<Digest> DigestingWriter::digest() const noexcept {
+  try {
+    Sha256 h;
+    h.update(as_bytes(kDigestDomain));
+    for (std::size_t i = 0; i < kSideCount; ++i) {
+      const Table& table = tables_[i];
+      if (!table.cleared || !table.ascending) return std::nullopt;
+      std::string_view name = side_name(static_cast<Side>(i));
+      put_u64(h, name.size());
+      h.update(as_bytes(name));
+      for (const Bytes& chunk : table.chunks) h.update(ByteView(chunk.data(), chunk.size()));
+      put_u64(h, table.rows);
+    }
+    return h.finish();
+  } catch (...) {
+    return std::nullopt;
+  }
 }
 
 }  // namespace govcredit

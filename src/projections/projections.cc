@@ -197,24 +197,44 @@ Result<RebuildReport> rebuild_projections(
   // shard. Without that room LMDB's map could fill half-way and the write run again, whole (it
   // did in some 10M-entry runs: a flush of 4.3 s took 7.0).
   if (Status room = ledger.make_room(ledger.store_bytes()); !room) return room;
+  // The rows go through a DigestingWriter, which keeps a copy of them. While LMDB commits (writes
+  // the pages and syncs), two threads finish the rest: one computes the digest from that copy
+  // (reading the tables back after the commit took 0.13 s at 1M entries), the other frees the
+  // in-memory state (0.08 s). Should the commit fill the map all the same, write_side calls this
+  // function again on a larger map, and the rows are written again from the copy.
+  std::optional<DigestingWriter> tee;
+  std::optional<Digest> digest;
+  std::thread hasher, release;
   Status s = ledger.write_side([&](SideWriter& w) {
-    for (Side t : all_sides()) w.clear(t);
-    p.flush(w, head, /*empty_tables=*/true);
+    if (hasher.joinable()) hasher.join();
+    if (release.joinable()) {  // a second call, the state gone: write the rows kept
+      if (!tee->replay(w))
+        return Status(Reason::kStorageError, "the rebuilt projections could not be written again");
+      return Status::ok();
+    }
+    tee.emplace(w);
+    for (Side t : all_sides()) tee->clear(t);
+    p.flush(*tee, head, /*empty_tables=*/true);
+    hasher = std::thread([&] { digest = tee->digest(); });
+    release = std::thread([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
     return Status::ok();
   });
+  if (hasher.joinable()) hasher.join();
+  if (release.joinable()) release.join();
+  tee.reset();
   if (!s) return s;
   RebuildReport r;
   r.entries = head;
-  // Freeing the in-memory state takes a while; let it go on while the digest is computed. (Not
-  // sooner: when the commit fills the LMDB map, write_side runs the flush again on a larger map.)
-  std::thread release([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
-  s = ledger.read_side([&](const SideReader& side) {
-    r.digest = side_digest(side);
-    return Status::ok();
-  });
-  release.join();
+  if (digest) {
+    r.digest = *digest;
+  } else {  // the rows written do not tell it (DigestingWriter::digest): read the tables back
+    Status read = ledger.read_side([&](const SideReader& side) {
+      r.digest = side_digest(side);
+      return Status::ok();
+    });
+    if (!read) return read;
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!s) return s;
   return r;
 }
 
