@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
-#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -255,33 +254,6 @@ Encoded encode_sorted(Map& m, KeyFn key_of) {
   return out;
 }
 
-// The changed audit trails' blocks, in key order: trails sorted by (kind, id), each one's
-// filled blocks and then its open block, which starts at the highest seq.
-Encoded encode_trails(const std::unordered_map<std::string, Projector::Impl::Trail>& all) {
-  using Trail = Projector::Impl::Trail;
-  std::vector<const Trail*> changed;
-  for (const auto& kv : all)
-    if (kv.second.dirty) changed.push_back(&kv.second);
-  std::sort(changed.begin(), changed.end(), [](const Trail* a, const Trail* b) {
-    return std::tie(a->kind, a->id) < std::tie(b->kind, b->id);
-  });
-  Encoded out;
-  auto add = [&](const Trail& t, Seq first, const std::vector<Line>& lines) {
-    const std::size_t at = out.data.size();
-    const Bytes key = pack::trail_key(t.kind, t.id, first);
-    const Bytes value = pack::encode_lines(lines);
-    out.data.insert(out.data.end(), key.begin(), key.end());
-    out.data.insert(out.data.end(), value.begin(), value.end());
-    out.rows.push_back(
-        {at, static_cast<std::uint32_t>(key.size()), static_cast<std::uint32_t>(value.size())});
-  };
-  for (const Trail* t : changed) {
-    for (const auto& [first, lines] : t->full) add(*t, first, lines);
-    if (!t->lines.empty()) add(*t, t->first, t->lines);
-  }
-  return out;
-}
-
 }  // namespace
 
 void Projector::reserve(std::uint64_t events) {
@@ -305,47 +277,38 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
   };
   // Sorting and encoding is most of a large flush: the records (the biggest table) are done on
   // a second thread while this one encodes and writes the other tables, one at a time (rows of
-  // different tables can go into the transaction in any order; each table's in key order). The
-  // second thread then encodes the audit trails while this one writes the records.
-  Encoded records, trails;
-  std::exception_ptr records_failed, trails_failed;
-  std::promise<void> records_done;
-  auto encode_on_helper = [&] {
+  // different tables can go into the transaction in any order; each table's in key order).
+  Encoded records;
+  std::exception_ptr failed;
+  auto encode_records = [&] {
     try {
       records = encode_sorted(m.records, id_key);
     } catch (...) {
-      records_failed = std::current_exception();
-    }
-    records_done.set_value();
-    try {
-      trails = encode_trails(m.trails);
-    } catch (...) {
-      trails_failed = std::current_exception();
+      failed = std::current_exception();
     }
   };
   std::thread helper;
-  struct Join {  // on every way out: the helper reads m.records and m.trails
-    std::thread& t;
-    ~Join() {
-      if (t.joinable()) t.join();
-    }
-  } join_helper{helper};
   if (m.records.size() > 20000)
-    helper = std::thread(encode_on_helper);
+    helper = std::thread(encode_records);
   else
-    encode_on_helper();
+    encode_records();
   auto write_all = [&](Side t, const Encoded& rows) {
     rows.for_each([&](ByteView k, ByteView v) { write(t, k, v); });
   };
-  write_all(Side::kAgency, encode_sorted(m.agencies, str_key));
-  write_all(Side::kObjection, encode_sorted(m.objections, id_key));
-  write_all(Side::kComplaint, encode_sorted(m.complaints, id_key));
-  write_all(Side::kReceipt, encode_sorted(m.receipts, str_key));
-  write_all(Side::kRecommendation, encode_sorted(m.recommendations, id_key));
-  write_all(Side::kReference, encode_sorted(m.references, str_key));
-  write_all(Side::kRectification, encode_sorted(m.rectifications, id_key));
-  records_done.get_future().wait();
-  if (records_failed) std::rethrow_exception(records_failed);
+  try {
+    write_all(Side::kAgency, encode_sorted(m.agencies, str_key));
+    write_all(Side::kObjection, encode_sorted(m.objections, id_key));
+    write_all(Side::kComplaint, encode_sorted(m.complaints, id_key));
+    write_all(Side::kReceipt, encode_sorted(m.receipts, str_key));
+    write_all(Side::kRecommendation, encode_sorted(m.recommendations, id_key));
+    write_all(Side::kReference, encode_sorted(m.references, str_key));
+    write_all(Side::kRectification, encode_sorted(m.rectifications, id_key));
+  } catch (...) {
+    if (helper.joinable()) helper.join();  // it reads m.records
+    throw;
+  }
+  if (helper.joinable()) helper.join();
+  if (failed) std::rethrow_exception(failed);
   write_all(Side::kRecord, records);
   // The changed item blocks, in key order.
   std::vector<std::pair<Bytes, Bytes>> blocks;
@@ -362,9 +325,18 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
   for (const auto& [k, v] : blocks) write(Side::kAgencyItem, k, v);
   std::sort(m.reports.begin(), m.reports.end());
   for (const auto& [k, v] : m.reports) write(Side::kReport, k, v);
-  if (helper.joinable()) helper.join();
-  if (trails_failed) std::rethrow_exception(trails_failed);
-  write_all(Side::kTrail, trails);
+  std::vector<Impl::Trail*> trails;
+  for (auto& kv : m.trails)
+    if (kv.second.dirty) trails.push_back(&kv.second);
+  std::sort(trails.begin(), trails.end(), [](const Impl::Trail* a, const Impl::Trail* b) {
+    return std::tie(a->kind, a->id) < std::tie(b->kind, b->id);
+  });
+  for (Impl::Trail* t : trails) {
+    for (const auto& [first, lines] : t->full)
+      write(Side::kTrail, pack::trail_key(t->kind, t->id, first), pack::encode_lines(lines));
+    if (!t->lines.empty())
+      write(Side::kTrail, pack::trail_key(t->kind, t->id, t->first), pack::encode_lines(t->lines));
+  }
   std::uint8_t ap[8], v[4];
   for (int i = 0; i < 8; ++i) ap[i] = static_cast<std::uint8_t>(applied >> (8 * i));
   for (int i = 0; i < 4; ++i) v[i] = static_cast<std::uint8_t>(kProjectionVersion >> (8 * i));
