@@ -114,6 +114,8 @@ class DigestingWriter final : public SideWriter {
     std::vector<Bytes> chunks;  // the framed rows, in pieces of a few MiB (no copying on growth)
   };
   void record(Side t, ByteView key, ByteView value);
+  // Every table cleared through this writer and filled in strictly ascending key order.
+  bool whole_tables() const;
 
   SideWriter& inner_;
   std::array<Table, kSideCount> tables_;

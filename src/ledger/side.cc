@@ -192,9 +192,13 @@ void DigestingWriter::record(Side t, ByteView key, ByteView value) {
   if (!value.empty()) std::memcpy(p + 16 + key.size(), value.data(), value.size());
 }
 
+bool DigestingWriter::whole_tables() const {
+  return std::all_of(tables_.begin(), tables_.end(),
+                     [](const Table& t) { return t.cleared && t.ascending; });
+}
+
 bool DigestingWriter::replay(SideWriter& into) const {
-  for (const Table& table : tables_)
-    if (!table.cleared || !table.ascending) return false;
+  if (!whole_tables()) return false;
   for (std::size_t i = 0; i < kSideCount; ++i) {
     const Side t = static_cast<Side>(i);
     into.clear(t);
@@ -210,12 +214,12 @@ bool DigestingWriter::replay(SideWriter& into) const {
 }
 
 std::optional<Digest> DigestingWriter::digest() const noexcept {
+  if (!whole_tables()) return std::nullopt;
   try {
     Sha256 h;
     h.update(as_bytes(kDigestDomain));
     for (std::size_t i = 0; i < kSideCount; ++i) {
       const Table& table = tables_[i];
-      if (!table.cleared || !table.ascending) return std::nullopt;
       std::string_view name = side_name(static_cast<Side>(i));
       put_u64(h, name.size());
       h.update(as_bytes(name));

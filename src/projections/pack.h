@@ -3,7 +3,6 @@
 // the end, or trailing bytes, make it fail (the stored value is then reported as corrupt).
 #pragma once
 
-#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -42,13 +41,6 @@ class Pack {
   Pack& str(std::string_view s) {
     u32(static_cast<std::uint32_t>(s.size()));
     return raw(as_bytes(s));
-  }
-  // Room for n more bytes, growing the buffer geometrically: with many values encoded into one
-  // table-wide buffer, a reserve of exactly what one value needs would reallocate and copy the
-  // whole buffer again every time it fills.
-  Pack& room(std::size_t n) {
-    if (out.capacity() - out.size() < n) out.reserve(std::max(out.size() + n, 2 * out.capacity()));
-    return *this;
   }
 
  private:

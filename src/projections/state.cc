@@ -32,13 +32,13 @@ std::uint64_t unzigzag(std::uint64_t z) {
 }
 // A rebuild encodes millions of lines (every event adds one to two trails and most to a history),
 // so they are written through a pointer into room made once — at most two varints and the type
-// a line — and the buffer is then cut to what was written.
+// a line — and the buffer is then cut to what was written. (resize grows the buffer
+// geometrically, so a table-wide buffer is not copied again for every value.)
 void put_lines(Pack& p, const std::vector<Line>& lines) {
   constexpr std::size_t kMaxLine = 2 * kMaxVarint + 1;
   p.u32(static_cast<std::uint32_t>(lines.size()));
   Bytes& out = p.out;
   const std::size_t start = out.size();
-  p.room(kMaxLine * lines.size());
   out.resize(start + kMaxLine * lines.size());
   std::uint8_t* const begin = out.data() + start;
   std::uint8_t* w = begin;
