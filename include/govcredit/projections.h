@@ -282,7 +282,7 @@ struct ProjectionMeta {
   std::uint32_t version = 0;
 };
 Result<ProjectionMeta> projection_meta(const Ledger& ledger);
-inline constexpr std::uint32_t kProjectionVersion = 3;
+inline constexpr std::uint32_t kProjectionVersion = 4;
 
 // Drops every projection and rebuilds it from the log. progress(done, total) is called as the
 // entries are applied in memory, done == total last, just before the one write transaction that

@@ -39,6 +39,14 @@ inline constexpr std::size_t kSideCount = 12;
 // The LMDB database name, e.g. "p.agency".
 std::string_view side_name(Side t);
 
+// The tables of objects (records, objections, complaints, recommendations, rectifications): each
+// row is keyed `seq u64 BE ‖ event id`, the seq of the log entry that created the object and its
+// id (LEDGER_FORMAT.md §10.2), so that the rows of new objects go to the end of their table.
+bool keyed_by_seq(Side t);
+inline constexpr std::size_t kObjectKeySize = 24;
+using ObjectKey = std::array<std::uint8_t, kObjectKeySize>;
+ObjectKey object_key(Seq seq, const EventId& id);
+
 class SideReader {
  public:
   virtual ~SideReader() = default;
@@ -50,6 +58,12 @@ class SideReader {
                     const std::function<bool(ByteView key, ByteView value)>& fn) const = 0;
   // The last key starting with prefix and its value, or nullopt.
   virtual std::optional<std::pair<Bytes, Bytes>> last_with_prefix(Side t, ByteView prefix) const;
+  // The seq of the log entry whose event has this id, or nullopt when there is none (a
+  // MemorySide: when no object table holds a row of that id). An object is found from its id
+  // alone through this: get(t, object_key(*seq_of(id), id)).
+  virtual std::optional<Seq> seq_of(const EventId& id) const = 0;
+  // That look-up: the value of object `id` in an object table, or nullopt.
+  std::optional<ByteView> get_object(Side t, const EventId& id) const;
 };
 
 class SideWriter : public SideReader {
@@ -68,11 +82,14 @@ class MemorySide final : public SideWriter {
   std::optional<ByteView> get(Side t, ByteView key) const override;
   void scan(Side t, ByteView prefix,
             const std::function<bool(ByteView key, ByteView value)>& fn) const override;
+  std::optional<Seq> seq_of(const EventId& id) const override;
   void put(Side t, ByteView key, ByteView value) override;
   void clear(Side t) override;
 
  private:
   std::array<std::map<std::string, std::string>, kSideCount> tables_;
+  // Per object table, the seq of each id it holds a row of (what seq_of answers from).
+  std::array<std::map<std::string, std::uint64_t>, kSideCount> seqs_;
 };
 
 // SHA-256 over every side table's content in a fixed order (LEDGER_FORMAT.md §10.4): two shards
@@ -96,6 +113,7 @@ class DigestingWriter final : public SideWriter {
             const std::function<bool(ByteView key, ByteView value)>& fn) const override {
     inner_.scan(t, prefix, fn);
   }
+  std::optional<Seq> seq_of(const EventId& id) const override { return inner_.seq_of(id); }
   void put(Side t, ByteView key, ByteView value) override;
   void append(Side t, ByteView key, ByteView value) override;
   void clear(Side t) override;

@@ -71,7 +71,7 @@ class BatchImpl final : public Ledger::Batch {
         s_(std::move(state)),
         n0_(s_.head.size),
         runs_(impl.runs(txn, n0_)),
-        side_(txn, impl.side) {
+        side_(txn, impl.side, [this](const EventId& id) { return lookup(id); }) {
     // A filter that missed another writer's entries, or is over its size, is built again.
     if (impl_.filter &&
         (impl_.filter_size != n0_ || impl_.filter->count() > impl_.filter->capacity()))
@@ -429,11 +429,27 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   return Status::ok();
 }
 
+std::function<std::optional<std::uint64_t>(const EventId&)> Ledger::Impl::seq_of(
+    const lmdb::Txn& txn) const {
+  // The runs are found at the first look-up (most readers never make one).
+  auto runs = std::make_shared<std::optional<std::vector<IndexRun>>>();
+  return [this, &txn, runs](const EventId& id) {
+    if (!*runs) {
+      std::uint64_t n = 0;
+      if (auto h = txn.find(meta, lmdb::val(kMetaHead)); h && h->size() == 40)
+        n = get_le(h->data(), 8);
+      runs->emplace(this->runs(txn, n));
+    }
+    return find_id(txn, id.bytes.data(), **runs);
+  };
+}
+
 Status Ledger::read_side(const std::function<Status(const SideReader&)>& fn) const {
   Status result;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
-      LmdbSide side(const_cast<lmdb::Txn&>(txn), impl_->side);  // read-only: put never called
+      LmdbSide side(const_cast<lmdb::Txn&>(txn), impl_->side,  // read-only: put never called
+                    impl_->seq_of(txn));
       result = fn(side);
     });
   } catch (const std::exception& e) {
@@ -446,7 +462,7 @@ Status Ledger::write_side(const std::function<Status(SideWriter&)>& fn) {
   Status result;
   try {
     impl_->env->write([&](lmdb::Txn& txn) {
-      LmdbSide side(txn, impl_->side);
+      LmdbSide side(txn, impl_->side, impl_->seq_of(txn));
       result = fn(side);
       if (!result) throw AbortWrite{};
     });

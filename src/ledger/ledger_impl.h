@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -152,6 +153,8 @@ struct Ledger::Impl {
   // The seq those runs give `id`, if any (one search per run).
   std::optional<std::uint64_t> find_id(const lmdb::Txn& txn, const std::uint8_t* id,
                                        const std::vector<IndexRun>& runs) const;
+  // find_id over the runs of the log this transaction holds (its meta/head), for LmdbSide.
+  std::function<std::optional<std::uint64_t>(const EventId&)> seq_of(const lmdb::Txn& txn) const;
   Result<Entry> get(const lmdb::Txn& txn, Seq seq) const;
 };
 
@@ -170,8 +173,12 @@ std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl&
 // The side tables over one LMDB transaction (read-only when the txn is).
 class LmdbSide final : public SideWriter {
  public:
-  LmdbSide(lmdb::Txn& txn, const std::array<MDB_dbi, kSideCount>& dbs) : txn_(txn), dbs_(dbs) {}
+  // seq_of answers seq_of() (the event index of the ledger, as this transaction sees it).
+  using SeqOf = std::function<std::optional<std::uint64_t>(const EventId&)>;
+  LmdbSide(lmdb::Txn& txn, const std::array<MDB_dbi, kSideCount>& dbs, SeqOf seq_of)
+      : txn_(txn), dbs_(dbs), seq_of_(std::move(seq_of)) {}
   std::optional<ByteView> get(Side t, ByteView key) const override;
+  std::optional<Seq> seq_of(const EventId& id) const override;
   void scan(Side t, ByteView prefix,
             const std::function<bool(ByteView key, ByteView value)>& fn) const override;
   std::optional<std::pair<Bytes, Bytes>> last_with_prefix(Side t, ByteView prefix) const override;
@@ -183,6 +190,7 @@ class LmdbSide final : public SideWriter {
   MDB_dbi db(Side t) const { return dbs_[static_cast<std::size_t>(t)]; }
   lmdb::Txn& txn_;
   const std::array<MDB_dbi, kSideCount>& dbs_;
+  SeqOf seq_of_;
   // The cursor of the last append(), left at the end of its table: the next append to the same
   // table needs no search from the root (a rebuild appends every row of every table). Closed by
   // any other write to that table and with this object, which ends before its transaction.

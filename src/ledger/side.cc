@@ -16,6 +16,33 @@ std::string_view side_name(Side t) {
   return kNames[static_cast<std::size_t>(t)];
 }
 
+bool keyed_by_seq(Side t) {
+  switch (t) {
+    case Side::kRecord:
+    case Side::kObjection:
+    case Side::kComplaint:
+    case Side::kRecommendation:
+    case Side::kRectification:
+      return true;
+    default:
+      return false;
+  }
+}
+
+ObjectKey object_key(Seq seq, const EventId& id) {
+  ObjectKey k;
+  for (int i = 0; i < 8; ++i) k[i] = static_cast<std::uint8_t>(seq.value >> (56 - 8 * i));
+  std::copy(id.bytes.begin(), id.bytes.end(), k.begin() + 8);
+  return k;
+}
+
+std::optional<ByteView> SideReader::get_object(Side t, const EventId& id) const {
+  auto seq = seq_of(id);
+  if (!seq) return std::nullopt;
+  const ObjectKey k = object_key(*seq, id);
+  return get(t, ByteView(k.data(), k.size()));
+}
+
 namespace {
 
 bool has_prefix(ByteView key, ByteView prefix) {
@@ -49,6 +76,12 @@ void LmdbSide::scan(Side t, ByteView prefix,
     if (!has_prefix(key, prefix)) break;
     if (!fn(key, lmdb::view(cur.value()))) break;
   }
+}
+
+std::optional<Seq> LmdbSide::seq_of(const EventId& id) const {
+  if (!seq_of_) return std::nullopt;
+  auto seq = seq_of_(id);
+  return seq ? std::optional<Seq>(Seq{*seq}) : std::nullopt;
 }
 
 std::optional<std::pair<Bytes, Bytes>> LmdbSide::last_with_prefix(Side t, ByteView prefix) const {
@@ -104,13 +137,26 @@ void MemorySide::scan(Side t, ByteView prefix,
   }
 }
 
+std::optional<Seq> MemorySide::seq_of(const EventId& id) const {
+  const std::string k(as_chars(id.view()));
+  for (const auto& seqs : seqs_)
+    if (auto it = seqs.find(k); it != seqs.end()) return Seq{it->second};
+  return std::nullopt;
+}
+
 void MemorySide::put(Side t, ByteView key, ByteView value) {
   tables_[static_cast<std::size_t>(t)].insert_or_assign(std::string(as_chars(key)),
                                                         std::string(as_chars(value)));
+  if (keyed_by_seq(t) && key.size() == kObjectKeySize) {
+    std::uint64_t seq = 0;
+    for (int i = 0; i < 8; ++i) seq = seq << 8 | key[i];
+    seqs_[static_cast<std::size_t>(t)].insert_or_assign(std::string(as_chars(key.subspan(8))), seq);
+  }
 }
 
 void MemorySide::clear(Side t) {
   tables_[static_cast<std::size_t>(t)].clear();
+  seqs_[static_cast<std::size_t>(t)].clear();
 }
 
 // ---- Digest ----

@@ -332,6 +332,19 @@ Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, st
   return read_loaded<T>(ledger, load, what);
 }
 
+// One object of an object table, found by its id.
+template <class T, class Decode>
+Result<T> read_object(const Ledger& ledger, Side t, const EventId& id, Decode decode,
+                      std::string what) {
+  auto load = [&](const SideReader& r, std::optional<T>& out) {
+    auto v = r.get_object(t, id);
+    if (!v) return true;
+    out = decode(*v);
+    return out.has_value();
+  };
+  return read_loaded<T>(ledger, load, what);
+}
+
 }  // namespace
 
 std::optional<AgencyState> agency_state_in(const SideReader& r, const AgencyId& id) {
@@ -392,13 +405,13 @@ Result<std::vector<AgencyState>> all_agencies(const Ledger& ledger) {
 }
 
 Result<RecordState> record_state(const Ledger& ledger, const EventId& id) {
-  return read_one<RecordState>(ledger, Side::kRecord, id.view(), pack::decode_record,
-                               "record " + to_hex(id.view()));
+  return read_object<RecordState>(ledger, Side::kRecord, id, pack::decode_record,
+                                  "record " + to_hex(id.view()));
 }
 
 Result<ComplaintState> complaint_state(const Ledger& ledger, const EventId& id) {
-  return read_one<ComplaintState>(ledger, Side::kComplaint, id.view(), pack::decode_complaint,
-                                  "complaint " + to_hex(id.view()));
+  return read_object<ComplaintState>(ledger, Side::kComplaint, id, pack::decode_complaint,
+                                     "complaint " + to_hex(id.view()));
 }
 
 Result<ComplaintState> complaint_by_receipt(const Ledger& ledger, const std::string& receipt,
@@ -418,14 +431,15 @@ Result<ComplaintState> complaint_by_receipt(const Ledger& ledger, const std::str
 }
 
 Result<RecommendationState> recommendation_state(const Ledger& ledger, const EventId& id) {
-  return read_one<RecommendationState>(ledger, Side::kRecommendation, id.view(),
-                                       pack::decode_recommendation,
-                                       "recommendation " + to_hex(id.view()));
+  return read_object<RecommendationState>(ledger, Side::kRecommendation, id,
+                                          pack::decode_recommendation,
+                                          "recommendation " + to_hex(id.view()));
 }
 
 namespace {
 
-// Calls fn for each object of a table keyed by event id, decoded, until fn returns false.
+// Calls fn for each object of an object table, decoded, in the order of creation, until fn
+// returns false.
 template <class T, class Decode>
 Status for_each_object(const Ledger& ledger, Side t, Decode decode, const char* what,
                        const std::function<bool(const EventId&, const T&)>& fn) {
@@ -433,12 +447,12 @@ Status for_each_object(const Ledger& ledger, Side t, Decode decode, const char* 
   Status s = ledger.read_side([&](const SideReader& r) {
     r.scan(t, {}, [&](ByteView k, ByteView v) {
       auto obj = decode(v);
-      if (!obj || k.size() != 16) {
+      if (!obj || k.size() != kObjectKeySize) {
         corrupt = true;
         return false;
       }
       EventId id;
-      std::copy(k.begin(), k.end(), id.bytes.begin());
+      std::copy(k.begin() + 8, k.end(), id.bytes.begin());
       return fn(id, *obj);
     });
     return Status::ok();

@@ -69,6 +69,22 @@ auto* lookup(Map& m, const Key& key, ByteView raw_key, const SideReader* backing
       m, key, [&] { return load<T>(backing, t, raw_key, decode); }, change);
 }
 
+// The same for an object table (keyed by seq and id, found through the id's seq).
+template <class Map, class Decode>
+auto* lookup_object(Map& m, const EventId& id, const SideReader* backing, Side t, Decode decode,
+                    bool change = false) {
+  using T = typename Map::mapped_type::Value;
+  auto load = [&]() -> std::optional<T> {
+    if (backing == nullptr) return std::nullopt;
+    auto v = backing->get_object(t, id);
+    if (!v) return std::nullopt;
+    auto d = decode(*v);
+    if (!d) corrupt(t, id.view());
+    return d;
+  };
+  return lookup_with(m, id, load, change);
+}
+
 }  // namespace
 
 AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
@@ -81,23 +97,21 @@ AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
   return lookup_with(agencies, id.value, load, change);
 }
 RecordState* Projector::Impl::record(const EventId& id, bool change) {
-  return lookup(records, id, id.view(), backing, Side::kRecord, pack::decode_record, change);
+  return lookup_object(records, id, backing, Side::kRecord, pack::decode_record, change);
 }
 ObjectionState* Projector::Impl::objection(const EventId& id, bool change) {
-  return lookup(objections, id, id.view(), backing, Side::kObjection, pack::decode_objection,
-                change);
+  return lookup_object(objections, id, backing, Side::kObjection, pack::decode_objection, change);
 }
 ComplaintState* Projector::Impl::complaint(const EventId& id, bool change) {
-  return lookup(complaints, id, id.view(), backing, Side::kComplaint, pack::decode_complaint,
-                change);
+  return lookup_object(complaints, id, backing, Side::kComplaint, pack::decode_complaint, change);
 }
 RecommendationState* Projector::Impl::recommendation(const EventId& id, bool change) {
-  return lookup(recommendations, id, id.view(), backing, Side::kRecommendation,
-                pack::decode_recommendation, change);
+  return lookup_object(recommendations, id, backing, Side::kRecommendation,
+                       pack::decode_recommendation, change);
 }
 RectificationState* Projector::Impl::rectification(const EventId& id) {
-  return lookup(rectifications, id, id.view(), backing, Side::kRectification,
-                pack::decode_rectification);
+  return lookup_object(rectifications, id, backing, Side::kRectification,
+                       pack::decode_rectification);
 }
 std::optional<EventId> Projector::Impl::receipt(const std::string& r) {
   auto* id = lookup(receipts, r, as_bytes(r), backing, Side::kReceipt, decode_id);
@@ -161,9 +175,6 @@ const RecommendationState* Projector::recommendation(const EventId& id) {
 
 namespace {
 
-ByteView id_key(const EventId& id) {
-  return id.view();
-}
 ByteView str_key(const std::string& s) {
   return as_bytes(s);
 }
@@ -254,6 +265,52 @@ Encoded encode_sorted(Map& m, KeyFn key_of) {
   return out;
 }
 
+// The seq of the log entry that created an object: the first part of its key.
+Seq created(const RecordState& s) {
+  return s.submitted;
+}
+Seq created(const ObjectionState& s) {
+  return s.raised;
+}
+Seq created(const ComplaintState& s) {
+  return s.filed;
+}
+Seq created(const RecommendationState& s) {
+  return s.issued;
+}
+Seq created(const RectificationState& s) {
+  return s.seq;
+}
+
+// encode_sorted for an object table: the changed objects in the order of their keys, `seq ‖ id`.
+template <class Map>
+Encoded encode_objects(Map& m) {
+  struct Item {
+    std::uint64_t seq;
+    const typename Map::value_type* row;
+  };
+  std::vector<Item> items;
+  items.reserve(m.size());
+  for (auto& kv : m)
+    if (kv.second.dirty && kv.second.value) items.push_back({created(*kv.second.value).value, &kv});
+  // (One entry creates one object of a table, so seqs differ; the ids only make the order total.)
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    if (a.seq != b.seq) return a.seq < b.seq;
+    return a.row->first.bytes < b.row->first.bytes;
+  });
+  Encoded out;
+  out.rows.reserve(items.size());
+  for (const Item& item : items) {
+    const std::size_t at = out.data.size();
+    const ObjectKey key = object_key(Seq{item.seq}, item.row->first);
+    out.data.insert(out.data.end(), key.begin(), key.end());
+    pack::encode_to(out.data, *item.row->second.value);
+    out.rows.push_back({at, static_cast<std::uint32_t>(key.size()),
+                        static_cast<std::uint32_t>(out.data.size() - at - key.size())});
+  }
+  return out;
+}
+
 }  // namespace
 
 void Projector::reserve(std::uint64_t events) {
@@ -282,7 +339,7 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
   std::exception_ptr failed;
   auto encode_records = [&] {
     try {
-      records = encode_sorted(m.records, id_key);
+      records = encode_objects(m.records);
     } catch (...) {
       failed = std::current_exception();
     }
@@ -297,12 +354,12 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
   };
   try {
     write_all(Side::kAgency, encode_sorted(m.agencies, str_key));
-    write_all(Side::kObjection, encode_sorted(m.objections, id_key));
-    write_all(Side::kComplaint, encode_sorted(m.complaints, id_key));
+    write_all(Side::kObjection, encode_objects(m.objections));
+    write_all(Side::kComplaint, encode_objects(m.complaints));
     write_all(Side::kReceipt, encode_sorted(m.receipts, str_key));
-    write_all(Side::kRecommendation, encode_sorted(m.recommendations, id_key));
+    write_all(Side::kRecommendation, encode_objects(m.recommendations));
     write_all(Side::kReference, encode_sorted(m.references, str_key));
-    write_all(Side::kRectification, encode_sorted(m.rectifications, id_key));
+    write_all(Side::kRectification, encode_objects(m.rectifications));
   } catch (...) {
     if (helper.joinable()) helper.join();  // it reads m.records
     throw;

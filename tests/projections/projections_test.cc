@@ -304,6 +304,79 @@ TEST(Projections, AnOlderFormatIsNamedAndRebuiltWhenIngestStarts) {
 // blocks per agency, items changed long after they were added (repairs, overturns, amendments,
 // recommendations rectified and closed) and batches of every size, incremental ingest must still
 // store exactly what a rebuild stores, and every agency must read back whole.
+// Every object table is keyed `seq ‖ id` by the log entry that created the object
+// (LEDGER_FORMAT.md §10.2), and an object is found from its id alone: in the shard through the
+// event index, in a MemorySide through the seqs of its rows.
+TEST(Projections, ObjectsAreKeyedByTheEntryThatCreatedThemAndFoundByIdAlone) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  ingest_world(*l, 97);
+  auto mem = rebuild_in_memory(*l);
+  ASSERT_TRUE(mem);
+  const std::pair<Side, std::string_view> tables[] = {
+      {Side::kRecord, "record.submitted"},
+      {Side::kObjection, "objection.raised"},
+      {Side::kComplaint, "complaint.filed"},
+      {Side::kRecommendation, "recommendation.issued"},
+      {Side::kRectification, "rectification.reported"}};
+  std::vector<EventId> other_ids;  // ids of events that created no object
+  ASSERT_TRUE(l->scan(Seq{0}, Seq{l->head().size}, [&](const Entry& e) {
+    auto ev = decode_logged_wire(e.wire);
+    EXPECT_TRUE(ev);
+    if (ev && event_type_name(ev->payload.index()) == "record.verified")
+      other_ids.push_back(ev->id);
+    return true;
+  }));
+  ASSERT_FALSE(other_ids.empty());
+  for (const auto& [table, creator] : tables) {
+    std::vector<std::pair<Seq, EventId>> keys;
+    ASSERT_TRUE(l->read_side([&](const SideReader& r) {
+      r.scan(table, {}, [&](ByteView k, ByteView) {
+        EXPECT_EQ(k.size(), kObjectKeySize);
+        std::uint64_t seq = 0;
+        for (int i = 0; i < 8; ++i) seq = seq << 8 | k[i];
+        EventId id;
+        std::copy(k.begin() + 8, k.end(), id.bytes.begin());
+        keys.emplace_back(Seq{seq}, id);
+        return true;
+      });
+      for (const auto& [seq, id] : keys) {
+        EXPECT_EQ(r.seq_of(id), seq);
+        EXPECT_TRUE(r.get_object(table, id));
+      }
+      for (const EventId& id : other_ids) EXPECT_FALSE(r.get_object(table, id));
+      return Status::ok();
+    }));
+    ASSERT_FALSE(keys.empty()) << side_name(table);
+    for (const auto& [seq, id] : keys) {
+      auto e = l->get(seq);
+      ASSERT_TRUE(e);
+      auto ev = decode_logged_wire(e->wire);
+      ASSERT_TRUE(ev);
+      EXPECT_EQ(ev->id, id) << side_name(table) << " at seq " << seq.value;
+      EXPECT_EQ(event_type_name(ev->payload.index()), creator);
+      EXPECT_EQ(mem->seq_of(id), seq);
+      EXPECT_TRUE(mem->get_object(table, id));
+    }
+  }
+  // The read side: in the order of submission, by id, and not under the id of an event that
+  // is no such object.
+  std::vector<EventId> records;
+  std::optional<Seq> last;
+  ASSERT_TRUE(for_each_record(*l, [&](const EventId& id, const RecordState& s) {
+    EXPECT_TRUE(!last || *last < s.submitted);
+    last = s.submitted;
+    records.push_back(id);
+    return true;
+  }));
+  ASSERT_FALSE(records.empty());
+  for (const EventId& id : records) EXPECT_TRUE(record_state(*l, id)) << to_hex(id.view());
+  EXPECT_EQ(record_state(*l, other_ids.front()).status().reason(), Reason::kNotFound);
+  EventId unknown;
+  unknown.bytes.fill(0xee);
+  EXPECT_EQ(record_state(*l, unknown).status().reason(), Reason::kNotFound);
+}
+
 TEST(Projections, AgencyItemBlocksFollowEveryChangeAndReadBackWhole) {
   static const demo::World big = demo::generate(demo::Options{.seed = 12, .records = 1500});
   auto ingest = [&](Ledger& l, std::size_t batch) {
@@ -661,6 +734,22 @@ TEST(Projections, TrailBlockMatchesTheWorkedExample) {  // docs/LEDGER_FORMAT.md
             "0000000000000005");
   EXPECT_EQ(to_hex(pack::encode_lines(lines)), "01020000000a80fab4c29850040880e0fcb70605");
   EXPECT_EQ(pack::decode_lines(pack::encode_lines(lines)), lines);
+}
+
+TEST(Projections, ObjectKeyMatchesTheWorkedExample) {  // docs/LEDGER_FORMAT.md §10.2
+  const auto id = fixed_from_hex<EventId>("00112233445566778899aabbccddeeff");
+  ASSERT_TRUE(id);
+  const ObjectKey k = object_key(Seq{1234567}, *id);
+  EXPECT_EQ(to_hex(ByteView(k.data(), k.size())),
+            "000000000012d687"
+            "00112233445566778899aabbccddeeff");
+  MemorySide m;
+  m.put(Side::kComplaint, ByteView(k.data(), k.size()), as_bytes("x"));
+  EXPECT_EQ(m.seq_of(*id), Seq{1234567});
+  ASSERT_TRUE(m.get_object(Side::kComplaint, *id));
+  EXPECT_FALSE(m.get_object(Side::kRecord, *id));
+  m.clear(Side::kComplaint);
+  EXPECT_FALSE(m.seq_of(*id));
 }
 
 TEST(Projections, AgencyItemKeyMatchesTheWorkedExample) {  // docs/LEDGER_FORMAT.md §10.2
