@@ -138,25 +138,32 @@ void MemorySide::scan(Side t, ByteView prefix,
 }
 
 std::optional<Seq> MemorySide::seq_of(const EventId& id) const {
-  const std::string k(as_chars(id.view()));
-  for (const auto& seqs : seqs_)
-    if (auto it = seqs.find(k); it != seqs.end()) return Seq{it->second};
-  return std::nullopt;
+  if (!seqs_) {
+    seqs_.emplace();
+    for (std::size_t t = 0; t < kSideCount; ++t) {
+      if (!keyed_by_seq(static_cast<Side>(t))) continue;
+      for (const auto& [key, value] : tables_[t]) {
+        if (key.size() != kObjectKeySize) continue;
+        std::uint64_t seq = 0;
+        for (int i = 0; i < 8; ++i) seq = seq << 8 | static_cast<std::uint8_t>(key[i]);
+        seqs_->insert_or_assign(key.substr(8), seq);
+      }
+    }
+  }
+  auto it = seqs_->find(std::string(as_chars(id.view())));
+  if (it == seqs_->end()) return std::nullopt;
+  return Seq{it->second};
 }
 
 void MemorySide::put(Side t, ByteView key, ByteView value) {
   tables_[static_cast<std::size_t>(t)].insert_or_assign(std::string(as_chars(key)),
                                                         std::string(as_chars(value)));
-  if (keyed_by_seq(t) && key.size() == kObjectKeySize) {
-    std::uint64_t seq = 0;
-    for (int i = 0; i < 8; ++i) seq = seq << 8 | key[i];
-    seqs_[static_cast<std::size_t>(t)].insert_or_assign(std::string(as_chars(key.subspan(8))), seq);
-  }
+  if (keyed_by_seq(t)) seqs_.reset();
 }
 
 void MemorySide::clear(Side t) {
   tables_[static_cast<std::size_t>(t)].clear();
-  seqs_[static_cast<std::size_t>(t)].clear();
+  if (keyed_by_seq(t)) seqs_.reset();
 }
 
 // ---- Digest ----
