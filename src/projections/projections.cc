@@ -316,7 +316,14 @@ Result<T> read_loaded(const Ledger& ledger, Load load, const std::string& what) 
   });
   if (!s) return s;
   if (corrupt) return undecodable(ledger, "the stored " + what);
-  if (!out) return Status(Reason::kNotFound, "no " + what + " in this shard");
+  if (!out) {
+    // Projections of another format may hold it under another key (format 3 keyed objects by
+    // id alone): say so rather than that it does not exist.
+    auto meta = projection_meta(ledger);
+    if (meta && meta->version != 0 && meta->version != kProjectionVersion)
+      return undecodable(ledger, "the stored " + what);
+    return Status(Reason::kNotFound, "no " + what + " in this shard");
+  }
   return std::move(*out);
 }
 

@@ -287,7 +287,14 @@ TEST(Projections, AnOlderFormatIsNamedAndRebuiltWhenIngestStarts) {
   ASSERT_FALSE(old);
   EXPECT_EQ(old.status().reason(), Reason::kUnavailable);
   EXPECT_NE(old.status().message().find("format 1"), std::string::npos) << old.status().message();
+  // An object not found under this format's key may be stored under the old format's.
+  EventId unknown;
+  unknown.bytes.fill(0xee);
+  auto missing = record_state(*l, unknown);
+  EXPECT_EQ(missing.status().reason(), Reason::kUnavailable) << missing.status().to_string();
+  EXPECT_NE(missing.status().message().find("format 1"), std::string::npos);
   ASSERT_TRUE(Ingestor::create(*l));  // rebuilds
+  EXPECT_EQ(record_state(*l, unknown).status().reason(), Reason::kNotFound);
   EXPECT_EQ(projection_meta(*l)->version, kProjectionVersion);
   EXPECT_EQ(stored_digest(*l), good);
   EXPECT_TRUE(trail(*l, TrailKind::kAgency, "sh.city.housing"));
