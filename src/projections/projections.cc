@@ -327,11 +327,11 @@ Result<T> read_loaded(const Ledger& ledger, Load load, const std::string& what) 
   return std::move(*out);
 }
 
-// One object stored as one value.
-template <class T, class Decode>
-Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, std::string what) {
+// One object stored as one value, the value get(reader) finds.
+template <class T, class Get, class Decode>
+Result<T> read_value(const Ledger& ledger, Get get, Decode decode, const std::string& what) {
   auto load = [&](const SideReader& r, std::optional<T>& out) {
-    auto v = r.get(t, key);
+    auto v = get(r);
     if (!v) return true;
     out = decode(*v);
     return out.has_value();
@@ -339,17 +339,19 @@ Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, st
   return read_loaded<T>(ledger, load, what);
 }
 
-// One object of an object table, found by its id.
+// The value under key.
+template <class T, class Decode>
+Result<T> read_one(const Ledger& ledger, Side t, ByteView key, Decode decode, std::string what) {
+  return read_value<T>(
+      ledger, [&](const SideReader& r) { return r.get(t, key); }, decode, what);
+}
+
+// The object of an object table with this id.
 template <class T, class Decode>
 Result<T> read_object(const Ledger& ledger, Side t, const EventId& id, Decode decode,
                       std::string what) {
-  auto load = [&](const SideReader& r, std::optional<T>& out) {
-    auto v = r.get_object(t, id);
-    if (!v) return true;
-    out = decode(*v);
-    return out.has_value();
-  };
-  return read_loaded<T>(ledger, load, what);
+  return read_value<T>(
+      ledger, [&](const SideReader& r) { return r.get_object(t, id); }, decode, what);
 }
 
 }  // namespace

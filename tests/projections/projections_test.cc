@@ -307,10 +307,6 @@ TEST(Projections, AnOlderFormatIsNamedAndRebuiltWhenIngestStarts) {
   EXPECT_EQ(trail(*l, TrailKind::kAgency, "sh.city.housing").status().reason(), Reason::kCorrupt);
 }
 
-// An agency's items live in p.agency_item blocks of 16 (LEDGER_FORMAT.md §10.2). With several
-// blocks per agency, items changed long after they were added (repairs, overturns, amendments,
-// recommendations rectified and closed) and batches of every size, incremental ingest must still
-// store exactly what a rebuild stores, and every agency must read back whole.
 // Every object table is keyed `seq ‖ id` by the log entry that created the object
 // (LEDGER_FORMAT.md §10.2), and an object is found from its id alone: in the shard through the
 // event index, in a MemorySide through the seqs of its rows.
@@ -384,6 +380,10 @@ TEST(Projections, ObjectsAreKeyedByTheEntryThatCreatedThemAndFoundByIdAlone) {
   EXPECT_EQ(record_state(*l, unknown).status().reason(), Reason::kNotFound);
 }
 
+// An agency's items live in p.agency_item blocks of 16 (LEDGER_FORMAT.md §10.2). With several
+// blocks per agency, items changed long after they were added (repairs, overturns, amendments,
+// recommendations rectified and closed) and batches of every size, incremental ingest must still
+// store exactly what a rebuild stores, and every agency must read back whole.
 TEST(Projections, AgencyItemBlocksFollowEveryChangeAndReadBackWhole) {
   static const demo::World big = demo::generate(demo::Options{.seed = 12, .records = 1500});
   auto ingest = [&](Ledger& l, std::size_t batch) {
