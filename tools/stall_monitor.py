@@ -73,6 +73,8 @@ def main():
                 for line in lines:
                     if line.strip():
                         write("OUT " + line.decode(errors="replace")[:300])
+            if buf.strip():  # a last line without its end
+                write("OUT " + buf.decode(errors="replace")[:300])
 
         reader = threading.Thread(target=relay, daemon=True)
         reader.start()

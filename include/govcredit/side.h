@@ -47,6 +47,8 @@ bool keyed_by_seq(Side t);
 inline constexpr std::size_t kObjectKeySize = 24;
 using ObjectKey = std::array<std::uint8_t, kObjectKeySize>;
 ObjectKey object_key(Seq seq, const EventId& id);
+// The seq at the front of an object key (at least 8 bytes).
+Seq object_key_seq(ByteView key);
 
 class SideReader {
  public:

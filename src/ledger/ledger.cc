@@ -289,11 +289,15 @@ std::uint32_t Ledger::Impl::format(const lmdb::Txn& txn) const {
   return f && f->size() == 4 ? static_cast<std::uint32_t>(get_le(f->data(), 4)) : 0;
 }
 
+std::uint64_t Ledger::Impl::stored_size(const lmdb::Txn& txn) const {
+  auto h = txn.find(meta, lmdb::val(kMetaHead));
+  return h && h->size() == 40 ? get_le(h->data(), 8) : 0;
+}
+
 void Ledger::Impl::upgrade(lmdb::Txn& txn) const {
   const std::uint32_t f = format(txn);
   if (f == kStorageFormat) return;
-  std::uint64_t n = 0;
-  if (auto h = txn.find(meta, lmdb::val(kMetaHead)); h && h->size() == 40) n = get_le(h->data(), 8);
+  const std::uint64_t n = stored_size(txn);
   if (f == 1)
     for (std::uint32_t level = 0; level < kLowestStoredLevel; ++level)
       for (std::uint64_t i = 0; i < n >> level; ++i) {
@@ -434,12 +438,7 @@ std::function<std::optional<std::uint64_t>(const EventId&)> Ledger::Impl::seq_of
   // The runs are found at the first look-up (most readers never make one).
   auto runs = std::make_shared<std::optional<std::vector<IndexRun>>>();
   return [this, &txn, runs](const EventId& id) {
-    if (!*runs) {
-      std::uint64_t n = 0;
-      if (auto h = txn.find(meta, lmdb::val(kMetaHead)); h && h->size() == 40)
-        n = get_le(h->data(), 8);
-      runs->emplace(this->runs(txn, n));
-    }
+    if (!*runs) runs->emplace(this->runs(txn, stored_size(txn)));
     return find_id(txn, id.bytes.data(), **runs);
   };
 }

@@ -142,6 +142,8 @@ struct Ledger::Impl {
   Digest node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const;
   // The storage format in meta/format as this transaction sees it (1, 2 or 3).
   std::uint32_t format(const lmdb::Txn& txn) const;
+  // The log's size as this transaction sees it (meta/head; 0 when there is none).
+  std::uint64_t stored_size(const lmdb::Txn& txn) const;
   // How many of the first entries slot 0 indexes: meta/index_legacy in format 3, every entry of
   // the log (of size n) in formats 1 and 2.
   std::uint64_t index_legacy(const lmdb::Txn& txn, std::uint64_t n) const;

@@ -36,6 +36,12 @@ ObjectKey object_key(Seq seq, const EventId& id) {
   return k;
 }
 
+Seq object_key_seq(ByteView key) {
+  std::uint64_t seq = 0;
+  for (int i = 0; i < 8; ++i) seq = seq << 8 | key[i];
+  return Seq{seq};
+}
+
 std::optional<ByteView> SideReader::get_object(Side t, const EventId& id) const {
   auto seq = seq_of(id);
   if (!seq) return std::nullopt;
@@ -144,9 +150,7 @@ std::optional<Seq> MemorySide::seq_of(const EventId& id) const {
       if (!keyed_by_seq(static_cast<Side>(t))) continue;
       for (const auto& [key, value] : tables_[t]) {
         if (key.size() != kObjectKeySize) continue;
-        std::uint64_t seq = 0;
-        for (int i = 0; i < 8; ++i) seq = seq << 8 | static_cast<std::uint8_t>(key[i]);
-        seqs_->insert_or_assign(key.substr(8), seq);
+        seqs_->insert_or_assign(key.substr(8), object_key_seq(as_bytes(key)).value);
       }
     }
   }

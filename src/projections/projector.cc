@@ -208,6 +208,19 @@ struct Encoded {
   Bytes data;
   std::vector<Row> rows;
 
+  // Adds one row: the key, then the value (an id's 16 bytes, or a state packed).
+  template <class Value>
+  void add(ByteView key, const Value& value) {
+    const std::size_t at = data.size();
+    data.insert(data.end(), key.begin(), key.end());
+    if constexpr (std::is_same_v<Value, EventId>)
+      data.insert(data.end(), value.bytes.begin(), value.bytes.end());
+    else
+      pack::encode_to(data, value);
+    rows.push_back({at, static_cast<std::uint32_t>(key.size()),
+                    static_cast<std::uint32_t>(data.size() - at - key.size())});
+  }
+
   template <class Fn>
   void for_each(Fn&& fn) const {
     for (const Row& r : rows)
@@ -249,19 +262,7 @@ Encoded encode_sorted(Map& m, KeyFn key_of) {
   });
   Encoded out;
   out.rows.reserve(items.size());
-  for (const Item& item : items) {
-    auto* kv = item.row;
-    const std::size_t at = out.data.size();
-    const ByteView key = key_of(kv->first);
-    out.data.insert(out.data.end(), key.begin(), key.end());
-    if constexpr (std::is_same_v<std::decay_t<decltype(*kv->second.value)>, EventId>)
-      out.data.insert(out.data.end(), kv->second.value->bytes.begin(),
-                      kv->second.value->bytes.end());
-    else
-      pack::encode_to(out.data, *kv->second.value);
-    out.rows.push_back({at, static_cast<std::uint32_t>(key.size()),
-                        static_cast<std::uint32_t>(out.data.size() - at - key.size())});
-  }
+  for (const Item& item : items) out.add(item.key, *item.row->second.value);
   return out;
 }
 
@@ -301,12 +302,8 @@ Encoded encode_objects(Map& m) {
   Encoded out;
   out.rows.reserve(items.size());
   for (const Item& item : items) {
-    const std::size_t at = out.data.size();
     const ObjectKey key = object_key(Seq{item.seq}, item.row->first);
-    out.data.insert(out.data.end(), key.begin(), key.end());
-    pack::encode_to(out.data, *item.row->second.value);
-    out.rows.push_back({at, static_cast<std::uint32_t>(key.size()),
-                        static_cast<std::uint32_t>(out.data.size() - at - key.size())});
+    out.add(ByteView(key.data(), key.size()), *item.row->second.value);
   }
   return out;
 }

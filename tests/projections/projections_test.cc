@@ -336,11 +336,9 @@ TEST(Projections, ObjectsAreKeyedByTheEntryThatCreatedThemAndFoundByIdAlone) {
     ASSERT_TRUE(l->read_side([&](const SideReader& r) {
       r.scan(table, {}, [&](ByteView k, ByteView) {
         EXPECT_EQ(k.size(), kObjectKeySize);
-        std::uint64_t seq = 0;
-        for (int i = 0; i < 8; ++i) seq = seq << 8 | k[i];
         EventId id;
         std::copy(k.begin() + 8, k.end(), id.bytes.begin());
-        keys.emplace_back(Seq{seq}, id);
+        keys.emplace_back(object_key_seq(k), id);
         return true;
       });
       for (const auto& [seq, id] : keys) {
@@ -747,6 +745,7 @@ TEST(Projections, ObjectKeyMatchesTheWorkedExample) {  // docs/LEDGER_FORMAT.md 
   const auto id = fixed_from_hex<EventId>("00112233445566778899aabbccddeeff");
   ASSERT_TRUE(id);
   const ObjectKey k = object_key(Seq{1234567}, *id);
+  EXPECT_EQ(object_key_seq(ByteView(k.data(), k.size())), Seq{1234567});
   EXPECT_EQ(to_hex(ByteView(k.data(), k.size())),
             "000000000012d687"
             "00112233445566778899aabbccddeeff");
