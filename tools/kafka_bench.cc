@@ -98,9 +98,13 @@ int main(int argc, char** argv) {
   std::cerr << "kafka_bench: generating and signing events ...\n";
   demo::World w = demo::generate(demo::Options{.seed = 3, .records = records});
   std::cerr << "  " << w.events.size() << " events\n";
+  std::size_t signatures = w.events.size();
   if (batch_signed) {
-    bench::resign_in_batches(w.events, batch_signed);
-    std::cerr << "  re-signed in batches of up to " << batch_signed << " per issuer\n";
+    signatures = bench::resign_in_batches(w.events, batch_signed);
+    std::cerr << "  re-signed in batches of up to " << batch_signed << " per issuer: " << signatures
+              << " distinct signatures, one per "
+              << static_cast<double>(w.events.size()) / static_cast<double>(signatures)
+              << " events\n";
   }
 
   KafkaConfig k;
@@ -300,7 +304,7 @@ int main(int argc, char** argv) {
     }
   }
   nlohmann::json j = bench::ingest_result(w.events.size(), messages, partitions, cores,
-                                          batch_signed, verify_rate, eps);
+                                          batch_signed, signatures, verify_rate, eps);
   j["ingest_events_per_s"] = eps;
   j["mode"] = concurrent ? "concurrent: published while the node ingests, timed from the first "
                            "publish to the last append"
