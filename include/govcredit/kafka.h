@@ -88,7 +88,9 @@ struct NodeOptions {
   // (0: run until stop()). For tests and batch replays.
   int exit_when_idle_ms = 0;
   bool publish_rejections = true;  // send notices to the rejected topic
-  // Called after each ingested batch (for progress output and tests).
+  // Called after each ingested batch (for progress output and tests), on the thread that runs
+  // the node, once every shard of the poll has committed (run() ingests a poll's partitions side
+  // by side, on up to one thread per core).
   std::function<void(Partition, const std::vector<IngestResult>&)> on_batch{};
   // Called with each error Kafka's consumer hands to the node (a subscribed topic that does not
   // exist, a fetch that failed for a partition). librdkafka retries what is transient itself

@@ -1,11 +1,13 @@
 // LedgerNode: consumes govcredit.events into one shard per partition, exactly once.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "client.h"
 #include "govcredit/encoding.h"
@@ -20,6 +22,37 @@ struct Shard {
   std::unique_ptr<Ingestor> ingestor;
 };
 using Clock = std::chrono::steady_clock;
+
+// One partition's share of a poll.
+struct IngestJob {
+  int partition;
+  const std::vector<Message>* batch;
+  Ingestor* ingestor;
+  Ledger* ledger;
+  Result<std::vector<IngestResult>> results{Reason::kInternal, "not ingested"};
+};
+
+// Ingests every job, on up to one thread per core (this one included), each job on one thread:
+// a shard is written by one thread at a time.
+void ingest_in_parallel(std::vector<IngestJob>& jobs) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
+      IngestJob& job = jobs[j];
+      try {
+        job.results = job.ingestor->ingest(*job.batch);
+      } catch (const std::exception& e) {  // ingest reports failures as a Status; never expected
+        job.results = Status(Reason::kInternal, std::string("ingest failed: ") + e.what());
+      }
+    }
+  };
+  const std::size_t threads =
+      std::min<std::size_t>(jobs.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+}
 }  // namespace
 
 struct LedgerNode::Impl {
@@ -180,27 +213,32 @@ Status LedgerNode::run() {
       rd_kafka_message_destroy(m);
     }
     if (!by_partition.empty()) last_activity = Clock::now();
+    // Each partition has its own shard (LMDB environment, ingestor): ingest them side by side, so
+    // that one shard's signature checks, domain rules and fsync overlap another's. The results
+    // are handled here afterwards, in partition order, on this thread.
+    std::vector<IngestJob> jobs;
+    {
+      std::lock_guard lock(s.mu);
+      for (const auto& [p, batch] : by_partition) {
+        Shard& shard = s.shards.at(p);
+        jobs.push_back(IngestJob{p, &batch, shard.ingestor.get(), shard.ledger.get()});
+      }
+    }
+    ingest_in_parallel(jobs);
     rd_kafka_topic_partition_list_t* commits =
-        rd_kafka_topic_partition_list_new(static_cast<int>(by_partition.size()));
-    for (auto& [p, batch] : by_partition) {
-      Ingestor* ing;
-      Ledger* ledger;
-      {
-        std::lock_guard lock(s.mu);
-        ing = s.shards.at(p).ingestor.get();
-        ledger = s.shards.at(p).ledger.get();
+        rd_kafka_topic_partition_list_new(static_cast<int>(jobs.size()));
+    for (IngestJob& job : jobs) {
+      if (!job.results) {
+        if (result) result = job.results.status();
+        continue;
       }
-      auto results = ing->ingest(batch);
-      if (!results) {
-        result = results.status();
-        break;
-      }
-      for (std::size_t i = 0; i < results->size(); ++i)
-        if ((*results)[i].outcome == IngestOutcome::kRejected)
-          s.publish_rejection(batch[i], (*results)[i]);
-      if (s.options.on_batch) s.options.on_batch(Partition{p}, *results);
-      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), p)->offset =
-          ledger->next_offset().value;
+      const std::vector<Message>& batch = *job.batch;
+      for (std::size_t i = 0; i < job.results->size(); ++i)
+        if ((*job.results)[i].outcome == IngestOutcome::kRejected)
+          s.publish_rejection(batch[i], (*job.results)[i]);
+      if (s.options.on_batch) s.options.on_batch(Partition{job.partition}, *job.results);
+      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), job.partition)
+          ->offset = job.ledger->next_offset().value;
     }
     // Informational: Kafka's committed offsets show lag; restarts use the shards' own offsets.
     if (commits->cnt > 0) rd_kafka_commit(s.consumer.get(), commits, 1);

@@ -98,9 +98,32 @@ TEST(Kafka, ProduceIngestAndProveInclusion) {
   std::map<int, std::int64_t> sent;
   ASSERT_EQ(publish(**producer, world().events, &sent), world().events.size());
   testing::TempDir dir;
-  auto node = LedgerNode::create(k, node_options(dir.path(), "ledger-a"));
+  // on_batch is called on the thread running the node (the partitions of a poll are ingested
+  // side by side), after the shard has committed what it reports.
+  NodeOptions o = node_options(dir.path(), "ledger-a");
+  std::map<int, std::int64_t> reported;
+  std::vector<std::string> misreported;
+  const std::thread::id runner = std::this_thread::get_id();
+  std::unique_ptr<LedgerNode>* node_ptr = nullptr;
+  o.on_batch = [&](Partition p, const std::vector<IngestResult>& rs) {
+    if (std::this_thread::get_id() != runner)
+      misreported.push_back("on_batch for partition " + std::to_string(p.value) +
+                            " on another thread");
+    const std::uint64_t committed = (*node_ptr)->shard(p)->head().size;
+    for (const IngestResult& r : rs) {
+      if (r.outcome != IngestOutcome::kAccepted) continue;
+      ++reported[p.value];
+      if (r.seq.value >= committed)
+        misreported.push_back("seq " + std::to_string(r.seq.value) + " of partition " +
+                              std::to_string(p.value) + " reported before its commit");
+    }
+  };
+  auto node = LedgerNode::create(k, o);
   ASSERT_TRUE(node) << node.status().to_string();
+  node_ptr = &*node;
   ASSERT_TRUE((*node)->run());
+  EXPECT_EQ(misreported, std::vector<std::string>{});
+  EXPECT_EQ(reported, sent);
   ASSERT_EQ((*node)->shards().size(), 4u);
   for (auto [p, n] : sent) {
     Ledger* l = (*node)->shard(Partition{p});
