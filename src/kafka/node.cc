@@ -7,6 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "client.h"
@@ -49,7 +50,13 @@ void ingest_in_parallel(std::vector<IngestJob>& jobs) {
   const std::size_t threads =
       std::min<std::size_t>(jobs.size(), std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> helpers;
-  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  for (std::size_t t = 1; t < threads; ++t) {
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error&) {  // no thread to be had: this one does the rest
+      break;
+    }
+  }
   work();
   for (auto& t : helpers) t.join();
 }
