@@ -34,8 +34,15 @@ struct IngestJob {
 };
 
 // Ingests every job, on up to one thread per core (this one included), each job on one thread:
-// a shard is written by one thread at a time.
+// a shard is written by one thread at a time. Each job's signature checks get the cores shared
+// out (at least two threads, so a job's checks still run ahead of its sequential pass): a poll
+// of many partitions on many cores starts about twice as many threads as cores, not their square.
 void ingest_in_parallel(std::vector<IngestJob>& jobs) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t threads = std::min<std::size_t>(jobs.size(), cores);
+  const unsigned per_job =
+      threads <= 1 ? cores : std::max(2u, cores / static_cast<unsigned>(threads));
+  for (IngestJob& job : jobs) job.ingestor->set_verify_threads(per_job);
   std::atomic<std::size_t> next{0};
   auto work = [&] {
     for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
@@ -47,8 +54,6 @@ void ingest_in_parallel(std::vector<IngestJob>& jobs) {
       }
     }
   };
-  const std::size_t threads =
-      std::min<std::size_t>(jobs.size(), std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> helpers;
   for (std::size_t t = 1; t < threads; ++t) {
     try {
