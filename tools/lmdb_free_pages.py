@@ -12,6 +12,7 @@ run of the event index merged away). Also prints how many pages the newest trans
 found by walking the trees of both meta pages, and how the file's pages add up (compare
 `mdb_stat -ef SHARD_DIR`: "Number of pages used" and "Free pages").
 """
+import mmap
 import struct
 import sys
 from collections import Counter
@@ -26,7 +27,8 @@ def main():
     if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if len(sys.argv) == 2 else 2
-    data = open(sys.argv[1] + "/data.mdb", "rb").read()
+    with open(sys.argv[1] + "/data.mdb", "rb") as f:
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # a 10M shard is gigabytes
 
     def page(n):
         return data[n * PAGE:(n + 1) * PAGE]
