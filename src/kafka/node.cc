@@ -29,7 +29,6 @@ struct IngestJob {
   int partition;
   const std::vector<Message>* batch;
   Ingestor* ingestor;
-  Ledger* ledger;
   Result<std::vector<IngestResult>> results{Reason::kInternal, "not ingested"};
 };
 
@@ -232,8 +231,7 @@ Status LedgerNode::run() {
     {
       std::lock_guard lock(s.mu);
       for (const auto& [p, batch] : by_partition) {
-        Shard& shard = s.shards.at(p);
-        jobs.push_back(IngestJob{p, &batch, shard.ingestor.get(), shard.ledger.get()});
+        jobs.push_back(IngestJob{p, &batch, s.shards.at(p).ingestor.get()});
       }
     }
     ingest_in_parallel(jobs);
@@ -250,7 +248,7 @@ Status LedgerNode::run() {
           s.publish_rejection(batch[i], (*job.results)[i]);
       if (s.options.on_batch) s.options.on_batch(Partition{job.partition}, *job.results);
       rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), job.partition)
-          ->offset = job.ledger->next_offset().value;
+          ->offset = job.ingestor->ledger().next_offset().value;
     }
     // Informational: Kafka's committed offsets show lag; restarts use the shards' own offsets.
     if (commits->cnt > 0) rd_kafka_commit(s.consumer.get(), commits, 1);
