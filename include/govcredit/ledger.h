@@ -38,8 +38,7 @@ struct Entry {
   Seq seq;
   Partition partition;
   KafkaOffset offset;
-  Bytes wire;         // the event's wire form
-  Digest entry_hash;  // the chain hash through this entry
+  Bytes wire;  // the event's wire form
 
   // The Merkle leaf data: version ‖ seq ‖ partition ‖ offset ‖ wire (LEDGER_FORMAT.md §2).
   Bytes leaf_data() const;
@@ -48,6 +47,10 @@ struct Entry {
 // The entry a Merkle leaf's data holds (without its chain hash): the inverse of leaf_data(), for
 // verifiers that hold only proofs. kCorrupt for bytes that are no leaf.
 Result<Entry> entry_from_leaf_data(ByteView leaf);
+
+// The chain hash through `entry`, given the chain hash through the entry before it (32 zero
+// bytes before seq 0): H("govcredit/chain/v1" 0x00 ‖ prev ‖ leaf hash) (LEDGER_FORMAT.md §2).
+Digest next_entry_hash(const Digest& prev, const Entry& entry);
 
 struct Head {
   std::uint64_t size = 0;  // number of entries; the next seq
@@ -171,6 +174,9 @@ class Ledger {
   // Calls fn for entries [from, to) in order until it returns false. The Entry passed is valid
   // only during the call (one is reused for the whole scan).
   Status scan(Seq from, Seq to, const std::function<bool(const Entry&)>& fn) const;
+  // The chain hash through entry seq (LEDGER_FORMAT.md §2). The log stores it for every 1024th
+  // entry; for another it is hashed on from the last stored one (≤ 1023 entries read).
+  Result<Digest> entry_hash(Seq seq) const;
 
   Result<Digest> root_at(std::uint64_t size) const;
   Result<InclusionProof> inclusion_proof(Seq seq, std::uint64_t tree_size) const;

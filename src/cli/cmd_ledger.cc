@@ -152,7 +152,15 @@ int replay(const ReplayArgs& ra) {
               << "id\n";
   Status bad;
   std::size_t shown = 0;
+  // The chain hash through each entry, hashed on from the one before the first (JSON only).
+  Digest chain{};
+  if (!table && a.from > 0 && a.from <= (*ledger)->head().size) {
+    auto before = (*ledger)->entry_hash(Seq{a.from - 1});
+    if (!before) return report(before.status());
+    chain = *before;
+  }
   Status s = (*ledger)->scan(Seq{a.from}, Seq{a.to}, [&](const Entry& entry) {
+    if (!table) chain = next_entry_hash(chain, entry);
     auto e = decode_wire(entry.wire);
     if (!e) {
       bad = Status(Reason::kCorrupt, "seq " + std::to_string(entry.seq.value) +
@@ -173,7 +181,7 @@ int replay(const ReplayArgs& ra) {
       nlohmann::json j = {{"seq", entry.seq.value},
                           {"partition", entry.partition.value},
                           {"offset", entry.offset.value},
-                          {"entry_hash", to_hex(entry.entry_hash)},
+                          {"entry_hash", to_hex(chain)},
                           {"event", event_to_json(*e)}};
       std::cout << j.dump() << "\n";
     }

@@ -24,7 +24,7 @@ Status storage_error(const std::exception& e) {
 // Meta keys (LEDGER_FORMAT.md §6).
 constexpr std::string_view kMetaFormat = "format", kMetaPartition = "partition", kMetaHead = "head",
                            kMetaIngest = "ingest", kMetaRejections = "rejections",
-                           kMetaIndexLegacy = "index_legacy";
+                           kMetaIndexLegacy = "index_legacy", kMetaChainLegacy = "chain_legacy";
 
 }  // namespace
 
@@ -70,6 +70,7 @@ class BatchImpl final : public Ledger::Batch {
         impl_(impl),
         s_(std::move(state)),
         n0_(s_.head.size),
+        chain_legacy_(impl.chain_legacy(txn)),
         runs_(impl.runs(txn, n0_)),
         side_(txn, impl.side, [this](const EventId& id) { return lookup(id); }) {
     // A filter that missed another writer's entries, or is over its size, is built again.
@@ -90,8 +91,9 @@ class BatchImpl final : public Ledger::Batch {
   bool same_wire(Seq seq, ByteView wire) {
     BeKey k(seq.value);
     auto v = txn_.find(impl_.log, k.val());
-    if (!v || v->size() != 32 + kEntryHeaderSize + wire.size()) return false;
-    return std::memcmp(v->data() + 32 + kEntryHeaderSize, wire.data(), wire.size()) == 0;
+    const std::size_t at = chain_prefix(seq.value, chain_legacy_) + kEntryHeaderSize;
+    if (!v || v->size() != at + wire.size()) return false;
+    return std::memcmp(v->data() + at, wire.data(), wire.size()) == 0;
   }
 
   AppendResult append(const AppendItem& item) override {
@@ -111,11 +113,12 @@ class BatchImpl final : public Ledger::Batch {
     Digest chain = chain_hash(s_.head.chain, leaf);
     BeKey key(seq.value);
     if (!log_) log_.emplace(txn_, impl_.log);
+    const std::size_t prefix = chain_prefix(seq.value, chain_legacy_);
     std::uint8_t* out =
-        log_->reserve(key.val(), 32 + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
-    std::memcpy(out, chain.bytes.data(), 32);
-    std::memcpy(out + 32, header.bytes, kEntryHeaderSize);
-    std::memcpy(out + 32 + kEntryHeaderSize, item.wire.data(), item.wire.size());
+        log_->reserve(key.val(), prefix + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
+    if (prefix) std::memcpy(out, chain.bytes.data(), 32);
+    std::memcpy(out + prefix, header.bytes, kEntryHeaderSize);
+    std::memcpy(out + prefix + kEntryHeaderSize, item.wire.data(), item.wire.size());
     s_.range.append(leaf, [&](const merkle::CompactRange::Node& n) {
       if (n.level < kLowestStoredLevel) return;  // computed from the log when needed (§4)
       BeKey k(merkle::node_position(n.level, n.index));
@@ -191,6 +194,7 @@ class BatchImpl final : public Ledger::Batch {
   Ledger::Impl& impl_;
   LedgerState s_;
   const std::uint64_t n0_;            // the log's size when the batch began
+  const std::uint64_t chain_legacy_;  // the entries below it store their chain hash (§2)
   const std::vector<IndexRun> runs_;  // the index runs at n0_: what lookup() searches
   LmdbSide side_;
   std::vector<PendingId> ids_;  // appended by this batch, in seq order
@@ -215,22 +219,26 @@ Digest entry_leaf_hash(ByteView header, ByteView wire) {
   return h.update(ByteView(&kLeaf, 1)).update(header).update(wire).finish();
 }
 
-Status decode_log_value(ByteView v, Entry& e) {
-  if (v.size() < 32 + kEntryHeaderSize || v[32] != kEntryVersion)
+Status decode_log_value(ByteView v, std::size_t prefix, Entry& e) {
+  if (v.size() < prefix + kEntryHeaderSize || v[prefix] != kEntryVersion)
     return Status(Reason::kCorrupt, "a log entry is truncated or of an unknown version");
-  std::memcpy(e.entry_hash.bytes.data(), v.data(), 32);
-  const std::uint8_t* h = v.data() + 32;
+  const std::uint8_t* h = v.data() + prefix;
   e.seq.value = get_le(h + 1, 8);
   e.partition.value = static_cast<std::int32_t>(get_le(h + 9, 4));
   e.offset.value = static_cast<std::int64_t>(get_le(h + 13, 8));
-  e.wire.assign(v.begin() + 32 + kEntryHeaderSize, v.end());
+  e.wire.assign(v.begin() + static_cast<std::ptrdiff_t>(prefix + kEntryHeaderSize), v.end());
   return Status::ok();
 }
 
-Result<Entry> decode_log_value(ByteView v) {
+Result<Entry> decode_log_value(ByteView v, std::size_t prefix) {
   Entry e;
-  if (Status s = decode_log_value(v, e); !s) return s;
+  if (Status s = decode_log_value(v, prefix, e); !s) return s;
   return e;
+}
+
+Digest next_entry_hash(const Digest& prev, const Entry& e) {
+  EntryHeader header(e.seq, e.partition, e.offset);
+  return chain_hash(prev, entry_leaf_hash(header.view(), e.wire));
 }
 
 Result<Entry> entry_from_leaf_data(ByteView leaf) {
@@ -257,18 +265,20 @@ Digest Ledger::Impl::node(const lmdb::Txn& txn, std::uint32_t level, std::uint64
     // The subtree's leaves, hashed from their log entries, then folded pairwise in place.
     std::array<Digest, std::size_t{1} << kLowestStoredLevel> h;
     const std::uint64_t first = index << level, width = std::uint64_t{1} << level;
+    const std::uint64_t legacy = chain_legacy(txn);
     lmdb::Cursor c(txn, log);
     BeKey k(first);
     MDB_val kv = k.val();
     bool at = c.seek(&kv);
     for (std::uint64_t i = 0; i < width; ++i, at = c.next()) {
+      const std::size_t prefix = chain_prefix(first + i, legacy);
       if (!at || c.key().mv_size != 8 || BeKey::decode(c.key()) != first + i ||
-          c.value().mv_size < 32 + kEntryHeaderSize)
+          c.value().mv_size < prefix + kEntryHeaderSize)
         throw LmdbError(MDB_NOTFOUND, "log entry " + std::to_string(first + i) +
                                           " (a leaf of Merkle node level " + std::to_string(level) +
                                           ", index " + std::to_string(index) +
                                           ") is missing or malformed");
-      h[i] = merkle::leaf_hash(lmdb::view(c.value()).subspan(32));
+      h[i] = merkle::leaf_hash(lmdb::view(c.value()).subspan(prefix));
     }
     for (std::uint64_t w = width; w > 1; w /= 2)
       for (std::uint64_t i = 0; i < w / 2; ++i) h[i] = merkle::node_hash(h[2 * i], h[2 * i + 1]);
@@ -289,6 +299,54 @@ std::uint32_t Ledger::Impl::format(const lmdb::Txn& txn) const {
   return f && f->size() == 4 ? static_cast<std::uint32_t>(get_le(f->data(), 4)) : 0;
 }
 
+std::uint64_t Ledger::Impl::chain_legacy(const lmdb::Txn& txn) const {
+  if (std::uint64_t known = chain_legacy_known.load(std::memory_order_relaxed); known != ~0ULL)
+    return known;
+  if (format(txn) < 4) return ~std::uint64_t{0};  // may be converted later: not kept
+  auto v = txn.find(meta, lmdb::val(kMetaChainLegacy));
+  const std::uint64_t legacy = v && v->size() == 8 ? get_le(v->data(), 8) : 0;
+  chain_legacy_known.store(legacy, std::memory_order_relaxed);
+  return legacy;
+}
+
+Digest Ledger::Impl::entry_hash(const lmdb::Txn& txn, std::uint64_t seq) const {
+  const std::uint64_t legacy = chain_legacy(txn);
+  // The nearest entry at or below seq that stores its chain hash, if any.
+  std::optional<std::uint64_t> from;
+  if (stores_chain(seq, legacy)) {
+    from = seq;
+  } else {
+    if (seq + 1 >= kChainStride) from = seq - (seq + 1) % kChainStride;  // a stride's last entry
+    if (legacy > 0 && (!from || legacy - 1 > *from)) from = legacy - 1;
+  }
+  auto missing = [&](std::uint64_t at) {
+    return LmdbError(MDB_NOTFOUND, "log entry " + std::to_string(at) + " is missing or malformed");
+  };
+  Digest chain{};
+  if (from) {
+    BeKey k(*from);
+    auto v = txn.find(log, k.val());
+    if (!v || v->size() < 32 + kEntryHeaderSize) throw missing(*from);
+    std::memcpy(chain.bytes.data(), v->data(), 32);
+    if (*from == seq) return chain;
+  }
+  const std::uint64_t start = from ? *from + 1 : 0;
+  lmdb::Cursor c(txn, log);
+  BeKey k(start);
+  MDB_val kv = k.val();
+  bool at = c.seek(&kv);
+  for (std::uint64_t m = start; m <= seq; ++m, at = c.next()) {
+    const std::size_t prefix = chain_prefix(m, legacy);
+    if (!at || c.key().mv_size != 8 || BeKey::decode(c.key()) != m ||
+        c.value().mv_size < prefix + kEntryHeaderSize)
+      throw missing(m);
+    ByteView v = lmdb::view(c.value()).subspan(prefix);
+    chain =
+        chain_hash(chain, entry_leaf_hash(v.first(kEntryHeaderSize), v.subspan(kEntryHeaderSize)));
+  }
+  return chain;
+}
+
 std::uint64_t Ledger::Impl::stored_size(const lmdb::Txn& txn) const {
   auto h = txn.find(meta, lmdb::val(kMetaHead));
   return h && h->size() == 40 ? get_le(h->data(), 8) : 0;
@@ -304,10 +362,12 @@ void Ledger::Impl::upgrade(lmdb::Txn& txn) const {
         BeKey k(merkle::node_position(level, i));
         txn.erase(merkle, k.val());
       }
-  // The ids indexed so far stay where they are, in slot 0 (`event_index`).
   std::uint8_t legacy[8], fmt[4];
   put_le(legacy, n, 8);
-  txn.put(meta, lmdb::val(kMetaIndexLegacy), MDB_val{8, legacy});
+  // The ids indexed so far stay where they are, in slot 0 (`event_index`).
+  if (f < 3) txn.put(meta, lmdb::val(kMetaIndexLegacy), MDB_val{8, legacy});
+  // The entries so far keep their chain hashes.
+  txn.put(meta, lmdb::val(kMetaChainLegacy), MDB_val{8, legacy});
   put_le(fmt, kStorageFormat, 4);
   txn.put(meta, lmdb::val(kMetaFormat), MDB_val{4, fmt});
 }
@@ -316,7 +376,7 @@ Result<Entry> Ledger::Impl::get(const lmdb::Txn& txn, Seq seq) const {
   BeKey k(seq.value);
   auto v = txn.find(log, k.val());
   if (!v) return Status(Reason::kNotFound, "no entry at seq " + std::to_string(seq.value));
-  return decode_log_value(*v);
+  return decode_log_value(*v, chain_prefix(seq.value, chain_legacy(txn)));
 }
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -412,7 +472,7 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   Status result;
   LedgerState adopted;
   try {
-    if (!impl_->upgraded) {  // an older shard becomes format 3 before its next entry
+    if (!impl_->upgraded) {  // an older shard becomes format 4 before its next entry
       impl_->env->write([&](lmdb::Txn& txn) { impl_->upgrade(txn); });
       impl_->upgraded = true;
     }
@@ -515,19 +575,35 @@ Status Ledger::scan(Seq from, Seq to, const std::function<bool(const Entry&)>& f
   Status out;
   try {
     impl_->env->read([&](const lmdb::Txn& txn) {
+      const std::uint64_t legacy = impl_->chain_legacy(txn);
       lmdb::Cursor cur(txn, impl_->log);
       BeKey k(from.value);
       MDB_val kv = k.val();
       Entry e;  // one for the whole scan: its wire buffer is reused, not allocated per entry
       for (bool ok = cur.seek(&kv); ok; ok = cur.next()) {
-        if (BeKey::decode(cur.key()) >= to.value) break;
-        if (Status s = decode_log_value(lmdb::view(cur.value()), e); !s) {
+        const std::uint64_t seq = BeKey::decode(cur.key());
+        if (seq >= to.value) break;
+        if (Status s = decode_log_value(lmdb::view(cur.value()), chain_prefix(seq, legacy), e);
+            !s) {
           out = s;
           return;
         }
         if (!fn(e)) return;
       }
     });
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return out;
+}
+
+Result<Digest> Ledger::entry_hash(Seq seq) const {
+  if (seq.value >= head().size)
+    return Status(Reason::kNotFound, "no entry at seq " + std::to_string(seq.value) +
+                                         " (the log has " + std::to_string(head().size) + ")");
+  Digest out;
+  try {
+    impl_->env->read([&](const lmdb::Txn& txn) { out = impl_->entry_hash(txn, seq.value); });
   } catch (const std::exception& e) {
     return storage_error(e);
   }

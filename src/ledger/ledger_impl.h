@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -21,10 +22,24 @@ inline constexpr std::string_view kChainPrefix{"govcredit/chain/v1\0", 19};
 inline constexpr std::uint8_t kEntryVersion = 1;
 inline constexpr std::size_t kEntryHeaderSize = 1 + 8 + 4 + 8;
 // Format 2 stores only the Merkle nodes of level kLowestStoredLevel and up (LEDGER_FORMAT.md §4);
-// format 3 keeps the event index in runs (§11). Formats 1 (before 2026-12-01: every Merkle node)
-// and 2 (one `event_index` database) are read as they are and converted at a shard's first write.
-inline constexpr std::uint32_t kStorageFormat = 3;
+// format 3 keeps the event index in runs (§11); format 4 stores the chain hash of every
+// kChainStride-th entry instead of every entry's (§2). Formats 1 (before 2026-12-01: every Merkle
+// node), 2 (one `event_index` database) and 3 are read as they are and converted at a shard's
+// first write.
+inline constexpr std::uint32_t kStorageFormat = 4;
 inline constexpr std::uint32_t kLowestStoredLevel = 3;
+inline constexpr std::uint64_t kChainStride = 1024;
+
+// Whether the `log` value of entry `seq` starts with the entry's chain hash (LEDGER_FORMAT.md §2):
+// every entry below `chain_legacy` (those a format-1 to -3 shard held when it was converted), and
+// from there every kChainStride-th (seqs 1023, 2047, ...).
+inline bool stores_chain(std::uint64_t seq, std::uint64_t chain_legacy) {
+  return seq < chain_legacy || (seq + 1) % kChainStride == 0;
+}
+// The length of that prefix: 32 or 0 bytes.
+inline std::size_t chain_prefix(std::uint64_t seq, std::uint64_t chain_legacy) {
+  return stores_chain(seq, chain_legacy) ? 32 : 0;
+}
 
 // The event index's runs (LEDGER_FORMAT.md §11): run (tier t, position j) holds the ids of the
 // entries of one aligned block of 2^(kRunBlockBits + kRunFanBits·t) seqs, the j-th of its parent
@@ -102,10 +117,11 @@ Digest entry_leaf_hash(ByteView header, ByteView wire);
 // H(prefix ‖ prev ‖ leaf): the chain hash (LEDGER_FORMAT.md §2).
 Digest chain_hash(const Digest& prev, const Digest& leaf);
 
-// Parses a `log` value. Returns kCorrupt when it is too short or of an unknown version.
-Result<Entry> decode_log_value(ByteView value);
+// Parses a `log` value whose chain hash prefix is `prefix` bytes (chain_prefix). Returns kCorrupt
+// when it is too short or of an unknown version.
+Result<Entry> decode_log_value(ByteView value, std::size_t prefix);
 // The same into an Entry the caller keeps (its wire buffer is reused).
-Status decode_log_value(ByteView value, Entry& into);
+Status decode_log_value(ByteView value, std::size_t prefix, Entry& into);
 
 struct LedgerState {
   Head head;
@@ -140,15 +156,25 @@ struct Ledger::Impl {
   // kLowestStoredLevel computed from its ≤ 4 log entries. Throws LmdbError(MDB_NOTFOUND) when
   // a node or entry is missing or malformed (corruption).
   Digest node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const;
-  // The storage format in meta/format as this transaction sees it (1, 2 or 3).
+  // The storage format in meta/format as this transaction sees it (1 to 4).
   std::uint32_t format(const lmdb::Txn& txn) const;
+  // How many of the first entries store their chain hash whatever their seq (stores_chain):
+  // meta/chain_legacy in format 4 (0 when absent: a shard created in format 4), every entry in
+  // formats 1 to 3. Fixed once the shard is in format 4, so then kept here.
+  std::uint64_t chain_legacy(const lmdb::Txn& txn) const;
+  mutable std::atomic<std::uint64_t> chain_legacy_known{~std::uint64_t{0}};  // ~0: not yet
+  // The chain hash through entry `seq` (< the log's size): the one stored with it, or hashed on
+  // from the nearest entry below that stores one (at most kChainStride - 1 entries). Throws
+  // LmdbError(MDB_NOTFOUND) when an entry is missing or malformed.
+  Digest entry_hash(const lmdb::Txn& txn, std::uint64_t seq) const;
   // The log's size as this transaction sees it (meta/head; 0 when there is none).
   std::uint64_t stored_size(const lmdb::Txn& txn) const;
   // How many of the first entries slot 0 indexes: meta/index_legacy in format 3, every entry of
   // the log (of size n) in formats 1 and 2.
   std::uint64_t index_legacy(const lmdb::Txn& txn, std::uint64_t n) const;
-  // Converts a format-1 or -2 shard to format 3 in `txn`: deletes the Merkle nodes below
-  // kLowestStoredLevel (format 1) and records meta/index_legacy.
+  // Converts a format-1 to -3 shard to format 4 in `txn`: deletes the Merkle nodes below
+  // kLowestStoredLevel (format 1), records meta/index_legacy (formats 1 and 2) and
+  // meta/chain_legacy.
   void upgrade(lmdb::Txn& txn) const;
   // The event index runs in use at log size n, as this transaction sees meta/index_legacy.
   std::vector<IndexRun> runs(const lmdb::Txn& txn, std::uint64_t n) const;

@@ -26,6 +26,9 @@ struct Problem {
   std::uint64_t seq;
   Reason reason;
   std::string what;
+  // When the problem lies somewhere in the entries seq to *last (a group of eight whose Merkle
+  // node differs): verify --signatures checks them too, to name the entry.
+  std::optional<std::uint64_t> last = std::nullopt;
 };
 
 // A multiset fingerprint of (id, seq) pairs: two 64-bit sums of mixed pairs. The log's pairs of
@@ -69,6 +72,7 @@ class StructureCheck {
       : impl_(impl),
         txn_(txn),
         n_(entries),
+        legacy_(impl.chain_legacy(txn)),
         level_(std::min<std::uint32_t>(level, 40)),
         chunks_((entries + (std::uint64_t{1} << level_) - 1) >> level_),
         results_(chunks_),
@@ -102,14 +106,15 @@ class StructureCheck {
         found = std::move(r.problem);
         break;
       }
+      head_chain_ = r.chain;
       const std::uint64_t end = std::min(n_, (k + 1) << level_);
       if (end - (k << level_) == std::uint64_t{1} << level_)
         above.append(r.root, [&](const merkle::CompactRange::Node& node) {
           // Level 0 is the chunk's root, checked in it; nodes below kLowestStoredLevel are not
           // stored.
           if (found || node.level == 0 || node.level + level_ < kLowestStoredLevel) return;
-          if (auto what = node_problem(txn_, node.level + level_, node.index, node.hash))
-            found = Problem{end - 1, Reason::kCorrupt, *what};
+          if (auto p = node_problem(txn_, node.level + level_, node.index, node.hash, end - 1))
+            found = std::move(p);
         });
       if (progress) progress(end);
     }
@@ -126,6 +131,9 @@ class StructureCheck {
   // they are not, or malformed (after run).
   bool index_extra() const { return index_extra_; }
 
+  // The chain hash through the last entry, when run() found no problem (zeros for an empty log).
+  Digest head_chain() const { return head_chain_; }
+
   // What stopped a thread from reading the store, if anything (after run).
   std::optional<std::string> error() {
     std::lock_guard lock(mu_);
@@ -138,6 +146,7 @@ class StructureCheck {
     std::optional<Problem> problem;
     Digest root;      // of a complete chunk's subtree
     Fingerprint ids;  // of the chunk's (id, seq) pairs
+    Digest chain;     // through the chunk's last entry (when it has no problem)
   };
 
   // Runs fn; what it throws becomes the check's error (the pool must be joined either way).
@@ -179,8 +188,9 @@ class StructureCheck {
     auto id_at = [&](std::uint64_t m) -> std::optional<ByteView> {
       BeKey key(m);
       auto v = txn_.find(impl_.log, key.val());
-      if (!v || v->size() < 32 + kEntryHeaderSize + kWireIdOffset + 16) return std::nullopt;
-      return v->subspan(32 + kEntryHeaderSize + kWireIdOffset, 16);
+      const std::size_t at = chain_prefix(m, legacy_) + kEntryHeaderSize + kWireIdOffset;
+      if (!v || v->size() < at + 16) return std::nullopt;
+      return v->subspan(at, 16);
     };
     for (std::uint64_t m = from; m < to; ++m) {
       auto id = id_at(m);
@@ -209,18 +219,27 @@ class StructureCheck {
     return std::nullopt;
   }
 
-  // Why the stored Merkle node (level, index) is not `hash`, if it is not.
-  std::optional<std::string> node_problem(const lmdb::Txn& txn, std::uint32_t level,
-                                          std::uint64_t index, const Digest& hash) const {
-    BeKey key(merkle::node_position(level, index));
+  // What is wrong when the stored Merkle node (level, index), completed by entry `last`, is not
+  // `hash`, if it is not. A node of the lowest stored level that differs is the only hash of its
+  // eight entries but for those below chain_legacy (LEDGER_FORMAT.md §2, §9): the problem is
+  // named at the first of them that stores no chain hash of its own.
+  std::optional<Problem> node_problem(const lmdb::Txn& txn, std::uint32_t level,
+                                      std::uint64_t index, const Digest& hash,
+                                      std::uint64_t last) const {
+    const std::uint64_t position = merkle::node_position(level, index);
+    const std::string name =
+        "Merkle node " + std::to_string(position) + " (level " + std::to_string(level) + ")";
+    BeKey key(position);
     auto v = txn.find(impl_.merkle, key.val());
-    if (!v)
-      return "Merkle node " + std::to_string(merkle::node_position(level, index)) + " (level " +
-             std::to_string(level) + ") is missing";
-    if (v->size() != 32 || std::memcmp(v->data(), hash.bytes.data(), 32) != 0)
-      return "Merkle node " + std::to_string(merkle::node_position(level, index)) + " (level " +
-             std::to_string(level) + ") differs";
-    return std::nullopt;
+    if (!v) return Problem{last, Reason::kCorrupt, name + " is missing"};
+    if (v->size() == 32 && std::memcmp(v->data(), hash.bytes.data(), 32) == 0) return std::nullopt;
+    const std::uint64_t first = std::max(index << level, legacy_);
+    if (level != kLowestStoredLevel || first > last)
+      return Problem{last, Reason::kCorrupt, name + " differs"};
+    return Problem{first, Reason::kCorrupt,
+                   "entries " + std::to_string(first) + " to " + std::to_string(last) +
+                       " do not hash to " + name + ": one of them, or the node, was altered",
+                   last};
   }
 
   // One thread: takes the next chunk until none is left or one has failed.
@@ -255,14 +274,17 @@ class StructureCheck {
     auto fail = [&](std::uint64_t seq, std::string what) {
       r.problem = Problem{seq, Reason::kCorrupt, std::move(what)};
     };
-    // The chain hash the previous entry stores (when it has none, an earlier chunk fails).
+    // The chain hash through the previous entry: the one it stores (chunks of 2^10 entries or more
+    // start after an entry that stores one), or hashed on from the last entry that does. When an
+    // entry it needs is missing, an earlier chunk fails.
     Digest prev{};
     bool prev_known = true;
     if (from > 0) {
-      BeKey key(from - 1);
-      auto v = txn.find(impl_.log, key.val());
-      prev_known = v && v->size() >= 32;
-      if (prev_known) std::memcpy(prev.bytes.data(), v->data(), 32);
+      try {
+        prev = impl_.entry_hash(txn, from - 1);
+      } catch (const lmdb::LmdbError&) {
+        prev_known = false;
+      }
     }
     lmdb::Cursor log(txn, impl_.log), nodes(txn, impl_.merkle);
     bool node_at = false;  // whether `nodes` stands on a record
@@ -281,24 +303,28 @@ class StructureCheck {
         break;
       }
       ByteView value = lmdb::view(log.value());
-      if (value.size() < 32 + kEntryHeaderSize || value[32] != kEntryVersion) {
+      const std::size_t prefix = chain_prefix(m, legacy_);
+      if (value.size() < prefix + kEntryHeaderSize || value[prefix] != kEntryVersion) {
         fail(m, "entry is truncated or of an unknown version");
         break;
       }
-      ByteView header = value.subspan(32, kEntryHeaderSize);
-      ByteView wire = value.subspan(32 + kEntryHeaderSize);
+      ByteView header = value.subspan(prefix, kEntryHeaderSize);
+      ByteView wire = value.subspan(prefix + kEntryHeaderSize);
       if (get_le(header.data() + 1, 8) != m) {
         fail(m, "entry says it is seq " + std::to_string(get_le(header.data() + 1, 8)) +
                     " (entries reordered?)");
         break;
       }
       const Digest leaf = entry_leaf_hash(header, wire);
-      if (prev_known && std::memcmp(chain_hash(prev, leaf).bytes.data(), value.data(), 32) != 0) {
+      const Digest chain = chain_hash(prev, leaf);  // meaningful when prev_known
+      // An entry written before the shard's conversion to format 4 stores its own chain hash,
+      // which names it exactly when its bytes changed; a later entry's bytes are covered by
+      // the Merkle node of its group of eight, checked below first.
+      const bool legacy = m < legacy_;
+      if (legacy && prev_known && std::memcmp(chain.bytes.data(), value.data(), 32) != 0) {
         fail(m, "the entry's bytes do not match its chain hash");
         break;
       }
-      std::memcpy(prev.bytes.data(), value.data(), 32);
-      prev_known = true;
       range.append(leaf, [&](const merkle::CompactRange::Node& node) {
         if (r.problem || node.level < kLowestStoredLevel) return;  // not stored (§4)
         const std::uint64_t index = (from >> node.level) + node.index;
@@ -316,13 +342,23 @@ class StructureCheck {
         }
         if (nodes.value().mv_size != 32 ||
             std::memcmp(nodes.value().mv_data, node.hash.bytes.data(), 32) != 0) {
-          fail(m, "Merkle node " + std::to_string(want) + " (level " + std::to_string(node.level) +
-                      ") differs");
+          r.problem = node_problem(txn, node.level, index, node.hash, m);
           return;
         }
         node_at = nodes.next();
       });
       if (r.problem) break;
+      if (prefix && !legacy && prev_known &&
+          std::memcmp(chain.bytes.data(), value.data(), 32) != 0) {
+        fail(m, "the chain hash stored with this entry does not match the entries up to it");
+        break;
+      }
+      if (prefix) {
+        std::memcpy(prev.bytes.data(), value.data(), 32);
+        prev_known = true;
+      } else {
+        prev = chain;
+      }
       if (wire.size() < kWireIdOffset + 16) {
         fail(m, "the event is too short to carry an id");
         break;
@@ -330,12 +366,14 @@ class StructureCheck {
       r.ids.add(wire.data() + kWireIdOffset, m);
     }
     if (!r.problem && to - from == std::uint64_t{1} << level_) r.root = range.root();
+    r.chain = prev;
     return r;
   }
 
   const Ledger::Impl& impl_;
   const lmdb::Txn& txn_;  // the verifier's; used by run() only
   const std::uint64_t n_;
+  const std::uint64_t legacy_;  // the entries below it store their chain hash (chain_legacy)
   const std::uint32_t level_;
   const std::uint64_t chunks_;
   std::atomic<std::uint64_t> next_{0};
@@ -345,6 +383,7 @@ class StructureCheck {
   std::vector<Result> results_;       // under mu_
   std::vector<Fingerprint> indexed_;  // by chunk: the index records pointing into it (read_index)
   bool index_extra_ = false;
+  Digest head_chain_{};               // run(): the chain through the last chunk checked
   bool cancelled_ = false;            // under mu_
   std::optional<std::string> error_;  // under mu_
 };
@@ -418,11 +457,13 @@ struct Verifier {
   // The signatures and rules of the entries below `limit` (all structurally sound), in log
   // order; the first that fails, if any.
   std::optional<Problem> signatures_before(std::uint64_t limit) {
+    const std::uint64_t legacy = impl.chain_legacy(txn);
     lmdb::Cursor log(txn, impl.log);
     for (bool ok = log.seek(nullptr); ok; ok = log.next()) {
       const std::uint64_t seq = BeKey::decode(log.key());
       if (seq >= limit) break;
-      window.emplace_back(seq, lmdb::view(log.value()).subspan(32 + kEntryHeaderSize));
+      window.emplace_back(
+          seq, lmdb::view(log.value()).subspan(chain_prefix(seq, legacy) + kEntryHeaderSize));
       if (window.size() >= std::max<std::size_t>(1, opt.signature_window.value_or(kWindow)))
         if (auto p = check_window()) return p;
       if (opt.progress && (seq + 1) % 65536 == 0) opt.progress(seq + 1, total);
@@ -455,15 +496,13 @@ struct Verifier {
       report.problem = Status(Reason::kStorageError, "reading the store failed: " + *error);
       return;
     }
-    // A signature or rule failure before the first structural problem is the first problem.
+    // A signature or rule failure before the first structural problem is the first problem, and
+    // one inside the group of entries a differing Merkle node covers names the entry.
     if (opt.signatures)
-      if (auto sig = signatures_before(p ? p->seq : n)) p = std::move(sig);
+      if (auto sig = signatures_before(p ? (p->last ? *p->last + 1 : p->seq) : n))
+        p = std::move(sig);
     if (p) return (void)fail(p->seq, p->reason, p->what);
-    Digest chain{};
-    if (n > 0) {
-      BeKey last(n - 1);
-      std::memcpy(chain.bytes.data(), txn.find(impl.log, last.val())->data(), 32);
-    }
+    const Digest chain = structure.head_chain();
     auto subtree = [&](std::uint32_t level, std::uint64_t index) { return node(level, index); };
     report.entries = n;
     report.head = Head{n, chain, merkle::root_hash(n, subtree)};

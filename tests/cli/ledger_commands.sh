@@ -92,7 +92,9 @@ assert not verify_consistency(con["size1"], con["size2"], bytes.fromhex(con["roo
 print("python: inclusion and consistency proofs verify")
 PY
 
-# Tamper: flip one byte of entry 25's value with mdb_dump/mdb_load; verify must name seq 25.
+# Tamper: flip one byte of entry 25's value with mdb_dump/mdb_load. Its group of eight entries
+# (24 to 31) no longer hashes to their Merkle node, which verify names; verify --signatures finds
+# the entry whose signature fails, 25.
 shard="$d/shard-0"
 mdb_dump -s log "$shard" > "$tmp/log.dump" || fail mdb_dump
 python3 - "$tmp/log.dump" <<'PY'
@@ -108,5 +110,8 @@ PY
 mdb_load -s log -f "$tmp/log.dump" "$shard" || fail mdb_load
 out=$("$bin" verify --data "$d"); rc=$?
 [[ $rc == 1 ]] || fail "verify of a tampered shard must exit 1 (got $rc)"
-[[ $out == *"first bad entry: seq 25"* ]] || fail "verify did not name seq 25: $out"
+[[ $out == *"first bad entry: seq 24"* && $out == *"entries 24 to 31 do not hash to Merkle node"* ]] ||
+  fail "verify did not name entries 24 to 31: $out"
+out=$("$bin" verify --data "$d" --signatures); rc=$?
+[[ $rc == 1 && $out == *"first bad entry: seq 25"* ]] || fail "verify --signatures did not name seq 25 (rc=$rc): $out"
 echo "ledger commands: ok"

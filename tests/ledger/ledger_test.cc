@@ -7,9 +7,11 @@
 #include <cstring>
 
 #include <filesystem>
+#include <map>
 
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
+#include "govcredit/encoding.h"
 #include "govcredit/ingest.h"
 #include "govcredit/merkle.h"
 #include "ledger/ledger_impl.h"
@@ -152,6 +154,78 @@ std::uint32_t stored_format(const std::string& dir) {
   return f;
 }
 
+// Formats 1 to 3 (before 2026-12-02) stored every entry's chain hash before it in `log`: gives
+// every entry of a closed shard of fewer than 1024 entries (none of which stores one in format 4)
+// its chain hash, as those formats did, and returns them.
+std::vector<Digest> add_chain_hashes(const std::string& dir) {
+  std::vector<Digest> chains;
+  lmdb::Env env(dir, lmdb::EnvOptions{});
+  MDB_dbi log = env.open_db("log");
+  env.write([&](lmdb::Txn& txn) {
+    Digest chain{};
+    const auto entries = [&] {
+      std::vector<std::pair<Bytes, Bytes>> out;
+      lmdb::Cursor c(txn, log);
+      for (bool at = c.seek(nullptr); at; at = c.next()) {
+        ByteView k = lmdb::view(c.key()), v = lmdb::view(c.value());
+        out.emplace_back(Bytes(k.begin(), k.end()), Bytes(v.begin(), v.end()));
+      }
+      return out;
+    }();
+    ASSERT_LT(entries.size(), 1024u);
+    for (const auto& [k, v] : entries) {
+      chain = chain_hash(chain, merkle::leaf_hash(v));
+      chains.push_back(chain);
+      Bytes with = Bytes(chain.bytes.begin(), chain.bytes.end());
+      with.insert(with.end(), v.begin(), v.end());
+      txn.put(log, lmdb::val(ByteView(k)), lmdb::val(ByteView(with)));
+    }
+  });
+  return chains;
+}
+
+void set_format(const std::string& dir, std::uint8_t format) {
+  lmdb::Env env(dir, lmdb::EnvOptions{});
+  MDB_dbi meta = env.open_db("meta");
+  env.write([&](lmdb::Txn& txn) {
+    const std::uint8_t f[4] = {format, 0, 0, 0};
+    txn.put(meta, lmdb::val(std::string_view("format")), MDB_val{4, const_cast<std::uint8_t*>(f)});
+  });
+}
+
+// After the first write to a converted shard: its `log` is a new shard's of the same entries,
+// but that the first `legacy` entries still start with their chain hash.
+void expect_log_with_legacy_chain_hashes(const std::string& converted, const std::string& fresh,
+                                         std::uint64_t legacy) {
+  auto old_log = dump(converted, "log"), new_log = dump(fresh, "log");
+  ASSERT_EQ(old_log.size(), new_log.size());
+  auto l = open(fresh);
+  for (std::size_t i = 0; i < old_log.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(old_log[i].first, new_log[i].first);
+    Bytes want = new_log[i].second;
+    if (i < legacy) {
+      auto chain = l->entry_hash(Seq{i});
+      ASSERT_TRUE(chain);
+      want.insert(want.begin(), chain->bytes.begin(), chain->bytes.end());
+    }
+    EXPECT_EQ(old_log[i].second, want);
+  }
+}
+
+// The value of meta/<name> in a closed shard, if it has one.
+std::optional<Bytes> meta_value(const std::string& dir, std::string_view name) {
+  for (const auto& [k, v] : dump(dir, "meta"))
+    if (ByteView(k).size() == name.size() && std::equal(k.begin(), k.end(), name.begin())) return v;
+  return std::nullopt;
+}
+
+Bytes u64_le(std::uint64_t v) {
+  Bytes b = be_key(v);  // the big-endian key reversed
+  std::reverse(b.begin(), b.end());
+  return b;
+}
+
 // Storage format 1 (before 2026-12-01) stored every Merkle node and one `event_index`; format 3
 // stores the nodes of level 3 and up (LEDGER_FORMAT.md §4) and the index in runs (§11). A format-1
 // shard opens, reads and verifies as it is, and its first write converts it: afterwards its
@@ -169,8 +243,9 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
     before = l->head();
     ASSERT_GT(before.size, 100u);
   }
-  ASSERT_EQ(stored_format(old_shard.path()), 3u);
+  ASSERT_EQ(stored_format(old_shard.path()), 4u);
   ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size, 3));
+  add_chain_hashes(old_shard.path());
   {  // Back to format 1: add the nodes below level 3 and move the ids into one `event_index`.
     lmdb::Env env(old_shard.path(), lmdb::EnvOptions{.max_dbs = 128});
     MDB_dbi log = env.open_db("log"), nodes = env.open_db("merkle"), meta = env.open_db("meta");
@@ -222,21 +297,19 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
         (*ing)->ingest(messages(half, world().events.size(), static_cast<std::int64_t>(half))));
     EXPECT_TRUE(l->verify().ok);
   }
-  EXPECT_EQ(stored_format(old_shard.path()), 3u);
+  EXPECT_EQ(stored_format(old_shard.path()), 4u);
   EXPECT_EQ(dump(old_shard.path(), "event_index").size(), before.size);  // where they were
   ingest_world(*open(fresh.path()));
-  for (const char* db : {"merkle", "log"})
-    EXPECT_EQ(dump(old_shard.path(), db), dump(fresh.path(), db)) << db;
+  EXPECT_EQ(dump(old_shard.path(), "merkle"), dump(fresh.path(), "merkle"));
+  expect_log_with_legacy_chain_hashes(old_shard.path(), fresh.path(), before.size);
   EXPECT_EQ(index_records(old_shard.path()), index_records(fresh.path()));
+  EXPECT_EQ(meta_value(old_shard.path(), "index_legacy"), u64_le(before.size));
+  EXPECT_EQ(meta_value(old_shard.path(), "chain_legacy"), u64_le(before.size));
   auto old_meta = dump(old_shard.path(), "meta");
-  const auto legacy = std::find_if(old_meta.begin(), old_meta.end(), [](const auto& kv) {
-    return kv.first == Bytes{'i', 'n', 'd', 'e', 'x', '_', 'l', 'e', 'g', 'a', 'c', 'y'};
+  std::erase_if(old_meta, [](const auto& kv) {
+    const std::string name(kv.first.begin(), kv.first.end());
+    return name == "index_legacy" || name == "chain_legacy";
   });
-  ASSERT_NE(legacy, old_meta.end());
-  Bytes size_le = be_key(before.size);  // u64 LE: the big-endian key reversed
-  std::reverse(size_le.begin(), size_le.end());
-  EXPECT_EQ(legacy->second, size_le);
-  old_meta.erase(legacy);
   EXPECT_EQ(old_meta, dump(fresh.path(), "meta"));
   {  // A format this build does not know is refused, and named.
     lmdb::Env env(fresh.path(), lmdb::EnvOptions{});
@@ -252,6 +325,117 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
   EXPECT_EQ(l.status().reason(), Reason::kCorrupt);
   EXPECT_NE(l.status().message().find("unknown storage format (9"), std::string::npos)
       << l.status().to_string();
+}
+
+// Format 3 (before 2026-12-02) stored every entry's chain hash; format 4 that of every 1024th
+// (LEDGER_FORMAT.md §2). A format-3 shard opens, reads and verifies as it is; its first write
+// converts it in O(1): the entries it held keep their chain hashes (meta/chain_legacy counts
+// them), so a change to one of them is still named exactly, and later entries are stored as in a
+// new shard.
+TEST(Ledger, AFormatThreeShardKeepsItsChainHashesAndIsConvertedAtItsFirstWrite) {
+  testing::TempDir old_shard, fresh;
+  const std::size_t half = world().events.size() / 2;
+  Head before;
+  {
+    auto l = open(old_shard.path());
+    auto ing = Ingestor::create(*l);
+    ASSERT_TRUE(ing);
+    ASSERT_TRUE((*ing)->ingest(messages(0, half, 0)));
+    before = l->head();
+  }
+  const std::vector<Digest> chains = add_chain_hashes(old_shard.path());
+  ASSERT_EQ(chains.size(), before.size);
+  EXPECT_EQ(chains.back(), before.chain);
+  set_format(old_shard.path(), 3);
+  {  // Read as it is.
+    auto l = open(old_shard.path());
+    EXPECT_EQ(l->head().chain, before.chain);
+    EXPECT_EQ(l->head().root, before.root);
+    VerifyReport r = l->verify(VerifyOptions{.signatures = true});
+    EXPECT_TRUE(r.ok) << r.problem.to_string();
+    EXPECT_EQ(r.head.chain, before.chain);
+    auto e = l->get(Seq{5});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->wire, encode_wire(world().events[5]));
+    EXPECT_EQ(*l->entry_hash(Seq{5}), chains[5]);
+  }
+  EXPECT_EQ(stored_format(old_shard.path()), 3u);
+  {  // The first write converts it.
+    auto l = open(old_shard.path());
+    auto ing = Ingestor::create(*l);
+    ASSERT_TRUE(ing);
+    ASSERT_TRUE(
+        (*ing)->ingest(messages(half, world().events.size(), static_cast<std::int64_t>(half))));
+    VerifyReport r = l->verify();
+    EXPECT_TRUE(r.ok) << r.problem.to_string();
+    EXPECT_EQ(*l->entry_hash(Seq{5}), chains[5]);
+  }
+  EXPECT_EQ(stored_format(old_shard.path()), 4u);
+  ingest_world(*open(fresh.path()));
+  EXPECT_EQ(dump(old_shard.path(), "merkle"), dump(fresh.path(), "merkle"));
+  expect_log_with_legacy_chain_hashes(old_shard.path(), fresh.path(), before.size);
+  EXPECT_EQ(index_records(old_shard.path()), index_records(fresh.path()));
+  EXPECT_EQ(meta_value(old_shard.path(), "chain_legacy"), u64_le(before.size));
+  EXPECT_FALSE(meta_value(old_shard.path(), "index_legacy"));  // format 3 had its runs already
+  // A byte of entry 5's event changed: named at 5 by its own chain hash, at every chunk size.
+  {
+    lmdb::Env env(old_shard.path(), lmdb::EnvOptions{});
+    MDB_dbi log = env.open_db("log");
+    env.write([&](lmdb::Txn& txn) {
+      lmdb::BeKey k(5);
+      auto v = txn.find(log, k.val());
+      ASSERT_TRUE(v);
+      Bytes b(v->begin(), v->end());
+      b[b.size() - 70] ^= 0x04;  // inside the event, before its signature
+      txn.put(log, k.val(), lmdb::val(ByteView(b)));
+    });
+  }
+  auto l = open(old_shard.path());
+  for (std::uint32_t level : {16u, 2u, 0u}) {
+    VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
+    ASSERT_TRUE(r.first_bad) << r.problem.to_string();
+    EXPECT_EQ(r.first_bad->value, 5u) << r.problem.to_string();
+    EXPECT_NE(r.problem.message().find("do not match its chain hash"), std::string::npos)
+        << r.problem.to_string();
+  }
+}
+
+// LEDGER_FORMAT.md §2's test vector: the leaf and chain hashes of two short entries, and what a
+// format-4 shard stores for them (the entries alone; the chain hash in meta/head).
+TEST(Ledger, ChainHashMatchesTheTestVector) {
+  const Entry e0{Seq{0}, Partition{0}, KafkaOffset{0}, Bytes{'a', 'b', 'c'}};
+  const Entry e1{Seq{1}, Partition{0}, KafkaOffset{1}, Bytes{'a', 'b', 'd'}};
+  EXPECT_EQ(to_hex(e0.leaf_data()), "010000000000000000000000000000000000000000616263");
+  EXPECT_EQ(to_hex(e1.leaf_data()), "010100000000000000000000000100000000000000616264");
+  EXPECT_EQ(to_hex(merkle::leaf_hash(e0.leaf_data())),
+            "57e5c7619058f88c93379a36acfcec6ac4268bce5fd8dc3340df95471deab4ff");
+  EXPECT_EQ(to_hex(merkle::leaf_hash(e1.leaf_data())),
+            "850404866c65eaf4472326c3ead49e712e5ecf701aa8ea6697b0e8903d8a8d6d");
+  const Digest c0 = next_entry_hash(Digest{}, e0), c1 = next_entry_hash(c0, e1);
+  EXPECT_EQ(to_hex(c0), "ee046040d45b97a940331752f9ca0a08b0c41a10a6a551d4186baf301a545151");
+  EXPECT_EQ(to_hex(c1), "f7620f5bb6d173030249c867cffa21f50458df26e440f43ac65c62145b0316f0");
+  testing::TempDir dir;
+  {
+    auto l = open(dir.path());
+    ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
+      for (const Entry* e : {&e0, &e1}) {
+        EventId id{};
+        id.bytes[0] = static_cast<std::uint8_t>(1 + e->seq.value);
+        b.append(AppendItem{e->wire, id, false, e->partition, e->offset});
+      }
+      b.set_next_offset(KafkaOffset{2});
+      return Status::ok();
+    }));
+    EXPECT_EQ(l->head().chain, c1);
+    EXPECT_EQ(*l->entry_hash(Seq{0}), c0);
+  }
+  auto log = dump(dir.path(), "log");
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].second, e0.leaf_data());
+  EXPECT_EQ(log[1].second, e1.leaf_data());
+  Bytes head = u64_le(2);
+  head.insert(head.end(), c1.bytes.begin(), c1.bytes.end());
+  EXPECT_EQ(meta_value(dir.path(), "head"), head);
 }
 
 // LEDGER_FORMAT.md §4's example: after 20 entries `merkle` holds exactly the nodes at 14 (level 3,
@@ -676,25 +860,33 @@ class Tamper : public ::testing::Test {
 
 // Every database the chain or the proofs cover (LEDGER_FORMAT.md: log, merkle, event_index), and
 // every kind of change to it behind the ledger's back: one byte flipped, one record deleted, two
-// records swapped. verify must fail and name the first entry affected.
+// records swapped. verify must fail and name the first entry affected; a changed entry or level-3
+// node whose group of eight entries stores no chain hash of its own, by the group's first entry
+// (LEDGER_FORMAT.md §9).
 TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
   testing::TempDir clean;
   ingest_world(*open(clean.path()));
   // The record of each database to change (its key), a second one to swap it with, and the seq
-  // verify must name. Merkle node (level 3, index 1) covers leaves 8 to 15 and is completed by
-  // leaf 15; (3, 2) by leaf 23. (Nodes below level 3 are not stored: LEDGER_FORMAT.md §4.)
+  // verify must name after a flip, a deletion and a swap. Merkle node (level 3, index 1) covers
+  // leaves 8 to 15 and is completed by leaf 15; (3, 2) by leaf 23; (3, 5) covers entries 40 to 47.
+  // A missing entry or node, or an entry under another seq, is named exactly. (Nodes below level
+  // 3 are not stored: LEDGER_FORMAT.md §4.)
   auto id_key = [](std::size_t i) {
     return Bytes(world().events[i].id.bytes.begin(), world().events[i].id.bytes.end());
   };
   struct Target {
     const char* db;
     Bytes key, other;
-    std::uint64_t first_bad;
+    std::map<std::string, std::uint64_t> first_bad;  // by kind of change
   };
   const std::vector<Target> targets = {
-      {"log", be_key(42), be_key(43), 42},
-      {"merkle", be_key(merkle::node_position(3, 1)), be_key(merkle::node_position(3, 2)), 15},
-      {"", id_key(30), id_key(31), 30},  // the event index run holding ids 30 and 31
+      {"log", be_key(42), be_key(43), {{"flip", 40}, {"delete", 42}, {"swap", 42}}},
+      {"merkle",
+       be_key(merkle::node_position(3, 1)),
+       be_key(merkle::node_position(3, 2)),
+       {{"flip", 8}, {"delete", 15}, {"swap", 8}}},
+      // the event index run holding ids 30 and 31
+      {"", id_key(30), id_key(31), {{"flip", 30}, {"delete", 30}, {"swap", 30}}},
   };
   const std::string index_db = index_db_holding(clean.path(), id_key(30));
   ASSERT_EQ(index_db, "event_index.0.0");  // the world is smaller than one 1024-entry block
@@ -732,8 +924,13 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
         VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
         EXPECT_FALSE(r.ok) << "chunks of 2^" << level;
         ASSERT_TRUE(r.first_bad) << r.problem.to_string();
-        EXPECT_EQ(r.first_bad->value, t.first_bad)
+        EXPECT_EQ(r.first_bad->value, t.first_bad.at(kind))
             << "chunks of 2^" << level << ": " << r.problem.to_string();
+      }
+      if (std::string_view(t.db) == "log" && kind == "flip") {  // the entry's signature fails
+        VerifyReport r = l->verify(VerifyOptions{.signatures = true});
+        ASSERT_TRUE(r.first_bad) << r.problem.to_string();
+        EXPECT_EQ(r.first_bad->value, 42u) << r.problem.to_string();
       }
     }
   }
@@ -755,17 +952,18 @@ TEST(VerifyChunks, FirstDamageInLogOrderIsNamedAndHeadsAgree) {
     EXPECT_EQ(r.head.root, head.root) << "chunks of 2^" << level;
   }
   l.reset();
-  // Damage to Merkle node (3, 5), which leaf 47 completes, to node (5, 1), which leaf 63
-  // completes, and to entry 70 in the log: with all three the first is named, then with the last
-  // two the second, and so on.
+  // Damage to Merkle node (3, 5), over entries 40 to 47 (named by the first of them), to node
+  // (5, 1), which leaf 63 completes, and to entry 70 in the log (named by the first entry of its
+  // group of eight, 64): with all three the first is named, then with the last two the second,
+  // and so on.
   struct Damage {
     const char* db;
     Bytes key;
     std::uint64_t seq;
   };
-  const std::vector<Damage> damage = {{"merkle", be_key(merkle::node_position(3, 5)), 47},
+  const std::vector<Damage> damage = {{"merkle", be_key(merkle::node_position(3, 5)), 40},
                                       {"merkle", be_key(merkle::node_position(5, 1)), 63},
-                                      {"log", be_key(70), 70}};
+                                      {"log", be_key(70), 64}};
   for (std::size_t first = 0; first < damage.size(); ++first) {
     SCOPED_TRACE(first);
     testing::TempDir dir;
@@ -855,15 +1053,74 @@ TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
   }
 }
 
-TEST_F(Tamper, FlippedStoredChainHashIsNamed) {
-  raw("log", [&](lmdb::Txn& t, MDB_dbi log) {
-    Bytes v = value(t, log, 10);
-    v[0] ^= 0x80;
-    set(t, log, 10, v);
-  });
-  VerifyReport r = verify();
-  ASSERT_TRUE(r.first_bad);
-  EXPECT_EQ(r.first_bad->value, 10u);
+// Format 4 stores the chain hash with every 1024th entry, and no other (LEDGER_FORMAT.md §2):
+// entry_hash() gives the chain through any entry, as hashing it on from seq 0 does, and a stored
+// one that differs is named at its entry whatever the chunk size.
+TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
+  static const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 300});
+  ASSERT_GT(big.events.size(), 1100u);
+  testing::TempDir clean;
+  std::vector<Digest> chains;
+  {
+    auto l = open(clean.path());
+    ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
+      for (std::size_t i = 0; i < big.events.size(); ++i)
+        b.append(AppendItem{encode_wire(big.events[i]), big.events[i].id, false, Partition{0},
+                            KafkaOffset{static_cast<std::int64_t>(i)}});
+      b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(big.events.size())});
+      return Status::ok();
+    }));
+    const std::uint64_t n = l->head().size;
+    ASSERT_EQ(n, big.events.size());
+    Digest chain{};
+    ASSERT_TRUE(l->scan(Seq{0}, Seq{n}, [&](const Entry& e) {
+      chains.push_back(chain = next_entry_hash(chain, e));
+      return true;
+    }));
+    EXPECT_EQ(chains.back(), l->head().chain);
+    for (std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{7}, std::uint64_t{1022},
+                              std::uint64_t{1023}, std::uint64_t{1024}, n - 1}) {
+      auto h = l->entry_hash(Seq{seq});
+      ASSERT_TRUE(h) << seq;
+      EXPECT_EQ(*h, chains[seq]) << seq;
+    }
+    EXPECT_EQ(l->entry_hash(Seq{n}).status().reason(), Reason::kNotFound);
+    VerifyReport r = l->verify(VerifyOptions{.chunk_level = 0});
+    EXPECT_TRUE(r.ok) << r.problem.to_string();
+    EXPECT_EQ(r.head.chain, chains.back());
+  }
+  {  // Only entry 1023 carries a chain hash: its value is 32 bytes longer than its entry.
+    auto log = dump(clean.path(), "log");
+    for (std::size_t seq : {std::size_t{1022}, std::size_t{1023}, std::size_t{1024}}) {
+      const std::size_t entry = 21 + encode_wire(big.events[seq]).size();
+      EXPECT_EQ(log[seq].second.size(), seq == 1023 ? 32 + entry : entry) << seq;
+    }
+    EXPECT_TRUE(
+        std::equal(chains[1023].bytes.begin(), chains[1023].bytes.end(), log[1023].second.begin()));
+  }
+  testing::TempDir dir;
+  copy_store(clean.path(), dir.path());
+  {
+    lmdb::Env env(dir.path(), lmdb::EnvOptions{});
+    MDB_dbi log = env.open_db("log");
+    env.write([&](lmdb::Txn& txn) {
+      lmdb::BeKey k(1023);
+      auto v = txn.find(log, k.val());
+      ASSERT_TRUE(v);
+      Bytes b(v->begin(), v->end());
+      b[3] ^= 0x80;
+      txn.put(log, k.val(), lmdb::val(ByteView(b)));
+    });
+  }
+  auto l = open(dir.path());
+  for (std::uint32_t level : {16u, 10u, 3u, 0u}) {
+    VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
+    ASSERT_TRUE(r.first_bad) << "chunks of 2^" << level;
+    EXPECT_EQ(r.first_bad->value, 1023u)
+        << "chunks of 2^" << level << ": " << r.problem.to_string();
+    EXPECT_NE(r.problem.message().find("chain hash stored with this entry"), std::string::npos)
+        << r.problem.to_string();
+  }
 }
 
 TEST_F(Tamper, DeletedLastEntryIsNamed) {
