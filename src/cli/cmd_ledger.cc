@@ -414,7 +414,8 @@ void register_ledger_commands(CLI::App& app, Runner& run) {
       "verify",
       "Recompute a shard's hash chain, Merkle tree and event index from its entries and compare "
       "them with what is stored; optionally re-check every signature and a checkpoint. Names the "
-      "first bad entry. Exit 1 on any fault.");
+      "first bad entry (an entry whose bytes changed by its group of eight, whose Merkle node no "
+      "longer matches; with --signatures by its own failing signature). Exit 1 on any fault.");
   add_shard_options(v, vp->shard);
   v->add_flag("--signatures", vp->signatures,
               "also re-verify every event against the registry as of that event");
