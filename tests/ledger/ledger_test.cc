@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "govcredit/codec.h"
@@ -226,6 +227,58 @@ Bytes u64_le(std::uint64_t v) {
   return b;
 }
 
+// Changes the `log` value of entry seq of a closed shard behind the ledger's back.
+void change_log_value(const std::string& dir, std::uint64_t seq,
+                      const std::function<void(Bytes&)>& change) {
+  lmdb::Env env(dir, lmdb::EnvOptions{});
+  MDB_dbi log = env.open_db("log");
+  env.write([&](lmdb::Txn& txn) {
+    lmdb::BeKey k(seq);
+    auto v = txn.find(log, k.val());
+    ASSERT_TRUE(v);
+    Bytes b(v->begin(), v->end());
+    change(b);
+    txn.put(log, k.val(), lmdb::val(ByteView(b)));
+  });
+}
+
+// The first half of the demo world ingested into a new shard at dir; its head.
+Head ingest_first_half(const std::string& dir) {
+  auto l = open(dir);
+  auto ing = Ingestor::create(*l);
+  EXPECT_TRUE(ing);
+  if (ing) {
+    EXPECT_TRUE((*ing)->ingest(messages(0, world().events.size() / 2, 0)));
+  }
+  return l->head();
+}
+
+// The first write to a shard holding the first half (it converts an older format): the rest of
+// the demo world; the shard verifies after it.
+void ingest_second_half(const std::string& dir) {
+  const std::size_t half = world().events.size() / 2;
+  auto l = open(dir);
+  auto ing = Ingestor::create(*l);
+  ASSERT_TRUE(ing);
+  ASSERT_TRUE(
+      (*ing)->ingest(messages(half, world().events.size(), static_cast<std::int64_t>(half))));
+  VerifyReport r = l->verify();
+  EXPECT_TRUE(r.ok) << r.problem.to_string();
+}
+
+// A converted shard of the whole demo world against a new one: the same `merkle` and index
+// records, the same `log` but for the chain hashes its first `legacy` entries keep, and
+// meta/chain_legacy = legacy.
+void expect_converted_like_a_new_shard(const std::string& converted, const std::string& fresh,
+                                       std::uint64_t legacy) {
+  ingest_world(*open(fresh));
+  EXPECT_EQ(stored_format(converted), 4u);
+  EXPECT_EQ(dump(converted, "merkle"), dump(fresh, "merkle"));
+  expect_log_with_legacy_chain_hashes(converted, fresh, legacy);
+  EXPECT_EQ(index_records(converted), index_records(fresh));
+  EXPECT_EQ(meta_value(converted, "chain_legacy"), u64_le(legacy));
+}
+
 // Storage format 1 (before 2026-12-01) stored every Merkle node and one `event_index`; format 3
 // stores the nodes of level 3 and up (LEDGER_FORMAT.md §4) and the index in runs (§11). A format-1
 // shard opens, reads and verifies as it is, and its first write converts it: afterwards its
@@ -233,22 +286,14 @@ Bytes u64_le(std::uint64_t v) {
 // `event_index` (meta/index_legacy says how many) and the later ones go into runs.
 TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
   testing::TempDir old_shard, fresh;
-  const std::size_t half = world().events.size() / 2;
-  Head before;
-  {
-    auto l = open(old_shard.path());
-    auto ing = Ingestor::create(*l);
-    ASSERT_TRUE(ing);
-    ASSERT_TRUE((*ing)->ingest(messages(0, half, 0)));
-    before = l->head();
-    ASSERT_GT(before.size, 100u);
-  }
+  const Head before = ingest_first_half(old_shard.path());
+  ASSERT_GT(before.size, 100u);
   ASSERT_EQ(stored_format(old_shard.path()), 4u);
   ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size, 3));
   add_chain_hashes(old_shard.path());
   {  // Back to format 1: add the nodes below level 3 and move the ids into one `event_index`.
     lmdb::Env env(old_shard.path(), lmdb::EnvOptions{.max_dbs = 128});
-    MDB_dbi log = env.open_db("log"), nodes = env.open_db("merkle"), meta = env.open_db("meta");
+    MDB_dbi log = env.open_db("log"), nodes = env.open_db("merkle");
     env.write([&](lmdb::Txn& txn) {
       merkle::CompactRange range;
       for (std::uint64_t seq = 0; seq < before.size; ++seq) {
@@ -261,9 +306,6 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
           txn.put(nodes, pos.val(), lmdb::val(n.hash.view()));
         });
       }
-      const std::uint8_t one[4] = {1, 0, 0, 0};
-      txn.put(meta, lmdb::val(std::string_view("format")),
-              MDB_val{4, const_cast<std::uint8_t*>(one)});
     });
     auto records = index_records(old_shard.path());
     ASSERT_EQ(records.size(), before.size);
@@ -276,6 +318,7 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
         txn.put(slots[0], lmdb::val(ByteView(k)), lmdb::val(ByteView(v)));
     });
   }
+  set_format(old_shard.path(), 1);
   ASSERT_EQ(dump(old_shard.path(), "event_index").size(), before.size);
   ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size));
   {  // Read as it is: the same head, proofs and a clean verify; nothing written.
@@ -289,22 +332,10 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
                                          before.root));
   }
   EXPECT_EQ(stored_format(old_shard.path()), 1u);
-  {  // The first write converts it.
-    auto l = open(old_shard.path());
-    auto ing = Ingestor::create(*l);
-    ASSERT_TRUE(ing);
-    ASSERT_TRUE(
-        (*ing)->ingest(messages(half, world().events.size(), static_cast<std::int64_t>(half))));
-    EXPECT_TRUE(l->verify().ok);
-  }
-  EXPECT_EQ(stored_format(old_shard.path()), 4u);
+  ingest_second_half(old_shard.path());                                  // converts it
   EXPECT_EQ(dump(old_shard.path(), "event_index").size(), before.size);  // where they were
-  ingest_world(*open(fresh.path()));
-  EXPECT_EQ(dump(old_shard.path(), "merkle"), dump(fresh.path(), "merkle"));
-  expect_log_with_legacy_chain_hashes(old_shard.path(), fresh.path(), before.size);
-  EXPECT_EQ(index_records(old_shard.path()), index_records(fresh.path()));
+  expect_converted_like_a_new_shard(old_shard.path(), fresh.path(), before.size);
   EXPECT_EQ(meta_value(old_shard.path(), "index_legacy"), u64_le(before.size));
-  EXPECT_EQ(meta_value(old_shard.path(), "chain_legacy"), u64_le(before.size));
   auto old_meta = dump(old_shard.path(), "meta");
   std::erase_if(old_meta, [](const auto& kv) {
     const std::string name(kv.first.begin(), kv.first.end());
@@ -334,15 +365,7 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
 // new shard.
 TEST(Ledger, AFormatThreeShardKeepsItsChainHashesAndIsConvertedAtItsFirstWrite) {
   testing::TempDir old_shard, fresh;
-  const std::size_t half = world().events.size() / 2;
-  Head before;
-  {
-    auto l = open(old_shard.path());
-    auto ing = Ingestor::create(*l);
-    ASSERT_TRUE(ing);
-    ASSERT_TRUE((*ing)->ingest(messages(0, half, 0)));
-    before = l->head();
-  }
+  const Head before = ingest_first_half(old_shard.path());
   const std::vector<Digest> chains = add_chain_hashes(old_shard.path());
   ASSERT_EQ(chains.size(), before.size);
   EXPECT_EQ(chains.back(), before.chain);
@@ -360,36 +383,14 @@ TEST(Ledger, AFormatThreeShardKeepsItsChainHashesAndIsConvertedAtItsFirstWrite) 
     EXPECT_EQ(*l->entry_hash(Seq{5}), chains[5]);
   }
   EXPECT_EQ(stored_format(old_shard.path()), 3u);
-  {  // The first write converts it.
-    auto l = open(old_shard.path());
-    auto ing = Ingestor::create(*l);
-    ASSERT_TRUE(ing);
-    ASSERT_TRUE(
-        (*ing)->ingest(messages(half, world().events.size(), static_cast<std::int64_t>(half))));
-    VerifyReport r = l->verify();
-    EXPECT_TRUE(r.ok) << r.problem.to_string();
-    EXPECT_EQ(*l->entry_hash(Seq{5}), chains[5]);
-  }
-  EXPECT_EQ(stored_format(old_shard.path()), 4u);
-  ingest_world(*open(fresh.path()));
-  EXPECT_EQ(dump(old_shard.path(), "merkle"), dump(fresh.path(), "merkle"));
-  expect_log_with_legacy_chain_hashes(old_shard.path(), fresh.path(), before.size);
-  EXPECT_EQ(index_records(old_shard.path()), index_records(fresh.path()));
-  EXPECT_EQ(meta_value(old_shard.path(), "chain_legacy"), u64_le(before.size));
+  ingest_second_half(old_shard.path());  // converts it
+  EXPECT_EQ(*open(old_shard.path())->entry_hash(Seq{5}), chains[5]);
+  expect_converted_like_a_new_shard(old_shard.path(), fresh.path(), before.size);
   EXPECT_FALSE(meta_value(old_shard.path(), "index_legacy"));  // format 3 had its runs already
   // A byte of entry 5's event changed: named at 5 by its own chain hash, at every chunk size.
-  {
-    lmdb::Env env(old_shard.path(), lmdb::EnvOptions{});
-    MDB_dbi log = env.open_db("log");
-    env.write([&](lmdb::Txn& txn) {
-      lmdb::BeKey k(5);
-      auto v = txn.find(log, k.val());
-      ASSERT_TRUE(v);
-      Bytes b(v->begin(), v->end());
-      b[b.size() - 70] ^= 0x04;  // inside the event, before its signature
-      txn.put(log, k.val(), lmdb::val(ByteView(b)));
-    });
-  }
+  change_log_value(old_shard.path(), 5, [](Bytes& b) {
+    b[b.size() - 70] ^= 0x04;  // inside the event, before its signature
+  });
   auto l = open(old_shard.path());
   for (std::uint32_t level : {16u, 2u, 0u}) {
     VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
@@ -1100,18 +1101,7 @@ TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
   }
   testing::TempDir dir;
   copy_store(clean.path(), dir.path());
-  {
-    lmdb::Env env(dir.path(), lmdb::EnvOptions{});
-    MDB_dbi log = env.open_db("log");
-    env.write([&](lmdb::Txn& txn) {
-      lmdb::BeKey k(1023);
-      auto v = txn.find(log, k.val());
-      ASSERT_TRUE(v);
-      Bytes b(v->begin(), v->end());
-      b[3] ^= 0x80;
-      txn.put(log, k.val(), lmdb::val(ByteView(b)));
-    });
-  }
+  change_log_value(dir.path(), 1023, [](Bytes& b) { b[3] ^= 0x80; });  // its chain hash
   auto l = open(dir.path());
   for (std::uint32_t level : {16u, 10u, 3u, 0u}) {
     VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
