@@ -260,26 +260,36 @@ Bytes Entry::leaf_data() const {
   return out;
 }
 
+void Ledger::Impl::leaf_hashes(const lmdb::Txn& txn, std::uint64_t first, std::uint64_t end,
+                               const std::function<void(std::uint64_t, const Digest&)>& fn,
+                               const std::function<std::string()>& whose) const {
+  const std::uint64_t legacy = chain_legacy(txn);
+  lmdb::Cursor c(txn, log);
+  BeKey k(first);
+  MDB_val kv = k.val();
+  bool at = c.seek(&kv);
+  for (std::uint64_t seq = first; seq < end; ++seq, at = c.next()) {
+    const std::size_t prefix = chain_prefix(seq, legacy);
+    if (!at || c.key().mv_size != 8 || BeKey::decode(c.key()) != seq ||
+        c.value().mv_size < prefix + kEntryHeaderSize)
+      throw LmdbError(MDB_NOTFOUND,
+                      "log entry " + std::to_string(seq) + whose() + " is missing or malformed");
+    fn(seq, merkle::leaf_hash(lmdb::view(c.value()).subspan(prefix)));
+  }
+}
+
 Digest Ledger::Impl::node(const lmdb::Txn& txn, std::uint32_t level, std::uint64_t index) const {
   if (level < kLowestStoredLevel) {
     // The subtree's leaves, hashed from their log entries, then folded pairwise in place.
     std::array<Digest, std::size_t{1} << kLowestStoredLevel> h;
     const std::uint64_t first = index << level, width = std::uint64_t{1} << level;
-    const std::uint64_t legacy = chain_legacy(txn);
-    lmdb::Cursor c(txn, log);
-    BeKey k(first);
-    MDB_val kv = k.val();
-    bool at = c.seek(&kv);
-    for (std::uint64_t i = 0; i < width; ++i, at = c.next()) {
-      const std::size_t prefix = chain_prefix(first + i, legacy);
-      if (!at || c.key().mv_size != 8 || BeKey::decode(c.key()) != first + i ||
-          c.value().mv_size < prefix + kEntryHeaderSize)
-        throw LmdbError(MDB_NOTFOUND, "log entry " + std::to_string(first + i) +
-                                          " (a leaf of Merkle node level " + std::to_string(level) +
-                                          ", index " + std::to_string(index) +
-                                          ") is missing or malformed");
-      h[i] = merkle::leaf_hash(lmdb::view(c.value()).subspan(prefix));
-    }
+    leaf_hashes(
+        txn, first, first + width,
+        [&](std::uint64_t seq, const Digest& leaf) { h[seq - first] = leaf; },
+        [&] {
+          return " (a leaf of Merkle node level " + std::to_string(level) + ", index " +
+                 std::to_string(index) + ")";
+        });
     for (std::uint64_t w = width; w > 1; w /= 2)
       for (std::uint64_t i = 0; i < w / 2; ++i) h[i] = merkle::node_hash(h[2 * i], h[2 * i + 1]);
     return h[0];
@@ -319,31 +329,20 @@ Digest Ledger::Impl::entry_hash(const lmdb::Txn& txn, std::uint64_t seq) const {
     if (seq + 1 >= kChainStride) from = seq - (seq + 1) % kChainStride;  // a stride's last entry
     if (legacy > 0 && (!from || legacy - 1 > *from)) from = legacy - 1;
   }
-  auto missing = [&](std::uint64_t at) {
-    return LmdbError(MDB_NOTFOUND, "log entry " + std::to_string(at) + " is missing or malformed");
-  };
   Digest chain{};
   if (from) {
     BeKey k(*from);
     auto v = txn.find(log, k.val());
-    if (!v || v->size() < 32 + kEntryHeaderSize) throw missing(*from);
+    if (!v || v->size() < 32 + kEntryHeaderSize)
+      throw LmdbError(MDB_NOTFOUND,
+                      "log entry " + std::to_string(*from) + " is missing or malformed");
     std::memcpy(chain.bytes.data(), v->data(), 32);
     if (*from == seq) return chain;
   }
-  const std::uint64_t start = from ? *from + 1 : 0;
-  lmdb::Cursor c(txn, log);
-  BeKey k(start);
-  MDB_val kv = k.val();
-  bool at = c.seek(&kv);
-  for (std::uint64_t m = start; m <= seq; ++m, at = c.next()) {
-    const std::size_t prefix = chain_prefix(m, legacy);
-    if (!at || c.key().mv_size != 8 || BeKey::decode(c.key()) != m ||
-        c.value().mv_size < prefix + kEntryHeaderSize)
-      throw missing(m);
-    ByteView v = lmdb::view(c.value()).subspan(prefix);
-    chain =
-        chain_hash(chain, entry_leaf_hash(v.first(kEntryHeaderSize), v.subspan(kEntryHeaderSize)));
-  }
+  leaf_hashes(
+      txn, from ? *from + 1 : 0, seq + 1,
+      [&](std::uint64_t, const Digest& leaf) { chain = chain_hash(chain, leaf); },
+      [] { return std::string(); });
   return chain;
 }
 

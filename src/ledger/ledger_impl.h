@@ -152,6 +152,12 @@ struct Ledger::Impl {
     std::lock_guard lock(mu);
     return state;
   }
+  // Calls fn(seq, leaf hash) for the log entries [first, end), in order. Throws
+  // LmdbError(MDB_NOTFOUND) naming the first that is missing or malformed, and whose() after
+  // its seq.
+  void leaf_hashes(const lmdb::Txn& txn, std::uint64_t first, std::uint64_t end,
+                   const std::function<void(std::uint64_t, const Digest&)>& fn,
+                   const std::function<std::string()>& whose) const;
   // The hash of the complete subtree (level, index): read from `merkle`, or below
   // kLowestStoredLevel computed from its ≤ 4 log entries. Throws LmdbError(MDB_NOTFOUND) when
   // a node or entry is missing or malformed (corruption).
