@@ -1,11 +1,14 @@
 // The canonical binary form (events/FORMAT.md §2) through cereal's portable binary archive.
 // cereal supplies byte order and the u64 size tags; the bounded readers below check every
 // length against the field's limit and the bytes remaining *before* allocating, because cereal's
-// own std::string loader would resize to whatever a hostile length says.
+// own std::string loader would resize to whatever a hostile length says. Events are written with
+// cereal's PortableBinaryOutputArchive and read with SpanInputArchive (below), a cereal archive
+// that reads the same bytes straight from memory.
 #include <cereal/archives/portable_binary.hpp>
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
-#include <istream>
 #include <ostream>
 #include <streambuf>
 
@@ -39,15 +42,57 @@ class VectorSink : public std::streambuf {
   Bytes& out_;
 };
 
-// An input streambuf over a byte span that can tell how much is left.
-class SpanSource : public std::streambuf {
+// cereal's PortableBinaryInputArchive, for little-endian input held in memory: the same bytes
+// read the same way (values little endian, size tags u64), without the std::istream and
+// streambuf calls that PortableBinaryInputArchive makes for every field. Those calls were a
+// quarter of decoding a logged event (docs/PERFORMANCE.md §5.3). Like it, the constructor reads
+// the byte-order marker, which must be 0x01; reading past the end throws cereal::Exception.
+class SpanInputArchive
+    : public cereal::InputArchive<SpanInputArchive, cereal::AllowEmptyClassElision> {
  public:
-  explicit SpanSource(ByteView in) {
-    char* b = const_cast<char*>(reinterpret_cast<const char*>(in.data()));
-    setg(b, b, b + in.size());
+  explicit SpanInputArchive(ByteView in) : InputArchive(this), in_(in) {
+    std::uint8_t little_endian = 0;
+    (*this)(little_endian);
+    if (little_endian != 1) throw cereal::Exception("the input is not little endian");
   }
-  std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
+  std::size_t remaining() const { return in_.size() - at_; }
+
+  // The next n bytes, consumed.
+  ByteView take(std::size_t n) {
+    if (n > remaining())
+      throw cereal::Exception("failed to read " + std::to_string(n) +
+                              " bytes: " + std::to_string(remaining()) + " left");
+    ByteView out = in_.subspan(at_, n);
+    at_ += n;
+    return out;
+  }
+  template <std::size_t DataSize>
+  void loadBinary(void* data, std::size_t size) {
+    ByteView from = take(size);
+    std::memcpy(data, from.data(), size);
+    if constexpr (std::endian::native == std::endian::big && DataSize > 1) {
+      auto* p = static_cast<std::uint8_t*>(data);
+      for (std::size_t i = 0; i < size; i += DataSize) std::reverse(p + i, p + i + DataSize);
+    }
+  }
+
+ private:
+  ByteView in_;
+  std::size_t at_ = 0;
 };
+
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(SpanInputArchive& ar, T& t) {
+  ar.loadBinary<sizeof(T)>(std::addressof(t), sizeof(t));
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(SpanInputArchive& ar, cereal::BinaryData<T>& bd) {
+  ar.loadBinary<sizeof(std::remove_pointer_t<T>)>(bd.data, bd.size);
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(SpanInputArchive& ar, cereal::SizeTag<T>& t) {
+  ar(t.size);
+}
 
 constexpr std::size_t kEnvelopeStringMax = 64;
 
@@ -96,8 +141,7 @@ struct Writer {
 };
 
 struct Reader {
-  cereal::PortableBinaryInputArchive& ar;
-  SpanSource& src;
+  SpanInputArchive& ar;
 
   std::uint64_t length(std::string_view name, std::size_t max) {
     std::uint64_t n = 0;
@@ -105,15 +149,14 @@ struct Reader {
     if (n > max)
       fail(Reason::kFieldTooLong, std::string(name) + ": " + std::to_string(n) +
                                       " exceeds the limit of " + std::to_string(max));
-    if (n > src.remaining())
+    if (n > ar.remaining())
       fail(Reason::kBinaryMalformed,
            std::string(name) + ": length " + std::to_string(n) + " runs past the end of the event");
     return n;
   }
   std::string str(std::string_view name, std::size_t max) {
-    std::string s(length(name, max), '\0');
-    ar(cereal::binary_data(s.data(), s.size()));
-    return s;
+    ByteView b = ar.take(length(name, max));
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
   }
   void operator()(std::string_view name, std::string& s, const FieldSpec& spec) {
     s = str(name, spec.max_len);
@@ -136,8 +179,8 @@ struct Reader {
     ar(cereal::binary_data(f.bytes.data(), N));
   }
   void operator()(std::string_view name, Bytes& b, const FieldSpec& spec) {
-    b.resize(length(name, spec.max_len));
-    ar(cereal::binary_data(b.data(), b.size()));
+    ByteView v = ar.take(length(name, spec.max_len));
+    b.assign(v.begin(), v.end());
   }
   void operator()(std::string_view, Evidence& ev, const FieldSpec&) {
     ev.fields([&](std::string_view n, auto& m, const FieldSpec& s) { (*this)(n, m, s); });
@@ -164,7 +207,7 @@ struct Reader {
       fail(Reason::kFieldTooLong, std::string(name) + ": " + std::to_string(n) +
                                       " items exceed the limit of " +
                                       std::to_string(spec.max_items));
-    if (n > src.remaining())  // every item takes at least one byte
+    if (n > ar.remaining())  // every item takes at least one byte
       fail(Reason::kBinaryMalformed, std::string(name) + ": item count runs past the end");
     v.assign(n, T{});
     for (auto& item : v) (*this)(name, item, spec);
@@ -354,16 +397,8 @@ Result<Event> decode(ByteView wire, bool validate) {
     // field of the signing input can reach into the signature.
     ByteView body =
         wire.subspan(kEventSigningPrefix.size(), wire.size() - 64 - kEventSigningPrefix.size());
-    SpanSource src(body);
-    // Constructing a std::istream (locale and all) costs more than decoding a small event: each
-    // thread keeps one and points it at the bytes in hand.
-    thread_local std::istream is(nullptr);
-    is.rdbuf(&src);  // also clears the state flags
-    struct Detach {
-      ~Detach() { is.rdbuf(nullptr); }
-    } detach;
-    cereal::PortableBinaryInputArchive ar(is);
-    Reader r{ar, src};
+    SpanInputArchive ar(body);
+    Reader r{ar};
     ar(e.version);
     if (e.version != kFormatVersion)
       return Status(Reason::kVersionUnsupported,
@@ -382,7 +417,7 @@ Result<Event> decode(ByteView wire, bool validate) {
           p.fields([&](std::string_view n, auto& m, const FieldSpec& s) { r(n, m, s); });
         },
         e.payload);
-    const std::size_t rest = src.remaining();  // between the signing input and the signature
+    const std::size_t rest = ar.remaining();  // between the signing input and the signature
     if (rest != 0) {
       const std::uint8_t* t = wire.data() + wire.size() - 64 - rest;
       if (rest < kBatchTrailerFixed || t[0] != kBatchTrailerVersion)
