@@ -205,8 +205,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     c.last_at = e.issued_at;
     c.history.push_back(line);
     put(complaints, e.id, std::move(c));
-    receipt(p->receipt);  // loads the slot so put() below replaces it
-    put(receipts, p->receipt, e.id);
+    put(receipts, p->receipt, e.id);  // (replaces the slot whether or not it was loaded)
     if (a) ++a->complaints[idx(ComplaintPhase::kAwaitingTriage)];
   } else if (const auto* p = e.as<ComplaintTriaged>()) {
     ComplaintState* c = complaint_step(p->complaint);
@@ -258,7 +257,6 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     r.last_at = e.issued_at;
     r.history.push_back(line);
     put(recommendations, e.id, std::move(r));
-    reference(p->reference);
     put(references, p->reference, e.id);
     for (const EventId& rec : p->records) record_step(rec, false);
     if (a) {
