@@ -20,7 +20,8 @@ std::string allocator_in_use() {
   const int v = mi_version();
   if (ours)
     return "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v / 10 % 10) + "." +
-           std::to_string(v % 10);
+           std::to_string(v % 10) +
+           (mi_option_is_enabled(mi_option_large_os_pages) ? " (large OS pages)" : "");
   return "the C library's malloc (mimalloc is linked but did not take over malloc)";
 #else
   return "the C library's malloc";
