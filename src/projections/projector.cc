@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <future>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "pack.h"
 #include "projector_impl.h"
@@ -221,11 +223,37 @@ struct Encoded {
                     static_cast<std::uint32_t>(data.size() - at - key.size())});
   }
 
+  // Adds one row whose value is already encoded.
+  void add_encoded(ByteView key, ByteView value) {
+    const std::size_t at = data.size();
+    data.insert(data.end(), key.begin(), key.end());
+    data.insert(data.end(), value.begin(), value.end());
+    rows.push_back(
+        {at, static_cast<std::uint32_t>(key.size()), static_cast<std::uint32_t>(value.size())});
+  }
+
   template <class Fn>
   void for_each(Fn&& fn) const {
     for (const Row& r : rows)
       fn(ByteView(data.data() + r.at, r.key_size),
          ByteView(data.data() + r.at + r.key_size, r.value_size));
+  }
+};
+
+// The same interface as Encoded, for the tables flush()'s own thread writes: each row is written
+// as soon as it is encoded, through one buffer, instead of the whole table being encoded into
+// memory first.
+template <class Write>
+struct Streamed {
+  Write write;
+  Encoded one;
+
+  template <class Value>
+  void add(ByteView key, const Value& value) {
+    one.data.clear();
+    one.rows.clear();
+    one.add(key, value);
+    one.for_each(write);
   }
 };
 
@@ -247,8 +275,8 @@ SortItem<Row> sort_item(ByteView key, Row* row) {
   return {load_be(head), load_be(head + 8), key, row};
 }
 
-template <class Map, class KeyFn>
-Encoded encode_sorted(Map& m, KeyFn key_of) {
+template <class Map, class KeyFn, class Out>
+void encode_sorted(Map& m, KeyFn key_of, Out& out) {
   using Item = SortItem<typename Map::value_type>;
   std::vector<Item> items;
   items.reserve(m.size());
@@ -260,10 +288,7 @@ Encoded encode_sorted(Map& m, KeyFn key_of) {
     if (a.lo != b.lo) return a.lo < b.lo;
     return less(a.key, b.key);
   });
-  Encoded out;
-  out.rows.reserve(items.size());
   for (const Item& item : items) out.add(item.key, *item.row->second.value);
-  return out;
 }
 
 // The seq of the log entry that created an object: the first part of its key.
@@ -284,8 +309,8 @@ Seq created(const RectificationState& s) {
 }
 
 // encode_sorted for an object table: the changed objects in the order of their keys, `seq ‖ id`.
-template <class Map>
-Encoded encode_objects(Map& m) {
+template <class Map, class Out>
+void encode_objects(Map& m, Out& out) {
   struct Item {
     std::uint64_t seq;
     const typename Map::value_type* row;
@@ -299,13 +324,42 @@ Encoded encode_objects(Map& m) {
     if (a.seq != b.seq) return a.seq < b.seq;
     return a.row->first.bytes < b.row->first.bytes;
   });
-  Encoded out;
-  out.rows.reserve(items.size());
   for (const Item& item : items) {
     const ObjectKey key = object_key(Seq{item.seq}, item.row->first);
     out.add(ByteView(key.data(), key.size()), *item.row->second.value);
   }
-  return out;
+}
+
+// The changed item blocks of every agency, in key order.
+void encode_item_blocks(const Projector::Impl& m, Encoded& out) {
+  std::vector<std::pair<Bytes, Bytes>> blocks;
+  for (const auto& [id, changed] : m.item_blocks) {
+    auto it = m.agencies.find(id);
+    if (it == m.agencies.end() || !it->second.value) continue;
+    for (auto [kind, numbers] : {std::pair{pack::AgencyItemKind::kRecord, &changed.records},
+                                 {pack::AgencyItemKind::kRecommendation, &changed.recommendations}})
+      for (std::uint32_t b : *numbers)
+        blocks.emplace_back(pack::agency_item_key(id, kind, b),
+                            pack::encode_agency_block(*it->second.value, kind, b));
+  }
+  std::sort(blocks.begin(), blocks.end());
+  for (const auto& [k, v] : blocks) out.add_encoded(k, v);
+}
+
+// The changed trails' filled blocks and open block, in key order.
+void encode_trails(const Projector::Impl& m, Encoded& out) {
+  std::vector<const Projector::Impl::Trail*> trails;
+  for (const auto& kv : m.trails)
+    if (kv.second.dirty) trails.push_back(&kv.second);
+  std::sort(trails.begin(), trails.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->kind, a->id) < std::tie(b->kind, b->id);
+  });
+  for (const auto* t : trails) {
+    for (const auto& [first, lines] : t->full)
+      out.add_encoded(pack::trail_key(t->kind, t->id, first), pack::encode_lines(lines));
+    if (!t->lines.empty())
+      out.add_encoded(pack::trail_key(t->kind, t->id, t->first), pack::encode_lines(t->lines));
+  }
 }
 
 }  // namespace
@@ -322,75 +376,78 @@ void Projector::reserve(std::uint64_t events) {
 
 void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
   Impl& m = *impl_;
-  const bool a = empty_tables;
-  auto write = [&](Side t, ByteView k, ByteView v) {
-    if (a)
+  auto write = [&w, empty_tables](Side t, ByteView k, ByteView v) {
+    if (empty_tables)
       w.append(t, k, v);
     else
       w.put(t, k, v);
   };
-  // Sorting and encoding is most of a large flush: the records (the biggest table) are done on
-  // a second thread while this one encodes and writes the other tables, one at a time (rows of
-  // different tables can go into the transaction in any order; each table's in key order).
-  Encoded records;
-  std::exception_ptr failed;
-  auto encode_records = [&] {
+  // Sorting and encoding is most of a large flush. A second thread encodes the records (the
+  // biggest table), then the agencies' item blocks and the trails, while this one encodes and
+  // writes the other tables a row at a time, then writes what the second thread encoded (rows
+  // of different tables can go into the transaction in any order; each table's in key order).
+  // At 10M entries this thread used to encode the item blocks and the trails after the records,
+  // with the other thread idle: 1.7 of the flush's 3.6 s (2.8 s now).
+  Encoded records, blocks, trails;
+  std::promise<void> records_done, blocks_done, trails_done;
+  auto records_ready = records_done.get_future(), blocks_ready = blocks_done.get_future(),
+       trails_ready = trails_done.get_future();
+  auto encode_in_order = [&] {
+    std::promise<void>* pending[] = {&records_done, &blocks_done, &trails_done};
+    std::size_t done = 0;
     try {
-      records = encode_objects(m.records);
+      encode_objects(m.records, records);
+      records_done.set_value();
+      ++done;
+      encode_item_blocks(m, blocks);
+      blocks_done.set_value();
+      ++done;
+      encode_trails(m, trails);
+      trails_done.set_value();
+      ++done;
     } catch (...) {
-      failed = std::current_exception();
+      for (; done < 3; ++done) pending[done]->set_exception(std::current_exception());
     }
   };
   std::thread helper;
+  struct JoinOnExit {
+    std::thread& t;
+    ~JoinOnExit() {
+      if (t.joinable()) t.join();  // on every path: it reads the state
+    }
+  } join_on_exit{helper};
   if (m.records.size() > 20000)
-    helper = std::thread(encode_records);
+    helper = std::thread(encode_in_order);
   else
-    encode_records();
-  auto write_all = [&](Side t, const Encoded& rows) {
-    rows.for_each([&](ByteView k, ByteView v) { write(t, k, v); });
+    encode_in_order();
+  auto streamed = [&](Side t) {
+    auto to_table = [&write, t](ByteView k, ByteView v) { write(t, k, v); };
+    return Streamed<decltype(to_table)>{to_table, {}};
   };
-  try {
-    write_all(Side::kAgency, encode_sorted(m.agencies, str_key));
-    write_all(Side::kObjection, encode_objects(m.objections));
-    write_all(Side::kComplaint, encode_objects(m.complaints));
-    write_all(Side::kReceipt, encode_sorted(m.receipts, str_key));
-    write_all(Side::kRecommendation, encode_objects(m.recommendations));
-    write_all(Side::kReference, encode_sorted(m.references, str_key));
-    write_all(Side::kRectification, encode_objects(m.rectifications));
-  } catch (...) {
-    if (helper.joinable()) helper.join();  // it reads m.records
-    throw;
-  }
-  if (helper.joinable()) helper.join();
-  if (failed) std::rethrow_exception(failed);
-  write_all(Side::kRecord, records);
-  // The changed item blocks, in key order.
-  std::vector<std::pair<Bytes, Bytes>> blocks;
-  for (const auto& [id, changed] : m.item_blocks) {
-    auto it = m.agencies.find(id);
-    if (it == m.agencies.end() || !it->second.value) continue;
-    for (auto [kind, numbers] : {std::pair{pack::AgencyItemKind::kRecord, &changed.records},
-                                 {pack::AgencyItemKind::kRecommendation, &changed.recommendations}})
-      for (std::uint32_t b : *numbers)
-        blocks.emplace_back(pack::agency_item_key(id, kind, b),
-                            pack::encode_agency_block(*it->second.value, kind, b));
-  }
-  std::sort(blocks.begin(), blocks.end());
-  for (const auto& [k, v] : blocks) write(Side::kAgencyItem, k, v);
+  auto agencies = streamed(Side::kAgency);
+  encode_sorted(m.agencies, str_key, agencies);
+  auto objections = streamed(Side::kObjection);
+  encode_objects(m.objections, objections);
+  auto complaints = streamed(Side::kComplaint);
+  encode_objects(m.complaints, complaints);
+  auto receipts = streamed(Side::kReceipt);
+  encode_sorted(m.receipts, str_key, receipts);
+  auto recommendations = streamed(Side::kRecommendation);
+  encode_objects(m.recommendations, recommendations);
+  auto references = streamed(Side::kReference);
+  encode_sorted(m.references, str_key, references);
+  auto rectifications = streamed(Side::kRectification);
+  encode_objects(m.rectifications, rectifications);
   std::sort(m.reports.begin(), m.reports.end());
   for (const auto& [k, v] : m.reports) write(Side::kReport, k, v);
-  std::vector<Impl::Trail*> trails;
-  for (auto& kv : m.trails)
-    if (kv.second.dirty) trails.push_back(&kv.second);
-  std::sort(trails.begin(), trails.end(), [](const Impl::Trail* a, const Impl::Trail* b) {
-    return std::tie(a->kind, a->id) < std::tie(b->kind, b->id);
-  });
-  for (Impl::Trail* t : trails) {
-    for (const auto& [first, lines] : t->full)
-      write(Side::kTrail, pack::trail_key(t->kind, t->id, first), pack::encode_lines(lines));
-    if (!t->lines.empty())
-      write(Side::kTrail, pack::trail_key(t->kind, t->id, t->first), pack::encode_lines(t->lines));
-  }
+  // Each of the second thread's tables is written as soon as it is encoded (get() rethrows
+  // what encoding it threw).
+  records_ready.get();
+  records.for_each([&](ByteView k, ByteView v) { write(Side::kRecord, k, v); });
+  blocks_ready.get();
+  blocks.for_each([&](ByteView k, ByteView v) { write(Side::kAgencyItem, k, v); });
+  trails_ready.get();
+  trails.for_each([&](ByteView k, ByteView v) { write(Side::kTrail, k, v); });
   std::uint8_t ap[8], v[4];
   for (int i = 0; i < 8; ++i) ap[i] = static_cast<std::uint8_t>(applied >> (8 * i));
   for (int i = 0; i < 4; ++i) v[i] = static_cast<std::uint8_t>(kProjectionVersion >> (8 * i));

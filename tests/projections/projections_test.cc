@@ -1,6 +1,7 @@
 // Projection determinism, catch-up, time travel and scoring, over the demo world in a real shard.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -72,6 +73,39 @@ TEST(Projections, IncrementalApplyEqualsRebuildByteForByte) {
   auto check = check_projections(*lb);
   ASSERT_TRUE(check);
   EXPECT_TRUE(check->ok());
+}
+
+// A flush of more than 20,000 records (a rebuild's) encodes the records, the item blocks and the
+// trails on a second thread and writes them as each is ready, while its own thread writes the
+// other tables. It must write what flushes small enough for one thread write: the same events
+// applied in batches of 2,000, each flushed on top of the last.
+TEST(Projections, AFlushOnTwoThreadsWritesWhatSmallFlushesWrite) {
+  const demo::World big = demo::generate(demo::Options{.seed = 5, .records = 21000});
+  const auto& ev = big.events;
+  ASSERT_GT(std::count_if(ev.begin(), ev.end(),
+                          [](const Event& e) { return e.as<RecordSubmitted>() != nullptr; }),
+            20000);
+  MemorySide whole;
+  {
+    Projector p;
+    for (std::size_t i = 0; i < ev.size(); ++i) p.apply(ev[i], Seq{i});
+    p.flush(whole, ev.size(), /*empty_tables=*/true);
+  }
+  MemorySide batches;
+  for (std::size_t from = 0; from < ev.size(); from += 2000) {
+    const std::size_t to = std::min(ev.size(), from + 2000);
+    Projector p(&batches);
+    for (std::size_t i = from; i < to; ++i) p.apply(ev[i], Seq{i});
+    p.flush(batches, to);
+  }
+  EXPECT_EQ(side_digest(whole), side_digest(batches));
+  std::size_t records = 0, blocks = 0, trails = 0;
+  whole.scan(Side::kRecord, {}, [&](ByteView, ByteView) { return ++records, true; });
+  whole.scan(Side::kAgencyItem, {}, [&](ByteView, ByteView) { return ++blocks, true; });
+  whole.scan(Side::kTrail, {}, [&](ByteView, ByteView) { return ++trails, true; });
+  EXPECT_GT(records, 20000u);
+  EXPECT_GT(blocks, 0u);
+  EXPECT_GT(trails, 0u);
 }
 
 // The rebuild takes its digest from the rows it wrote (DigestingWriter) rather than reading the
