@@ -62,8 +62,9 @@ void Projector::apply(const Event& e, Seq seq) {
 
 void Projector::Impl::apply(const Event& e, Seq seq) {
   const Line line{seq, e.issued_at, event_type_code(e)};
-  add_line(TrailKind::kAgency, e.subject.value, line);
-  add_line(TrailKind::kPrincipal, e.issuer.value, line);
+  const Hashed subject(e.subject.value);
+  add_line(TrailKind::kAgency, subject, line);
+  add_line(TrailKind::kPrincipal, Hashed(e.issuer.value), line);
 
   if (const auto* p = e.as<AgencyRegistered>()) {
     AgencyState a;
@@ -71,11 +72,21 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     a.registered = seq;
     put(agencies, e.subject.value, std::move(a));
   }
-  AgencyState* a = agency(e.subject, true);
+  AgencyState* a = agency(subject, true);
   if (a != nullptr) {
     ++a->events;
     a->last_at = std::max(a->last_at, e.issued_at);
   }
+  // The subject's changed item blocks (looked up once, when an event first changes one).
+  ItemBlocks* changed_blocks = nullptr;
+  auto blocks_of = [&]() -> ItemBlocks& {
+    if (changed_blocks == nullptr) {
+      auto it = item_blocks.find(subject);
+      if (it == item_blocks.end()) it = item_blocks.emplace(e.subject.value, ItemBlocks{}).first;
+      changed_blocks = &it->second;
+    }
+    return *changed_blocks;
+  };
   // Marks the storage block of item i (of `items`, the agency's) changed, and returns i.
   auto touch = [&](auto& items, std::set<std::uint32_t>& blocks, auto* i) {
     if (i) {
@@ -85,11 +96,10 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     return i;
   };
   auto item = [&](const EventId& record) {
-    return touch(a->items, item_blocks[e.subject.value].records, item_of(a, record));
+    return touch(a->items, blocks_of().records, item_of(a, record));
   };
   auto rec_item = [&](const EventId& id) {
-    return touch(a->recommendations, item_blocks[e.subject.value].recommendations,
-                 rec_item_of(a, id));
+    return touch(a->recommendations, blocks_of().recommendations, rec_item_of(a, id));
   };
   // Adds the line to a lifecycle object's history and marks it changed.
   auto record_step = [&](const EventId& id, bool moves_last = true) -> RecordState* {
@@ -140,7 +150,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
       if (a) {
         a->items.push_back(RecordItem{p->record, seq, e.issued_at, r->category, *r->severity,
                                       std::nullopt, ItemEnd::kCounting, Timestamp{}, Seq{}});
-        touch(a->items, item_blocks[e.subject.value].records, &a->items.back());
+        touch(a->items, blocks_of().records, &a->items.back());
       }
     }
   } else if (const auto* p = e.as<RecordCorrected>()) {
@@ -262,8 +272,7 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     if (a) {
       a->recommendations.push_back(
           RecItem{e.id, seq, e.issued_at, p->deadline, std::nullopt, std::nullopt});
-      touch(a->recommendations, item_blocks[e.subject.value].recommendations,
-            &a->recommendations.back());
+      touch(a->recommendations, blocks_of().recommendations, &a->recommendations.back());
     }
   } else if (const auto* p = e.as<RectificationReported>()) {
     RecommendationState* r = recommendation_step(p->recommendation);

@@ -52,11 +52,22 @@ std::optional<EventId> decode_id(ByteView b) {
   return id;
 }
 
+// The key a table stores for a look-up key.
+const EventId& stored_key(const EventId& id) {
+  return id;
+}
+const std::string& stored_key(const std::string& name) {
+  return name;
+}
+std::string stored_key(const projections_internal::Hashed& h) {
+  return std::string(h.name);
+}
+
 // Finds key in the cache, calling load() on a miss (absence is cached too).
 template <class Map, class Key, class Load>
 auto* lookup_with(Map& m, const Key& key, Load load, bool change) {
   auto it = m.find(key);
-  if (it == m.end()) it = m.emplace(key, typename Map::mapped_type{load()}).first;
+  if (it == m.end()) it = m.emplace(stored_key(key), typename Map::mapped_type{load()}).first;
   if (!it->second.value) return static_cast<decltype(&*it->second.value)>(nullptr);
   if (change) it->second.dirty = true;
   return &*it->second.value;
@@ -90,13 +101,16 @@ auto* lookup_object(Map& m, const EventId& id, const SideReader* backing, Side t
 }  // namespace
 
 AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
+  return agency(Hashed(id.value), change);
+}
+AgencyState* Projector::Impl::agency(const Hashed& id, bool change) {
   auto load = [&] {  // the state and its item blocks
     std::optional<AgencyState> a;
-    if (backing != nullptr && !pack::load_agency(*backing, id.value, a))
-      corrupt(Side::kAgency, as_bytes(id.value));
+    if (backing != nullptr && !pack::load_agency(*backing, id.name, a))
+      corrupt(Side::kAgency, as_bytes(id.name));
     return a;
   };
-  return lookup_with(agencies, id.value, load, change);
+  return lookup_with(agencies, id, load, change);
 }
 RecordState* Projector::Impl::record(const EventId& id, bool change) {
   return lookup_object(records, id, backing, Side::kRecord, pack::decode_record, change);
@@ -124,24 +138,23 @@ std::optional<EventId> Projector::Impl::reference(const std::string& r) {
   return id ? std::optional<EventId>(*id) : std::nullopt;
 }
 
-void Projector::Impl::add_line(TrailKind kind, const std::string& id, const Line& line) {
-  std::string& k = trail_key;  // reused: no allocation for the two look-ups of every event
-  k.assign(1, static_cast<char>(kind));
-  k += id;
-  auto it = trails.find(k);
+void Projector::Impl::add_line(TrailKind kind, const Hashed& id, const Line& line) {
+  auto& trails = kind == TrailKind::kAgency ? agency_trails : principal_trails;
+  auto it = trails.find(id);
   if (it == trails.end()) {
     Trail t;
     t.kind = kind;
-    t.id = id;
+    t.id = std::string(id.name);
     if (backing) {
-      if (auto last = backing->last_with_prefix(Side::kTrail, pack::trail_prefix(kind, id))) {
+      if (auto last = backing->last_with_prefix(Side::kTrail, pack::trail_prefix(kind, t.id))) {
         auto lines = pack::decode_lines(last->second);
         if (!lines || lines->empty() || last->first.size() < 8) corrupt(Side::kTrail, last->first);
         t.first = (*lines)[0].seq;
         t.lines = std::move(*lines);
       }
     }
-    it = trails.emplace(std::move(k), std::move(t)).first;
+    std::string key = t.id;
+    it = trails.emplace(std::move(key), std::move(t)).first;
   }
   Trail& t = it->second;
   if (t.lines.size() >= pack::kTrailBlockLines) {
@@ -349,8 +362,9 @@ void encode_item_blocks(const Projector::Impl& m, Encoded& out) {
 // The changed trails' filled blocks and open block, in key order.
 void encode_trails(const Projector::Impl& m, Encoded& out) {
   std::vector<const Projector::Impl::Trail*> trails;
-  for (const auto& kv : m.trails)
-    if (kv.second.dirty) trails.push_back(&kv.second);
+  for (const auto* kind : {&m.agency_trails, &m.principal_trails})
+    for (const auto& kv : *kind)
+      if (kv.second.dirty) trails.push_back(&kv.second);
   std::sort(trails.begin(), trails.end(), [](const auto* a, const auto* b) {
     return std::tie(a->kind, a->id) < std::tie(b->kind, b->id);
   });
