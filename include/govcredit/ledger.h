@@ -174,6 +174,9 @@ class Ledger {
   // Calls fn for entries [from, to) in order until it returns false. The Entry passed is valid
   // only during the call (one is reused for the whole scan).
   Status scan(Seq from, Seq to, const std::function<bool(const Entry&)>& fn) const;
+  // The same without copying each entry: fn sees the seq and the event's wire form where LMDB
+  // holds it, valid only during the call (a rebuild decodes straight from there).
+  Status scan_wire(Seq from, Seq to, const std::function<bool(Seq, ByteView wire)>& fn) const;
   // The chain hash through entry seq (LEDGER_FORMAT.md §2). The log stores it for every 1024th
   // entry; for another it is hashed on from the last stored one (≤ 1023 entries read).
   Result<Digest> entry_hash(Seq seq) const;

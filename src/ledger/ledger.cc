@@ -570,30 +570,63 @@ Result<Entry> Ledger::get_by_event(const EventId& id) const {
   return out;
 }
 
-Status Ledger::scan(Seq from, Seq to, const std::function<bool(const Entry&)>& fn) const {
-  Status out;
+namespace {
+
+Status truncated_entry(std::uint64_t seq) {
+  return Status(Reason::kCorrupt, "the log entry at seq " + std::to_string(seq) +
+                                      " is truncated or of an unknown version");
+}
+
+// Calls fn(seq, value without its chain hash) for the log values of [from, to) in order until it
+// returns false: scan() and scan_wire().
+template <class Fn>
+Status walk_log(const Ledger::Impl& impl, Seq from, Seq to, Fn&& fn) {
   try {
-    impl_->env->read([&](const lmdb::Txn& txn) {
-      const std::uint64_t legacy = impl_->chain_legacy(txn);
-      lmdb::Cursor cur(txn, impl_->log);
+    impl.env->read([&](const lmdb::Txn& txn) {
+      const std::uint64_t legacy = impl.chain_legacy(txn);
+      lmdb::Cursor cur(txn, impl.log);
       BeKey k(from.value);
       MDB_val kv = k.val();
-      Entry e;  // one for the whole scan: its wire buffer is reused, not allocated per entry
       for (bool ok = cur.seek(&kv); ok; ok = cur.next()) {
         const std::uint64_t seq = BeKey::decode(cur.key());
-        if (seq >= to.value) break;
-        if (Status s = decode_log_value(lmdb::view(cur.value()), chain_prefix(seq, legacy), e);
-            !s) {
-          out = s;
+        if (seq >= to.value ||
+            !fn(seq, lmdb::view(cur.value())
+                         .subspan(std::min(cur.value().mv_size, chain_prefix(seq, legacy)))))
           return;
-        }
-        if (!fn(e)) return;
       }
     });
   } catch (const std::exception& e) {
     return storage_error(e);
   }
-  return out;
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Ledger::scan(Seq from, Seq to, const std::function<bool(const Entry&)>& fn) const {
+  Status out;
+  Entry e;  // one for the whole scan: its wire buffer is reused, not allocated per entry
+  Status s = walk_log(*impl_, from, to, [&](std::uint64_t seq, ByteView v) {
+    if (!decode_log_value(v, 0, e)) {
+      out = truncated_entry(seq);
+      return false;
+    }
+    return fn(e);
+  });
+  return !s ? s : out;
+}
+
+Status Ledger::scan_wire(Seq from, Seq to,
+                         const std::function<bool(Seq, ByteView wire)>& fn) const {
+  Status out;
+  Status s = walk_log(*impl_, from, to, [&](std::uint64_t seq, ByteView v) {
+    if (v.size() < kEntryHeaderSize || v[0] != kEntryVersion) {
+      out = truncated_entry(seq);
+      return false;
+    }
+    return fn(Seq{seq}, v.subspan(kEntryHeaderSize));
+  });
+  return !s ? s : out;
 }
 
 Result<Digest> Ledger::entry_hash(Seq seq) const {

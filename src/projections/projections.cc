@@ -69,16 +69,17 @@ Status apply_range(const Ledger& ledger, Projector& p, Seq from, Seq to,
       }
       chunk.reserve(kSlice);
       Status bad;
-      Status s =
-          ledger.scan(Seq{start}, Seq{std::min(to.value, start + kSlice)}, [&](const Entry& e) {
-            auto ev = decode_logged_wire(e.wire);
-            if (!ev) {
-              bad = corrupt_entry(e.seq, ev.status());
-              return false;
-            }
-            if (!as_of || ev->issued_at <= *as_of) chunk.emplace_back(e.seq, std::move(*ev));
-            return true;
-          });
+      Status s = ledger.scan_wire(Seq{start}, Seq{std::min(to.value, start + kSlice)},
+                                  [&](Seq seq, ByteView wire) {
+                                    auto ev = decode_logged_wire(wire);
+                                    if (!ev) {
+                                      bad = corrupt_entry(seq, ev.status());
+                                      return false;
+                                    }
+                                    if (!as_of || ev->issued_at <= *as_of)
+                                      chunk.emplace_back(seq, std::move(*ev));
+                                    return true;
+                                  });
       result = !s ? s : bad;
       if (!result) break;
       std::unique_lock lock(lane.mu);
@@ -254,13 +255,13 @@ Status catch_up_projections(Ledger& ledger) {
     std::uint64_t to = std::min(head, from + kChunk);
     std::vector<std::pair<Seq, Event>> events;
     Status bad;
-    Status s = ledger.scan(Seq{from}, Seq{to}, [&](const Entry& e) {
-      auto ev = decode_logged_wire(e.wire);
+    Status s = ledger.scan_wire(Seq{from}, Seq{to}, [&](Seq seq, ByteView wire) {
+      auto ev = decode_logged_wire(wire);
       if (!ev) {
-        bad = corrupt_entry(e.seq, ev.status());
+        bad = corrupt_entry(seq, ev.status());
         return false;
       }
-      events.emplace_back(e.seq, std::move(*ev));
+      events.emplace_back(seq, std::move(*ev));
       return true;
     });
     if (!s) return s;

@@ -1113,6 +1113,58 @@ TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
   }
 }
 
+// scan_wire hands out each entry's wire form where LMDB holds it: the same seqs and bytes as
+// scan's copies, in a range starting and ending mid-log that includes an entry stored with a
+// chain hash (seq 1023); an entry cut short behind the ledger's back is refused as corrupt.
+TEST(Ledger, ScanWireSeesWhatScanSeesAndRefusesATruncatedEntry) {
+  const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 300});
+  ASSERT_GT(big.events.size(), 1100u);
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
+    for (std::size_t i = 0; i < big.events.size(); ++i)
+      b.append(AppendItem{encode_wire(big.events[i]), big.events[i].id, false, Partition{0},
+                          KafkaOffset{static_cast<std::int64_t>(i)}});
+    b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(big.events.size())});
+    return Status::ok();
+  }));
+  const std::uint64_t n = l->head().size;
+  std::vector<std::pair<std::uint64_t, Bytes>> copied, in_place;
+  ASSERT_TRUE(l->scan(Seq{3}, Seq{1100}, [&](const Entry& e) {
+    copied.emplace_back(e.seq.value, e.wire);
+    return true;
+  }));
+  ASSERT_TRUE(l->scan_wire(Seq{3}, Seq{1100}, [&](Seq seq, ByteView wire) {
+    in_place.emplace_back(seq.value, Bytes(wire.begin(), wire.end()));
+    return true;
+  }));
+  ASSERT_EQ(copied.size(), 1097u);
+  EXPECT_EQ(in_place, copied);
+  EXPECT_EQ(in_place[1020].second, encode_wire(big.events[1023]));
+  std::size_t calls = 0;
+  ASSERT_TRUE(l->scan_wire(Seq{0}, Seq{n}, [&](Seq, ByteView) { return ++calls < 5; }));
+  EXPECT_EQ(calls, 5u) << "returning false stops the scan";
+  l.reset();
+  {
+    lmdb::Env env(dir.path(), lmdb::EnvOptions{});
+    MDB_dbi log = env.open_db("log");
+    env.write([&](lmdb::Txn& t) {
+      lmdb::BeKey k(7);
+      const Bytes cut{0x01, 0x02};
+      t.put(log, k.val(), lmdb::val(ByteView(cut)));
+    });
+  }
+  l = open(dir.path());
+  calls = 0;
+  Status s = l->scan_wire(Seq{0}, Seq{n}, [&](Seq, ByteView) { return ++calls, true; });
+  EXPECT_EQ(s.reason(), Reason::kCorrupt) << s.to_string();
+  EXPECT_EQ(calls, 7u) << "entries 0 to 6 are whole";
+  EXPECT_NE(s.message().find("seq 7"), std::string::npos) << s.to_string();
+  s = l->scan(Seq{0}, Seq{n}, [](const Entry&) { return true; });
+  EXPECT_EQ(s.reason(), Reason::kCorrupt) << s.to_string();
+  EXPECT_NE(s.message().find("seq 7"), std::string::npos) << s.to_string();
+}
+
 TEST_F(Tamper, DeletedLastEntryIsNamed) {
   raw("log", [&](lmdb::Txn& t, MDB_dbi log) {
     lmdb::BeKey k(size_ - 1);
