@@ -154,10 +154,12 @@ struct Reader {
            std::string(name) + ": length " + std::to_string(n) + " runs past the end of the event");
     return n;
   }
-  std::string str(std::string_view name, std::size_t max) {
+  // A string field, in place (valid while the input is).
+  std::string_view view(std::string_view name, std::size_t max) {
     ByteView b = ar.take(length(name, max));
-    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+    return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
   }
+  std::string str(std::string_view name, std::size_t max) { return std::string(view(name, max)); }
   void operator()(std::string_view name, std::string& s, const FieldSpec& spec) {
     s = str(name, spec.max_len);
   }
@@ -167,9 +169,11 @@ struct Reader {
   }
   template <DomainEnum E>
   void operator()(std::string_view name, E& e, const FieldSpec&) {
-    std::string s = str(name, 32);
+    const std::string_view s = view(name, 32);
     auto v = enum_from_name<E>(s);
-    if (!v) fail(Reason::kFieldInvalid, std::string(name) + ": '" + s + "' is not a known value");
+    if (!v)
+      fail(Reason::kFieldInvalid,
+           std::string(name) + ": '" + std::string(s) + "' is not a known value");
     e = *v;
   }
   void operator()(std::string_view, Timestamp& t, const FieldSpec&) { ar(t.ms); }
@@ -404,9 +408,10 @@ Result<Event> decode(ByteView wire, bool validate) {
       return Status(Reason::kVersionUnsupported,
                     "format version " + std::to_string(e.version) + " is not supported");
     ar(cereal::binary_data(e.id.bytes.data(), e.id.bytes.size()));
-    std::string type = r.str("type", kEnvelopeStringMax);
+    const std::string_view type = r.view("type", kEnvelopeStringMax);
     auto payload = payload_for_type(type);
-    if (!payload) return Status(Reason::kTypeUnknown, "unknown event type '" + type + "'");
+    if (!payload)
+      return Status(Reason::kTypeUnknown, "unknown event type '" + std::string(type) + "'");
     e.subject.value = r.str("subject", kEnvelopeStringMax);
     e.issuer.value = r.str("issuer", kEnvelopeStringMax);
     e.key_id.value = r.str("key_id", kEnvelopeStringMax);
