@@ -59,6 +59,9 @@ Result<EventId> event_id_from_hex(std::string_view text, std::string_view what);
 // which were validated when they were accepted and whose integrity `verify` checks (the
 // projection rebuild, where validation is a third of the decoding cost). Never for input.
 Result<Event> decode_logged_wire(ByteView wire);
+// The same into `out` (what it held before does not matter; unspecified after a failure), so
+// that a reader filling a vector of events decodes each where it stays.
+Status decode_logged_wire(ByteView wire, Event& out);
 
 // Field-level validation shared by both decoders: identifiers, text limits, UTF-8, control
 // characters, list sizes, and each type's own conditional rules (e.g. a confirmed verification

@@ -394,6 +394,9 @@ std::string_view event_type_name(EventType t);
 const std::vector<std::string_view>& all_event_type_names();
 // A default-constructed payload of the named type, or nullopt for an unknown name.
 std::optional<Payload> payload_for_type(std::string_view name);
+// The same in place: makes p a default-constructed payload of the named type; false (p
+// unchanged) for an unknown name.
+bool emplace_payload_for_type(std::string_view name, Payload& p);
 
 // A batch signature's share of one event (events/FORMAT.md §2b): the event is leaf `index` of
 // a Merkle tree over the signing inputs of `size` events, whose root the issuer signed once.

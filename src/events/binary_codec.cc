@@ -370,19 +370,27 @@ void sign_batch(std::span<Event> events, const PrivateKey& key) {
 }
 
 namespace {
-Result<Event> decode(ByteView wire, bool validate);
+Status decode(ByteView wire, bool validate, Event& e);
 }  // namespace
 
 Result<Event> decode_wire(ByteView wire) {
-  return decode(wire, true);
+  Event e;
+  if (Status s = decode(wire, true, e); !s) return s;
+  return e;
 }
 Result<Event> decode_logged_wire(ByteView wire) {
-  return decode(wire, false);
+  Event e;
+  if (Status s = decode(wire, false, e); !s) return s;
+  return e;
+}
+Status decode_logged_wire(ByteView wire, Event& out) {
+  return decode(wire, false, out);
 }
 
 namespace {
 
-Result<Event> decode(ByteView wire, bool validate) {
+// Decodes into e, every field of which it sets (e's earlier content does not matter).
+Status decode(ByteView wire, bool validate, Event& e) {
   if (wire.size() > kMaxWireEventBytes)
     return Status(Reason::kEventTooLarge, "the event is " + std::to_string(wire.size()) +
                                               " bytes; the limit is " +
@@ -394,7 +402,7 @@ Result<Event> decode(ByteView wire, bool validate) {
     return Status(Reason::kBinaryMalformed, "the event does not start with the govcredit prefix");
   if (wire[kEventSigningPrefix.size()] != 0x01)
     return Status(Reason::kBinaryMalformed, "the byte-order marker must be 0x01 (little endian)");
-  Event e;
+  e.batch.reset();
   try {
     // Both forms end in the 64-byte signature; before it comes the signing input, which is
     // self-delimiting, and, for a batch-signed event, the rest of the batch trailer (§2b). No
@@ -409,14 +417,12 @@ Result<Event> decode(ByteView wire, bool validate) {
                     "format version " + std::to_string(e.version) + " is not supported");
     ar(cereal::binary_data(e.id.bytes.data(), e.id.bytes.size()));
     const std::string_view type = r.view("type", kEnvelopeStringMax);
-    auto payload = payload_for_type(type);
-    if (!payload)
+    if (!emplace_payload_for_type(type, e.payload))
       return Status(Reason::kTypeUnknown, "unknown event type '" + std::string(type) + "'");
     e.subject.value = r.str("subject", kEnvelopeStringMax);
     e.issuer.value = r.str("issuer", kEnvelopeStringMax);
     e.key_id.value = r.str("key_id", kEnvelopeStringMax);
     ar(e.issued_at.ms);
-    e.payload = std::move(*payload);
     std::visit(
         [&](auto& p) {
           p.fields([&](std::string_view n, auto& m, const FieldSpec& s) { r(n, m, s); });
@@ -454,7 +460,7 @@ Result<Event> decode(ByteView wire, bool validate) {
   }
   if (validate)
     if (Status v = validate_event(e); !v) return v;
-  return e;
+  return Status::ok();
 }
 
 }  // namespace

@@ -13,10 +13,8 @@ constexpr auto type_names(std::index_sequence<I...>) {
 constexpr auto kTypeNames = type_names(std::make_index_sequence<kEventTypeCount>{});
 
 template <std::size_t... I>
-Payload make_payload(std::size_t index, std::index_sequence<I...>) {
-  Payload p;
-  ((index == I ? (p = std::variant_alternative_t<I, Payload>{}, 0) : 0), ...);
-  return p;
+void emplace_payload(std::size_t index, Payload& p, std::index_sequence<I...>) {
+  ((index == I ? (p.emplace<I>(), 0) : 0), ...);
 }
 
 }  // namespace
@@ -33,10 +31,19 @@ const std::vector<std::string_view>& all_event_type_names() {
   return v;
 }
 
-std::optional<Payload> payload_for_type(std::string_view name) {
+bool emplace_payload_for_type(std::string_view name, Payload& p) {
   for (std::size_t i = 0; i < kTypeNames.size(); ++i)
-    if (kTypeNames[i] == name) return make_payload(i, std::make_index_sequence<kEventTypeCount>{});
-  return std::nullopt;
+    if (kTypeNames[i] == name) {
+      emplace_payload(i, p, std::make_index_sequence<kEventTypeCount>{});
+      return true;
+    }
+  return false;
+}
+
+std::optional<Payload> payload_for_type(std::string_view name) {
+  Payload p;
+  if (!emplace_payload_for_type(name, p)) return std::nullopt;
+  return p;
 }
 
 }  // namespace govcredit

@@ -69,17 +69,16 @@ Status apply_range(const Ledger& ledger, Projector& p, Seq from, Seq to,
       }
       chunk.reserve(kSlice);
       Status bad;
-      Status s = ledger.scan_wire(Seq{start}, Seq{std::min(to.value, start + kSlice)},
-                                  [&](Seq seq, ByteView wire) {
-                                    auto ev = decode_logged_wire(wire);
-                                    if (!ev) {
-                                      bad = corrupt_entry(seq, ev.status());
-                                      return false;
-                                    }
-                                    if (!as_of || ev->issued_at <= *as_of)
-                                      chunk.emplace_back(seq, std::move(*ev));
-                                    return true;
-                                  });
+      Status s = ledger.scan_wire(
+          Seq{start}, Seq{std::min(to.value, start + kSlice)}, [&](Seq seq, ByteView wire) {
+            Event& ev = chunk.emplace_back(seq, Event{}).second;  // decoded where it stays
+            if (Status d = decode_logged_wire(wire, ev); !d) {
+              bad = corrupt_entry(seq, d);
+              return false;
+            }
+            if (as_of && ev.issued_at > *as_of) chunk.pop_back();
+            return true;
+          });
       result = !s ? s : bad;
       if (!result) break;
       std::unique_lock lock(lane.mu);

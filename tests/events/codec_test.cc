@@ -121,6 +121,28 @@ TEST(BinaryCodec, InvalidUtf8AndControlCharactersInText) {
   EXPECT_EQ(decode_reason(encode_wire(e)), Reason::kOk);
 }
 
+// Decoding into an event (the rebuild decodes each entry where it stays) sets every field,
+// whatever the event held before: here a batch-signed event of another type first.
+TEST(BinaryCodec, LoggedWireDecodeIntoAnEventReplacesWhatItHeld) {
+  std::vector<Event> batch{first_of("record.verified"), first_of("record.verified")};
+  sign_batch(batch, *PrivateKey::generate());
+  ASSERT_TRUE(batch[1].batch);
+  Event out = batch[1];
+  for (const auto& e : every_type_world().events) {
+    ASSERT_TRUE(decode_logged_wire(encode_wire(e), out)) << e.type_name();
+    EXPECT_EQ(out, e) << e.type_name();
+    out = batch[1];
+  }
+  ASSERT_TRUE(decode_logged_wire(encode_wire(batch[0]), out));
+  EXPECT_EQ(out, batch[0]);
+  Bytes wire = encode_wire(first_of("record.submitted"));
+  for (std::size_t n = 0; n < wire.size(); n += 5) {
+    Bytes cut(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(n));
+    EXPECT_EQ(decode_logged_wire(cut, out).reason(), decode_logged_wire(cut).status().reason())
+        << "length " << n;
+  }
+}
+
 // The rebuild's decode of logged entries skips field validation, and nothing else.
 TEST(BinaryCodec, LoggedWireDecodeSkipsOnlyValidation) {
   for (const auto& e : every_type_world().events) {
