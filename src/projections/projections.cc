@@ -27,6 +27,16 @@ Status corrupt_entry(Seq seq, const Status& why) {
                                       " does not decode: " + why.to_string());
 }
 
+// Decodes the entry at seq onto the end of `into`, where it stays, and drops it again when it is
+// dated after as_of; corrupt_entry when it does not decode.
+Status decode_onto(std::vector<std::pair<Seq, Event>>& into, Seq seq, ByteView wire,
+                   std::optional<Timestamp> as_of = std::nullopt) {
+  Event& ev = into.emplace_back(seq, Event{}).second;
+  if (Status d = decode_logged_wire(wire, ev); !d) return corrupt_entry(seq, d);
+  if (as_of && ev.issued_at > *as_of) into.pop_back();
+  return Status::ok();
+}
+
 // Applies entries [from, to) of the log to p (which must not read LMDB while the scans' read
 // transactions are open: give it no backing, or one that is a MemorySide). Events dated after
 // as_of are skipped. Reader threads decode slices of the log while this thread applies them in
@@ -69,16 +79,11 @@ Status apply_range(const Ledger& ledger, Projector& p, Seq from, Seq to,
       }
       chunk.reserve(kSlice);
       Status bad;
-      Status s = ledger.scan_wire(
-          Seq{start}, Seq{std::min(to.value, start + kSlice)}, [&](Seq seq, ByteView wire) {
-            Event& ev = chunk.emplace_back(seq, Event{}).second;  // decoded where it stays
-            if (Status d = decode_logged_wire(wire, ev); !d) {
-              bad = corrupt_entry(seq, d);
-              return false;
-            }
-            if (as_of && ev.issued_at > *as_of) chunk.pop_back();
-            return true;
-          });
+      Status s = ledger.scan_wire(Seq{start}, Seq{std::min(to.value, start + kSlice)},
+                                  [&](Seq seq, ByteView wire) {
+                                    bad = decode_onto(chunk, seq, wire, as_of);
+                                    return bad.is_ok();
+                                  });
       result = !s ? s : bad;
       if (!result) break;
       std::unique_lock lock(lane.mu);
@@ -255,13 +260,8 @@ Status catch_up_projections(Ledger& ledger) {
     std::vector<std::pair<Seq, Event>> events;
     Status bad;
     Status s = ledger.scan_wire(Seq{from}, Seq{to}, [&](Seq seq, ByteView wire) {
-      auto ev = decode_logged_wire(wire);
-      if (!ev) {
-        bad = corrupt_entry(seq, ev.status());
-        return false;
-      }
-      events.emplace_back(seq, std::move(*ev));
-      return true;
+      bad = decode_onto(events, seq, wire);
+      return bad.is_ok();
     });
     if (!s) return s;
     if (!bad) return bad;
