@@ -1054,23 +1054,34 @@ TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
   }
 }
 
+// A world of more than 1100 events: its log stores a chain hash with entry 1023.
+const demo::World& past_a_stored_chain_hash() {
+  static const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 300});
+  return big;
+}
+
+// Appends the events in one batch, each under its index as the source offset.
+void append_in_one_batch(Ledger& l, const std::vector<Event>& events) {
+  ASSERT_TRUE(l.write([&](Ledger::Batch& b) {
+    for (std::size_t i = 0; i < events.size(); ++i)
+      b.append(AppendItem{encode_wire(events[i]), events[i].id, false, Partition{0},
+                          KafkaOffset{static_cast<std::int64_t>(i)}});
+    b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(events.size())});
+    return Status::ok();
+  }));
+}
+
 // Format 4 stores the chain hash with every 1024th entry, and no other (LEDGER_FORMAT.md §2):
 // entry_hash() gives the chain through any entry, as hashing it on from seq 0 does, and a stored
 // one that differs is named at its entry whatever the chunk size.
 TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
-  static const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 300});
+  const demo::World& big = past_a_stored_chain_hash();
   ASSERT_GT(big.events.size(), 1100u);
   testing::TempDir clean;
   std::vector<Digest> chains;
   {
     auto l = open(clean.path());
-    ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
-      for (std::size_t i = 0; i < big.events.size(); ++i)
-        b.append(AppendItem{encode_wire(big.events[i]), big.events[i].id, false, Partition{0},
-                            KafkaOffset{static_cast<std::int64_t>(i)}});
-      b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(big.events.size())});
-      return Status::ok();
-    }));
+    append_in_one_batch(*l, big.events);
     const std::uint64_t n = l->head().size;
     ASSERT_EQ(n, big.events.size());
     Digest chain{};
@@ -1117,17 +1128,11 @@ TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
 // scan's copies, in a range starting and ending mid-log that includes an entry stored with a
 // chain hash (seq 1023); an entry cut short behind the ledger's back is refused as corrupt.
 TEST(Ledger, ScanWireSeesWhatScanSeesAndRefusesATruncatedEntry) {
-  const demo::World big = demo::generate(demo::Options{.seed = 8, .records = 300});
+  const demo::World& big = past_a_stored_chain_hash();
   ASSERT_GT(big.events.size(), 1100u);
   testing::TempDir dir;
   auto l = open(dir.path());
-  ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
-    for (std::size_t i = 0; i < big.events.size(); ++i)
-      b.append(AppendItem{encode_wire(big.events[i]), big.events[i].id, false, Partition{0},
-                          KafkaOffset{static_cast<std::int64_t>(i)}});
-    b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(big.events.size())});
-    return Status::ok();
-  }));
+  append_in_one_batch(*l, big.events);
   const std::uint64_t n = l->head().size;
   std::vector<std::pair<std::uint64_t, Bytes>> copied, in_place;
   ASSERT_TRUE(l->scan(Seq{3}, Seq{1100}, [&](const Entry& e) {
