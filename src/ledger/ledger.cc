@@ -220,7 +220,7 @@ Digest entry_leaf_hash(ByteView header, ByteView wire) {
 }
 
 Status decode_log_value(ByteView v, std::size_t prefix, Entry& e) {
-  if (v.size() < prefix + kEntryHeaderSize || v[prefix] != kEntryVersion)
+  if (v.size() < prefix || !entry_header_ok(v.subspan(prefix)))
     return Status(Reason::kCorrupt, "a log entry is truncated or of an unknown version");
   const std::uint8_t* h = v.data() + prefix;
   e.seq.value = get_le(h + 1, 8);
@@ -620,7 +620,7 @@ Status Ledger::scan_wire(Seq from, Seq to,
                          const std::function<bool(Seq, ByteView wire)>& fn) const {
   Status out;
   Status s = walk_log(*impl_, from, to, [&](std::uint64_t seq, ByteView v) {
-    if (v.size() < kEntryHeaderSize || v[0] != kEntryVersion) {
+    if (!entry_header_ok(v)) {
       out = truncated_entry(seq);
       return false;
     }

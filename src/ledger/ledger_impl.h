@@ -40,6 +40,11 @@ inline bool stores_chain(std::uint64_t seq, std::uint64_t chain_legacy) {
 inline std::size_t chain_prefix(std::uint64_t seq, std::uint64_t chain_legacy) {
   return stores_chain(seq, chain_legacy) ? 32 : 0;
 }
+// Whether `entry`, a `log` value past its chain hash prefix, starts with a whole entry header of
+// the known version.
+inline bool entry_header_ok(ByteView entry) {
+  return entry.size() >= kEntryHeaderSize && entry[0] == kEntryVersion;
+}
 
 // The event index's runs (LEDGER_FORMAT.md §11): run (tier t, position j) holds the ids of the
 // entries of one aligned block of 2^(kRunBlockBits + kRunFanBits·t) seqs, the j-th of its parent

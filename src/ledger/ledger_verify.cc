@@ -304,7 +304,7 @@ class StructureCheck {
       }
       ByteView value = lmdb::view(log.value());
       const std::size_t prefix = chain_prefix(m, legacy_);
-      if (value.size() < prefix + kEntryHeaderSize || value[prefix] != kEntryVersion) {
+      if (value.size() < prefix || !entry_header_ok(value.subspan(prefix))) {
         fail(m, "entry is truncated or of an unknown version");
         break;
       }
