@@ -7,7 +7,9 @@ set -euo pipefail
 bin=$1
 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$work/data" "$work/screenshots"
+# serve.log too: the server's shell truncates it only once it runs, and until then the loop below
+# could read the URL of the last run's server.
+rm -rf "$work/data" "$work/screenshots" "$work/serve.log"
 mkdir -p "$work"
 # playwright-core from npm, once per build directory (it drives Debian's chromium; it downloads
 # no browser).
@@ -23,7 +25,7 @@ pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 url=""
 for _ in $(seq 1 100); do
-  url=$(grep -o 'http://127.0.0.1:[0-9]*/' "$work/serve.log" || true)
+  url=$(grep -so 'http://127.0.0.1:[0-9]*/' "$work/serve.log" || true)
   [[ -n "$url" ]] && break
   kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log"; exit 1; }
   sleep 0.1
