@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "govcredit/ledger.h"
+#include "govcredit/projections.h"
 #include "govcredit/registry.h"
 
 namespace govcredit {
@@ -69,6 +70,7 @@ class Ingestor {
   Ingestor(Ledger& ledger, Registry registry);
   Ledger& ledger_;
   Registry registry_;
+  StateCache states_;  // agency and record states as the last committed batch left them
   unsigned verify_threads_ = 1;
 };
 

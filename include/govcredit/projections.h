@@ -16,10 +16,13 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "govcredit/enums.h"
@@ -233,6 +236,45 @@ struct DomainRules {
   std::int64_t expiry_days = 730;
 };
 
+// Agency and record states as a shard's last committed write transaction left them, kept by the
+// shard's one writer (Ingestor) between its transactions. Loading an agency reads every one of its
+// item blocks, a number that grows with the shard, and each ingest batch loaded every agency it
+// touched; a record is found through the event index (a search of each index run) and then read.
+// At 1M entries the two were ~20% of the sequential pass (docs/PERFORMANCE.md §5.13). A Projector
+// takes a state out (use_cache) and gives it back only after its transaction committed
+// (keep_states), so a failed or retried transaction loads from LMDB again. The states are kept
+// with the log size they reflect; at any other size (another writer came between) all are
+// dropped.
+class StateCache {
+ public:
+  // At most this many record and recommendation items of agencies are kept (~80 bytes each);
+  // agencies past it are loaded from the backing each time.
+  static constexpr std::size_t kDefaultMaxItems = std::size_t{1} << 20;
+  // At most this many records (a few hundred bytes each): the most recently used, in two
+  // generations of half as many.
+  static constexpr std::size_t kDefaultMaxRecords = std::size_t{1} << 17;
+  explicit StateCache(std::size_t max_items = kDefaultMaxItems,
+                      std::size_t max_records = kDefaultMaxRecords);
+  ~StateCache();
+  StateCache(StateCache&&) noexcept;
+  StateCache& operator=(StateCache&&) noexcept;
+
+  // Drops every state unless they reflect exactly `applied` log entries.
+  void expect_applied(std::uint64_t applied);
+  std::size_t agencies() const;
+  std::size_t items() const;
+  std::size_t records() const;
+  // The state held for an agency or a record; nullptr when none is.
+  const AgencyState* find(std::string_view agency) const;
+  const RecordState* find(const EventId& record) const;
+
+  struct Impl;
+
+ private:
+  friend class Projector;
+  std::unique_ptr<Impl> impl_;
+};
+
 class Projector {
  public:
   // backing: where objects not yet in memory are loaded from; nullptr for an empty start. It
@@ -256,6 +298,16 @@ class Projector {
   void flush(SideWriter& w, std::uint64_t applied, bool empty_tables = false);
   // Sizes the in-memory tables for about this many events (a rebuild knows the log's size).
   void reserve(std::uint64_t events);
+
+  // Agencies and records not yet in memory are taken out of `cache` when it holds them, else
+  // loaded from the backing, whose log holds `applied` entries (the cache's states are dropped
+  // unless they reflect that many). The cache must outlive this projector's look-ups.
+  void use_cache(StateCache& cache, std::uint64_t applied);
+  // Once the transaction this projector was flushed in has committed, leaving `applied` entries
+  // in the log: moves every agency and record state it holds into `cache` (up to the cache's
+  // limits). The projector holds no agency or record afterwards. Not called after a failed
+  // transaction, whose states are simply dropped.
+  void keep_states(StateCache& cache, std::uint64_t applied);
 
   // Look-ups (from memory, else the backing). nullptr when absent.
   const AgencyState* agency(const AgencyId& id);

@@ -130,11 +130,16 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
   std::vector<IngestResult> results;
   // Registry changes of this batch are staged and adopted only when the transaction commits.
   std::optional<Registry> staged;
+  // The domain state, read through the transaction (agencies and records from states_ when it
+  // holds them); changes are written back below, and the states kept once the transaction has
+  // committed.
+  std::optional<Projector> domain;
+  std::uint64_t applied = 0;
   Status s = ledger_.write([&](Ledger::Batch& b) {
     results.clear();
     staged.reset();
-    // The domain state, read through this transaction; changes are written back below.
-    Projector domain(&b.side());
+    domain.emplace(&b.side());
+    domain->use_cache(states_, b.head().size);
     bool appended = false;
     KafkaOffset next = ledger_.next_offset();
     for (std::size_t index = 0; index < batch.size(); ++index) {
@@ -199,7 +204,7 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       }
       const PrincipalInfo* issuer = reg.principal(event->issuer);
       // (No issuer yet only for the genesis event, which the registry has pinned down.)
-      if (Status c = domain.check(*event, issuer ? issuer->role : Role::kAuthority); !c) {
+      if (Status c = domain->check(*event, issuer ? issuer->role : Role::kAuthority); !c) {
         reject(c, event->id);
         results.push_back(std::move(r));
         continue;
@@ -208,7 +213,7 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       AppendResult a = b.append(AppendItem{wire, event->id, is_registry, m.partition, m.offset});
       r.outcome = IngestOutcome::kAccepted;  // find_event above ruled out the other outcomes
       r.seq = a.seq;
-      domain.apply(*event, a.seq);
+      domain->apply(*event, a.seq);
       appended = true;
       if (is_registry) {
         if (!staged) staged = registry_;
@@ -216,12 +221,14 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       }
       results.push_back(std::move(r));
     }
-    if (appended) domain.flush(b.side(), b.head().size);
+    if (appended) domain->flush(b.side(), b.head().size);
     b.set_next_offset(next);
+    applied = b.head().size;
     return Status::ok();
   });
-  prepared.stop();  // the workers read registry_
-  if (!s) return s;
+  prepared.stop();   // the workers read registry_
+  if (!s) return s;  // (states_ lost the states this transaction took; they load again)
+  if (domain) domain->keep_states(states_, applied);
   if (staged) registry_ = std::move(*staged);
   return results;
 }

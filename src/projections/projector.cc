@@ -106,6 +106,7 @@ AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
 AgencyState* Projector::Impl::agency(const Hashed& id, bool change) {
   auto load = [&] {  // the state and its item blocks
     std::optional<AgencyState> a;
+    if (cache != nullptr && (a = cache->impl_->take(id))) return a;
     if (backing != nullptr && !pack::load_agency(*backing, id.name, a))
       corrupt(Side::kAgency, as_bytes(id.name));
     return a;
@@ -113,6 +114,8 @@ AgencyState* Projector::Impl::agency(const Hashed& id, bool change) {
   return lookup_with(agencies, id, load, change);
 }
 RecordState* Projector::Impl::record(const EventId& id, bool change) {
+  if (cache != nullptr && !records.contains(id))
+    if (auto r = cache->impl_->take(id)) records.emplace(id, Slot<RecordState>{std::move(r)});
   return lookup_object(records, id, backing, Side::kRecord, pack::decode_record, change);
 }
 ObjectionState* Projector::Impl::objection(const EventId& id, bool change) {
@@ -186,6 +189,100 @@ const ComplaintState* Projector::complaint(const EventId& id) {
 }
 const RecommendationState* Projector::recommendation(const EventId& id) {
   return impl_->recommendation(id);
+}
+
+void StateCache::Impl::clear() {
+  agencies.clear();
+  items = 0;
+  young.clear();
+  old.clear();
+}
+
+std::optional<AgencyState> StateCache::Impl::take(const projections_internal::Hashed& agency) {
+  auto it = agencies.find(agency);
+  if (it == agencies.end()) return std::nullopt;
+  std::optional<AgencyState> a(std::move(it->second));
+  agencies.erase(it);
+  items -= items_of(*a);
+  return a;
+}
+
+std::optional<RecordState> StateCache::Impl::take(const EventId& record) {
+  for (auto* m : {&young, &old}) {
+    auto it = m->find(record);
+    if (it == m->end()) continue;
+    std::optional<RecordState> r(std::move(it->second));
+    m->erase(it);
+    return r;
+  }
+  return std::nullopt;
+}
+
+void StateCache::Impl::keep(const std::string& agency, AgencyState&& a) {
+  const std::size_t n = items_of(a);
+  if (items + n > max_items) return;
+  if (agencies.try_emplace(agency, std::move(a)).second) items += n;
+}
+
+void StateCache::Impl::keep(const EventId& record, RecordState&& r) {
+  if (max_records < 2) return;
+  if (young.size() >= max_records / 2) {
+    old = std::move(young);
+    young.clear();
+  }
+  old.erase(record);
+  young.insert_or_assign(record, std::move(r));
+}
+
+StateCache::StateCache(std::size_t max_items, std::size_t max_records)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->max_items = max_items;
+  impl_->max_records = max_records;
+}
+StateCache::~StateCache() = default;
+StateCache::StateCache(StateCache&&) noexcept = default;
+StateCache& StateCache::operator=(StateCache&&) noexcept = default;
+
+void StateCache::expect_applied(std::uint64_t applied) {
+  if (applied == impl_->applied) return;
+  impl_->clear();
+  impl_->applied = applied;
+}
+std::size_t StateCache::agencies() const {
+  return impl_->agencies.size();
+}
+std::size_t StateCache::items() const {
+  return impl_->items;
+}
+std::size_t StateCache::records() const {
+  return impl_->young.size() + impl_->old.size();
+}
+const AgencyState* StateCache::find(std::string_view agency) const {
+  auto it = impl_->agencies.find(agency);
+  return it == impl_->agencies.end() ? nullptr : &it->second;
+}
+const RecordState* StateCache::find(const EventId& record) const {
+  for (const auto* m : {&impl_->young, &impl_->old})
+    if (auto it = m->find(record); it != m->end()) return &it->second;
+  return nullptr;
+}
+
+void Projector::use_cache(StateCache& cache, std::uint64_t applied) {
+  cache.expect_applied(applied);
+  impl_->cache = &cache;
+}
+
+void Projector::keep_states(StateCache& cache, std::uint64_t applied) {
+  impl_->cache = nullptr;
+  // The states left in the cache are those this transaction did not touch: still current.
+  StateCache::Impl& c = *cache.impl_;
+  c.applied = applied;
+  for (auto& [id, slot] : impl_->agencies)
+    if (slot.value) c.keep(id, std::move(*slot.value));
+  impl_->agencies.clear();
+  for (auto& [id, slot] : impl_->records)
+    if (slot.value) c.keep(id, std::move(*slot.value));
+  impl_->records.clear();
 }
 
 namespace {

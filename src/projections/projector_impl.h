@@ -66,6 +66,33 @@ struct NameEq {
 
 }  // namespace projections_internal
 
+struct StateCache::Impl {
+  template <class T>
+  using ById =
+      std::unordered_map<EventId, T, projections_internal::IdHash, projections_internal::IdEq>;
+
+  std::unordered_map<std::string, AgencyState, projections_internal::NameHash,
+                     projections_internal::NameEq>
+      agencies;
+  std::size_t max_items = 0;
+  std::size_t items = 0;  // the agencies' record and recommendation items
+  // Records kept go into `young`; when it holds half the limit it becomes `old`, and the old
+  // `old` is dropped: those not used since then.
+  ById<RecordState> young, old;
+  std::size_t max_records = 0;
+  std::uint64_t applied = 0;
+
+  static std::size_t items_of(const AgencyState& a) {
+    return a.items.size() + a.recommendations.size();
+  }
+  void clear();
+  // Move a state out, if held.
+  std::optional<AgencyState> take(const projections_internal::Hashed& agency);
+  std::optional<RecordState> take(const EventId& record);
+  void keep(const std::string& agency, AgencyState&& a);
+  void keep(const EventId& record, RecordState&& r);
+};
+
 struct Projector::Impl {
   template <class T>
   using Slot = projections_internal::Slot<T>;
@@ -75,6 +102,7 @@ struct Projector::Impl {
 
   const SideReader* backing = nullptr;
   DomainRules rules;
+  StateCache* cache = nullptr;  // consulted before the backing for agencies and records
 
   template <class T>
   using ByName = std::unordered_map<std::string, T, projections_internal::NameHash,

@@ -416,6 +416,102 @@ TEST(Projections, ObjectsAreKeyedByTheEntryThatCreatedThemAndFoundByIdAlone) {
 // blocks per agency, items changed long after they were added (repairs, overturns, amendments,
 // recommendations rectified and closed) and batches of every size, incremental ingest must still
 // store exactly what a rebuild stores, and every agency must read back whole.
+// The ingest path keeps agency and record states between its transactions (StateCache).
+// Whatever the cache's limits, the batches must write what a projector loading every state from
+// the tables writes, and every state kept must be the one the tables would give back.
+TEST(Projections, StateCacheKeepsWhatTheTablesWouldLoad) {
+  const auto& ev = world().events;
+  MemorySide whole;
+  {
+    Projector p;
+    for (std::size_t i = 0; i < ev.size(); ++i) p.apply(ev[i], Seq{i});
+    p.flush(whole, ev.size(), /*empty_tables=*/true);
+  }
+  const std::pair<std::size_t, std::size_t> limits[] = {
+      {0, 0}, {40, 16}, {StateCache::kDefaultMaxItems, StateCache::kDefaultMaxRecords}};
+  for (auto [max_items, max_records] : limits) {
+    SCOPED_TRACE("limits " + std::to_string(max_items) + ", " + std::to_string(max_records));
+    MemorySide side;
+    StateCache cache(max_items, max_records);
+    std::size_t agencies_taken = 0, records_taken = 0;
+    for (std::size_t from = 0; from < ev.size(); from += 37) {
+      const std::size_t to = std::min(ev.size(), from + 37);
+      const std::size_t agencies = cache.agencies(), records = cache.records();
+      Projector p(&side);
+      p.use_cache(cache, from);
+      for (std::size_t i = from; i < to; ++i) p.apply(ev[i], Seq{i});
+      agencies_taken += agencies - cache.agencies();
+      records_taken += records - cache.records();
+      p.flush(side, to);
+      p.keep_states(cache, to);
+      EXPECT_LE(cache.items(), max_items);
+      EXPECT_LE(cache.records(), max_records);
+    }
+    EXPECT_EQ(side_digest(side), side_digest(whole));
+    if (max_records > 16) {
+      EXPECT_GT(agencies_taken, 0u);
+      EXPECT_GT(records_taken, 0u);
+      EXPECT_GT(cache.items(), 40u);
+      EXPECT_GT(cache.records(), 16u);
+    }
+    std::size_t agencies = 0, records = 0;
+    for (const Event& e : ev) {
+      if (e.as<AgencyRegistered>())
+        if (const AgencyState* kept = cache.find(e.subject.value)) {
+          std::optional<AgencyState> loaded;
+          ASSERT_TRUE(pack::load_agency(side, e.subject.value, loaded));
+          ASSERT_TRUE(loaded);
+          EXPECT_EQ(*kept, *loaded) << e.subject.value;
+          ++agencies;
+        }
+      if (e.as<RecordSubmitted>())
+        if (const RecordState* kept = cache.find(e.id)) {
+          auto stored = side.get_object(Side::kRecord, e.id);
+          ASSERT_TRUE(stored);
+          auto loaded = pack::decode_record(*stored);
+          ASSERT_TRUE(loaded);
+          EXPECT_EQ(*kept, *loaded) << to_hex(e.id);
+          ++records;
+        }
+    }
+    EXPECT_EQ(agencies, cache.agencies());
+    EXPECT_EQ(records, cache.records());
+    // States kept as of another log size are dropped, not used.
+    Projector p(&side);
+    p.use_cache(cache, ev.size() + 1);
+    EXPECT_EQ(cache.agencies(), 0u);
+    EXPECT_EQ(cache.records(), 0u);
+  }
+}
+
+// A batch whose commit meets a full map runs again from scratch on a larger one: the agency
+// states its first run took out of the ingestor's cache are gone with that run, and the second
+// loads them from the tables.
+TEST(Projections, AnIngestRunTwiceForAFullMapKeepsTheAgenciesRight) {
+  testing::TempDir a, b;
+  auto la = open(a.path()), lb = open(b.path());
+  ingest_world(*la, 29);
+  auto ing = Ingestor::create(*lb);
+  ASSERT_TRUE(ing) << ing.status().to_string();
+  const auto& ev = world().events;
+  for (std::size_t i = 0, batch = 0; i < ev.size(); i += 29, ++batch) {
+    std::vector<Message> m;
+    for (std::size_t j = i; j < std::min(ev.size(), i + 29); ++j)
+      m.push_back(Message{encode_wire(ev[j]), Partition{0},
+                          KafkaOffset{static_cast<std::int64_t>(j)}, Timestamp{0}});
+    // (Each refusal doubles the map: a few, spread over the world's history.)
+    if (batch == 2 || batch == 9 || batch == 20 || batch == 41)
+      lb->fail_commits_as_full_for_testing(1);
+    auto r = (*ing)->ingest(m);
+    ASSERT_TRUE(r) << r.status().to_string();
+    for (const auto& x : *r) ASSERT_EQ(x.outcome, IngestOutcome::kAccepted) << x.status.to_string();
+  }
+  EXPECT_EQ(stored_digest(*lb), stored_digest(*la));
+  auto check = check_projections(*lb);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->ok());
+}
+
 TEST(Projections, AgencyItemBlocksFollowEveryChangeAndReadBackWhole) {
   static const demo::World big = demo::generate(demo::Options{.seed = 12, .records = 1500});
   auto ingest = [&](Ledger& l, std::size_t batch) {
