@@ -228,7 +228,7 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
   });
   prepared.stop();   // the workers read registry_
   if (!s) return s;  // (states_ lost the states this transaction took; they load again)
-  if (domain) domain->keep_states(states_, applied);
+  domain->keep_states(states_, applied);  // (a successful write ran the function above)
   if (staged) registry_ = std::move(*staged);
   return results;
 }

@@ -82,20 +82,24 @@ auto* lookup(Map& m, const Key& key, ByteView raw_key, const SideReader* backing
       m, key, [&] { return load<T>(backing, t, raw_key, decode); }, change);
 }
 
-// The same for an object table (keyed by seq and id, found through the id's seq).
+// Loads an object (a table keyed by seq and id, found through the id's seq).
+template <class Decode>
+auto load_object(const SideReader* backing, Side t, const EventId& id, Decode decode)
+    -> decltype(decode(ByteView{})) {
+  if (backing == nullptr) return std::nullopt;
+  auto v = backing->get_object(t, id);
+  if (!v) return std::nullopt;
+  auto d = decode(*v);
+  if (!d) corrupt(t, id.view());
+  return d;
+}
+
+// The same as lookup() for an object table.
 template <class Map, class Decode>
 auto* lookup_object(Map& m, const EventId& id, const SideReader* backing, Side t, Decode decode,
                     bool change = false) {
-  using T = typename Map::mapped_type::Value;
-  auto load = [&]() -> std::optional<T> {
-    if (backing == nullptr) return std::nullopt;
-    auto v = backing->get_object(t, id);
-    if (!v) return std::nullopt;
-    auto d = decode(*v);
-    if (!d) corrupt(t, id.view());
-    return d;
-  };
-  return lookup_with(m, id, load, change);
+  return lookup_with(
+      m, id, [&] { return load_object(backing, t, id, decode); }, change);
 }
 
 }  // namespace
@@ -114,9 +118,12 @@ AgencyState* Projector::Impl::agency(const Hashed& id, bool change) {
   return lookup_with(agencies, id, load, change);
 }
 RecordState* Projector::Impl::record(const EventId& id, bool change) {
-  if (cache != nullptr && !records.contains(id))
-    if (auto r = cache->impl_->take(id)) records.emplace(id, Slot<RecordState>{std::move(r)});
-  return lookup_object(records, id, backing, Side::kRecord, pack::decode_record, change);
+  auto load = [&] {
+    std::optional<RecordState> r;
+    if (cache != nullptr && (r = cache->impl_->take(id))) return r;
+    return load_object(backing, Side::kRecord, id, pack::decode_record);
+  };
+  return lookup_with(records, id, load, change);
 }
 ObjectionState* Projector::Impl::objection(const EventId& id, bool change) {
   return lookup_object(objections, id, backing, Side::kObjection, pack::decode_objection, change);
