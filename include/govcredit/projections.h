@@ -236,12 +236,13 @@ struct DomainRules {
   std::int64_t expiry_days = 730;
 };
 
-// Agency and record states as a shard's last committed write transaction left them, kept by the
-// shard's one writer (Ingestor) between its transactions. Loading an agency reads every one of its
-// item blocks, a number that grows with the shard, and each ingest batch loaded every agency it
-// touched; a record is found through the event index (a search of each index run) and then read.
-// At 1M entries the two were ~20% of the sequential pass (docs/PERFORMANCE.md §5.13). A Projector
-// takes a state out (use_cache) and gives it back only after its transaction committed
+// Agency, record, complaint and recommendation states as a shard's last committed write
+// transaction left them, kept by the shard's one writer (Ingestor) between its transactions.
+// Loading an agency reads every one of its item blocks, a number that grows with the shard, and
+// each ingest batch loaded every agency it touched; an object is found through the event index (a
+// search of each index run) and then read. At 1M entries agencies and records were ~20% of the
+// sequential pass, complaints and recommendations ~8% after that (docs/PERFORMANCE.md §5.13). A
+// Projector takes a state out (use_cache) and gives it back only after its transaction committed
 // (keep_states), so a failed or retried transaction loads from LMDB again. The states are kept
 // with the log size they reflect; at any other size (another writer came between) all are
 // dropped.
@@ -250,11 +251,11 @@ class StateCache {
   // At most this many record and recommendation items of agencies are kept (~80 bytes each);
   // agencies past it are loaded from the backing each time.
   static constexpr std::size_t kDefaultMaxItems = std::size_t{1} << 20;
-  // At most this many records (a few hundred bytes each): the most recently used, in two
-  // generations of half as many.
-  static constexpr std::size_t kDefaultMaxRecords = std::size_t{1} << 17;
+  // At most this many records, and as many complaints and recommendations (a few hundred bytes
+  // each): of each kind the most recently used, in two generations of half as many.
+  static constexpr std::size_t kDefaultMaxObjects = std::size_t{1} << 17;
   explicit StateCache(std::size_t max_items = kDefaultMaxItems,
-                      std::size_t max_records = kDefaultMaxRecords);
+                      std::size_t max_objects = kDefaultMaxObjects);
   ~StateCache();
   StateCache(StateCache&&) noexcept;
   StateCache& operator=(StateCache&&) noexcept;
@@ -264,9 +265,13 @@ class StateCache {
   std::size_t agencies() const;
   std::size_t items() const;
   std::size_t records() const;
-  // The state held for an agency or a record; nullptr when none is.
+  std::size_t complaints() const;
+  std::size_t recommendations() const;
+  // The state held for an agency or an object; nullptr when none is.
   const AgencyState* find(std::string_view agency) const;
-  const RecordState* find(const EventId& record) const;
+  const RecordState* find_record(const EventId& id) const;
+  const ComplaintState* find_complaint(const EventId& id) const;
+  const RecommendationState* find_recommendation(const EventId& id) const;
 
   struct Impl;
 

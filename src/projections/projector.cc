@@ -104,6 +104,18 @@ auto* lookup_object(Map& m, const EventId& id, const SideReader* backing, Side t
 
 }  // namespace
 
+template <class T, class Decode>
+T* Projector::Impl::cached_object(ById<T>& m,
+                                  StateCache::Impl::Generations<T> StateCache::Impl::*kept,
+                                  const EventId& id, Side t, Decode decode, bool change) {
+  auto load = [&] {
+    std::optional<T> v;
+    if (cache != nullptr && (v = (cache->impl_.get()->*kept).take(id))) return v;
+    return load_object(backing, t, id, decode);
+  };
+  return lookup_with(m, id, load, change);
+}
+
 AgencyState* Projector::Impl::agency(const AgencyId& id, bool change) {
   return agency(Hashed(id.value), change);
 }
@@ -118,22 +130,19 @@ AgencyState* Projector::Impl::agency(const Hashed& id, bool change) {
   return lookup_with(agencies, id, load, change);
 }
 RecordState* Projector::Impl::record(const EventId& id, bool change) {
-  auto load = [&] {
-    std::optional<RecordState> r;
-    if (cache != nullptr && (r = cache->impl_->take(id))) return r;
-    return load_object(backing, Side::kRecord, id, pack::decode_record);
-  };
-  return lookup_with(records, id, load, change);
+  return cached_object(records, &StateCache::Impl::records, id, Side::kRecord, pack::decode_record,
+                       change);
 }
 ObjectionState* Projector::Impl::objection(const EventId& id, bool change) {
   return lookup_object(objections, id, backing, Side::kObjection, pack::decode_objection, change);
 }
 ComplaintState* Projector::Impl::complaint(const EventId& id, bool change) {
-  return lookup_object(complaints, id, backing, Side::kComplaint, pack::decode_complaint, change);
+  return cached_object(complaints, &StateCache::Impl::complaints, id, Side::kComplaint,
+                       pack::decode_complaint, change);
 }
 RecommendationState* Projector::Impl::recommendation(const EventId& id, bool change) {
-  return lookup_object(recommendations, id, backing, Side::kRecommendation,
-                       pack::decode_recommendation, change);
+  return cached_object(recommendations, &StateCache::Impl::recommendations, id,
+                       Side::kRecommendation, pack::decode_recommendation, change);
 }
 RectificationState* Projector::Impl::rectification(const EventId& id) {
   return lookup_object(rectifications, id, backing, Side::kRectification,
@@ -201,8 +210,9 @@ const RecommendationState* Projector::recommendation(const EventId& id) {
 void StateCache::Impl::clear() {
   agencies.clear();
   items = 0;
-  young.clear();
-  old.clear();
+  records.clear();
+  complaints.clear();
+  recommendations.clear();
 }
 
 std::optional<AgencyState> StateCache::Impl::take(const projections_internal::Hashed& agency) {
@@ -214,37 +224,16 @@ std::optional<AgencyState> StateCache::Impl::take(const projections_internal::Ha
   return a;
 }
 
-std::optional<RecordState> StateCache::Impl::take(const EventId& record) {
-  for (auto* m : {&young, &old}) {
-    auto it = m->find(record);
-    if (it == m->end()) continue;
-    std::optional<RecordState> r(std::move(it->second));
-    m->erase(it);
-    return r;
-  }
-  return std::nullopt;
-}
-
 void StateCache::Impl::keep(const std::string& agency, AgencyState&& a) {
   const std::size_t n = items_of(a);
   if (items + n > max_items) return;
   if (agencies.try_emplace(agency, std::move(a)).second) items += n;
 }
 
-void StateCache::Impl::keep(const EventId& record, RecordState&& r) {
-  if (max_records < 2) return;
-  if (young.size() >= max_records / 2) {
-    old = std::move(young);
-    young.clear();
-  }
-  old.erase(record);
-  young.insert_or_assign(record, std::move(r));
-}
-
-StateCache::StateCache(std::size_t max_items, std::size_t max_records)
+StateCache::StateCache(std::size_t max_items, std::size_t max_objects)
     : impl_(std::make_unique<Impl>()) {
   impl_->max_items = max_items;
-  impl_->max_records = max_records;
+  impl_->max_objects = max_objects;
 }
 StateCache::~StateCache() = default;
 StateCache::StateCache(StateCache&&) noexcept = default;
@@ -262,16 +251,26 @@ std::size_t StateCache::items() const {
   return impl_->items;
 }
 std::size_t StateCache::records() const {
-  return impl_->young.size() + impl_->old.size();
+  return impl_->records.size();
+}
+std::size_t StateCache::complaints() const {
+  return impl_->complaints.size();
+}
+std::size_t StateCache::recommendations() const {
+  return impl_->recommendations.size();
 }
 const AgencyState* StateCache::find(std::string_view agency) const {
   auto it = impl_->agencies.find(agency);
   return it == impl_->agencies.end() ? nullptr : &it->second;
 }
-const RecordState* StateCache::find(const EventId& record) const {
-  for (const auto* m : {&impl_->young, &impl_->old})
-    if (auto it = m->find(record); it != m->end()) return &it->second;
-  return nullptr;
+const RecordState* StateCache::find_record(const EventId& id) const {
+  return impl_->records.find(id);
+}
+const ComplaintState* StateCache::find_complaint(const EventId& id) const {
+  return impl_->complaints.find(id);
+}
+const RecommendationState* StateCache::find_recommendation(const EventId& id) const {
+  return impl_->recommendations.find(id);
 }
 
 void Projector::use_cache(StateCache& cache, std::uint64_t applied) {
@@ -287,9 +286,14 @@ void Projector::keep_states(StateCache& cache, std::uint64_t applied) {
   for (auto& [id, slot] : impl_->agencies)
     if (slot.value) c.keep(id, std::move(*slot.value));
   impl_->agencies.clear();
-  for (auto& [id, slot] : impl_->records)
-    if (slot.value) c.keep(id, std::move(*slot.value));
-  impl_->records.clear();
+  auto keep = [&](auto& slots, auto& kept) {
+    for (auto& [id, slot] : slots)
+      if (slot.value) kept.keep(id, std::move(*slot.value), c.max_objects);
+    slots.clear();
+  };
+  keep(impl_->records, c.records);
+  keep(impl_->complaints, c.complaints);
+  keep(impl_->recommendations, c.recommendations);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -71,15 +72,52 @@ struct StateCache::Impl {
   using ById =
       std::unordered_map<EventId, T, projections_internal::IdHash, projections_internal::IdEq>;
 
+  // Objects of one kind (records, complaints, recommendations): those kept go into `young`; when
+  // it holds half the limit it becomes `old`, and the old `old` is dropped: those not used since.
+  template <class T>
+  struct Generations {
+    ById<T> young, old;
+    std::size_t size() const { return young.size() + old.size(); }
+    void clear() {
+      young.clear();
+      old.clear();
+    }
+    // Moves the state out, if held.
+    std::optional<T> take(const EventId& id) {
+      for (auto* m : {&young, &old}) {
+        auto it = m->find(id);
+        if (it == m->end()) continue;
+        std::optional<T> v(std::move(it->second));
+        m->erase(it);
+        return v;
+      }
+      return std::nullopt;
+    }
+    void keep(const EventId& id, T&& v, std::size_t max) {
+      if (max < 2) return;
+      if (young.size() >= max / 2) {
+        old = std::move(young);
+        young.clear();
+      }
+      old.erase(id);
+      young.insert_or_assign(id, std::move(v));
+    }
+    const T* find(const EventId& id) const {
+      for (const auto* m : {&young, &old})
+        if (auto it = m->find(id); it != m->end()) return &it->second;
+      return nullptr;
+    }
+  };
+
   std::unordered_map<std::string, AgencyState, projections_internal::NameHash,
                      projections_internal::NameEq>
       agencies;
   std::size_t max_items = 0;
   std::size_t items = 0;  // the agencies' record and recommendation items
-  // Records kept go into `young`; when it holds half the limit it becomes `old`, and the old
-  // `old` is dropped: those not used since then.
-  ById<RecordState> young, old;
-  std::size_t max_records = 0;
+  Generations<RecordState> records;
+  Generations<ComplaintState> complaints;
+  Generations<RecommendationState> recommendations;
+  std::size_t max_objects = 0;  // of each kind
   std::uint64_t applied = 0;
 
   static std::size_t items_of(const AgencyState& a) {
@@ -88,9 +126,7 @@ struct StateCache::Impl {
   void clear();
   // Move a state out, if held.
   std::optional<AgencyState> take(const projections_internal::Hashed& agency);
-  std::optional<RecordState> take(const EventId& record);
   void keep(const std::string& agency, AgencyState&& a);
-  void keep(const EventId& record, RecordState&& r);
 };
 
 struct Projector::Impl {
@@ -102,7 +138,7 @@ struct Projector::Impl {
 
   const SideReader* backing = nullptr;
   DomainRules rules;
-  StateCache* cache = nullptr;  // consulted before the backing for agencies and records
+  StateCache* cache = nullptr;  // consulted before the backing for the states it keeps
 
   template <class T>
   using ByName = std::unordered_map<std::string, T, projections_internal::NameHash,
@@ -146,6 +182,10 @@ struct Projector::Impl {
   RectificationState* rectification(const EventId& id);
   std::optional<EventId> receipt(const std::string& r);
   std::optional<EventId> reference(const std::string& r);
+  // An object of a kind the StateCache keeps: from the cache when it holds it, else loaded.
+  template <class T, class Decode>
+  T* cached_object(ById<T>& m, StateCache::Impl::Generations<T> StateCache::Impl::*kept,
+                   const EventId& id, Side t, Decode decode, bool change);
 
   // Creates or replaces an object.
   template <class Map, class K, class T>

@@ -416,9 +416,10 @@ TEST(Projections, ObjectsAreKeyedByTheEntryThatCreatedThemAndFoundByIdAlone) {
 // blocks per agency, items changed long after they were added (repairs, overturns, amendments,
 // recommendations rectified and closed) and batches of every size, incremental ingest must still
 // store exactly what a rebuild stores, and every agency must read back whole.
-// The ingest path keeps agency and record states between its transactions (StateCache).
-// Whatever the cache's limits, the batches must write what a projector loading every state from
-// the tables writes, and every state kept must be the one the tables would give back.
+// The ingest path keeps agency, record, complaint and recommendation states between its
+// transactions (StateCache). Whatever the cache's limits, the batches must write what a projector
+// loading every state from the tables writes, and every state kept must be the one the tables
+// would give back.
 TEST(Projections, StateCacheKeepsWhatTheTablesWouldLoad) {
   const auto& ev = world().events;
   MemorySide whole;
@@ -427,34 +428,57 @@ TEST(Projections, StateCacheKeepsWhatTheTablesWouldLoad) {
     for (std::size_t i = 0; i < ev.size(); ++i) p.apply(ev[i], Seq{i});
     p.flush(whole, ev.size(), /*empty_tables=*/true);
   }
+  struct Counts {
+    std::size_t agencies = 0, records = 0, complaints = 0, recommendations = 0;
+  };
+  auto counts = [](const StateCache& c) {
+    return Counts{c.agencies(), c.records(), c.complaints(), c.recommendations()};
+  };
   const std::pair<std::size_t, std::size_t> limits[] = {
-      {0, 0}, {40, 16}, {StateCache::kDefaultMaxItems, StateCache::kDefaultMaxRecords}};
-  for (auto [max_items, max_records] : limits) {
-    SCOPED_TRACE("limits " + std::to_string(max_items) + ", " + std::to_string(max_records));
+      {0, 0}, {40, 16}, {StateCache::kDefaultMaxItems, StateCache::kDefaultMaxObjects}};
+  for (auto [max_items, max_objects] : limits) {
+    SCOPED_TRACE("limits " + std::to_string(max_items) + ", " + std::to_string(max_objects));
     MemorySide side;
-    StateCache cache(max_items, max_records);
-    std::size_t agencies_taken = 0, records_taken = 0;
+    StateCache cache(max_items, max_objects);
+    Counts taken;  // states a projector took out of the cache instead of loading them
     for (std::size_t from = 0; from < ev.size(); from += 37) {
       const std::size_t to = std::min(ev.size(), from + 37);
-      const std::size_t agencies = cache.agencies(), records = cache.records();
+      const Counts before = counts(cache);
       Projector p(&side);
       p.use_cache(cache, from);
       for (std::size_t i = from; i < to; ++i) p.apply(ev[i], Seq{i});
-      agencies_taken += agencies - cache.agencies();
-      records_taken += records - cache.records();
+      const Counts after = counts(cache);
+      taken.agencies += before.agencies - after.agencies;
+      taken.records += before.records - after.records;
+      taken.complaints += before.complaints - after.complaints;
+      taken.recommendations += before.recommendations - after.recommendations;
       p.flush(side, to);
       p.keep_states(cache, to);
       EXPECT_LE(cache.items(), max_items);
-      EXPECT_LE(cache.records(), max_records);
+      EXPECT_LE(cache.records(), max_objects);
+      EXPECT_LE(cache.complaints(), max_objects);
+      EXPECT_LE(cache.recommendations(), max_objects);
     }
     EXPECT_EQ(side_digest(side), side_digest(whole));
-    if (max_records > 16) {
-      EXPECT_GT(agencies_taken, 0u);
-      EXPECT_GT(records_taken, 0u);
+    if (max_objects > 16) {
+      EXPECT_GT(taken.agencies, 0u);
+      EXPECT_GT(taken.records, 0u);
+      EXPECT_GT(taken.complaints, 0u);
+      EXPECT_GT(taken.recommendations, 0u);
       EXPECT_GT(cache.items(), 40u);
       EXPECT_GT(cache.records(), 16u);
+      EXPECT_GT(cache.complaints(), 16u);
+      EXPECT_GT(cache.recommendations(), 16u);
     }
-    std::size_t agencies = 0, records = 0;
+    // Every state kept is the one its table holds.
+    auto same_as_stored = [&](Side table, const EventId& id, const auto& kept, auto decode) {
+      auto stored = side.get_object(table, id);
+      ASSERT_TRUE(stored) << side_name(table) << " " << to_hex(id);
+      auto loaded = decode(*stored);
+      ASSERT_TRUE(loaded) << side_name(table) << " " << to_hex(id);
+      EXPECT_EQ(kept, *loaded) << side_name(table) << " " << to_hex(id);
+    };
+    Counts checked;
     for (const Event& e : ev) {
       if (e.as<AgencyRegistered>())
         if (const AgencyState* kept = cache.find(e.subject.value)) {
@@ -462,25 +486,32 @@ TEST(Projections, StateCacheKeepsWhatTheTablesWouldLoad) {
           ASSERT_TRUE(pack::load_agency(side, e.subject.value, loaded));
           ASSERT_TRUE(loaded);
           EXPECT_EQ(*kept, *loaded) << e.subject.value;
-          ++agencies;
+          ++checked.agencies;
         }
-      if (e.as<RecordSubmitted>())
-        if (const RecordState* kept = cache.find(e.id)) {
-          auto stored = side.get_object(Side::kRecord, e.id);
-          ASSERT_TRUE(stored);
-          auto loaded = pack::decode_record(*stored);
-          ASSERT_TRUE(loaded);
-          EXPECT_EQ(*kept, *loaded) << to_hex(e.id);
-          ++records;
-        }
+      if (const RecordState* kept = cache.find_record(e.id)) {
+        same_as_stored(Side::kRecord, e.id, *kept, pack::decode_record);
+        ++checked.records;
+      }
+      if (const ComplaintState* kept = cache.find_complaint(e.id)) {
+        same_as_stored(Side::kComplaint, e.id, *kept, pack::decode_complaint);
+        ++checked.complaints;
+      }
+      if (const RecommendationState* kept = cache.find_recommendation(e.id)) {
+        same_as_stored(Side::kRecommendation, e.id, *kept, pack::decode_recommendation);
+        ++checked.recommendations;
+      }
     }
-    EXPECT_EQ(agencies, cache.agencies());
-    EXPECT_EQ(records, cache.records());
+    EXPECT_EQ(checked.agencies, cache.agencies());
+    EXPECT_EQ(checked.records, cache.records());
+    EXPECT_EQ(checked.complaints, cache.complaints());
+    EXPECT_EQ(checked.recommendations, cache.recommendations());
     // States kept as of another log size are dropped, not used.
     Projector p(&side);
     p.use_cache(cache, ev.size() + 1);
     EXPECT_EQ(cache.agencies(), 0u);
     EXPECT_EQ(cache.records(), 0u);
+    EXPECT_EQ(cache.complaints(), 0u);
+    EXPECT_EQ(cache.recommendations(), 0u);
   }
 }
 
