@@ -27,20 +27,21 @@ def meminfo():
     return out
 
 
-def blocked_threads(pid):
-    """(tid, name, wchan) of each thread of pid in state D."""
+def blocked_threads(pid, every_state=False):
+    """(tid, name, wchan) of each thread of pid in state D; with every_state, of every thread,
+    with its state (R running or runnable, S sleeping, D uninterruptible)."""
     found = []
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/stat") as f:
                 state = f.read().rsplit(")", 1)[1].split()[0]
-            if state != "D":
+            if state != "D" and not every_state:
                 continue
             with open(f"/proc/{pid}/task/{tid}/wchan") as f:
                 wchan = f.read()
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
                 name = f.read().strip()
-            found.append(f"{tid}:{name}:{wchan}")
+            found.append(f"{tid}:{name}:{state}:{wchan}" if every_state else f"{tid}:{name}:{wchan}")
         except OSError:  # the thread ended meanwhile
             pass
     return found
@@ -50,6 +51,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--log", default="stall_monitor.log", help="where the samples go")
     ap.add_argument("--every-ms", type=float, default=20, help="sampling interval")
+    ap.add_argument("--every-thread", action="store_true",
+                    help="log every thread's state and wait channel, not only those in D")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run")
     args = ap.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -81,7 +84,8 @@ def main():
         while proc.poll() is None:
             try:
                 m = meminfo()
-                write(f"MON D={blocked_threads(proc.pid)} dirty_kB={m.get('Dirty')} "
+                threads = blocked_threads(proc.pid, args.every_thread)
+                write(f"MON {'T' if args.every_thread else 'D'}={threads} dirty_kB={m.get('Dirty')} "
                       f"writeback_kB={m.get('Writeback')}")
             except OSError:
                 pass
