@@ -407,11 +407,16 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
               << " of " << sent << " messages ingested\n";
     if (total > last_total) ++progressed;
     if (total < sent) ++behind;  // killed before it had caught up: mid-ingest, or joining
-    if (total == last_total) started_after = wait_ms;  // not started yet: wait longer
-    if (total == sent) caught_up_by = wait_ms, caught_up_seen = true;  // already done: sooner
-    // Until a node has been seen caught up, the upper bound is a guess: a node that had not
-    // even started after most of it (2.8 s under ASan on a slow day) doubles it.
-    if (total == last_total && !caught_up_seen) caught_up_by = std::max(caught_up_by, 2 * wait_ms);
+    if (total == last_total) {   // not started yet: wait longer
+      started_after = wait_ms;
+      // Until a node has been seen caught up, the upper bound is a guess: a node that had not
+      // even started after most of it (2.8 s under ASan on a slow day) doubles it.
+      if (!caught_up_seen) caught_up_by = std::max(caught_up_by, 2 * wait_ms);
+    }
+    if (total == sent) {  // already done: kill sooner
+      caught_up_by = wait_ms;
+      caught_up_seen = true;
+    }
     last_total = total;
   }
   publish(**producer,
