@@ -26,6 +26,11 @@ assert not skipped, f"skipped: {skipped}"
 assert ran == want, f"missing scenarios: {want - ran}, unexpected: {ran - want}"
 for r in s["results"]:
     assert r["figure"] > 0, r
+    # The paced run's page-cache samples (how much the kernel wrote back during it) were taken.
+    if r["scenario"].startswith("ingest-kafka"):
+        assert r["raw"]["paced_page_cache_kB"]["dirty_max"] >= 0, r["raw"]
+        assert r["raw"]["sync_before_latency_seconds"] >= 0, r["raw"]
+        assert "latency_writeback_max_mib" in r["figures"], r
 judged = [t for t in s["targets"] if t["status"] != "not measured"]
 assert len(judged) == targets, (targets, s["targets"])
 md = open(out + "/summary.md").read()

@@ -1,7 +1,7 @@
 // kafka_bench: single-signed events produced and ingested end to end through a real broker.
 //
 //   kafka_bench [--brokers B] [--events N | --records N] [--partitions P] [--batch-signed N]
-//               [--paced N] [--out FILE]
+//               [--paced N] [--disk-burst MIB] [--out FILE]
 //
 // 1. Measures this machine's Ed25519 verification rate with `openssl speed ed25519` (the
 //    reference the target is set against) in the same run.
@@ -17,12 +17,21 @@
 // 3. Latency: publishes N events (--paced, default 2000) paced at 500/s and measures, per event,
 //    produce -> committed: the ledger node's durable commit of the batch holding it, after which
 //    its inclusion proof can be served (the node's on_batch hook runs right after the commit).
+//    Before it, everything the page cache holds unwritten is written out (sync(2)): the broker
+//    leaves its log to the kernel's writeback, which would write the throughput run's messages
+//    ~30 s after they were published, in the middle of the latency run, and a commit's fdatasync
+//    waits behind such writeback on a shared disk (docs/PERFORMANCE.md §3.2). The kernel's
+//    Dirty and Writeback memory is sampled through the paced run and reported with it.
+//    --disk-burst MIB writes MIB of data beside the shards 1 s into the paced run and flushes
+//    it: what another program's writes on the same disk do to the latency.
 // Results go to FILE as JSON.
+#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -58,12 +67,79 @@ struct Timings {
   std::uint64_t batches = 0;  // ingest calls (one durable commit each)
 };
 
+// The kernel's Dirty and Writeback memory in kB (/proc/meminfo): what programs have written and
+// the kernel not yet, and what it is writing out now. -1 when not readable.
+std::pair<long, long> dirty_and_writeback_kb() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, rest;
+  long value = 0, dirty = -1, writeback = -1;
+  while (in >> key >> value) {
+    std::getline(in, rest);
+    if (key == "Dirty:") dirty = value;
+    if (key == "Writeback:") writeback = value;
+  }
+  return {dirty, writeback};
+}
+
+// Samples dirty_and_writeback_kb() every 50 ms on its own thread while it lives.
+class PageCacheSampler {
+ public:
+  explicit PageCacheSampler(Clock::time_point start) : start_(start), thread_([this] { loop(); }) {}
+  ~PageCacheSampler() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // The largest of each, and when (seconds after start) Writeback was largest.
+  nlohmann::json result() const {
+    return {{"dirty_max", dirty_max_},
+            {"writeback_max", writeback_max_},
+            {"writeback_max_at_s", writeback_max_at_s_}};
+  }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      const auto [dirty, writeback] = dirty_and_writeback_kb();
+      dirty_max_ = std::max(dirty_max_, dirty);
+      if (writeback > writeback_max_) {
+        writeback_max_ = writeback;
+        writeback_max_at_s_ = std::chrono::duration<double>(Clock::now() - start_).count();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  const Clock::time_point start_;
+  std::atomic<bool> stop_{false};
+  long dirty_max_ = -1, writeback_max_ = -1;
+  double writeback_max_at_s_ = 0;
+  std::thread thread_;  // last: starts once the fields above are set
+};
+
+// Writes `mib` MiB of zeros to `path` and flushes them (fdatasync), then removes the file; the
+// seconds after `start` at which it began and ended, or an error.
+Result<std::pair<double, double>> disk_burst(const std::string& path, std::size_t mib,
+                                             Clock::time_point start) {
+  const double begun = std::chrono::duration<double>(Clock::now() - start).count();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status(Reason::kStorageError, "cannot create " + path);
+  const std::vector<char> block(1 << 20, 0);
+  bool ok = true;
+  for (std::size_t i = 0; i < mib && ok; ++i)
+    ok = ::write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size());
+  ok = ::fdatasync(fd) == 0 && ok;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!ok) return Status(Reason::kStorageError, "cannot write or flush " + path);
+  return std::pair{begun, std::chrono::duration<double>(Clock::now() - start).count()};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string brokers = "127.0.0.1:19092", out = "bench-results/kafka.json";
   int records = 20000, partitions = 4, paced_count = 2000;
-  std::size_t batch_signed = 0;
+  std::size_t batch_signed = 0, burst_mib = 0;
   bool concurrent = false;
   std::uint64_t events = 0;
   CLI::App app{
@@ -85,6 +161,11 @@ int main(int argc, char** argv) {
   app.add_option("--batch-signed", batch_signed,
                  "sign in batches of up to N per issuer (0: one signature per event)")
       ->capture_default_str();
+  app.add_option("--disk-burst", burst_mib,
+                 "write and flush MIB of data beside the shards 1 s into the paced run "
+                 "(another program's writes on the same disk; 0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   app.add_flag("--concurrent", concurrent,
                "publish while the node ingests (default: fill the topic, then drain it)");
   app.add_option("--out", out, "result JSON")->capture_default_str();
@@ -244,8 +325,17 @@ int main(int argc, char** argv) {
   if (!concurrent) std::cerr << "; the node's start to its first commit " << join_s << " s";
   std::cerr << "; " << throughput_batches << " ingest batches)\n";
 
-  // Latency: paced, with a fresh set of events (new ids) for the same subjects.
-  std::cerr << "kafka_bench: latency run (" << paced_count << " events at 500/s) ...\n";
+  // Latency: paced, with a fresh set of events (new ids) for the same subjects. First the page
+  // cache's unwritten data goes to the disk, so that its writeback does not land in this run.
+  const auto sync0 = Clock::now();
+  ::sync();
+  const double sync_s = std::chrono::duration<double>(Clock::now() - sync0).count();
+  std::cerr << "kafka_bench: latency run (" << paced_count << " events at 500/s"
+            << (burst_mib ? ", " + std::to_string(burst_mib) +
+                                " MiB written and flushed beside"
+                                " the shards 1 s in"
+                          : std::string())
+            << "; unwritten data synced first in " << sync_s << " s) ...\n";
   std::vector<Event> paced;
   for (const Event& e : w.events) {
     if (!e.as<RecordSubmitted>()) continue;
@@ -265,6 +355,14 @@ int main(int argc, char** argv) {
   // the rest with an acknowledgement as long says the wait was on the publishing side.
   std::vector<double> ack_ms;
   auto start = Clock::now();
+  PageCacheSampler page_cache(start);
+  std::optional<Result<std::pair<double, double>>> burst;
+  std::thread burst_thread;
+  if (burst_mib)
+    burst_thread = std::thread([&] {
+      std::this_thread::sleep_until(start + std::chrono::seconds(1));
+      burst = disk_burst(dir + "-burst", burst_mib, start);
+    });
   for (std::size_t i = 0; i < paced.size(); ++i) {
     std::this_thread::sleep_until(start + std::chrono::microseconds(2000 * i));
     auto sent = Clock::now();
@@ -282,6 +380,8 @@ int main(int argc, char** argv) {
   };
   while (pending() && Clock::now() - start < std::chrono::minutes(2))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  page_cache.stop();
+  if (burst_thread.joinable()) burst_thread.join();
   if (pending()) {
     std::cerr << "kafka_bench: the paced events were not all ingested within 2 minutes\n";
     return stalled();
@@ -329,6 +429,15 @@ int main(int argc, char** argv) {
   if (slow_sent_s)
     j["paced_latency_ms"]["over_100ms_sent_at_s"] = {slow_sent_s->first, slow_sent_s->second};
   j["paced_publish_ack_ms"] = spread(ack_ms);
+  j["sync_before_latency_seconds"] = sync_s;
+  j["paced_page_cache_kB"] = page_cache.result();
+  if (burst) {
+    j["disk_burst"] = {{"mib", burst_mib}};
+    if (*burst)
+      j["disk_burst"]["seconds_into_paced_run"] = {(*burst)->first, (*burst)->second};
+    else
+      j["disk_burst"]["error"] = burst->status().to_string();
+  }
   j["note"] =
       "publish_all waits for each acknowledgement (synchronous per event) in the latency run; "
       "one ledger node, durable LMDB commits, every signature verified";
