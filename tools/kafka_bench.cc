@@ -90,7 +90,7 @@ class PageCacheSampler {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
-  // The largest of each, and when (seconds after start) Writeback was largest.
+  // The largest of each, and when (seconds after start) Writeback was largest; after stop().
   nlohmann::json result() const {
     return {{"dirty_max", dirty_max_},
             {"writeback_max", writeback_max_},
@@ -331,9 +331,7 @@ int main(int argc, char** argv) {
   ::sync();
   const double sync_s = std::chrono::duration<double>(Clock::now() - sync0).count();
   std::cerr << "kafka_bench: latency run (" << paced_count << " events at 500/s"
-            << (burst_mib ? ", " + std::to_string(burst_mib) +
-                                " MiB written and flushed beside"
-                                " the shards 1 s in"
+            << (burst_mib ? ", a burst of " + std::to_string(burst_mib) + " MiB 1 s in"
                           : std::string())
             << "; unwritten data synced first in " << sync_s << " s) ...\n";
   std::vector<Event> paced;
