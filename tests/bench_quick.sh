@@ -26,6 +26,10 @@ assert not skipped, f"skipped: {skipped}"
 assert ran == want, f"missing scenarios: {want - ran}, unexpected: {ran - want}"
 for r in s["results"]:
     assert r["figure"] > 0, r
+    # The rebuild's figure is the median of its three rounds.
+    if r["scenario"] == "rebuild":
+        rounds = r["figures"]["rebuild_rounds_per_s"]
+        assert len(rounds) == 3 and round(r["figure"]) == sorted(rounds)[1], r
     # The paced run's page-cache samples (how much the kernel wrote back during it) were taken.
     if r["scenario"].startswith("ingest-kafka"):
         assert r["raw"]["paced_page_cache_kB"]["dirty_max"] >= 0, r["raw"]
