@@ -13,9 +13,9 @@
 //
 // The rebuild into LMDB runs R times (default 3) on the same log, each replacing the projections
 // of the one before, as `govcredit rebuild` does on a shard that has them; rebuild_events_per_s
-// is the median, every round's rate is in rebuild_rounds_events_per_s. One round at 100k events
-// is ~0.1 s, most of it the durable commit, whose time on this disk varies two-fold from one run
-// to the next (docs/PERFORMANCE.md §3.3).
+// is the median (of an even R, the lower middle one), every round's rate is in
+// rebuild_rounds_events_per_s. One round at 100k events is ~0.1 s, most of it the durable commit,
+// whose time on this disk varies two-fold from one run to the next (docs/PERFORMANCE.md §3.3).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
