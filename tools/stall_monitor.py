@@ -27,7 +27,7 @@ def meminfo():
     return out
 
 
-def blocked_threads(pid, every_state=False):
+def thread_states(pid, every_state=False):
     """(tid, name, wchan) of each thread of pid in state D; with every_state, of every thread,
     with its state (R running or runnable, S sleeping, D uninterruptible)."""
     found = []
@@ -84,7 +84,7 @@ def main():
         while proc.poll() is None:
             try:
                 m = meminfo()
-                threads = blocked_threads(proc.pid, args.every_thread)
+                threads = thread_states(proc.pid, args.every_thread)
                 write(f"MON {'T' if args.every_thread else 'D'}={threads} dirty_kB={m.get('Dirty')} "
                       f"writeback_kB={m.get('Writeback')}")
             except OSError:
