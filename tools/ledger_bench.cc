@@ -67,13 +67,14 @@ int main(int argc, char** argv) {
   }
   auto ledger = std::move(opened).value();
   auto t0 = Clock::now();
-  Bytes wire;
   std::vector<double> commit_ms;  // each batch's write, commit included (merges show up here)
   for (std::uint64_t i = 0; i < entries; i += batch) {
     const auto c0 = Clock::now();
     Status s = ledger->write([&](Ledger::Batch& b) {
       for (std::uint64_t j = i; j < std::min(entries, i + batch); ++j) {
-        wire = base[j % base.size()];
+        // The id is written into the base event in place: append() copies the event, so a later
+        // use may write another id into it.
+        Bytes& wire = base[j % base.size()];
         EventId id;
         const std::uint64_t n = sequential ? __builtin_bswap64(j) : j;  // big endian sorts by j
         std::memcpy(id.bytes.data(), &n, 8);

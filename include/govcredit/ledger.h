@@ -141,6 +141,10 @@ class Ledger {
     virtual void reject(Rejection r) = 0;
     // The next source offset to consume after this batch.
     virtual void set_next_offset(KafkaOffset next) = 0;
+    // The log's size with this batch's entries so far: the next seq.
+    virtual std::uint64_t size() const = 0;
+    // The head with this batch's entries so far. Waits for their hashes (which are computed
+    // beside the batch), so size() is the cheaper way to the size alone.
     virtual Head head() const = 0;
     // The side tables (projections), in this same transaction.
     virtual SideWriter& side() = 0;

@@ -139,7 +139,7 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
     results.clear();
     staged.reset();
     domain.emplace(&b.side());
-    domain->use_cache(states_, b.head().size);
+    domain->use_cache(states_, b.size());
     bool appended = false;
     KafkaOffset next = ledger_.next_offset();
     for (std::size_t index = 0; index < batch.size(); ++index) {
@@ -221,9 +221,9 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
       }
       results.push_back(std::move(r));
     }
-    if (appended) domain->flush(b.side(), b.head().size);
+    if (appended) domain->flush(b.side(), b.size());
     b.set_next_offset(next);
-    applied = b.head().size;
+    applied = b.size();
     return Status::ok();
   });
   prepared.stop();   // the workers read registry_

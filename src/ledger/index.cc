@@ -19,6 +19,22 @@ namespace {
 constexpr std::uint64_t kBitsPerId = 12;  // ~0.5% false positives with 6 probes in a 512-bit block
 constexpr int kProbes = 6;
 
+// An id as two big-endian words, which order as LMDB orders the keys (bytewise), and its seq.
+struct IdKey {
+  std::uint64_t hi, lo, seq;
+  explicit IdKey(const std::uint8_t* id, std::uint64_t s)
+      : hi(__builtin_bswap64(get_le(id, 8))), lo(__builtin_bswap64(get_le(id + 8, 8))), seq(s) {}
+  bool operator<(const IdKey& o) const { return hi != o.hi ? hi < o.hi : lo < o.lo; }
+  // The record: the id's 16 bytes and the seq's 8 (little endian).
+  void put(lmdb::Cursor& c) const {
+    std::uint8_t id[16], s[8];
+    put_le(id, __builtin_bswap64(hi), 8);
+    put_le(id + 8, __builtin_bswap64(lo), 8);
+    put_le(s, seq, 8);
+    c.put(MDB_val{16, id}, MDB_val{8, s}, MDB_APPEND);  // MDB_KEYEXIST on a repeated id
+  }
+};
+
 std::uint64_t span(std::uint32_t tier) {
   return std::uint64_t{1} << (kRunBlockBits + kRunFanBits * tier);
 }
@@ -170,18 +186,33 @@ void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, std::vector<PendingId
     const std::uint64_t k = from->seq / block, end = (k + 1) * block;
     auto to = std::find_if(from, ids.end(), [&](const PendingId& p) { return p.seq >= end; });
     const bool last = std::prev(to)->seq + 1 == end;
-    std::sort(from, to, [](const PendingId& a, const PendingId& b) { return a.id < b.id; });
+    std::vector<IdKey> keys;
+    keys.reserve(static_cast<std::size_t>(to - from));
+    for (auto it = from; it != to; ++it) keys.emplace_back(it->id.data(), it->seq);
+    std::sort(keys.begin(), keys.end());
     const MDB_dbi run = impl.index[run_slot(0, static_cast<std::uint32_t>(k % kRunFan))];
-    // A run started by this segment is written in key order; one a batch before started takes
-    // the rest of its block's ids at their places (it holds at most 1023 ids: a few pages).
-    const unsigned flags = txn.count(run) == 0 ? MDB_APPEND : 0;
+    // The run is written in key order with MDB_APPEND. When a batch before started it, its ids
+    // (at most 1023: a few pages) are read out and written again merged with these, which is
+    // cheaper than inserting these at their places, a search from the root each.
+    std::vector<IdKey> held;
+    if (txn.count(run) != 0) {
+      lmdb::Cursor c(txn, run);
+      for (bool at = c.seek(nullptr); at; at = c.next()) {
+        if (c.key().mv_size != 16 || c.value().mv_size != 8)
+          throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a malformed record");
+        held.emplace_back(static_cast<const std::uint8_t*>(c.key().mv_data),
+                          get_le(static_cast<const std::uint8_t*>(c.value().mv_data), 8));
+      }
+      txn.clear(run);
+    }
     {
       lmdb::Cursor c(txn, run);
-      for (auto it = from; it != to; ++it) {
-        std::uint8_t seq[8];
-        put_le(seq, it->seq, 8);
-        c.put(MDB_val{16, it->id.data()}, MDB_val{8, seq}, flags);
+      auto h = held.begin();
+      for (const IdKey& key : keys) {
+        for (; h != held.end() && *h < key; ++h) h->put(c);
+        key.put(c);
       }
+      for (; h != held.end(); ++h) h->put(c);
     }
     from = to;
     if (!last) continue;

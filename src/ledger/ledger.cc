@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "entry_hasher.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 #include "ledger_impl.h"
@@ -77,6 +78,8 @@ class BatchImpl final : public Ledger::Batch {
     if (impl_.filter &&
         (impl_.filter_size != n0_ || impl_.filter->count() > impl_.filter->capacity()))
       impl_.filter.reset();
+    if (!impl_.hasher) impl_.hasher = std::make_unique<EntryHasher>();
+    impl_.hasher->begin(s_.head.chain, s_.range, chain_legacy_);
   }
 
   SideWriter& side() override { return side_; }
@@ -109,28 +112,21 @@ class BatchImpl final : public Ledger::Batch {
     batch_ids_.emplace(item.id, seq.value);
     if (impl_.filter) impl_.filter->add(item.id.bytes.data());
     EntryHeader header(seq, item.partition, item.offset);
-    Digest leaf = entry_leaf_hash(header.view(), item.wire);
-    Digest chain = chain_hash(s_.head.chain, leaf);
     BeKey key(seq.value);
     if (!log_) log_.emplace(txn_, impl_.log);
+    // An entry that stores its chain hash gets it in finish(), once the hasher has it.
     const std::size_t prefix = chain_prefix(seq.value, chain_legacy_);
     std::uint8_t* out =
         log_->reserve(key.val(), prefix + kEntryHeaderSize + item.wire.size(), MDB_APPEND);
-    if (prefix) std::memcpy(out, chain.bytes.data(), 32);
+    if (prefix) std::memset(out, 0, prefix);
     std::memcpy(out + prefix, header.bytes, kEntryHeaderSize);
     std::memcpy(out + prefix + kEntryHeaderSize, item.wire.data(), item.wire.size());
-    s_.range.append(leaf, [&](const merkle::CompactRange::Node& n) {
-      if (n.level < kLowestStoredLevel) return;  // computed from the log when needed (§4)
-      BeKey k(merkle::node_position(n.level, n.index));
-      if (!merkle_) merkle_.emplace(txn_, impl_.merkle);
-      merkle_->put(k.val(), lmdb::val(n.hash.view()), MDB_APPEND);
-    });
+    impl_.hasher->add(header, item.wire);
     if (item.registry_event) {
       BeKey rk(seq.value);
       txn_.put(impl_.registry, rk.val(), MDB_val{0, nullptr}, MDB_APPEND);
     }
     s_.head.size = seq.value + 1;
-    s_.head.chain = chain;
     return {AppendOutcome::kAppended, seq};
   }
 
@@ -143,17 +139,37 @@ class BatchImpl final : public Ledger::Batch {
 
   void set_next_offset(KafkaOffset next) override { s_.next_offset = next; }
 
+  std::uint64_t size() const override { return s_.head.size; }
+
   Head head() const override {
-    Head h = s_.head;
-    h.root = s_.range.root();
-    return h;
+    const BatchHashes& hashes = impl_.hasher->sync();
+    return Head{s_.head.size, hashes.chain, hashes.range.root()};
   }
 
   // Writes the meta records that account for this batch; returns the state to adopt on commit.
   LedgerState finish() {
     log_.reset();
-    merkle_.reset();
-    write_index(txn_, impl_, ids_);
+    write_index(txn_, impl_, ids_);  // while the hasher catches up
+    const BatchHashes& hashes = impl_.hasher->sync();
+    if (!hashes.nodes.empty()) {
+      lmdb::Cursor merkle(txn_, impl_.merkle);
+      for (const merkle::CompactRange::Node& n : hashes.nodes) {
+        BeKey k(merkle::node_position(n.level, n.index));
+        merkle.put(k.val(), lmdb::val(n.hash.view()), MDB_APPEND);
+      }
+    }
+    for (const auto& [seq, chain] : hashes.chains) {  // the prefixes append() left zero
+      BeKey k(seq);
+      auto v = txn_.find(impl_.log, k.val());
+      if (!v || seq < n0_ || chain_prefix(seq, chain_legacy_) != 32)
+        throw std::logic_error("the hasher's entry " + std::to_string(seq) +
+                               " is not one of this batch that stores its chain hash");
+      Bytes value(v->begin(), v->end());
+      std::memcpy(value.data(), chain.bytes.data(), 32);
+      txn_.put(impl_.log, k.val(), lmdb::val(ByteView(value)));
+    }
+    s_.head.chain = hashes.chain;
+    s_.range = hashes.range;
     s_.head.root = s_.range.root();
     std::uint8_t head[40];
     put_le(head, s_.head.size, 8);
@@ -198,9 +214,9 @@ class BatchImpl final : public Ledger::Batch {
   const std::vector<IndexRun> runs_;  // the index runs at n0_: what lookup() searches
   LmdbSide side_;
   std::vector<PendingId> ids_;  // appended by this batch, in seq order
-  // Write cursors kept at the end of `log` and `merkle`: an MDB_APPEND through them needs no
-  // search from the root. Closed before the transaction ends (with the batch, or in finish).
-  std::optional<lmdb::Cursor> log_, merkle_;
+  // A write cursor kept at the end of `log`: an MDB_APPEND through it needs no search from the
+  // root. Closed before the transaction ends (with the batch, or in finish).
+  std::optional<lmdb::Cursor> log_;
   std::unordered_map<EventId, std::uint64_t, IdHash> batch_ids_;
 };
 

@@ -18,6 +18,8 @@
 
 namespace govcredit {
 
+class EntryHasher;  // entry_hasher.h
+
 inline constexpr std::string_view kChainPrefix{"govcredit/chain/v1\0", 19};
 inline constexpr std::uint8_t kEntryVersion = 1;
 inline constexpr std::size_t kEntryHeaderSize = 1 + 8 + 4 + 8;
@@ -149,6 +151,8 @@ struct Ledger::Impl {
   // it was last brought up to date at; only Ledger::write touches them.
   std::unique_ptr<IdFilter> filter;
   std::uint64_t filter_size = 0, lookups = 0;
+  // Hashes the writer's entries beside it, started at the first write (entry_hasher.h).
+  std::unique_ptr<EntryHasher> hasher;
   ~Impl();
   mutable std::mutex mu;  // guards state
   LedgerState state;      // GUARDED_BY(mu); written only by the writer thread

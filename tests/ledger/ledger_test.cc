@@ -1124,6 +1124,87 @@ TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
   }
 }
 
+// The entries' hashes are computed on a thread beside the batch (src/ledger/entry_hasher.h),
+// a block of 32 entries at a time, the last few by the batch itself. Whatever the batch sizes
+// (1, 31, 32, 33 and several blocks, one crossing the stored chain hash of seq 1023), a head
+// asked for mid-batch, an entry re-sent inside its own batch, and a batch that fails after
+// queueing blocks, the heads are those of the RFC 9162 reference over the entries and of the
+// chain hashed in order; verify agrees, and so does a ledger that took every entry in one batch.
+TEST(Ledger, HashesComputedBesideTheBatchAreThoseOfTheEntriesInOrder) {
+  const demo::World& big = past_a_stored_chain_hash();
+  ASSERT_GT(big.events.size(), 1100u);
+  const std::size_t n = 1100;
+  std::vector<ref::Hash> leaves;
+  std::vector<Digest> chains;
+  Digest chain{};
+  for (std::size_t i = 0; i < n; ++i) {
+    Entry e{Seq{i}, Partition{0}, KafkaOffset{static_cast<std::int64_t>(i)},
+            encode_wire(big.events[i])};
+    leaves.push_back(ref::leaf(e.leaf_data()));
+    chains.push_back(chain = next_entry_hash(chain, e));
+  }
+  auto expect_head = [&](const Head& h, std::size_t size) {
+    ASSERT_EQ(h.size, size);
+    EXPECT_EQ(ref::of(h.root), ref::mth(leaves, 0, size)) << size;
+    EXPECT_EQ(h.chain, size ? chains[size - 1] : Digest{}) << size;
+  };
+  auto item = [&](std::size_t i, const Bytes& wire) {
+    return AppendItem{wire, big.events[i].id, false, Partition{0},
+                      KafkaOffset{static_cast<std::int64_t>(i)}};
+  };
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  std::size_t next = 0;
+  bool failed_one = false;
+  for (std::size_t size : {1, 31, 32, 33, 100, 200, 600, 103}) {
+    ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
+      for (std::size_t i = next; i < next + size; ++i) {
+        const Bytes wire = encode_wire(big.events[i]);
+        EXPECT_EQ(b.append(item(i, wire)).outcome, AppendOutcome::kAppended);
+        if (i == next + size / 2) {
+          expect_head(b.head(), i + 1);
+          EXPECT_EQ(b.size(), i + 1);
+          // The same event again, inside its own batch: found, nothing appended or hashed.
+          AppendResult again = b.append(item(i, wire));
+          EXPECT_EQ(again.outcome, AppendOutcome::kAlreadyPresent);
+          EXPECT_EQ(again.seq.value, i);
+        }
+      }
+      b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(next + size)});
+      return Status::ok();
+    }));
+    next += size;
+    expect_head(l->head(), next);
+    if (next == 197) {  // a batch that queues several blocks and then fails leaves nothing
+      failed_one = true;
+      Status failed = l->write([&](Ledger::Batch& b) {
+        for (std::size_t i = next; i < next + 150; ++i)
+          b.append(item(i, encode_wire(big.events[i])));
+        return Status(Reason::kInternal, "give up");
+      });
+      EXPECT_EQ(failed.reason(), Reason::kInternal);
+      expect_head(l->head(), next);
+    }
+  }
+  ASSERT_EQ(next, n);
+  ASSERT_TRUE(failed_one);
+  auto stored = l->entry_hash(Seq{1023});
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(*stored, chains[1023]);
+  VerifyReport r = l->verify(VerifyOptions{.chunk_level = 0});
+  EXPECT_TRUE(r.ok) << r.problem.to_string();
+  testing::TempDir one_dir;
+  auto one = open(one_dir.path());
+  append_in_one_batch(
+      *one, std::vector<Event>(big.events.begin(), big.events.begin() + static_cast<long>(n)));
+  EXPECT_EQ(one->head().root, l->head().root);
+  EXPECT_EQ(one->head().chain, l->head().chain);
+  one.reset();
+  l.reset();
+  EXPECT_EQ(dump(one_dir.path(), "log"), dump(dir.path(), "log"));
+  EXPECT_EQ(dump(one_dir.path(), "merkle"), dump(dir.path(), "merkle"));
+}
+
 // scan_wire hands out each entry's wire form where LMDB holds it: the same seqs and bytes as
 // scan's copies, in a range starting and ending mid-log that includes an entry stored with a
 // chain hash (seq 1023); an entry cut short behind the ledger's back is refused as corrupt.
