@@ -36,7 +36,10 @@ void EntryHasher::add(const EntryHeader& header, ByteView wire) {
   b.ends.push_back(b.data.size());
   if (b.ends.size() < kBlock) return;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    // A batch that appends faster than the thread hashes waits here rather than queueing its
+    // whole self in copies.
+    done_.wait(lock, [&] { return queued_.size() < kMaxQueued; });
     queued_.push_back(std::move(filling_));
     if (!spare_.empty()) {
       filling_ = std::move(spare_.back());
@@ -49,7 +52,7 @@ void EntryHasher::add(const EntryHeader& header, ByteView wire) {
 
 void EntryHasher::sync_idle() {
   std::unique_lock lock(mu_);
-  idle_.wait(lock, [&] { return !busy_ && queued_.empty(); });
+  done_.wait(lock, [&] { return !busy_ && queued_.empty(); });
 }
 
 const BatchHashes& EntryHasher::sync() {
@@ -101,7 +104,7 @@ void EntryHasher::run() {
     if (!problem.empty() && failed_.empty()) failed_ = problem;
     spare_.push_back(std::move(b));
     busy_ = false;
-    if (queued_.empty()) idle_.notify_all();
+    done_.notify_all();  // sync() may wait for the queue to empty, add() for room in it
   }
 }
 

@@ -51,6 +51,8 @@ class EntryHasher {
   const BatchHashes& sync();
 
   static constexpr std::size_t kBlock = 32;
+  // Blocks queued at most: add() waits for the thread beyond (2,048 entries, ~1 MB).
+  static constexpr std::size_t kMaxQueued = 64;
 
  private:
   // Entries handed over together: each one's header ‖ wire, end to end.
@@ -70,7 +72,7 @@ class EntryHasher {
   BatchHashes out_;                 // touched by the thread only while busy_ or queued_
   std::unique_ptr<Block> filling_;  // the caller's
   std::mutex mu_;
-  std::condition_variable work_, idle_;
+  std::condition_variable work_, done_;        // a block queued; a block hashed
   std::deque<std::unique_ptr<Block>> queued_;  // GUARDED_BY(mu_), oldest first
   std::vector<std::unique_ptr<Block>> spare_;  // GUARDED_BY(mu_)
   bool busy_ = false, stop_ = false;           // GUARDED_BY(mu_)

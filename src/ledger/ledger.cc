@@ -151,6 +151,9 @@ class BatchImpl final : public Ledger::Batch {
     log_.reset();
     write_index(txn_, impl_, ids_);  // while the hasher catches up
     const BatchHashes& hashes = impl_.hasher->sync();
+    if (hashes.range.size() != s_.head.size)
+      throw std::logic_error("the hasher holds " + std::to_string(hashes.range.size()) +
+                             " entries, the batch " + std::to_string(s_.head.size));
     if (!hashes.nodes.empty()) {
       lmdb::Cursor merkle(txn_, impl_.merkle);
       for (const merkle::CompactRange::Node& n : hashes.nodes) {

@@ -15,6 +15,7 @@
 #include "govcredit/encoding.h"
 #include "govcredit/ingest.h"
 #include "govcredit/merkle.h"
+#include "ledger/entry_hasher.h"
 #include "ledger/ledger_impl.h"
 #include "ledger/lmdb.h"
 #include "ledger/rfc9162_reference.h"
@@ -1203,6 +1204,51 @@ TEST(Ledger, HashesComputedBesideTheBatchAreThoseOfTheEntriesInOrder) {
   l.reset();
   EXPECT_EQ(dump(one_dir.path(), "log"), dump(dir.path(), "log"));
   EXPECT_EQ(dump(one_dir.path(), "merkle"), dump(dir.path(), "merkle"));
+}
+
+// The hasher alone, fed far faster than it hashes (add() only copies): 5,000 entries, more than
+// its queue holds (kMaxQueued blocks), so add() waits for room; the hashes are those computed in
+// order, one entry after the other, with a sync() half-way and another batch after.
+TEST(EntryHasher, AQueueFedFasterThanItHashesGivesTheHashesInOrder) {
+  const std::size_t n = 5000;
+  static_assert(5000 > EntryHasher::kBlock * EntryHasher::kMaxQueued);
+  EntryHasher hasher;
+  for (int round = 0; round < 2; ++round) {
+    const Digest start = sha256(as_bytes(std::string_view(round ? "after" : "first")));
+    merkle::CompactRange range;  // a log that begins here
+    Digest chain = start;
+    std::vector<merkle::CompactRange::Node> nodes;
+    std::vector<std::pair<std::uint64_t, Digest>> chains;
+    hasher.begin(start, merkle::CompactRange{}, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      Bytes wire(40 + i % 300, static_cast<std::uint8_t>(i * 7 + round));
+      EntryHeader header(Seq{i}, Partition{2}, KafkaOffset{static_cast<std::int64_t>(i * 3)});
+      hasher.add(header, wire);
+      const Digest leaf = entry_leaf_hash(header.view(), wire);
+      chain = chain_hash(chain, leaf);
+      if (stores_chain(i, 0)) chains.emplace_back(i, chain);
+      range.append(leaf, [&](const merkle::CompactRange::Node& node) {
+        if (node.level >= kLowestStoredLevel) nodes.push_back(node);
+      });
+      if (i == n / 2) {
+        const BatchHashes& mid = hasher.sync();
+        EXPECT_EQ(mid.chain, chain);
+        EXPECT_EQ(mid.range.root(), range.root());
+      }
+    }
+    const BatchHashes& h = hasher.sync();
+    EXPECT_EQ(h.chain, chain);
+    EXPECT_EQ(h.range.size(), n);
+    EXPECT_EQ(h.range.root(), range.root());
+    ASSERT_EQ(h.nodes.size(), nodes.size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      EXPECT_EQ(h.nodes[i].level, nodes[i].level) << i;
+      EXPECT_EQ(h.nodes[i].index, nodes[i].index) << i;
+      EXPECT_EQ(h.nodes[i].hash, nodes[i].hash) << i;
+    }
+    EXPECT_EQ(h.chains, chains);
+    EXPECT_EQ(chains.size(), n / kChainStride);
+  }
 }
 
 // scan_wire hands out each entry's wire form where LMDB holds it: the same seqs and bytes as
