@@ -97,7 +97,9 @@ void EntryHasher::run() {
     try {
       hash(*b);
     } catch (const std::exception& e) {
-      problem = e.what();
+      problem = *e.what() ? e.what() : "an exception without a message";
+    } catch (...) {
+      problem = "an exception that is no std::exception";
     }
     b->clear();
     lock.lock();

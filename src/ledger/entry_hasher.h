@@ -32,6 +32,7 @@ struct BatchHashes {
   std::vector<std::pair<std::uint64_t, Digest>> chains;
 };
 
+// Used by one thread at a time (the ledger's writer); the hashing thread is its own.
 class EntryHasher {
  public:
   EntryHasher();
