@@ -180,7 +180,7 @@ void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, st
 
 }  // namespace
 
-void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, std::vector<PendingId>& ids) {
+void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, const std::vector<PendingId>& ids) {
   const std::uint64_t block = span(0);
   for (auto from = ids.begin(); from != ids.end();) {
     const std::uint64_t k = from->seq / block, end = (k + 1) * block;

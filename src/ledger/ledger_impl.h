@@ -208,7 +208,7 @@ struct PendingId {
 };
 // Writes a batch's ids (in seq order, continuing the log) into their tier-0 runs and merges the
 // runs of every block the batch completed (LEDGER_FORMAT.md §11).
-void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, std::vector<PendingId>& ids);
+void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, const std::vector<PendingId>& ids);
 // A filter holding every id of these runs, sized for n entries and growth.
 std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl& impl,
                                        const std::vector<IndexRun>& runs, std::uint64_t n);
