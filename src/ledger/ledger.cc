@@ -189,15 +189,19 @@ class BatchImpl final : public Ledger::Batch {
  private:
   // The seq of `id` if the shard or this batch holds it.
   std::optional<std::uint64_t> lookup(const EventId& id) {
-    if (auto it = batch_ids_.find(id); it != batch_ids_.end()) return it->second;
     // Without the filter every run is searched; it is built once the searches would have cost
-    // more than reading every id once (a few hundred nanoseconds a search, tens per id read).
-    if (!impl_.filter && ++impl_.lookups * 32 >= n0_) {
+    // more than reading every id once (a few hundred nanoseconds a search, tens per id read),
+    // and built again as soon as it is needed after that. (Counting the searches anew after each
+    // drop made a bulk append search every run for n/32 of its ids each time its filter filled.)
+    if (!impl_.filter && (impl_.filter_paid || ++impl_.lookups * 32 >= n0_)) {
       impl_.filter = build_filter(txn_, impl_, runs_, n0_);
       impl_.filter_size = n0_;
+      impl_.filter_paid = true;
       for (const PendingId& p : ids_) impl_.filter->add(p.id.data());
     }
+    // The filter holds this batch's ids too, so an id it has never seen is in neither place.
     if (impl_.filter && !impl_.filter->may_contain(id.bytes.data())) return std::nullopt;
+    if (auto it = batch_ids_.find(id); it != batch_ids_.end()) return it->second;
     return impl_.find_id(txn_, id.bytes.data(), runs_);
   }
 

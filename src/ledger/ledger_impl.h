@@ -148,9 +148,11 @@ struct Ledger::Impl {
   int writer_lock = -1;   // fd holding flock(LOCK_EX) on dir/writer.lock once claimed
   bool upgraded = false;  // whether this handle has seen the shard in kStorageFormat (writer)
   // The writer's id filter, built once enough look-ups make it pay (index.cc), and the log size
-  // it was last brought up to date at; only Ledger::write touches them.
+  // it was last brought up to date at; only Ledger::write touches them. One that was built and
+  // then dropped (full, or another writer's entries missing) is built again at the next look-up.
   std::unique_ptr<IdFilter> filter;
   std::uint64_t filter_size = 0, lookups = 0;
+  bool filter_paid = false;
   // Hashes the writer's entries beside it, started at the first write (entry_hasher.h).
   std::unique_ptr<EntryHasher> hasher;
   ~Impl();
