@@ -202,6 +202,7 @@ class BatchImpl final : public Ledger::Batch {
     // The filter holds this batch's ids too, so an id it has never seen is in neither place.
     if (impl_.filter && !impl_.filter->may_contain(id.bytes.data())) return std::nullopt;
     if (auto it = batch_ids_.find(id); it != batch_ids_.end()) return it->second;
+    ++impl_.searches;
     return impl_.find_id(txn_, id.bytes.data(), runs_);
   }
 
@@ -850,6 +851,10 @@ Status Ledger::make_room(std::uint64_t bytes) {
 
 void Ledger::fail_commits_as_full_for_testing(int n) {
   impl_->env->fail_commits_as_full(n);
+}
+
+std::uint64_t Ledger::index_searches_for_testing() const {
+  return impl_->searches;
 }
 
 std::uint64_t Ledger::store_bytes() const {

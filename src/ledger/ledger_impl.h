@@ -151,7 +151,7 @@ struct Ledger::Impl {
   // it was last brought up to date at; only Ledger::write touches them. One that was built and
   // then dropped (full, or another writer's entries missing) is built again at the next look-up.
   std::unique_ptr<IdFilter> filter;
-  std::uint64_t filter_size = 0, lookups = 0;
+  std::uint64_t filter_size = 0, lookups = 0, searches = 0;
   bool filter_paid = false;
   // Hashes the writer's entries beside it, started at the first write (entry_hasher.h).
   std::unique_ptr<EntryHasher> hasher;
