@@ -10,7 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev liblmdb-dev lmdb-utils libcereal-dev libboost-dev libssl-dev openssl
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libtomlplusplus-dev libbenchmark-dev libmimalloc-dev clang-format
+  libtomlplusplus-dev libbenchmark-dev libmimalloc-dev libabsl-dev clang-format
   clang libclang-rt-14-dev valgrind
   default-jre-headless maven
 )
