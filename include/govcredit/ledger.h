@@ -216,8 +216,9 @@ class Ledger {
   // For tests: the next n writes (write, write_side, rebuilds) meet a full map at their commit,
   // as a commit can when it allocates the free list's pages, and are run again on a larger map.
   void fail_commits_as_full_for_testing(int n);
-  // For tests: how many of this handle's look-ups of an id (re-send detection in write batches)
-  // searched the event index's runs, that is, got past the writer's filter.
+  // For tests: how many of this handle's write-batch look-ups of an id (an append's re-send
+  // check, the projections' look-up of the entry that created an object) searched the event
+  // index's runs, that is, got past the writer's filter and the batch's own ids.
   std::uint64_t index_searches_for_testing() const;
 
   // Opaque: defined in src/ledger/ledger_impl.h; callers never see it.
