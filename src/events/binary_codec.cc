@@ -59,13 +59,17 @@ class SpanInputArchive
 
   // The next n bytes, consumed.
   ByteView take(std::size_t n) {
-    if (n > remaining())
-      throw cereal::Exception("failed to read " + std::to_string(n) +
-                              " bytes: " + std::to_string(remaining()) + " left");
+    if (n > remaining()) [[unlikely]]
+      overrun(n);
     ByteView out = in_.subspan(at_, n);
     at_ += n;
     return out;
   }
+  // A number, read as cereal reads an arithmetic value (the same bytes), without going through
+  // the archive's dispatch: size tags, flags and numbers are most of the decoder's calls.
+  template <class T>
+  requires std::is_arithmetic_v<T>
+  void number(T& v) { loadBinary<sizeof(T)>(&v, sizeof(T)); }
   template <std::size_t DataSize>
   void loadBinary(void* data, std::size_t size) {
     ByteView from = take(size);
@@ -77,6 +81,11 @@ class SpanInputArchive
   }
 
  private:
+  [[noreturn, gnu::cold, gnu::noinline]] void overrun(std::size_t n) const {
+    throw cereal::Exception("failed to read " + std::to_string(n) +
+                            " bytes: " + std::to_string(remaining()) + " left");
+  }
+
   ByteView in_;
   std::size_t at_ = 0;
 };
@@ -145,7 +154,7 @@ struct Reader {
 
   std::uint64_t length(std::string_view name, std::size_t max) {
     std::uint64_t n = 0;
-    ar(cereal::make_size_tag(n));
+    ar.number(n);  // a size tag: u64
     if (n > max)
       fail(Reason::kFieldTooLong, std::string(name) + ": " + std::to_string(n) +
                                       " exceeds the limit of " + std::to_string(max));
@@ -176,8 +185,8 @@ struct Reader {
            std::string(name) + ": '" + std::string(s) + "' is not a known value");
     e = *v;
   }
-  void operator()(std::string_view, Timestamp& t, const FieldSpec&) { ar(t.ms); }
-  void operator()(std::string_view, std::int64_t& v, const FieldSpec&) { ar(v); }
+  void operator()(std::string_view, Timestamp& t, const FieldSpec&) { ar.number(t.ms); }
+  void operator()(std::string_view, std::int64_t& v, const FieldSpec&) { ar.number(v); }
   template <std::size_t N, class Tag>
   void operator()(std::string_view, FixedBytes<N, Tag>& f, const FieldSpec&) {
     ar(cereal::binary_data(f.bytes.data(), N));
@@ -192,7 +201,7 @@ struct Reader {
   template <class T>
   void operator()(std::string_view name, std::optional<T>& o, const FieldSpec& spec) {
     std::uint8_t present = 0;
-    ar(present);
+    ar.number(present);
     if (present > 1)
       fail(Reason::kBinaryMalformed, std::string(name) + ": presence flag must be 0 or 1");
     if (present == 0) {
@@ -206,7 +215,7 @@ struct Reader {
   template <class T>
   void operator()(std::string_view name, std::vector<T>& v, const FieldSpec& spec) {
     std::uint64_t n = 0;
-    ar(cereal::make_size_tag(n));
+    ar.number(n);  // a size tag: u64
     if (n > spec.max_items)
       fail(Reason::kFieldTooLong, std::string(name) + ": " + std::to_string(n) +
                                       " items exceed the limit of " +
@@ -411,7 +420,7 @@ Status decode(ByteView wire, bool validate, Event& e) {
         wire.subspan(kEventSigningPrefix.size(), wire.size() - 64 - kEventSigningPrefix.size());
     SpanInputArchive ar(body);
     Reader r{ar};
-    ar(e.version);
+    ar.number(e.version);
     if (e.version != kFormatVersion)
       return Status(Reason::kVersionUnsupported,
                     "format version " + std::to_string(e.version) + " is not supported");
@@ -422,7 +431,7 @@ Status decode(ByteView wire, bool validate, Event& e) {
     e.subject.value = r.str("subject", kEnvelopeStringMax);
     e.issuer.value = r.str("issuer", kEnvelopeStringMax);
     e.key_id.value = r.str("key_id", kEnvelopeStringMax);
-    ar(e.issued_at.ms);
+    ar.number(e.issued_at.ms);
     std::visit(
         [&](auto& p) {
           p.fields([&](std::string_view n, auto& m, const FieldSpec& s) { r(n, m, s); });
