@@ -161,30 +161,17 @@ void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, st
   std::vector<Head> heap;
   for (std::size_t i = 0; i < cursors.size(); ++i) heap.push_back(head(i));
   std::make_heap(heap.begin(), heap.end(), std::greater<>{});
-  // The smallest id is written and its cursor's next id takes its place at the top, sifted down
-  // once (a pop and a push would sift twice).
-  auto sift_down = [&] {
-    const Head x = heap[0];
-    std::size_t at = 0;
-    for (std::size_t c; (c = 2 * at + 1) < heap.size(); at = c) {
-      if (c + 1 < heap.size() && heap[c] > heap[c + 1]) ++c;
-      if (!(x > heap[c])) break;
-      heap[at] = heap[c];
-    }
-    heap[at] = x;
-  };
   while (!heap.empty()) {
-    const std::size_t i = heap[0].cursor;
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
+    const std::size_t i = heap.back().cursor;
     MDB_val k = cursors[i]->key(), v = cursors[i]->value();
     out.put(k, v, MDB_APPEND);  // MDB_KEYEXIST on a repeated id
     if (cursors[i]->next()) {
-      heap[0] = head(i);
+      heap.back() = head(i);
+      std::push_heap(heap.begin(), heap.end(), std::greater<>{});
     } else {
-      heap[0] = heap.back();
       heap.pop_back();
-      if (heap.empty()) break;
     }
-    sift_down();
   }
   cursors.clear();
   for (std::uint32_t t = 0; t < tier; ++t)
