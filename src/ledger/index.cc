@@ -8,7 +8,13 @@
 // key order with MDB_APPEND. Each id is rewritten once per tier it climbs (log₈ n/1024 times),
 // always sequentially. Which runs exist, and which seqs each holds, is a function of the log's
 // size alone, so a replay builds the same runs however its batches fell.
+//
+// A run stores its records in chunks of kChunkRecords (format 5): one LMDB record, written with
+// one put and read with one cursor step, for 83 ids. One LMDB record per id (formats 3 and 4)
+// made LMDB's per-record put over half of a merge, and a 1M-entry append spend ~15% of its time
+// on the index (PERFORMANCE.md §5.18).
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 #include "ledger_impl.h"
@@ -25,14 +31,46 @@ struct IdKey {
   explicit IdKey(const std::uint8_t* id, std::uint64_t s)
       : hi(__builtin_bswap64(get_le(id, 8))), lo(__builtin_bswap64(get_le(id + 8, 8))), seq(s) {}
   bool operator<(const IdKey& o) const { return hi != o.hi ? hi < o.hi : lo < o.lo; }
-  // The record: the id's 16 bytes and the seq's 8 (little endian).
-  void put(lmdb::Cursor& c) const {
-    std::uint8_t id[16], s[8];
+  template <class Writer>
+  void put(Writer& w) const {
+    std::uint8_t id[16];
     put_le(id, __builtin_bswap64(hi), 8);
     put_le(id + 8, __builtin_bswap64(lo), 8);
-    put_le(s, seq, 8);
-    c.put(MDB_val{16, id}, MDB_val{8, s}, MDB_APPEND);  // MDB_KEYEXIST on a repeated id
+    w.add(id, seq);
   }
+};
+
+// Writes one empty run's records, given in increasing id order, in chunks: full ones, then the
+// rest (LEDGER_FORMAT.md §11). Throws MDB_KEYEXIST on an id not above the one before.
+class RunWriter {
+ public:
+  RunWriter(lmdb::Txn& txn, MDB_dbi dbi) : c_(txn, dbi) {}
+  void add(const std::uint8_t* id, std::uint64_t seq) {
+    if (any_ && std::memcmp(id, last_, 16) <= 0)
+      throw lmdb::LmdbError(MDB_KEYEXIST,
+                            "an event index run would hold an id twice, or out of order");
+    std::uint8_t* r = chunk_ + n_ * kRunRecordSize;
+    std::memcpy(r, id, 16);
+    put_le(r + 16, seq, 8);
+    std::memcpy(last_, id, 16);
+    any_ = true;
+    if (++n_ == kChunkRecords) flush();
+  }
+  // Writes the last chunk.
+  void finish() {
+    if (n_ > 0) flush();
+  }
+
+ private:
+  void flush() {
+    c_.put(MDB_val{16, chunk_}, MDB_val{n_ * kRunRecordSize, chunk_}, MDB_APPEND);
+    n_ = 0;
+  }
+  lmdb::Cursor c_;
+  std::uint8_t chunk_[kChunkRecords * kRunRecordSize];
+  std::uint8_t last_[16];
+  std::size_t n_ = 0;
+  bool any_ = false;
 };
 
 std::uint64_t span(std::uint32_t tier) {
@@ -40,6 +78,111 @@ std::uint64_t span(std::uint32_t tier) {
 }
 
 }  // namespace
+
+RunCursor::RunCursor(const lmdb::Txn& txn, MDB_dbi dbi, bool chunked)
+    : c_(txn, dbi), chunked_(chunked) {
+  load(c_.seek(nullptr));
+  settle();
+}
+
+std::uint64_t RunCursor::seq() const {
+  return get_le(p_ + 16, 8);
+}
+
+void RunCursor::next() {
+  std::memcpy(last_, p_, 16);
+  any_ = true;
+  p_ += kRunRecordSize;
+  settle();
+}
+
+void RunCursor::load(bool at) {
+  for (; at; at = c_.next()) {
+    const MDB_val &k = c_.key(), &v = c_.value();
+    if (k.mv_size != 16) {
+      malformed_ = true;
+      continue;
+    }
+    if (!chunked_) {
+      if (v.mv_size != 8) {
+        malformed_ = true;
+        continue;
+      }
+      std::memcpy(record_, k.mv_data, 16);
+      std::memcpy(record_ + 16, v.mv_data, 8);
+      p_ = record_;
+      end_ = record_ + kRunRecordSize;
+      return;
+    }
+    if (v.mv_size == 0 || v.mv_size % kRunRecordSize != 0 ||
+        v.mv_size > kChunkRecords * kRunRecordSize || std::memcmp(k.mv_data, v.mv_data, 16) != 0) {
+      malformed_ = true;
+      continue;
+    }
+    p_ = static_cast<const std::uint8_t*>(v.mv_data);
+    end_ = p_ + v.mv_size;
+    return;
+  }
+  p_ = end_ = nullptr;
+  done_ = true;
+}
+
+void RunCursor::settle() {
+  for (;;) {
+    while (p_ != end_ && any_ && std::memcmp(p_, last_, 16) <= 0) {  // out of order: skipped
+      malformed_ = true;
+      p_ += kRunRecordSize;
+    }
+    if (p_ != end_ || done_) return;
+    load(c_.next());
+  }
+}
+
+std::optional<std::uint64_t> find_in_run(const lmdb::Txn& txn, MDB_dbi dbi, bool chunked,
+                                         const std::uint8_t* id) {
+  MDB_val key{16, const_cast<std::uint8_t*>(id)};
+  if (!chunked) {
+    auto v = txn.find(dbi, key);
+    if (v && v->size() == 8) return get_le(v->data(), 8);
+    return std::nullopt;
+  }
+  // The chunk whose first id is the greatest at or below id.
+  lmdb::Cursor c(txn, dbi);
+  bool at = c.seek(&key);
+  if (!at || c.key().mv_size != 16 || std::memcmp(c.key().mv_data, id, 16) != 0)
+    at = at ? c.prev() : c.last();
+  if (!at || c.value().mv_size % kRunRecordSize != 0) return std::nullopt;
+  const auto* p = static_cast<const std::uint8_t*>(c.value().mv_data);
+  std::size_t lo = 0, hi = c.value().mv_size / kRunRecordSize;
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    const int cmp = std::memcmp(p + mid * kRunRecordSize, id, 16);
+    if (cmp == 0) return get_le(p + mid * kRunRecordSize + 16, 8);
+    if (cmp < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return std::nullopt;
+}
+
+void chunk_run(lmdb::Txn& txn, MDB_dbi dbi) {
+  std::vector<std::pair<std::array<std::uint8_t, 16>, std::uint64_t>> records;
+  {
+    RunCursor c(txn, dbi, false);
+    for (; c.valid(); c.next()) {
+      records.emplace_back();
+      std::memcpy(records.back().first.data(), c.id(), 16);
+      records.back().second = c.seq();
+    }
+    if (c.malformed())
+      throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a malformed record");
+  }
+  txn.clear(dbi);
+  RunWriter w(txn, dbi);
+  for (const auto& [id, seq] : records) w.add(id.data(), seq);
+  w.finish();
+}
 
 std::string index_slot_name(std::size_t slot) {
   if (slot == 0) return "event_index";
@@ -105,28 +248,26 @@ std::uint64_t Ledger::Impl::index_legacy(const lmdb::Txn& txn, std::uint64_t n) 
 }
 
 std::vector<IndexRun> Ledger::Impl::runs(const lmdb::Txn& txn, std::uint64_t n) const {
-  return index_runs(n, index_legacy(txn, n));
+  std::vector<IndexRun> out = index_runs(n, index_legacy(txn, n));
+  const std::uint32_t f = format(txn);
+  for (IndexRun& r : out) r.chunked = chunked_slot(r.slot, f);
+  return out;
 }
 
 std::optional<std::uint64_t> Ledger::Impl::find_id(const lmdb::Txn& txn, const std::uint8_t* id,
                                                    const std::vector<IndexRun>& runs) const {
   // The newest runs first: an id that is looked up is most often a recent event's (a record's
   // verification follows its submission by days).
-  for (auto r = runs.rbegin(); r != runs.rend(); ++r) {
-    auto v = txn.find(index[r->slot], MDB_val{16, const_cast<std::uint8_t*>(id)});
-    if (v && v->size() == 8) return get_le(v->data(), 8);
-  }
+  for (auto r = runs.rbegin(); r != runs.rend(); ++r)
+    if (auto seq = find_in_run(txn, index[r->slot], r->chunked, id)) return seq;
   return std::nullopt;
 }
 
 std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl& impl,
                                        const std::vector<IndexRun>& runs, std::uint64_t n) {
   auto f = std::make_unique<IdFilter>(n + std::max<std::uint64_t>(n / 2, 1 << 16));
-  for (const IndexRun& r : runs) {
-    lmdb::Cursor c(txn, impl.index[r.slot]);
-    for (bool at = c.seek(nullptr); at; at = c.next())
-      if (c.key().mv_size == 16) f->add(static_cast<const std::uint8_t*>(c.key().mv_data));
-  }
+  for (const IndexRun& r : runs)
+    for (RunCursor c(txn, impl.index[r.slot], r.chunked); c.valid(); c.next()) f->add(c.id());
   return f;
 }
 
@@ -138,12 +279,10 @@ void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, st
   if (txn.count(impl.index[target]) != 0)
     throw lmdb::LmdbError(MDB_CORRUPTED, "event index run " + index_slot_name(target) +
                                              " should be empty before a merge but is not");
-  std::vector<std::unique_ptr<lmdb::Cursor>> cursors;
+  std::vector<std::unique_ptr<RunCursor>> cursors;
   for (std::uint32_t t = 0; t < tier; ++t)
-    for (std::uint32_t j = 0; j < kRunFan; ++j) {
-      auto c = std::make_unique<lmdb::Cursor>(txn, impl.index[run_slot(t, j)]);
-      if (c->seek(nullptr)) cursors.push_back(std::move(c));
-    }
+    for (std::uint32_t j = 0; j < kRunFan; ++j)
+      cursors.push_back(std::make_unique<RunCursor>(txn, impl.index[run_slot(t, j)], true));
   // A min-heap of the cursors' current ids, each as two big-endian words (the ids' byte order).
   struct Head {
     std::uint64_t hi, lo;
@@ -151,28 +290,30 @@ void merge_runs(lmdb::Txn& txn, const Ledger::Impl& impl, std::uint32_t tier, st
     bool operator>(const Head& o) const { return hi != o.hi ? hi > o.hi : lo > o.lo; }
   };
   auto head = [&](std::size_t i) {
-    const MDB_val& k = cursors[i]->key();
-    if (k.mv_size != 16)
-      throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a key that is not an id");
-    const auto* p = static_cast<const std::uint8_t*>(k.mv_data);
+    const std::uint8_t* p = cursors[i]->id();
     return Head{__builtin_bswap64(get_le(p, 8)), __builtin_bswap64(get_le(p + 8, 8)), i};
   };
-  lmdb::Cursor out(txn, impl.index[target]);
+  RunWriter out(txn, impl.index[target]);
   std::vector<Head> heap;
-  for (std::size_t i = 0; i < cursors.size(); ++i) heap.push_back(head(i));
+  for (std::size_t i = 0; i < cursors.size(); ++i)
+    if (cursors[i]->valid()) heap.push_back(head(i));
   std::make_heap(heap.begin(), heap.end(), std::greater<>{});
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
-    const std::size_t i = heap.back().cursor;
-    MDB_val k = cursors[i]->key(), v = cursors[i]->value();
-    out.put(k, v, MDB_APPEND);  // MDB_KEYEXIST on a repeated id
-    if (cursors[i]->next()) {
-      heap.back() = head(i);
+    RunCursor& c = *cursors[heap.back().cursor];
+    out.add(c.id(), c.seq());  // MDB_KEYEXIST on a repeated id
+    c.next();
+    if (c.valid()) {
+      heap.back() = head(heap.back().cursor);
       std::push_heap(heap.begin(), heap.end(), std::greater<>{});
     } else {
       heap.pop_back();
     }
   }
+  out.finish();
+  for (const auto& c : cursors)
+    if (c->malformed())
+      throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a malformed chunk");
   cursors.clear();
   for (std::uint32_t t = 0; t < tier; ++t)
     for (std::uint32_t j = 0; j < kRunFan; ++j) txn.clear(impl.index[run_slot(t, j)]);
@@ -192,27 +333,24 @@ void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, const std::vector<Pen
     std::sort(keys.begin(), keys.end());
     const MDB_dbi run = impl.index[run_slot(0, static_cast<std::uint32_t>(k % kRunFan))];
     // The run is written in key order with MDB_APPEND. When a batch before started it, its ids
-    // (at most 1023: a few pages) are read out and written again merged with these, which is
-    // cheaper than inserting these at their places, a search from the root each.
+    // (at most 1023: thirteen chunks) are read out and written again merged with these.
     std::vector<IdKey> held;
     if (txn.count(run) != 0) {
-      lmdb::Cursor c(txn, run);
-      for (bool at = c.seek(nullptr); at; at = c.next()) {
-        if (c.key().mv_size != 16 || c.value().mv_size != 8)
-          throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a malformed record");
-        held.emplace_back(static_cast<const std::uint8_t*>(c.key().mv_data),
-                          get_le(static_cast<const std::uint8_t*>(c.value().mv_data), 8));
-      }
+      RunCursor c(txn, run, true);
+      for (; c.valid(); c.next()) held.emplace_back(c.id(), c.seq());
+      if (c.malformed())
+        throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a malformed chunk");
       txn.clear(run);
     }
     {
-      lmdb::Cursor c(txn, run);
+      RunWriter w(txn, run);
       auto h = held.begin();
       for (const IdKey& key : keys) {
-        for (; h != held.end() && *h < key; ++h) h->put(c);
-        key.put(c);
+        for (; h != held.end() && *h < key; ++h) h->put(w);
+        key.put(w);
       }
-      for (; h != held.end(); ++h) h->put(c);
+      for (; h != held.end(); ++h) h->put(w);
+      w.finish();
     }
     from = to;
     if (!last) continue;

@@ -390,7 +390,11 @@ void Ledger::Impl::upgrade(lmdb::Txn& txn) const {
   // The ids indexed so far stay where they are, in slot 0 (`event_index`).
   if (f < 3) txn.put(meta, lmdb::val(kMetaIndexLegacy), MDB_val{8, legacy});
   // The entries so far keep their chain hashes.
-  txn.put(meta, lmdb::val(kMetaChainLegacy), MDB_val{8, legacy});
+  if (f < 4) txn.put(meta, lmdb::val(kMetaChainLegacy), MDB_val{8, legacy});
+  // The runs are written again in chunks.
+  if (f == 3 || f == 4)
+    for (std::size_t slot = 1; slot < kIndexSlots; ++slot)
+      if (txn.count(index[slot]) != 0) chunk_run(txn, index[slot]);
   put_le(fmt, kStorageFormat, 4);
   txn.put(meta, lmdb::val(kMetaFormat), MDB_val{4, fmt});
 }
@@ -495,7 +499,7 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   Status result;
   LedgerState adopted;
   try {
-    if (!impl_->upgraded) {  // an older shard becomes format 4 before its next entry
+    if (!impl_->upgraded) {  // an older shard becomes format 5 before its next entry
       impl_->env->write([&](lmdb::Txn& txn) { impl_->upgrade(txn); });
       impl_->upgraded = true;
     }

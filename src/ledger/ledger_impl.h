@@ -25,10 +25,11 @@ inline constexpr std::uint8_t kEntryVersion = 1;
 inline constexpr std::size_t kEntryHeaderSize = 1 + 8 + 4 + 8;
 // Format 2 stores only the Merkle nodes of level kLowestStoredLevel and up (LEDGER_FORMAT.md §4);
 // format 3 keeps the event index in runs (§11); format 4 stores the chain hash of every
-// kChainStride-th entry instead of every entry's (§2). Formats 1 (before 2026-12-01: every Merkle
-// node), 2 (one `event_index` database) and 3 are read as they are and converted at a shard's
+// kChainStride-th entry instead of every entry's (§2); format 5 packs each run's records into
+// chunks (§11). Formats 1 (before 2026-12-01: every Merkle node), 2 (one `event_index` database),
+// 3 and 4 (one LMDB record per id in the runs) are read as they are and converted at a shard's
 // first write.
-inline constexpr std::uint32_t kStorageFormat = 4;
+inline constexpr std::uint32_t kStorageFormat = 5;
 inline constexpr std::uint32_t kLowestStoredLevel = 3;
 inline constexpr std::uint64_t kChainStride = 1024;
 
@@ -69,9 +70,51 @@ std::string index_slot_name(std::size_t slot);
 struct IndexRun {
   std::size_t slot;
   std::uint64_t first, end;
+  bool chunked = false;  // its records are in chunks (RunCursor); set by Ledger::Impl::runs
 };
 // The runs in use at log size n that hold records (slot 0 first when legacy > 0).
 std::vector<IndexRun> index_runs(std::uint64_t n, std::uint64_t legacy);
+
+// A record of the event index: the id's 16 bytes, then the seq (u64 LE). From format 5 a run
+// (slots 1 and up) stores its records in chunks (LEDGER_FORMAT.md §11): LMDB key = the chunk's
+// first id, value = 1 to kChunkRecords records in increasing id order, each chunk's first id
+// above the last id of the chunk before. Slot 0, and the runs of formats 3 and 4, store one LMDB
+// record per id (key = the id, value = the seq).
+inline constexpr std::size_t kRunRecordSize = 24;
+inline constexpr std::size_t kChunkRecords = 83;  // 1992 bytes: two chunks fill a 4 KiB page
+
+// Whether slot `slot` of a shard in storage format `format` stores chunks.
+inline bool chunked_slot(std::size_t slot, std::uint32_t format) {
+  return slot != 0 && format >= 5;
+}
+
+// One run's records in increasing id order, in either layout. A malformed LMDB record (a key
+// that is not an id, a chunk whose size is not a whole number of records or whose key is not its
+// first id, an id not above the one before) is skipped and noted in malformed().
+class RunCursor {
+ public:
+  RunCursor(const lmdb::Txn& txn, MDB_dbi dbi, bool chunked);
+  bool valid() const { return p_ != end_; }
+  const std::uint8_t* id() const { return p_; }
+  std::uint64_t seq() const;
+  void next();
+  bool malformed() const { return malformed_; }
+
+ private:
+  void load(bool at);  // at the records of the first well-formed LMDB record from the cursor's
+  void settle();       // at the first record from p_ in order, loading LMDB records as needed
+  lmdb::Cursor c_;
+  const bool chunked_;
+  const std::uint8_t* p_ = nullptr;
+  const std::uint8_t* end_ = nullptr;
+  std::uint8_t record_[kRunRecordSize];  // the unchunked layout's record, assembled
+  std::uint8_t last_[16];                // the last id passed, to check the order
+  bool any_ = false, malformed_ = false, done_ = false;
+};
+
+// The seq a run gives `id`, if it holds it (one search).
+std::optional<std::uint64_t> find_in_run(const lmdb::Txn& txn, MDB_dbi dbi, bool chunked,
+                                         const std::uint8_t* id);
 
 // MurmurHash3's 64-bit finaliser: mixes client-chosen ids (and seqs) before they are hashed on.
 inline std::uint64_t mix64(std::uint64_t h) {
@@ -189,9 +232,9 @@ struct Ledger::Impl {
   // How many of the first entries slot 0 indexes: meta/index_legacy in format 3, every entry of
   // the log (of size n) in formats 1 and 2.
   std::uint64_t index_legacy(const lmdb::Txn& txn, std::uint64_t n) const;
-  // Converts a format-1 to -3 shard to format 4 in `txn`: deletes the Merkle nodes below
+  // Converts a format-1 to -4 shard to format 5 in `txn`: deletes the Merkle nodes below
   // kLowestStoredLevel (format 1), records meta/index_legacy (formats 1 and 2) and
-  // meta/chain_legacy.
+  // meta/chain_legacy (formats 1 to 3), writes the runs again in chunks (formats 3 and 4).
   void upgrade(lmdb::Txn& txn) const;
   // The event index runs in use at log size n, as this transaction sees meta/index_legacy.
   std::vector<IndexRun> runs(const lmdb::Txn& txn, std::uint64_t n) const;
@@ -211,6 +254,8 @@ struct PendingId {
 // Writes a batch's ids (in seq order, continuing the log) into their tier-0 runs and merges the
 // runs of every block the batch completed (LEDGER_FORMAT.md §11).
 void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, const std::vector<PendingId>& ids);
+// Writes the records of a run (one of format 3 or 4, one LMDB record per id) again in chunks.
+void chunk_run(lmdb::Txn& txn, MDB_dbi dbi);
 // A filter holding every id of these runs, sized for n entries and growth.
 std::unique_ptr<IdFilter> build_filter(const lmdb::Txn& txn, const Ledger::Impl& impl,
                                        const std::vector<IndexRun>& runs, std::uint64_t n);

@@ -127,9 +127,12 @@ class StructureCheck {
     return found;
   }
 
-  // Whether the index holds records that cannot be in it: outside every run, in a run whose seqs
-  // they are not, or malformed (after run).
+  // Whether the index holds records that cannot be in it: outside every run, or in a run whose
+  // seqs they are not (after run).
   bool index_extra() const { return index_extra_; }
+  // The first index slot holding a malformed LMDB record or chunk, or records out of order
+  // (skipped when read; after run).
+  const std::optional<std::string>& malformed_run() const { return malformed_run_; }
 
   // The chain hash through the last entry, when run() found no problem (zeros for an empty log).
   Digest head_chain() const { return head_chain_; }
@@ -164,19 +167,18 @@ class StructureCheck {
   void read_index() {
     std::vector<std::optional<IndexRun>> range(kIndexSlots);  // by slot: the runs in use
     for (const IndexRun& r : impl_.runs(txn_, n_)) range[r.slot] = r;
+    const std::uint32_t format = impl_.format(txn_);
     for (std::size_t slot = 0; slot < kIndexSlots; ++slot) {
-      lmdb::Cursor c(txn_, impl_.index[slot]);
-      for (bool at = c.seek(nullptr); at; at = c.next()) {
-        const std::uint64_t seq =
-            c.value().mv_size == 8 ? get_le(static_cast<const std::uint8_t*>(c.value().mv_data), 8)
-                                   : ~std::uint64_t{0};
-        if (!range[slot] || c.key().mv_size != 16 || seq < range[slot]->first ||
-            seq >= range[slot]->end) {
+      RunCursor c(txn_, impl_.index[slot], chunked_slot(slot, format));
+      for (; c.valid(); c.next()) {
+        const std::uint64_t seq = c.seq();
+        if (!range[slot] || seq < range[slot]->first || seq >= range[slot]->end) {
           index_extra_ = true;
           continue;
         }
-        indexed_[seq >> level_].add(static_cast<const std::uint8_t*>(c.key().mv_data), seq);
+        indexed_[seq >> level_].add(c.id(), seq);
       }
+      if (c.malformed() && !malformed_run_) malformed_run_ = index_slot_name(slot);
     }
   }
 
@@ -197,20 +199,20 @@ class StructureCheck {
       if (!id) continue;  // the structural check names it
       auto run = std::find_if(runs.begin(), runs.end(),
                               [&](const IndexRun& r) { return m >= r.first && m < r.end; });
-      auto v = run == runs.end() ? std::nullopt : txn_.find(impl_.index[run->slot], lmdb::val(*id));
-      if (!v || v->size() != 8 || get_le(v->data(), 8) != m)
+      auto seq = run == runs.end()
+                     ? std::nullopt
+                     : find_in_run(txn_, impl_.index[run->slot], run->chunked, id->data());
+      if (seq != m)
         return Problem{m, Reason::kCorrupt, "the event index does not point at this entry"};
     }
     std::optional<std::uint64_t> second;
     for (const IndexRun& r : runs) {
       if (r.end <= from || r.first >= to) continue;
-      lmdb::Cursor c(txn_, impl_.index[r.slot]);
-      for (bool at = c.seek(nullptr); at; at = c.next()) {
-        if (c.value().mv_size != 8 || c.key().mv_size != 16) continue;
-        const std::uint64_t m = get_le(static_cast<const std::uint8_t*>(c.value().mv_data), 8);
+      for (RunCursor c(txn_, impl_.index[r.slot], r.chunked); c.valid(); c.next()) {
+        const std::uint64_t m = c.seq();
         if (m < from || m >= to || (second && m >= *second)) continue;
         auto id = id_at(m);
-        if (id && std::memcmp(id->data(), c.key().mv_data, 16) != 0) second = m;
+        if (id && std::memcmp(id->data(), c.id(), 16) != 0) second = m;
       }
     }
     if (second)
@@ -383,6 +385,7 @@ class StructureCheck {
   std::vector<Result> results_;       // under mu_
   std::vector<Fingerprint> indexed_;  // by chunk: the index records pointing into it (read_index)
   bool index_extra_ = false;
+  std::optional<std::string> malformed_run_;
   Digest head_chain_{};               // run(): the chain through the last chunk checked
   bool cancelled_ = false;            // under mu_
   std::optional<std::string> error_;  // under mu_
@@ -522,6 +525,10 @@ struct Verifier {
     if (structure.index_extra())
       return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
                         "the event index holds ids that are not in the log");
+    if (const auto& run = structure.malformed_run())
+      return (void)fail(n ? n - 1 : 0, Reason::kCorrupt,
+                        "the event index run " + *run +
+                            " holds a malformed chunk or record, or ids out of order");
     if (opt.checkpoint) {
       std::optional<Digest> root;
       if (opt.checkpoint->size <= n) root = merkle::root_hash(opt.checkpoint->size, subtree);

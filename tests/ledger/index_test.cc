@@ -12,9 +12,11 @@
 
 #include "govcredit/codec.h"
 #include "govcredit/crypto.h"
+#include "govcredit/encoding.h"
 #include "govcredit/ledger.h"
 #include "ledger/ledger_impl.h"
 #include "ledger/lmdb.h"
+#include "ledger/runs.h"
 #include "support/support.h"
 
 namespace govcredit {
@@ -63,8 +65,15 @@ void append(Ledger& l, std::uint64_t from, std::uint64_t to,
   }
 }
 
-// Every record of every index database of a closed shard, by database name.
-std::map<std::string, std::vector<std::pair<Bytes, Bytes>>> index_dump(const std::string& dir) {
+// Every record of every index database of a closed shard, by database name: its id and seq.
+std::map<std::string, std::vector<runs::Record>> index_dump(const std::string& dir) {
+  std::map<std::string, std::vector<runs::Record>> out;
+  for (auto& [name, records] : runs::all(dir)) out[name] = std::move(records);
+  return out;
+}
+
+// Every LMDB record (key, value) of every index database of a closed shard, by database name.
+std::map<std::string, std::vector<std::pair<Bytes, Bytes>>> index_raw(const std::string& dir) {
   lmdb::Env env(dir, lmdb::EnvOptions{.max_dbs = 128});
   std::map<std::string, std::vector<std::pair<Bytes, Bytes>>> out;
   for (std::size_t slot = 0; slot < kIndexSlots; ++slot) {
@@ -170,8 +179,7 @@ TEST(EventIndex, EveryIdIsInItsRunAcrossMergesAndFoundByANewHandle) {
     const auto it = dump.find(index_slot_name(r.slot));
     ASSERT_NE(it, dump.end()) << index_slot_name(r.slot);
     EXPECT_EQ(it->second.size(), r.end - r.first) << index_slot_name(r.slot);
-    for (const auto& [k, v] : it->second) {
-      const std::uint64_t seq = get_le(v.data(), 8);
+    for (const auto& [k, seq] : it->second) {
       ASSERT_GE(seq, r.first);
       ASSERT_LT(seq, r.end);
       const EventId want = synthetic(seq).id;
@@ -263,10 +271,112 @@ TEST(EventIndex, TheRunsAreTheSameHoweverTheBatchesFell) {
   append(*open(a.path()), 0, kN, [] { return kN; });
   append(*open(b.path()), 0, kN, [&] { return 1 + rng() % 2500; });
   append(*open(c.path()), 0, kN, [&] { return 1 + rng() % 40; });
-  const auto da = index_dump(a.path());
-  EXPECT_EQ(da, index_dump(b.path()));
-  EXPECT_EQ(da, index_dump(c.path()));
+  const auto da = index_raw(a.path());
+  EXPECT_EQ(da, index_raw(b.path()));
+  EXPECT_EQ(da, index_raw(c.path()));
   EXPECT_EQ(da.size(), index_runs(kN, 0).size());  // 2 runs of tier 1, 1 of tier 0 and a partial
+}
+
+// A run is stored in chunks of 83 records, the last holding the rest, each under its first id,
+// the ids increasing throughout (LEDGER_FORMAT.md §11's example): 8,192 ids in 98 full chunks
+// and one of 58; the 284 ids of the block being filled in three and one of 35.
+TEST(EventIndex, ARunIsStoredInFullChunksThenTheRest) {
+  testing::TempDir dir;
+  append(*open(dir.path()), 0, 9500, [] { return 1000; });
+  const auto raw = index_raw(dir.path());
+  auto sizes = [&](const std::string& name) {
+    std::vector<std::size_t> out;
+    Bytes last;
+    for (const auto& [k, v] : raw.at(name)) {
+      EXPECT_EQ(v.size() % kRunRecordSize, 0u);
+      out.push_back(v.size() / kRunRecordSize);
+      EXPECT_EQ(k, Bytes(v.begin(), v.begin() + 16));  // the key is the first id
+      for (std::size_t i = 0; i < v.size(); i += kRunRecordSize) {
+        const Bytes id(v.begin() + static_cast<std::ptrdiff_t>(i),
+                       v.begin() + static_cast<std::ptrdiff_t>(i + 16));
+        EXPECT_LT(last, id);
+        last = id;
+        const EventId want = synthetic(get_le(v.data() + i + 16, 8)).id;
+        EXPECT_EQ(id, Bytes(want.bytes.begin(), want.bytes.end()));
+      }
+    }
+    return out;
+  };
+  std::vector<std::size_t> want(98, 83);
+  want.push_back(58);
+  EXPECT_EQ(sizes("event_index.1.0"), want);
+  EXPECT_EQ(sizes("event_index.0.1"), (std::vector<std::size_t>{83, 83, 83, 35}));
+}
+
+// LEDGER_FORMAT.md §11's chunk: ids 11…11 at seq 7 and 22…22 at seq 3, one LMDB record; read
+// back, and each id found by the search a look-up makes (an id between or around them is not).
+TEST(EventIndex, AChunkReadsAsTheExampleSays) {
+  testing::TempDir dir;
+  lmdb::Env env(dir.path(), lmdb::EnvOptions{});
+  MDB_dbi run = env.open_db("event_index.0.0");
+  const Bytes key = from_hex("11111111111111111111111111111111").value();
+  const Bytes value = from_hex(
+                          "11111111111111111111111111111111"
+                          "0700000000000000"
+                          "22222222222222222222222222222222"
+                          "0300000000000000")
+                          .value();
+  env.write(
+      [&](lmdb::Txn& txn) { txn.put(run, lmdb::val(ByteView(key)), lmdb::val(ByteView(value))); });
+  env.read([&](const lmdb::Txn& txn) {
+    const Bytes a(16, 0x11), b(16, 0x22), between(16, 0x1a), below(16, 0x01), above(16, 0x33);
+    EXPECT_EQ(runs::read(txn, run, true), (std::vector<runs::Record>{{a, 7}, {b, 3}}));
+    EXPECT_EQ(find_in_run(txn, run, true, a.data()), 7u);
+    EXPECT_EQ(find_in_run(txn, run, true, b.data()), 3u);
+    for (const Bytes& id : {between, below, above})
+      EXPECT_FALSE(find_in_run(txn, run, true, id.data())) << to_hex(id);
+    // Read as one LMDB record per id (formats 3 and 4), the chunk is malformed.
+    RunCursor c(txn, run, false);
+    EXPECT_FALSE(c.valid());
+    EXPECT_TRUE(c.malformed());
+  });
+}
+
+// A format-4 shard (one LMDB record per id in its runs) opens, finds ids and verifies as it is;
+// its first write converts it to format 5, after which its index is byte for byte a new shard's
+// of the same entries.
+TEST(EventIndex, AFormatFourShardIsReadAsItIsAndItsRunsChunkedAtItsFirstWrite) {
+  testing::TempDir old_shard, fresh;
+  constexpr std::uint64_t kHalf = 20'000, kN = 40'000;
+  append(*open(old_shard.path()), 0, kHalf, [] { return 1500; });
+  runs::relayout(old_shard.path(), false);
+  {
+    lmdb::Env env(old_shard.path(), lmdb::EnvOptions{});
+    MDB_dbi meta = env.open_db("meta");
+    env.write([&](lmdb::Txn& txn) {
+      const std::uint8_t four[4] = {4, 0, 0, 0};
+      txn.put(meta, lmdb::val(std::string_view("format")),
+              MDB_val{4, const_cast<std::uint8_t*>(four)});
+    });
+  }
+  ASSERT_EQ(runs::format_of(old_shard.path()), 4u);
+  EXPECT_EQ(index_raw(old_shard.path()).at("event_index.1.0").size(), 8192u);  // one per id
+  {                                                                            // Read as it is.
+    auto l = open(old_shard.path());
+    for (std::uint64_t seq : {0ull, 8191ull, 8192ull, 19'999ull}) {
+      auto e = l->get_by_event(synthetic(seq).id);
+      ASSERT_TRUE(e) << seq << ": " << e.status().to_string();
+      EXPECT_EQ(e->seq.value, seq);
+    }
+    VerifyReport r = l->verify();
+    EXPECT_TRUE(r.ok) << r.problem.to_string();
+  }
+  EXPECT_EQ(runs::format_of(old_shard.path()), 4u);
+  append(*open(old_shard.path()), kHalf, kN, [] { return 1500; });  // converts it
+  append(*open(fresh.path()), 0, kN, [] { return 1500; });
+  EXPECT_EQ(runs::format_of(old_shard.path()), 5u);
+  EXPECT_EQ(index_raw(old_shard.path()), index_raw(fresh.path()));
+  auto l = open(old_shard.path());
+  VerifyReport r = l->verify();
+  EXPECT_TRUE(r.ok) << r.problem.to_string();
+  auto e = l->get_by_event(synthetic(12'345).id);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->seq.value, 12'345u);
 }
 
 // Damage to a run: verify names the entry whose record is missing, points elsewhere or sits in
@@ -284,6 +394,18 @@ TEST(EventIndex, VerifyNamesTheEntryOfADamagedRun) {
     put_le(v.data(), seq, 8);
     return v;
   };
+  // A run's records, changed by `edit` and written back in chunks, in id order.
+  using Records = std::vector<runs::Record>;
+  auto edit = [](lmdb::Txn& t, MDB_dbi run, const std::function<void(Records&)>& fn) {
+    Records r = runs::read(t, run, true);
+    fn(r);
+    std::sort(r.begin(), r.end());
+    runs::write(t, run, r, true);
+  };
+  auto erase = [](Records& r, const Bytes& id) {
+    const auto n = std::erase_if(r, [&](const runs::Record& x) { return x.id == id; });
+    EXPECT_EQ(n, 1u);
+  };
   struct Case {
     std::string what;
     std::function<void(lmdb::Txn&, const std::function<MDB_dbi(const char*)>&)> damage;
@@ -294,38 +416,36 @@ TEST(EventIndex, VerifyNamesTheEntryOfADamagedRun) {
   const std::vector<Case> cases = {
       {"deleted from a tier-1 run",
        [&](lmdb::Txn& t, auto db) {
-         EXPECT_TRUE(t.erase(db("event_index.1.1"), lmdb::val(ByteView(id(9000)))));
+         edit(t, db("event_index.1.1"), [&](Records& r) { erase(r, id(9000)); });
        },
        9000, "does not point at this entry"},
       {"pointing elsewhere",
        [&](lmdb::Txn& t, auto db) {
-         t.put(db("event_index.0.2"), lmdb::val(ByteView(id(18500))),
-               lmdb::val(ByteView(seq_value(18501))));
+         edit(t, db("event_index.0.2"), [&](Records& r) {
+           for (runs::Record& x : r)
+             if (x.id == id(18500)) x.seq = 18501;
+         });
        },
        18500, "does not point at this entry"},
       {"moved into another run",
        [&](lmdb::Txn& t, auto db) {
-         EXPECT_TRUE(t.erase(db("event_index.1.0"), lmdb::val(ByteView(id(300)))));
-         t.put(db("event_index.1.1"), lmdb::val(ByteView(id(300))),
-               lmdb::val(ByteView(seq_value(300))));
+         edit(t, db("event_index.1.0"), [&](Records& r) { erase(r, id(300)); });
+         edit(t, db("event_index.1.1"), [&](Records& r) { r.push_back({id(300), 300}); });
        },
        300, "does not point at this entry"},
       {"a second id for an entry",
        [&](lmdb::Txn& t, auto db) {
-         t.put(db("event_index.0.0"), lmdb::val(ByteView(id(kN + 5))),
-               lmdb::val(ByteView(seq_value(17000))));
+         edit(t, db("event_index.0.0"), [&](Records& r) { r.push_back({id(kN + 5), 17000}); });
        },
        17000, "another id at this entry"},
       {"a record in a run not in use",
        [&](lmdb::Txn& t, auto db) {
-         t.put(db("event_index.2.3"), lmdb::val(ByteView(id(kN + 5))),
-               lmdb::val(ByteView(seq_value(5))));
+         edit(t, db("event_index.2.3"), [&](Records& r) { r.push_back({id(kN + 5), 5}); });
        },
        kN - 1, "ids that are not in the log"},
       {"a record beyond the log",
        [&](lmdb::Txn& t, auto db) {
-         t.put(db("event_index.0.3"), lmdb::val(ByteView(id(kN + 5))),
-               lmdb::val(ByteView(seq_value(kN))));
+         edit(t, db("event_index.0.3"), [&](Records& r) { r.push_back({id(kN + 5), kN}); });
        },
        kN - 1, "ids that are not in the log"},
       {"meta/index_legacy beyond the log",  // as if every entry were in `event_index`, empty here
@@ -366,6 +486,99 @@ TEST(EventIndex, VerifyNamesTheEntryOfADamagedRun) {
       EXPECT_NE(r.problem.message().find(c.message), std::string::npos) << r.problem.to_string();
     }
   }
+}
+
+// A chunk that is not one (cut short, under another key than its first id, its ids out of
+// order): verify fails, naming either an entry of the chunk that the index no longer finds or,
+// when every entry is still found, the run; the writer refuses to merge it (nothing written).
+TEST(EventIndex, AMalformedChunkIsReportedAndNotMerged) {
+  testing::TempDir clean;
+  constexpr std::uint64_t kN = 9000;  // runs 1.0 [0,8192) and 0.0 [8192,9000)
+  append(*open(clean.path()), 0, kN, [] { return 1000; });
+  struct Case {
+    std::string what;
+    std::function<void(std::pair<Bytes, Bytes>&)> damage;  // to chunk 40 of run 1.0
+  };
+  const std::vector<Case> cases = {
+      {"cut short", [](auto& kv) { kv.second.resize(kv.second.size() - 5); }},
+      {"under another key", [](auto& kv) { kv.first.back() ^= 0x01; }},
+      {"ids out of order",
+       [](auto& kv) {  // records 40 and 41 swapped
+         std::swap_ranges(kv.second.begin() + 40 * kRunRecordSize,
+                          kv.second.begin() + 41 * kRunRecordSize,
+                          kv.second.begin() + 41 * kRunRecordSize);
+       }},
+      {"more records than a chunk holds",
+       [](auto& kv) {  // the next chunk's first record appended: 84
+         kv.second.insert(kv.second.end(), kv.second.end() - kRunRecordSize, kv.second.end());
+         kv.second.back() ^= 0x01;
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    testing::TempDir dir;
+    std::filesystem::copy(clean.path(), dir.path(),
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
+    std::vector<std::uint64_t> seqs;  // of the damaged chunk's records
+    {
+      lmdb::Env env(dir.path(), lmdb::EnvOptions{.max_dbs = 128});
+      MDB_dbi run = env.open_db("event_index.1.0");
+      env.write([&](lmdb::Txn& txn) {
+        lmdb::Cursor cur(txn, run);
+        bool at = cur.seek(nullptr);
+        for (int i = 0; i < 40 && at; ++i) at = cur.next();
+        ASSERT_TRUE(at);
+        std::pair<Bytes, Bytes> kv{
+            Bytes(lmdb::view(cur.key()).begin(), lmdb::view(cur.key()).end()),
+            Bytes(lmdb::view(cur.value()).begin(), lmdb::view(cur.value()).end())};
+        for (std::size_t i = 0; i + kRunRecordSize <= kv.second.size(); i += kRunRecordSize)
+          seqs.push_back(get_le(kv.second.data() + i + 16, 8));
+        const Bytes key = kv.first;
+        c.damage(kv);
+        txn.erase(run, lmdb::val(ByteView(key)));
+        txn.put(run, lmdb::val(ByteView(kv.first)), lmdb::val(ByteView(kv.second)));
+      });
+    }
+    auto l = open(dir.path());
+    for (std::uint32_t level : {12u, 5u}) {
+      VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
+      EXPECT_FALSE(r.ok) << "chunks of 2^" << level;
+      ASSERT_TRUE(r.first_bad) << r.problem.to_string();
+      const bool names_entry =
+          std::find(seqs.begin(), seqs.end(), r.first_bad->value) != seqs.end() &&
+          r.problem.message().find("does not point at this entry") != std::string::npos;
+      const bool names_run =
+          r.problem.message().find("event_index.1.0 holds a malformed chunk") != std::string::npos;
+      EXPECT_TRUE(names_entry || names_run)
+          << "chunks of 2^" << level << ": " << r.problem.to_string();
+    }
+  }
+  // The writer reads the run of the block being filled back at its next batch: a chunk of it
+  // cut short fails the write, and nothing is written.
+  {
+    lmdb::Env env(clean.path(), lmdb::EnvOptions{.max_dbs = 128});
+    MDB_dbi run = env.open_db("event_index.0.0");
+    env.write([&](lmdb::Txn& txn) {
+      lmdb::Cursor cur(txn, run);
+      ASSERT_TRUE(cur.seek(nullptr) && cur.next());
+      const Bytes key(lmdb::view(cur.key()).begin(), lmdb::view(cur.key()).end());
+      Bytes value(lmdb::view(cur.value()).begin(), lmdb::view(cur.value()).end());
+      value.resize(value.size() - 5);
+      txn.put(run, lmdb::val(ByteView(key)), lmdb::val(ByteView(value)));
+    });
+  }
+  auto l = open(clean.path());
+  const Synthetic s = synthetic(kN);
+  Status w = l->write([&](Ledger::Batch& b) {
+    b.append(
+        AppendItem{s.wire, s.id, false, Partition{0}, KafkaOffset{static_cast<std::int64_t>(kN)}});
+    return Status::ok();
+  });
+  EXPECT_FALSE(w);
+  EXPECT_NE(w.message().find("malformed chunk"), std::string::npos) << w.to_string();
+  EXPECT_EQ(l->head().size, kN);
+  EXPECT_EQ(open(clean.path())->head().size, kN);
 }
 
 }  // namespace index_test

@@ -19,6 +19,7 @@
 #include "ledger/ledger_impl.h"
 #include "ledger/lmdb.h"
 #include "ledger/rfc9162_reference.h"
+#include "ledger/runs.h"
 #include "support/support.h"
 
 namespace govcredit {
@@ -125,23 +126,22 @@ std::vector<std::pair<Bytes, Bytes>> dump(const std::string& dir, const char* db
   return out;
 }
 
-// Every event index record of a closed shard, whichever run holds it, sorted.
+Bytes u64_le(std::uint64_t v);
+
+// Every event index record of a closed shard, whichever run holds it, sorted: (id, seq).
 std::vector<std::pair<Bytes, Bytes>> index_records(const std::string& dir) {
   std::vector<std::pair<Bytes, Bytes>> out;
-  for (std::size_t slot = 0; slot < kIndexSlots; ++slot) {
-    auto d = dump(dir, index_slot_name(slot).c_str());
-    out.insert(out.end(), d.begin(), d.end());
-  }
+  for (const auto& [name, records] : runs::all(dir))
+    for (const runs::Record& r : records) out.emplace_back(r.id, u64_le(r.seq));
   std::sort(out.begin(), out.end());
   return out;
 }
 
 // The name of the event index database that holds `id` in a closed shard ("" when none does).
 std::string index_db_holding(const std::string& dir, ByteView id) {
-  for (std::size_t slot = 0; slot < kIndexSlots; ++slot)
-    for (const auto& [k, v] : dump(dir, index_slot_name(slot).c_str()))
-      if (ByteView(k).size() == id.size() && std::equal(k.begin(), k.end(), id.begin()))
-        return index_slot_name(slot);
+  for (const auto& [name, records] : runs::all(dir))
+    for (const runs::Record& r : records)
+      if (std::equal(r.id.begin(), r.id.end(), id.begin(), id.end())) return name;
   return "";
 }
 
@@ -273,7 +273,7 @@ void ingest_second_half(const std::string& dir) {
 void expect_converted_like_a_new_shard(const std::string& converted, const std::string& fresh,
                                        std::uint64_t legacy) {
   ingest_world(*open(fresh));
-  EXPECT_EQ(stored_format(converted), 4u);
+  EXPECT_EQ(stored_format(converted), 5u);
   EXPECT_EQ(dump(converted, "merkle"), dump(fresh, "merkle"));
   expect_log_with_legacy_chain_hashes(converted, fresh, legacy);
   EXPECT_EQ(index_records(converted), index_records(fresh));
@@ -289,7 +289,7 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
   testing::TempDir old_shard, fresh;
   const Head before = ingest_first_half(old_shard.path());
   ASSERT_GT(before.size, 100u);
-  ASSERT_EQ(stored_format(old_shard.path()), 4u);
+  ASSERT_EQ(stored_format(old_shard.path()), 5u);
   ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size, 3));
   add_chain_hashes(old_shard.path());
   {  // Back to format 1: add the nodes below level 3 and move the ids into one `event_index`.
@@ -370,6 +370,7 @@ TEST(Ledger, AFormatThreeShardKeepsItsChainHashesAndIsConvertedAtItsFirstWrite) 
   const std::vector<Digest> chains = add_chain_hashes(old_shard.path());
   ASSERT_EQ(chains.size(), before.size);
   EXPECT_EQ(chains.back(), before.chain);
+  runs::relayout(old_shard.path(), false);  // format 3's runs: one LMDB record per id
   set_format(old_shard.path(), 3);
   {  // Read as it is.
     auto l = open(old_shard.path());
@@ -902,6 +903,23 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
         lmdb::Env env(dir.path(), lmdb::EnvOptions{});
         MDB_dbi dbi = env.open_db(t.db);
         env.write([&](lmdb::Txn& txn) {
+          if (t.db == index_db) {  // the records of ids 30 and 31, inside their run's chunks
+            auto records = runs::read(txn, dbi, true);
+            auto at = [&](const Bytes& id) {
+              auto it = std::find_if(records.begin(), records.end(),
+                                     [&](const runs::Record& r) { return r.id == id; });
+              EXPECT_NE(it, records.end()) << "no such record";
+              return it;
+            };
+            if (kind == "flip")
+              at(t.key)->seq ^= std::uint64_t{0x10} << 32;  // a byte of the seq, as below
+            else if (kind == "delete")
+              records.erase(at(t.key));
+            else
+              std::swap(at(t.key)->seq, at(t.other)->seq);
+            runs::write(txn, dbi, records, true);
+            return;
+          }
           auto get = [&](const Bytes& k) {
             auto v = txn.find(dbi, lmdb::val(ByteView(k)));
             EXPECT_TRUE(v) << "no such record";
@@ -1045,7 +1063,15 @@ TEST(VerifySignatures, NamesTheFirstBadEntryAcrossWindowsAndIndexChecks) {
       const std::string db = index_db_holding(clean.path(), id);
       ASSERT_FALSE(db.empty());
       MDB_dbi index = env.open_db(db.c_str());
-      env.write([&](lmdb::Txn& txn) { EXPECT_TRUE(txn.erase(index, lmdb::val(id))); });
+      env.write([&](lmdb::Txn& txn) {
+        auto records = runs::read(txn, index, true);
+        EXPECT_EQ(std::erase_if(records,
+                                [&](const runs::Record& r) {
+                                  return std::equal(r.id.begin(), r.id.end(), id.begin(), id.end());
+                                }),
+                  1u);
+        runs::write(txn, index, records, true);
+      });
     }
     auto l = open(dir.path());
     VerifyReport r = l->verify(with_signatures);
