@@ -345,15 +345,7 @@ TEST(EventIndex, AFormatFourShardIsReadAsItIsAndItsRunsChunkedAtItsFirstWrite) {
   constexpr std::uint64_t kHalf = 20'000, kN = 40'000;
   append(*open(old_shard.path()), 0, kHalf, [] { return 1500; });
   runs::relayout(old_shard.path(), false);
-  {
-    lmdb::Env env(old_shard.path(), lmdb::EnvOptions{});
-    MDB_dbi meta = env.open_db("meta");
-    env.write([&](lmdb::Txn& txn) {
-      const std::uint8_t four[4] = {4, 0, 0, 0};
-      txn.put(meta, lmdb::val(std::string_view("format")),
-              MDB_val{4, const_cast<std::uint8_t*>(four)});
-    });
-  }
+  runs::set_format(old_shard.path(), 4);
   ASSERT_EQ(runs::format_of(old_shard.path()), 4u);
   EXPECT_EQ(index_raw(old_shard.path()).at("event_index.1.0").size(), 8192u);  // one per id
   {                                                                            // Read as it is.

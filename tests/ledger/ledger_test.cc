@@ -145,17 +145,6 @@ std::string index_db_holding(const std::string& dir, ByteView id) {
   return "";
 }
 
-std::uint32_t stored_format(const std::string& dir) {
-  lmdb::Env env(dir, lmdb::EnvOptions{});
-  MDB_dbi meta = env.open_db("meta");
-  std::uint32_t f = 0;
-  env.read([&](const lmdb::Txn& txn) {
-    auto v = txn.find(meta, lmdb::val(std::string_view("format")));
-    if (v && v->size() == 4) std::memcpy(&f, v->data(), 4);  // u32 LE; this host is LE
-  });
-  return f;
-}
-
 // Formats 1 to 3 (before 2026-12-02) stored every entry's chain hash before it in `log`: gives
 // every entry of a closed shard of fewer than 1024 entries (none of which stores one in format 4)
 // its chain hash, as those formats did, and returns them.
@@ -184,15 +173,6 @@ std::vector<Digest> add_chain_hashes(const std::string& dir) {
     }
   });
   return chains;
-}
-
-void set_format(const std::string& dir, std::uint8_t format) {
-  lmdb::Env env(dir, lmdb::EnvOptions{});
-  MDB_dbi meta = env.open_db("meta");
-  env.write([&](lmdb::Txn& txn) {
-    const std::uint8_t f[4] = {format, 0, 0, 0};
-    txn.put(meta, lmdb::val(std::string_view("format")), MDB_val{4, const_cast<std::uint8_t*>(f)});
-  });
 }
 
 // After the first write to a converted shard: its `log` is a new shard's of the same entries,
@@ -273,7 +253,7 @@ void ingest_second_half(const std::string& dir) {
 void expect_converted_like_a_new_shard(const std::string& converted, const std::string& fresh,
                                        std::uint64_t legacy) {
   ingest_world(*open(fresh));
-  EXPECT_EQ(stored_format(converted), 5u);
+  EXPECT_EQ(runs::format_of(converted), 5u);
   EXPECT_EQ(dump(converted, "merkle"), dump(fresh, "merkle"));
   expect_log_with_legacy_chain_hashes(converted, fresh, legacy);
   EXPECT_EQ(index_records(converted), index_records(fresh));
@@ -289,7 +269,7 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
   testing::TempDir old_shard, fresh;
   const Head before = ingest_first_half(old_shard.path());
   ASSERT_GT(before.size, 100u);
-  ASSERT_EQ(stored_format(old_shard.path()), 5u);
+  ASSERT_EQ(runs::format_of(old_shard.path()), 5u);
   ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size, 3));
   add_chain_hashes(old_shard.path());
   {  // Back to format 1: add the nodes below level 3 and move the ids into one `event_index`.
@@ -319,7 +299,7 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
         txn.put(slots[0], lmdb::val(ByteView(k)), lmdb::val(ByteView(v)));
     });
   }
-  set_format(old_shard.path(), 1);
+  runs::set_format(old_shard.path(), 1);
   ASSERT_EQ(dump(old_shard.path(), "event_index").size(), before.size);
   ASSERT_EQ(dump(old_shard.path(), "merkle").size(), merkle::stored_node_count(before.size));
   {  // Read as it is: the same head, proofs and a clean verify; nothing written.
@@ -332,7 +312,7 @@ TEST(Ledger, AFormatOneShardIsReadAndConvertedAtItsFirstWrite) {
     EXPECT_TRUE(merkle::verify_inclusion(merkle::leaf_hash(p->leaf_data), 5, before.size, p->path,
                                          before.root));
   }
-  EXPECT_EQ(stored_format(old_shard.path()), 1u);
+  EXPECT_EQ(runs::format_of(old_shard.path()), 1u);
   ingest_second_half(old_shard.path());                                  // converts it
   EXPECT_EQ(dump(old_shard.path(), "event_index").size(), before.size);  // where they were
   expect_converted_like_a_new_shard(old_shard.path(), fresh.path(), before.size);
@@ -371,7 +351,7 @@ TEST(Ledger, AFormatThreeShardKeepsItsChainHashesAndIsConvertedAtItsFirstWrite) 
   ASSERT_EQ(chains.size(), before.size);
   EXPECT_EQ(chains.back(), before.chain);
   runs::relayout(old_shard.path(), false);  // format 3's runs: one LMDB record per id
-  set_format(old_shard.path(), 3);
+  runs::set_format(old_shard.path(), 3);
   {  // Read as it is.
     auto l = open(old_shard.path());
     EXPECT_EQ(l->head().chain, before.chain);
@@ -384,7 +364,7 @@ TEST(Ledger, AFormatThreeShardKeepsItsChainHashesAndIsConvertedAtItsFirstWrite) 
     EXPECT_EQ(e->wire, encode_wire(world().events[5]));
     EXPECT_EQ(*l->entry_hash(Seq{5}), chains[5]);
   }
-  EXPECT_EQ(stored_format(old_shard.path()), 3u);
+  EXPECT_EQ(runs::format_of(old_shard.path()), 3u);
   ingest_second_half(old_shard.path());  // converts it
   EXPECT_EQ(*open(old_shard.path())->entry_hash(Seq{5}), chains[5]);
   expect_converted_like_a_new_shard(old_shard.path(), fresh.path(), before.size);

@@ -60,6 +60,17 @@ inline std::uint32_t format_of(const std::string& dir) {
   return f;
 }
 
+// Sets meta/format of a closed shard (a test making a shard of an older format).
+inline void set_format(const std::string& dir, std::uint32_t format) {
+  lmdb::Env env(dir, lmdb::EnvOptions{});
+  MDB_dbi meta = env.open_db("meta");
+  env.write([&](lmdb::Txn& txn) {
+    std::uint8_t f[4];
+    put_le(f, format, 4);
+    txn.put(meta, lmdb::val(std::string_view("format")), MDB_val{4, f});
+  });
+}
+
 // Every slot's records of a closed shard (read in the layout its format gives the slot), by
 // slot; empty slots left out.
 inline std::vector<std::pair<std::string, std::vector<Record>>> all(const std::string& dir) {
