@@ -73,6 +73,18 @@ class RunWriter {
   bool any_ = false;
 };
 
+// Reads every record of a run out, in key order, and empties it (to be written again). Throws on
+// a malformed chunk or record (corruption).
+std::vector<IdKey> take_run(lmdb::Txn& txn, MDB_dbi dbi, bool chunked) {
+  std::vector<IdKey> out;
+  RunCursor c(txn, dbi, chunked);
+  for (; c.valid(); c.next()) out.emplace_back(c.id(), c.seq());
+  if (c.malformed())
+    throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a malformed chunk or record");
+  txn.clear(dbi);
+  return out;
+}
+
 std::uint64_t span(std::uint32_t tier) {
   return std::uint64_t{1} << (kRunBlockBits + kRunFanBits * tier);
 }
@@ -167,20 +179,9 @@ std::optional<std::uint64_t> find_in_run(const lmdb::Txn& txn, MDB_dbi dbi, bool
 }
 
 void chunk_run(lmdb::Txn& txn, MDB_dbi dbi) {
-  std::vector<std::pair<std::array<std::uint8_t, 16>, std::uint64_t>> records;
-  {
-    RunCursor c(txn, dbi, false);
-    for (; c.valid(); c.next()) {
-      records.emplace_back();
-      std::memcpy(records.back().first.data(), c.id(), 16);
-      records.back().second = c.seq();
-    }
-    if (c.malformed())
-      throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a malformed record");
-  }
-  txn.clear(dbi);
+  const std::vector<IdKey> records = take_run(txn, dbi, false);
   RunWriter w(txn, dbi);
-  for (const auto& [id, seq] : records) w.add(id.data(), seq);
+  for (const IdKey& r : records) r.put(w);
   w.finish();
 }
 
@@ -335,13 +336,7 @@ void write_index(lmdb::Txn& txn, const Ledger::Impl& impl, const std::vector<Pen
     // The run is written in key order with MDB_APPEND. When a batch before started it, its ids
     // (at most 1023: thirteen chunks) are read out and written again merged with these.
     std::vector<IdKey> held;
-    if (txn.count(run) != 0) {
-      RunCursor c(txn, run, true);
-      for (; c.valid(); c.next()) held.emplace_back(c.id(), c.seq());
-      if (c.malformed())
-        throw lmdb::LmdbError(MDB_CORRUPTED, "an event index run holds a malformed chunk");
-      txn.clear(run);
-    }
+    if (txn.count(run) != 0) held = take_run(txn, run, true);
     {
       RunWriter w(txn, run);
       auto h = held.begin();

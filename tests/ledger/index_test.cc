@@ -481,9 +481,10 @@ TEST(EventIndex, VerifyNamesTheEntryOfADamagedRun) {
 }
 
 // A chunk that is not one (cut short, under another key than its first id, its ids out of
-// order): verify fails, naming either an entry of the chunk that the index no longer finds or,
-// when every entry is still found, the run; the writer refuses to merge it (nothing written).
-TEST(EventIndex, AMalformedChunkIsReportedAndNotMerged) {
+// order, too many records): verify fails, naming either an entry of the chunk that the index no
+// longer finds or, when every entry is still found, the run; and the writer, reading back the
+// run of the block being filled, fails its batch rather than extend it (nothing written).
+TEST(EventIndex, AMalformedChunkIsReportedAndNotWrittenOn) {
   testing::TempDir clean;
   constexpr std::uint64_t kN = 9000;  // runs 1.0 [0,8192) and 0.0 [8192,9000)
   append(*open(clean.path()), 0, kN, [] { return 1000; });
