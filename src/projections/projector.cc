@@ -8,6 +8,7 @@
 #include <thread>
 #include <tuple>
 
+#include "encoded.h"
 #include "pack.h"
 #include "projector_impl.h"
 
@@ -177,7 +178,7 @@ void Projector::Impl::add_line(TrailKind kind, const Hashed& id, const Line& lin
   }
   Trail& t = it->second;
   if (t.lines.size() >= pack::kTrailBlockLines) {
-    t.full.emplace_back(t.first, std::move(t.lines));
+    t.full.emplace_back(t.first, pack::encode_lines(t.lines));
     t.lines.clear();
   }
   if (t.lines.empty()) t.first = line.seq;
@@ -320,46 +321,7 @@ struct ByteLess {
   }
 };
 
-// A table's changed objects, encoded, in key order: each row's key and value side by side in
-// one buffer, so that writing them reads memory in order (the keys otherwise live in the hash
-// maps' nodes, a cache miss each) and encoding allocates no buffer per row.
-struct Encoded {
-  struct Row {
-    std::size_t at;
-    std::uint32_t key_size, value_size;
-  };
-  Bytes data;
-  std::vector<Row> rows;
-
-  // Adds one row: the key, then the value (an id's 16 bytes, or a state packed).
-  template <class Value>
-  void add(ByteView key, const Value& value) {
-    const std::size_t at = data.size();
-    data.insert(data.end(), key.begin(), key.end());
-    if constexpr (std::is_same_v<Value, EventId>)
-      data.insert(data.end(), value.bytes.begin(), value.bytes.end());
-    else
-      pack::encode_to(data, value);
-    rows.push_back({at, static_cast<std::uint32_t>(key.size()),
-                    static_cast<std::uint32_t>(data.size() - at - key.size())});
-  }
-
-  // Adds one row whose value is already encoded.
-  void add_encoded(ByteView key, ByteView value) {
-    const std::size_t at = data.size();
-    data.insert(data.end(), key.begin(), key.end());
-    data.insert(data.end(), value.begin(), value.end());
-    rows.push_back(
-        {at, static_cast<std::uint32_t>(key.size()), static_cast<std::uint32_t>(value.size())});
-  }
-
-  template <class Fn>
-  void for_each(Fn&& fn) const {
-    for (const Row& r : rows)
-      fn(ByteView(data.data() + r.at, r.key_size),
-         ByteView(data.data() + r.at + r.key_size, r.value_size));
-  }
-};
+using projections_internal::Encoded;
 
 // The same interface as Encoded, for the tables flush()'s own thread writes: each row is written
 // as soon as it is encoded, through one buffer, instead of the whole table being encoded into
@@ -371,8 +333,7 @@ struct Streamed {
 
   template <class Value>
   void add(ByteView key, const Value& value) {
-    one.data.clear();
-    one.rows.clear();
+    one.clear();
     one.add(key, value);
     one.for_each(write);
   }
@@ -477,8 +438,8 @@ void encode_trails(const Projector::Impl& m, Encoded& out) {
     return std::tie(a->kind, a->id) < std::tie(b->kind, b->id);
   });
   for (const auto* t : trails) {
-    for (const auto& [first, lines] : t->full)
-      out.add_encoded(pack::trail_key(t->kind, t->id, first), pack::encode_lines(lines));
+    for (const auto& [first, block] : t->full)
+      out.add_encoded(pack::trail_key(t->kind, t->id, first), block);
     if (!t->lines.empty())
       out.add_encoded(pack::trail_key(t->kind, t->id, t->first), pack::encode_lines(t->lines));
   }
@@ -544,7 +505,7 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
     encode_in_order();
   auto streamed = [&](Side t) {
     auto to_table = [&write, t](ByteView k, ByteView v) { write(t, k, v); };
-    return Streamed<decltype(to_table)>{to_table, {}};
+    return Streamed<decltype(to_table)>{to_table, Encoded(4096)};
   };
   auto agencies = streamed(Side::kAgency);
   encode_sorted(m.agencies, str_key, agencies);

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "demo/world.h"
+#include "encoded.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 #include "govcredit/ingest.h"
@@ -75,6 +76,45 @@ TEST(Projections, IncrementalApplyEqualsRebuildByteForByte) {
   EXPECT_TRUE(check->ok());
 }
 
+// Encoded keeps its rows in chunks: rows of every size, across many chunks and past a chunk's
+// size, read back in order and byte for byte; clear() forgets them all.
+TEST(Projections, EncodedRowsReadBackAcrossChunks) {
+  projections_internal::Encoded e(64);
+  std::vector<std::pair<Bytes, Bytes>> want;
+  for (std::size_t i = 0; i < 300; ++i) {
+    Bytes key(1 + i % 9, static_cast<std::uint8_t>(i)),
+        value(i % 7 == 0 ? 100 + i : i % 13, static_cast<std::uint8_t>(~i));
+    e.add_encoded(key, value);
+    want.emplace_back(std::move(key), std::move(value));
+    if (i % 5 == 0) {  // an id value, as the receipts and references tables have
+      EventId id;
+      id.bytes.fill(static_cast<std::uint8_t>(i));
+      e.add(want.back().first, id);
+      want.emplace_back(want.back().first, Bytes(id.bytes.begin(), id.bytes.end()));
+    }
+  }
+  EXPECT_GT(e.chunks.size(), 50u);
+  std::size_t n = 0;
+  e.for_each([&](ByteView k, ByteView v) {
+    ASSERT_LT(n, want.size());
+    EXPECT_TRUE(std::equal(k.begin(), k.end(), want[n].first.begin(), want[n].first.end())) << n;
+    EXPECT_TRUE(std::equal(v.begin(), v.end(), want[n].second.begin(), want[n].second.end())) << n;
+    ++n;
+  });
+  EXPECT_EQ(n, want.size());
+  e.clear();
+  n = 0;
+  e.for_each([&](ByteView, ByteView) { ++n; });
+  EXPECT_EQ(n, 0u);
+  e.add_encoded(as_bytes("k"), as_bytes("v"));
+  e.for_each([&](ByteView k, ByteView v) {
+    EXPECT_EQ(as_chars(k), "k");
+    EXPECT_EQ(as_chars(v), "v");
+    ++n;
+  });
+  EXPECT_EQ(n, 1u);
+}
+
 // A flush of more than 20,000 records (a rebuild's) encodes the records, the item blocks and the
 // trails on a second thread and writes them as each is ready, while its own thread writes the
 // other tables. It must write what flushes small enough for one thread write: the same events
@@ -99,13 +139,24 @@ TEST(Projections, AFlushOnTwoThreadsWritesWhatSmallFlushesWrite) {
     p.flush(batches, to);
   }
   EXPECT_EQ(side_digest(whole), side_digest(batches));
-  std::size_t records = 0, blocks = 0, trails = 0;
-  whole.scan(Side::kRecord, {}, [&](ByteView, ByteView) { return ++records, true; });
+  std::size_t records = 0, record_bytes = 0, blocks = 0, trails = 0, full_trail_blocks = 0;
+  whole.scan(Side::kRecord, {}, [&](ByteView k, ByteView v) {
+    record_bytes += k.size() + v.size();
+    return ++records, true;
+  });
   whole.scan(Side::kAgencyItem, {}, [&](ByteView, ByteView) { return ++blocks, true; });
-  whole.scan(Side::kTrail, {}, [&](ByteView, ByteView) { return ++trails, true; });
+  whole.scan(Side::kTrail, {}, [&](ByteView, ByteView v) {
+    auto lines = pack::decode_lines(v);
+    full_trail_blocks += lines && lines->size() == pack::kTrailBlockLines;
+    return ++trails, true;
+  });
   EXPECT_GT(records, 20000u);
+  // (Over 2 MB of records: the second thread's Encoded takes them in one 4 MiB chunk, and the
+  // trails' blocks that filled were encoded as they filled, long before the flush.)
+  EXPECT_GT(record_bytes, std::size_t{2} << 20);
   EXPECT_GT(blocks, 0u);
-  EXPECT_GT(trails, 0u);
+  EXPECT_GT(full_trail_blocks, 100u);
+  EXPECT_GT(trails, full_trail_blocks);
 }
 
 // The rebuild takes its digest from the rows it wrote (DigestingWriter) rather than reading the
