@@ -16,6 +16,17 @@
 // is the median (of an even R, the lower middle one), every round's rate is in
 // rebuild_rounds_events_per_s. One round at 100k events is ~0.1 s, most of it the durable commit,
 // whose time on this disk varies two-fold from one run to the next (docs/PERFORMANCE.md §3.3).
+//
+// Each round runs in a process of its own (this program started again with --rebuild-round), as
+// `govcredit rebuild` and a node rebuilding at start do: every page of the rebuild's ~0.5 KB of
+// memory per event is then new to the process, and on this virtual machine the first touch of a
+// page costs ~0.5-3 s per GiB (docs/PERFORMANCE.md §5.19). A rebuild in this process, after the
+// generator has freed gigabytes the allocator reuses, does not pay that: it is reported beside,
+// as rebuild_warm_heap_events_per_s (the only figure before 2026-12-03). Each round's page faults
+// and system time are in rebuild_rounds.
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -86,6 +97,67 @@ Status write_log(Ledger& ledger, const std::vector<Bytes>& events) {
   return Status::ok();
 }
 
+// One round: opens the shard as `govcredit rebuild` does and rebuilds its projections; prints
+// one JSON line (rate, seconds, this process's page faults, CPU times and peak memory).
+int rebuild_round(const std::string& dir) {
+  auto l = Ledger::open(dir, Partition{0});
+  if (!l) {
+    std::cerr << l.status().to_string() << "\n";
+    return 1;
+  }
+  const auto r0 = Clock::now();
+  auto r = rebuild_projections(**l);
+  const auto r1 = Clock::now();
+  if (!r) {
+    std::cerr << r.status().to_string() << "\n";
+    return 1;
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  nlohmann::json j{{"events_per_s", static_cast<double>(r->entries) / secs(r0, r1)},
+                   {"seconds", secs(r0, r1)},
+                   {"minor_faults", ru.ru_minflt},
+                   {"user_s", tv(ru.ru_utime)},
+                   {"sys_s", tv(ru.ru_stime)},
+                   {"peak_rss_mib", bench::peak_rss_mib()}};
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+// Runs rebuild_round in a new process of this program; its JSON line, or nullopt (said on
+// stderr) when it failed.
+std::optional<nlohmann::json> rebuild_in_new_process(const std::string& dir) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  int fds[2];
+  if (::pipe(fds) != 0) return std::nullopt;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  std::vector<std::string> args{self, "--rebuild-round", "--dir", dir};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; rc == 0 && (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
+  ::close(fds[0]);
+  int status = 0;
+  if (rc != 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    std::cerr << "the rebuild round in a new process failed\n";
+    return std::nullopt;
+  }
+  auto j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.contains("events_per_s")) return std::nullopt;
+  return j;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,7 +181,10 @@ int main(int argc, char** argv) {
   app.add_option("--dir", dir, "shard directory (emptied first)")->capture_default_str();
   app.add_option("--out", out, "result JSON")->capture_default_str();
   app.add_flag("--keep", keep, "keep the shard afterwards");
+  bool round_only = false;  // (internal: one round, in the process the program starts for it)
+  app.add_flag("--rebuild-round", round_only)->group("");
   CLI11_PARSE(app, argc, argv);
+  if (round_only) return rebuild_round(dir);
   std::filesystem::remove_all(dir);
   Gen g;
   std::vector<std::string> agencies;
@@ -171,27 +246,48 @@ int main(int argc, char** argv) {
   }
   std::vector<Bytes>().swap(g.out);
   ::sync();
-  auto l = Ledger::open(dir, Partition{0});
-  if (!l) {
-    std::cerr << l.status().to_string() << "\n";
-    return 1;
-  }
-  Ledger& ledger = **l;
   std::cerr << "log of " << entries << " entries written; rebuilding\n";
   nlohmann::json j;
   j["entries"] = entries;
   j["agencies"] = agency_count;
-  {  // The floor under any rebuild: reading and decoding every entry.
+  {  // The floor under any rebuild: reading and decoding every entry. (The ledger is closed
+     // again before the rounds, which may grow its map.)
+    auto l = Ledger::open(dir, Partition{0});
+    if (!l) {
+      std::cerr << l.status().to_string() << "\n";
+      return 1;
+    }
     auto d0 = Clock::now();
     std::size_t n = 0;
-    (void)ledger.scan(Seq{0}, Seq{entries}, [&](const Entry& e) {
+    (void)(*l)->scan(Seq{0}, Seq{entries}, [&](const Entry& e) {
       n += decode_wire(e.wire).ok();
       return true;
     });
     j["scan_and_decode_events_per_s"] = n / secs(d0, Clock::now());
   }
   std::vector<double> rates;
+  nlohmann::json round_figures = nlohmann::json::array();
   for (int round = 1; round <= rounds; ++round) {
+    auto r = rebuild_in_new_process(dir);
+    if (!r) return 1;
+    rates.push_back((*r)["events_per_s"].get<double>());
+    round_figures.push_back(*r);
+    std::cerr << "rebuild " << round << " of " << rounds << " (a new process): " << rates.back()
+              << " events/s, " << (*r)["minor_faults"] << " page faults, "
+              << (*r)["sys_s"].get<double>() << " s in the kernel\n";
+  }
+  const double median = percentile(rates, 0.5);
+  j["rebuild_rounds_events_per_s"] = rates;
+  j["rebuild_rounds"] = round_figures;
+  j["rebuild_seconds"] = static_cast<double>(entries) / median;
+  j["rebuild_events_per_s"] = median;
+  auto l = Ledger::open(dir, Partition{0});
+  if (!l) {
+    std::cerr << l.status().to_string() << "\n";
+    return 1;
+  }
+  Ledger& ledger = **l;
+  {  // The same in this process, whose allocator holds the memory the generator freed.
     const auto r0 = Clock::now();
     auto r = rebuild_projections(ledger);
     const auto r1 = Clock::now();
@@ -199,19 +295,15 @@ int main(int argc, char** argv) {
       std::cerr << r.status().to_string() << "\n";
       return 1;
     }
-    rates.push_back(static_cast<double>(entries) / secs(r0, r1));
-    std::cerr << "rebuild " << round << " of " << rounds << ": " << rates.back() << " events/s\n";
+    j["rebuild_warm_heap_events_per_s"] = static_cast<double>(entries) / secs(r0, r1);
   }
-  const double median = percentile(rates, 0.5);
-  j["rebuild_rounds_events_per_s"] = rates;
-  j["rebuild_seconds"] = static_cast<double>(entries) / median;
-  j["rebuild_events_per_s"] = median;
   auto t0 = Clock::now();
   auto mem = rebuild_in_memory(ledger);
   auto t1 = Clock::now();
   j["rebuild_in_memory_events_per_s"] = entries / secs(t0, t1);
   std::cerr << "rebuild: " << j["rebuild_events_per_s"] << " events/s, the median of " << rounds
-            << " (in memory " << j["rebuild_in_memory_events_per_s"] << ")\n";
+            << " (in this process " << j["rebuild_warm_heap_events_per_s"] << ", in memory "
+            << j["rebuild_in_memory_events_per_s"] << ")\n";
 
   std::vector<double> lookup, scored;
   const ScoringRules& rules = ScoringRules::builtin();
