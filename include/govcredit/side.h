@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "govcredit/crypto.h"
 #include "govcredit/types.h"
 
 namespace govcredit {
@@ -97,19 +98,17 @@ class MemorySide final : public SideWriter {
   mutable std::optional<std::map<std::string, std::uint64_t>> seqs_;
 };
 
-// SHA-256 over every side table's content in a fixed order (LEDGER_FORMAT.md §10.4): two shards
-// with equal digests hold byte-identical projections.
+// The projection digest (LEDGER_FORMAT.md §10.4): SHA-256 over each side table's name, row count
+// and own SHA-256 of its rows, in a fixed order of tables. Two shards with equal digests hold
+// byte-identical projections.
 Digest side_digest(const SideReader& r);
 
-// A writer that passes everything on to another and keeps a copy of the rows written, so that
-// the digest of what the transaction will hold can be computed without reading it back — on
-// another thread, while the transaction commits (the rebuild does) — and the same rows written
-// again into another transaction without whatever produced them. The copy is exactly the bytes
-// side_digest hashes for each row, so the digests are equal whenever every table was cleared
-// through this writer and then filled only through it in strictly ascending key order (a
-// rebuild's flush); digest() and replay() check that and refuse otherwise.
-//
-// Thread-safety: one thread writes; digest() may run on another once the writing has ended.
+// A writer that passes everything on to another and hashes the rows as they go by, so that the
+// digest of what the transaction will hold is known without reading it back (a rebuild's flush).
+// Each table is hashed on its own, so the tables may be written in any order, and nothing is
+// kept but a few KiB per table. The digest equals side_digest of the result whenever every table
+// was cleared through this writer and then filled only through it in strictly ascending key
+// order; digest() checks that and refuses otherwise.
 class DigestingWriter final : public SideWriter {
  public:
   explicit DigestingWriter(SideWriter& inner) : inner_(inner) {}
@@ -122,11 +121,9 @@ class DigestingWriter final : public SideWriter {
   void put(Side t, ByteView key, ByteView value) override;
   void append(Side t, ByteView key, ByteView value) override;
   void clear(Side t) override;
-  // side_digest of the tables as written, or nullopt when the rows do not tell it (above).
-  std::optional<Digest> digest() const noexcept;
-  // Clears every table of `into` and appends the rows written here, table by table in key
-  // order; false (and nothing written) when the rows do not make whole tables (above).
-  bool replay(SideWriter& into) const;
+  // side_digest of the tables as written, or nullopt when the rows do not tell it (above). The
+  // first call ends the hashing: rows written after it are passed on but not hashed.
+  std::optional<Digest> digest() noexcept;
 
  private:
   struct Table {
@@ -134,7 +131,8 @@ class DigestingWriter final : public SideWriter {
     bool ascending = true;
     std::uint64_t rows = 0;
     Bytes last_key;
-    std::vector<Bytes> chunks;  // the framed rows, in pieces of a few MiB (no copying on growth)
+    Bytes pending;  // framed rows not yet hashed (hashed in pieces of 64 KiB)
+    Sha256 hash;
   };
   void record(Side t, ByteView key, ByteView value);
   // Every table cleared through this writer and filled in strictly ascending key order.
@@ -142,6 +140,7 @@ class DigestingWriter final : public SideWriter {
 
   SideWriter& inner_;
   std::array<Table, kSideCount> tables_;
+  std::optional<std::optional<Digest>> digest_;  // once digest() was called
 };
 
 }  // namespace govcredit

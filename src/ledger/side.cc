@@ -174,7 +174,7 @@ void MemorySide::clear(Side t) {
 
 namespace {
 
-constexpr std::string_view kDigestDomain("govcredit/projections/v1\0", 25);
+constexpr std::string_view kDigestDomain("govcredit/projections/v2\0", 25);
 
 void put_u64(Sha256& h, std::uint64_t v) {
   std::uint8_t b[8];
@@ -182,26 +182,32 @@ void put_u64(Sha256& h, std::uint64_t v) {
   h.update(ByteView(b, 8));
 }
 
+// The outer hash's part for one table: u64 LE len(name) ‖ name ‖ u64 LE rows ‖ SHA-256(rows).
+void put_table(Sha256& h, Side t, std::uint64_t rows, const Digest& rows_hash) {
+  const std::string_view name = side_name(t);
+  put_u64(h, name.size());
+  h.update(as_bytes(name));
+  put_u64(h, rows);
+  h.update(ByteView(rows_hash.bytes.data(), rows_hash.bytes.size()));
+}
+
 }  // namespace
 
 Digest side_digest(const SideReader& r) {
-  Sha256 h;
+  Sha256 h, rows;
   h.update(as_bytes(kDigestDomain));
   for (std::size_t i = 0; i < kSideCount; ++i) {
-    Side t = static_cast<Side>(i);
-    std::string_view name = side_name(t);
-    put_u64(h, name.size());
-    h.update(as_bytes(name));
+    const Side t = static_cast<Side>(i);
     std::uint64_t n = 0;
     r.scan(t, {}, [&](ByteView k, ByteView v) {
-      put_u64(h, k.size());
-      h.update(k);
-      put_u64(h, v.size());
-      h.update(v);
+      put_u64(rows, k.size());
+      rows.update(k);
+      put_u64(rows, v.size());
+      rows.update(v);
       ++n;
       return true;
     });
-    put_u64(h, n);
+    put_table(h, t, n, rows.finish());
   }
   return h.finish();
 }
@@ -220,33 +226,40 @@ void DigestingWriter::append(Side t, ByteView key, ByteView value) {
 
 void DigestingWriter::clear(Side t) {
   inner_.clear(t);
-  tables_[static_cast<std::size_t>(t)] = Table{};
-  tables_[static_cast<std::size_t>(t)].cleared = true;
+  Table& table = tables_[static_cast<std::size_t>(t)];
+  table.cleared = true;
+  table.ascending = true;
+  table.rows = 0;
+  table.last_key.clear();
+  table.pending.clear();
+  (void)table.hash.finish();  // (resets it)
 }
 
 void DigestingWriter::record(Side t, ByteView key, ByteView value) {
-  constexpr std::size_t kChunk = std::size_t{4} << 20;
+  constexpr std::size_t kPiece = std::size_t{64} << 10;
+  if (digest_) return;
   Table& table = tables_[static_cast<std::size_t>(t)];
   // Strictly ascending keys: the table will hold exactly these rows, in this order. (A put over
-  // an earlier key, or out of order, would make the copy differ from what LMDB holds.)
+  // an earlier key, or out of order, would make the hash differ from what LMDB holds.)
   if (table.rows > 0 && !std::lexicographical_compare(table.last_key.begin(), table.last_key.end(),
                                                       key.begin(), key.end()))
     table.ascending = false;
   table.last_key.assign(key.begin(), key.end());
   ++table.rows;
-  const std::size_t need = 16 + key.size() + value.size();
-  if (table.chunks.empty() || table.chunks.back().capacity() - table.chunks.back().size() < need) {
-    table.chunks.emplace_back();
-    table.chunks.back().reserve(std::max(kChunk, need));
-  }
-  Bytes& out = table.chunks.back();
+  // The row framed as side_digest hashes it, gathered into pieces: one SHA-256 update per
+  // piece instead of four per row.
+  Bytes& out = table.pending;
   const std::size_t at = out.size();
-  out.resize(at + need);
+  out.resize(at + 16 + key.size() + value.size());
   std::uint8_t* p = out.data() + at;
   put_le(p, key.size(), 8);
   if (!key.empty()) std::memcpy(p + 8, key.data(), key.size());
   put_le(p + 8 + key.size(), value.size(), 8);
   if (!value.empty()) std::memcpy(p + 16 + key.size(), value.data(), value.size());
+  if (out.size() >= kPiece) {
+    table.hash.update(ByteView(out.data(), out.size()));
+    out.clear();
+  }
 }
 
 bool DigestingWriter::whole_tables() const {
@@ -254,39 +267,20 @@ bool DigestingWriter::whole_tables() const {
                      [](const Table& t) { return t.cleared && t.ascending; });
 }
 
-bool DigestingWriter::replay(SideWriter& into) const {
-  if (!whole_tables()) return false;
-  for (std::size_t i = 0; i < kSideCount; ++i) {
-    const Side t = static_cast<Side>(i);
-    into.clear(t);
-    for (const Bytes& chunk : tables_[i].chunks)
-      for (const std::uint8_t *p = chunk.data(), *end = p + chunk.size(); p < end;) {
-        const std::size_t k = get_le(p, 8);
-        const std::size_t v = get_le(p + 8 + k, 8);
-        into.append(t, ByteView(p + 8, k), ByteView(p + 16 + k, v));
-        p += 16 + k + v;
-      }
-  }
-  return true;
-}
-
-std::optional<Digest> DigestingWriter::digest() const noexcept {
+std::optional<Digest> DigestingWriter::digest() noexcept {
+  if (digest_) return *digest_;
+  digest_.emplace();
   if (!whole_tables()) return std::nullopt;
-  try {
-    Sha256 h;
-    h.update(as_bytes(kDigestDomain));
-    for (std::size_t i = 0; i < kSideCount; ++i) {
-      const Table& table = tables_[i];
-      std::string_view name = side_name(static_cast<Side>(i));
-      put_u64(h, name.size());
-      h.update(as_bytes(name));
-      for (const Bytes& chunk : table.chunks) h.update(ByteView(chunk.data(), chunk.size()));
-      put_u64(h, table.rows);
-    }
-    return h.finish();
-  } catch (...) {
-    return std::nullopt;
+  Sha256 h;
+  h.update(as_bytes(kDigestDomain));
+  for (std::size_t i = 0; i < kSideCount; ++i) {
+    Table& table = tables_[i];
+    table.hash.update(ByteView(table.pending.data(), table.pending.size()));
+    put_table(h, static_cast<Side>(i), table.rows, table.hash.finish());
+    Bytes().swap(table.pending);
   }
+  *digest_ = h.finish();
+  return *digest_;
 }
 
 }  // namespace govcredit

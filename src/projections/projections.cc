@@ -185,62 +185,65 @@ Result<RebuildReport> rebuild_projections(
   auto t0 = std::chrono::steady_clock::now();
   if (Status c = ledger.claim_writer(); !c) return c;
   const std::uint64_t head = ledger.head().size;
-  // The whole state is built in memory (no LMDB reads while it is), then written in one
-  // transaction: each table emptied and refilled in key order (MDB_APPEND), every page written
-  // once. An interrupted rebuild therefore leaves the projections as they were. Flushing each
-  // 2^20-entry chunk as it was applied instead put every chunk's rows at random places into
-  // tables already holding millions (4M entries: 17.3-18.6 s against 13.2-13.4 s).
-  Projector p(nullptr);
-  p.reserve(head);
-  for (std::uint64_t from = 0; from < head; from += kChunk) {
-    std::uint64_t to = std::min(head, from + kChunk);
-    if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
-    if (progress) progress(to, head);
-  }
-  // The new tables are written before the old ones' pages are freed (at the commit), so the
-  // transaction needs room for a second copy of the projections; they are smaller than the whole
-  // shard. Without that room LMDB's map could fill half-way and the write run again, whole (it
-  // did in some 10M-entry runs: a flush of 4.3 s took 7.0).
-  if (Status room = ledger.make_room(ledger.store_bytes()); !room) return room;
-  // The rows go through a DigestingWriter, which keeps a copy of them. While LMDB commits (writes
-  // the pages and syncs), two threads finish the rest: one computes the digest from that copy
-  // (reading the tables back after the commit took 0.13 s at 1M entries), the other frees the
-  // in-memory state (0.08 s). Should the commit fill the map all the same, write_side calls this
-  // function again on a larger map, and the rows are written again from the copy.
-  std::optional<DigestingWriter> tee;
-  std::optional<Digest> digest;
-  std::thread hasher, release;
-  Status s = ledger.write_side([&](SideWriter& w) {
-    if (hasher.joinable()) hasher.join();
-    if (release.joinable()) {  // a second call, the state gone: write the rows kept
-      if (!tee->replay(w))
-        return Status(Reason::kStorageError, "the rebuilt projections could not be written again");
-      return Status::ok();
+  // Should the commit fill LMDB's map all the same (below), the rebuild runs again from the log
+  // on the map write_side grew; once is all it has ever needed.
+  for (int attempt = 0;; ++attempt) {
+    // The whole state is built in memory (no LMDB reads while it is), then written in one
+    // transaction: each table emptied and refilled in key order (MDB_APPEND), every page written
+    // once. An interrupted rebuild therefore leaves the projections as they were. Flushing each
+    // 2^20-entry chunk as it was applied instead put every chunk's rows at random places into
+    // tables already holding millions (4M entries: 17.3-18.6 s against 13.2-13.4 s).
+    Projector p(nullptr);
+    p.reserve(head);
+    for (std::uint64_t from = 0; from < head; from += kChunk) {
+      std::uint64_t to = std::min(head, from + kChunk);
+      if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
+      if (progress) progress(to, head);
     }
-    tee.emplace(w);
-    for (Side t : all_sides()) tee->clear(t);
-    p.flush(*tee, head, /*empty_tables=*/true);
-    hasher = std::thread([&] { digest = tee->digest(); });
-    release = std::thread([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
-    return Status::ok();
-  });
-  if (hasher.joinable()) hasher.join();
-  if (release.joinable()) release.join();
-  tee.reset();
-  if (!s) return s;
-  RebuildReport r;
-  r.entries = head;
-  if (digest) {
-    r.digest = *digest;
-  } else {  // the rows written do not tell it (DigestingWriter::digest): read the tables back
-    Status read = ledger.read_side([&](const SideReader& side) {
-      r.digest = side_digest(side);
+    // The new tables are written before the old ones' pages are freed (at the commit), so the
+    // transaction needs room for a second copy of the projections; they are smaller than the
+    // whole shard. Without that room LMDB's map could fill half-way and the write run again,
+    // whole (it did in some 10M-entry runs: a flush of 4.3 s took 7.0).
+    if (Status room = ledger.make_room(ledger.store_bytes()); !room) return room;
+    // The rows go through a DigestingWriter, which hashes them as they pass (reading the tables
+    // back after the commit took 0.13 s at 1M entries), and while LMDB commits (writes the pages
+    // and syncs) another thread frees the in-memory state (0.08 s at 1M). Should the commit meet
+    // a full map, write_side calls this function again on a larger map; the state is gone by
+    // then, so the write is abandoned and the rebuild runs again. (Until 2026-12-03 the writer
+    // kept a copy of every row to write them again from, ~0.9 GiB at 10M entries: memory is dear
+    // to touch on the benchmark machine, PERFORMANCE.md §5.19.)
+    std::optional<Digest> digest;
+    std::thread release;
+    bool again = false;
+    Status s = ledger.write_side([&](SideWriter& w) {
+      if (release.joinable()) {
+        again = true;
+        return Status(Reason::kStorageError, "the rebuild's commit met a full map");
+      }
+      DigestingWriter tee(w);
+      for (Side t : all_sides()) tee.clear(t);
+      p.flush(tee, head, /*empty_tables=*/true);
+      digest = tee.digest();
+      release = std::thread([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
       return Status::ok();
     });
-    if (!read) return read;
+    if (release.joinable()) release.join();
+    if (again && attempt < 3) continue;
+    if (!s) return s;
+    RebuildReport r;
+    r.entries = head;
+    if (digest) {
+      r.digest = *digest;
+    } else {  // the rows written do not tell it (DigestingWriter::digest): read the tables back
+      Status read = ledger.read_side([&](const SideReader& side) {
+        r.digest = side_digest(side);
+        return Status::ok();
+      });
+      if (!read) return read;
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
   }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
 }
 
 Status catch_up_projections(Ledger& ledger) {
