@@ -526,11 +526,11 @@ void Projector::flush(SideWriter& w, std::uint64_t applied, bool empty_tables) {
   // Each of the second thread's tables is written as soon as it is encoded (get() rethrows
   // what encoding it threw).
   records_ready.get();
-  records.for_each([&](ByteView k, ByteView v) { write(Side::kRecord, k, v); });
+  records.drain([&](ByteView k, ByteView v) { write(Side::kRecord, k, v); });
   blocks_ready.get();
-  blocks.for_each([&](ByteView k, ByteView v) { write(Side::kAgencyItem, k, v); });
+  blocks.drain([&](ByteView k, ByteView v) { write(Side::kAgencyItem, k, v); });
   trails_ready.get();
-  trails.for_each([&](ByteView k, ByteView v) { write(Side::kTrail, k, v); });
+  trails.drain([&](ByteView k, ByteView v) { write(Side::kTrail, k, v); });
   std::uint8_t ap[8], v[4];
   for (int i = 0; i < 8; ++i) ap[i] = static_cast<std::uint8_t>(applied >> (8 * i));
   for (int i = 0; i < 4; ++i) v[i] = static_cast<std::uint8_t>(kProjectionVersion >> (8 * i));

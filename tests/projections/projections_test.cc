@@ -102,6 +102,25 @@ TEST(Projections, EncodedRowsReadBackAcrossChunks) {
     ++n;
   });
   EXPECT_EQ(n, want.size());
+  // drain() passes the same rows, freeing the chunks as it goes.
+  {
+    projections_internal::Encoded d(64);
+    for (const auto& [k, v] : want) d.add_encoded(k, v);
+    std::size_t m = 0;
+    d.drain([&](ByteView k, ByteView v) {
+      ASSERT_LT(m, want.size());
+      EXPECT_TRUE(std::equal(k.begin(), k.end(), want[m].first.begin(), want[m].first.end()));
+      EXPECT_TRUE(std::equal(v.begin(), v.end(), want[m].second.begin(), want[m].second.end()));
+      if (m > 0) {  // the chunks of the rows before this one's are gone
+        EXPECT_TRUE(d.chunks.front().empty());
+        EXPECT_EQ(d.chunks.front().capacity(), 0u);
+      }
+      ++m;
+    });
+    EXPECT_EQ(m, want.size());
+    EXPECT_TRUE(d.chunks.empty());
+    EXPECT_TRUE(d.rows.empty());
+  }
   e.clear();
   n = 0;
   e.for_each([&](ByteView, ByteView) { ++n; });
