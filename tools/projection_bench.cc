@@ -18,12 +18,13 @@
 // whose time on this disk varies two-fold from one run to the next (docs/PERFORMANCE.md §3.3).
 //
 // Each round runs in a process of its own (this program started again with --rebuild-round), as
-// `govcredit rebuild` and a node rebuilding at start do: every page of the rebuild's ~0.5 KB of
-// memory per event is then new to the process, and on this virtual machine the first touch of a
-// page costs ~0.5-3 s per GiB (docs/PERFORMANCE.md §5.19). A rebuild in this process, after the
-// generator has freed gigabytes the allocator reuses, does not pay that: it is reported beside,
-// as rebuild_warm_heap_events_per_s (the only figure before 2026-12-03). Each round's page faults
-// and system time are in rebuild_rounds.
+// `govcredit rebuild` and a node rebuilding at start do: every page of the rebuild's memory
+// (~0.35 KB per event at 10M entries) is then new to the process, and on the benchmark machine, a
+// virtual one, the first touch of a page costs ~1.5-2.6 s per GiB (0.5-0.7 s when the host still
+// backs pages another process just freed; docs/PERFORMANCE.md §5.19). A rebuild in this process,
+// after the generator has freed gigabytes the allocator reuses, does not pay that: it is reported
+// beside, as rebuild_warm_heap_events_per_s (the only figure before 2026-12-03). Each round's page
+// faults and system time are in rebuild_rounds.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
