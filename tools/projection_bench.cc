@@ -45,6 +45,10 @@
 
 #include "bench_util.h"
 
+#ifdef GOVCREDIT_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 using namespace govcredit;
 using bench::Clock;
 using bench::percentile;
@@ -99,7 +103,8 @@ Status write_log(Ledger& ledger, const std::vector<Bytes>& events) {
 }
 
 // One round: opens the shard as `govcredit rebuild` does and rebuilds its projections; prints
-// one JSON line (rate, seconds, this process's page faults, CPU times and peak memory).
+// one JSON line (rate, seconds, this process's page faults, CPU times, peak resident memory and,
+// under mimalloc, peak heap).
 int rebuild_round(const std::string& dir) {
   auto l = Ledger::open(dir, Partition{0});
   if (!l) {
@@ -120,8 +125,19 @@ int rebuild_round(const std::string& dir) {
                    {"seconds", secs(r0, r1)},
                    {"minor_faults", ru.ru_minflt},
                    {"user_s", tv(ru.ru_utime)},
-                   {"sys_s", tv(ru.ru_stime)},
-                   {"peak_rss_mib", bench::peak_rss_mib()}};
+                   {"sys_s", tv(ru.ru_stime)}};
+  // This process's peak resident memory, the log's mapped pages included: VmHWM, not
+  // getrusage's ru_maxrss, which a process started by posix_spawn inherits from its parent's
+  // memory (the generator's gigabytes).
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) j["peak_rss_mib"] = std::stod(line.substr(6)) / 1024.0;
+#ifdef GOVCREDIT_MIMALLOC
+  // The most heap memory committed at once: what the rebuild itself touched.
+  std::size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
+  mi_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
+  j["heap_peak_mib"] = static_cast<double>(peak_commit) / (1024.0 * 1024.0);
+#endif
   std::cout << j.dump() << std::endl;
   return 0;
 }
