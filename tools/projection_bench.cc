@@ -171,7 +171,10 @@ std::optional<nlohmann::json> rebuild_in_new_process(const std::string& dir) {
     return std::nullopt;
   }
   auto j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.contains("events_per_s")) return std::nullopt;
+  if (j.is_discarded() || !j.contains("events_per_s")) {
+    std::cerr << "the rebuild round in a new process printed no result: " << out << "\n";
+    return std::nullopt;
+  }
   return j;
 }
 

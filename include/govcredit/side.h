@@ -140,7 +140,8 @@ class DigestingWriter final : public SideWriter {
 
   SideWriter& inner_;
   std::array<Table, kSideCount> tables_;
-  std::optional<std::optional<Digest>> digest_;  // once digest() was called
+  bool finished_ = false;  // digest() was called: the hashing has ended
+  std::optional<Digest> digest_;
 };
 
 }  // namespace govcredit

@@ -237,7 +237,7 @@ void DigestingWriter::clear(Side t) {
 
 void DigestingWriter::record(Side t, ByteView key, ByteView value) {
   constexpr std::size_t kPiece = std::size_t{64} << 10;
-  if (digest_) return;
+  if (finished_) return;
   Table& table = tables_[static_cast<std::size_t>(t)];
   // Strictly ascending keys: the table will hold exactly these rows, in this order. (A put over
   // an earlier key, or out of order, would make the hash differ from what LMDB holds.)
@@ -268,8 +268,8 @@ bool DigestingWriter::whole_tables() const {
 }
 
 std::optional<Digest> DigestingWriter::digest() noexcept {
-  if (digest_) return *digest_;
-  digest_.emplace();
+  if (finished_) return digest_;
+  finished_ = true;
   if (!whole_tables()) return std::nullopt;
   Sha256 h;
   h.update(as_bytes(kDigestDomain));
@@ -279,8 +279,8 @@ std::optional<Digest> DigestingWriter::digest() noexcept {
     put_table(h, static_cast<Side>(i), table.rows, table.hash.finish());
     Bytes().swap(table.pending);
   }
-  *digest_ = h.finish();
-  return *digest_;
+  digest_ = h.finish();
+  return digest_;
 }
 
 }  // namespace govcredit
