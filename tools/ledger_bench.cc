@@ -143,6 +143,19 @@ int main(int argc, char** argv) {
        {{"p50", percentile(commit_ms, 0.5)},
         {"p99", percentile(commit_ms, 0.99)},
         {"max", *std::max_element(commit_ms.begin(), commit_ms.end())}}},
+      // Where the time goes as the shard grows: each tenth of the batches' mean write, so that a
+      // cost growing with the shard shows apart from a few slow batches (PERFORMANCE.md §4).
+      {"batch_write_ms_mean_by_tenth",
+       [&] {
+         std::vector<double> means;
+         const std::size_t n = commit_ms.size();
+         for (std::size_t t = 0; t < 10 && n >= 10; ++t) {
+           double sum = 0;
+           for (std::size_t k = t * n / 10; k < (t + 1) * n / 10; ++k) sum += commit_ms[k];
+           means.push_back(sum / static_cast<double>((t + 1) * n / 10 - t * n / 10));
+         }
+         return means;
+       }()},
       {"verify_entries_per_s", entries / verify_s},
       {"inclusion_proof_us",
        {{"mean",
