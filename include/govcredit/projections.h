@@ -332,6 +332,12 @@ struct RebuildReport {
   std::uint64_t entries = 0;
   double seconds = 0;
   Digest digest;
+  // The region of memory the allocator was given for this rebuild, and how much of it a thread
+  // populated ahead of use when a core was idle (both 0 under the C library's malloc, for a log
+  // too small to be worth it, or when an earlier rebuild in the process left enough behind;
+  // docs/PERFORMANCE.md §5.20).
+  std::uint64_t heap_warm_region_bytes = 0;
+  std::uint64_t heap_warmed_bytes = 0;
 };
 // The number of entries the stored projections reflect, and their format version (0 if none).
 struct ProjectionMeta {

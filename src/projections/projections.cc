@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../base/heap_warmup.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 #include "pack.h"
@@ -15,6 +16,12 @@ namespace {
 
 // Entries per write transaction of a catch-up, and between progress reports of a rebuild.
 constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;
+
+// The memory a rebuild warms ahead of itself (HeapWarmup), per log entry: its peak heap on the
+// benchmark's data is 365-403 bytes an entry (3.4 GiB at 10M, 384 MiB at 1M; PERFORMANCE.md
+// §5.20). A little less, so that the region is used up rather than left over where a log's mix of
+// events needs less.
+constexpr std::size_t kRebuildHeapBytesPerEntry = 320;
 
 std::uint64_t le_value(ByteView b) {
   std::uint64_t v = 0;
@@ -185,6 +192,8 @@ Result<RebuildReport> rebuild_projections(
   auto t0 = std::chrono::steady_clock::now();
   if (Status c = ledger.claim_writer(); !c) return c;
   const std::uint64_t head = ledger.head().size;
+  // Until the commit is done: the flush allocates too (the encoded rows, LMDB's dirty pages).
+  HeapWarmup warmup(static_cast<std::size_t>(head) * kRebuildHeapBytesPerEntry);
   // Should the commit fill LMDB's map all the same (below), the rebuild runs again from the log
   // on the map write_side grew; once is all it has ever needed.
   for (int attempt = 0;; ++attempt) {
@@ -232,6 +241,8 @@ Result<RebuildReport> rebuild_projections(
     if (!s) return s;
     RebuildReport r;
     r.entries = head;
+    r.heap_warm_region_bytes = warmup.region_bytes();
+    r.heap_warmed_bytes = warmup.populated_bytes();
     if (digest) {
       r.digest = *digest;
     } else {  // the rows written do not tell it (DigestingWriter::digest): read the tables back

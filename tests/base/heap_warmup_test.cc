@@ -1,0 +1,130 @@
+#include "base/heap_warmup.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace govcredit {
+namespace {
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+// The test programs link the C library's malloc, which adopts nothing: this adopter takes the
+// regions and keeps them, as mimalloc would, without serving anything from them.
+std::vector<std::pair<void*, std::size_t>> g_adopted;
+bool keep(void* start, std::size_t bytes) {
+  g_adopted.emplace_back(start, bytes);
+  return true;
+}
+
+std::size_t resident_bytes(const std::byte* p, std::size_t bytes) {
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in((bytes + page - 1) / page);
+  if (mincore(const_cast<std::byte*>(p), bytes, in.data()) != 0) return 0;
+  std::size_t n = 0;
+  for (unsigned char c : in) n += (c & 1) ? page : 0;
+  return n;
+}
+
+bool wait_for(const HeapWarmup& w, bool (*until)(const HeapWarmup&)) {
+  for (int i = 0; i < 6000 && !until(w); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return until(w);
+}
+
+// The adopter and the amount adopted are the process's: each test counts from what it finds.
+TEST(HeapWarmup, WithoutAnAdopterNothingIsTakenFromTheSystem) {
+  set_heap_adopter(nullptr);
+  const std::size_t before = HeapWarmup::adopted_total();
+  HeapWarmup w(before + 256 * kMiB, {.idle_priority = false});
+  EXPECT_EQ(w.region(), nullptr);
+  EXPECT_EQ(w.region_bytes(), 0u);
+  EXPECT_EQ(HeapWarmup::adopted_total(), before);
+}
+
+TEST(HeapWarmup, PopulatesTheAdoptedRegionWithoutWritingToIt) {
+  set_heap_adopter(keep);
+  const std::size_t before = HeapWarmup::adopted_total();
+  const std::size_t regions = g_adopted.size();
+  HeapWarmup w(before + 100 * kMiB, {.idle_priority = false});
+  ASSERT_EQ(g_adopted.size(), regions + 1);
+  EXPECT_EQ(g_adopted.back().first, static_cast<const void*>(w.region()));
+  // Rounded down to the allocator's 32 MiB blocks, aligned to them.
+  EXPECT_EQ(w.region_bytes(), 96 * kMiB);
+  EXPECT_EQ(g_adopted.back().second, 96 * kMiB);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(w.region()) % (32 * kMiB), 0u);
+  EXPECT_EQ(HeapWarmup::adopted_total(), before + 96 * kMiB);
+
+  ASSERT_TRUE(wait_for(w, [](const HeapWarmup& h) { return h.finished(); }));
+  if (w.refusal() == EINVAL) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux 5.14)";
+  EXPECT_EQ(w.refusal(), 0);
+  EXPECT_EQ(w.populated_bytes(), w.region_bytes());
+  EXPECT_EQ(resident_bytes(w.region(), w.region_bytes()), w.region_bytes());
+  for (std::size_t i = 0; i < w.region_bytes(); i += 4096) ASSERT_EQ(w.region()[i], std::byte{0});
+}
+
+TEST(HeapWarmup, AProcessAdoptsNoMoreThanItsLargestRequest) {
+  set_heap_adopter(keep);
+  const std::size_t before = HeapWarmup::adopted_total();
+  {
+    HeapWarmup first(before + 128 * kMiB);
+    EXPECT_EQ(first.region_bytes(), 128 * kMiB);
+  }
+  const std::size_t regions = g_adopted.size();
+  {
+    HeapWarmup again(before + 128 * kMiB);  // what the first request's user freed serves this one
+    EXPECT_EQ(again.region_bytes(), 0u);
+    HeapWarmup little_more(before + 128 * kMiB + 40 * kMiB);  // under 64 MiB: not worth a thread
+    EXPECT_EQ(little_more.region_bytes(), 0u);
+  }
+  EXPECT_EQ(g_adopted.size(), regions);
+  HeapWarmup more(before + 128 * kMiB + 64 * kMiB);
+  EXPECT_EQ(more.region_bytes(), 64 * kMiB);
+  EXPECT_EQ(HeapWarmup::adopted_total(), before + 192 * kMiB);
+}
+
+TEST(HeapWarmup, StopsWhenDestroyed) {
+  set_heap_adopter(keep);
+  const std::byte* region;
+  std::size_t bytes;
+  {
+    HeapWarmup w(HeapWarmup::adopted_total() + 1024 * kMiB, {.idle_priority = false});
+    region = w.region();
+    bytes = w.region_bytes();
+    ASSERT_EQ(bytes, 1024 * kMiB);
+    ASSERT_TRUE(wait_for(
+        w, [](const HeapWarmup& h) { return h.finished() || h.populated_bytes() >= 8 * kMiB; }));
+    if (w.refusal() == EINVAL) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE";
+  }
+  // The thread stopped after the 2 MiB it was at: far from the whole GiB.
+  EXPECT_LT(resident_bytes(region, bytes), bytes / 2);
+}
+
+TEST(HeapWarmup, GOVCREDIT_HEAP_WARMUP0TurnsItOff) {
+  set_heap_adopter(keep);
+  ASSERT_EQ(setenv("GOVCREDIT_HEAP_WARMUP", "0", 1), 0);
+  HeapWarmup w(HeapWarmup::adopted_total() + 256 * kMiB);
+  unsetenv("GOVCREDIT_HEAP_WARMUP");
+  EXPECT_EQ(w.region_bytes(), 0u);
+}
+
+// Last: it adopts half the memory available, which the requests of the tests above would not get.
+TEST(HeapWarmup, NeverMoreThanHalfTheMemoryAvailable) {
+  set_heap_adopter(keep);
+  const std::size_t before = HeapWarmup::adopted_total();
+  HeapWarmup huge(std::size_t{1} << 50);  // 1 PiB
+  EXPECT_LT(HeapWarmup::adopted_total(), std::size_t{1} << 49);
+  EXPECT_LT(huge.region_bytes(), std::size_t{1} << 49);
+  EXPECT_EQ(HeapWarmup::adopted_total(), before + huge.region_bytes());
+}
+
+}  // namespace
+}  // namespace govcredit

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A projection rebuild with its heap warm-up (src/base/heap_warmup.h) writes the same projections
+# as one without it: mimalloc serving the rebuild from the region handed to it, populated ahead by
+# another thread, changes where the memory comes from and nothing else. A 250k-entry shard made by
+# projection_bench: enough for a region (64 MiB at least), which its round reports.
+set -u
+bin=$1
+bench=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+"$bench" --entries 250000 --agencies 40 --rounds 1 --keep --dir "$tmp/shard" \
+  --out "$tmp/bench.json" > "$tmp/bench.log" 2>&1 || fail "projection_bench: $(tail -5 "$tmp/bench.log")"
+python3 - "$tmp/bench.json" <<'PY' || fail "the round adopted no region: $(cat "$tmp/bench.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))["rebuild_rounds"][0]
+print("round:", r)
+assert r["heap_warm_region_mib"] >= 64, r
+assert 0 <= r["heap_warmed_mib"] <= r["heap_warm_region_mib"], r
+PY
+
+mkdir "$tmp/data" && ln -s "$tmp/shard" "$tmp/data/shard-0"
+digest() { sed -n 's/.*digest \([0-9a-f]*\)$/\1/p'; }
+with=$("$bin" rebuild --data "$tmp/data" | digest)
+without=$(GOVCREDIT_HEAP_WARMUP=0 "$bin" rebuild --data "$tmp/data" | digest)
+small_pages=$(MIMALLOC_LARGE_OS_PAGES=0 "$bin" rebuild --data "$tmp/data" | digest)
+echo "digests: $with (warm-up), $without (GOVCREDIT_HEAP_WARMUP=0), $small_pages (4 KiB pages)"
+[[ ${#with} == 64 ]] || fail "rebuild printed no digest"
+[[ $with == "$without" ]] || fail "the warm-up changed the projections: $with against $without"
+[[ $with == "$small_pages" ]] || fail "4 KiB pages changed the projections: $small_pages"
+"$bin" verify --data "$tmp/data" --projections | grep -q "projections equal a rebuild (digest $with)" ||
+  fail "verify --projections"
+echo "ok"
