@@ -347,12 +347,20 @@ struct ProjectionMeta {
 Result<ProjectionMeta> projection_meta(const Ledger& ledger);
 inline constexpr std::uint32_t kProjectionVersion = 4;
 
+struct RebuildOptions {
+  // Have the memory the rebuild will allocate populated ahead of it by a thread that runs when a
+  // core is idle (src/base/heap_warmup.h; docs/PERFORMANCE.md §5.20): for a process whose
+  // allocator holds little free memory, as one just started. A process that has just freed
+  // gigabytes (a benchmark after its generator) would populate memory it does not need.
+  bool warm_heap = true;
+};
 // Drops every projection and rebuilds it from the log. progress(done, total) is called as the
 // entries are applied in memory, done == total last, just before the one write transaction that
 // replaces the tables. Claims the shard for writing first (Ledger::claim_writer): never under a
 // running ingest.
 Result<RebuildReport> rebuild_projections(
-    Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+    Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress = {},
+    RebuildOptions options = {});
 // Applies the entries the projections have not seen yet (after a crash in a rebuild, or when
 // the projection format changed: then everything is rebuilt). Ingestor::create calls it.
 Status catch_up_projections(Ledger& ledger);

@@ -188,12 +188,14 @@ Status undecodable(const Ledger& ledger, const std::string& what) {
 }  // namespace
 
 Result<RebuildReport> rebuild_projections(
-    Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+    Ledger& ledger, const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+    RebuildOptions options) {
   auto t0 = std::chrono::steady_clock::now();
   if (Status c = ledger.claim_writer(); !c) return c;
   const std::uint64_t head = ledger.head().size;
   // Until the commit is done: the flush allocates too (the encoded rows, LMDB's dirty pages).
-  HeapWarmup warmup(static_cast<std::size_t>(head) * kRebuildHeapBytesPerEntry);
+  HeapWarmup warmup(options.warm_heap ? static_cast<std::size_t>(head) * kRebuildHeapBytesPerEntry
+                                      : 0);
   // Should the commit fill LMDB's map all the same (below), the rebuild runs again from the log
   // on the map write_side grew; once is all it has ever needed.
   for (int attempt = 0;; ++attempt) {
