@@ -14,8 +14,8 @@ namespace govcredit {
 // virtual machine whose host has taken back the memory the guest freed, that first touch costs
 // 1.5-2.6 s per GiB (docs/PERFORMANCE.md §2, §5.19, §5.20). A rebuild of 10M entries touches ~3.4
 // GiB, on its applying thread, while the cores are ~30% idle (the reading thread waits for the
-// applying one): `govcredit rebuild` of a 10M-entry shard took 10.1-16.6 s without and 8.4-9.2 s
-// with this.
+// applying one): `govcredit rebuild` of a 10M-entry shard took 9.0 s with this and 10.3 s without
+// (medians of seven alternating pairs; 8.3 against 17.5 s in the widest).
 //
 // How: a region of new address space is handed to the allocator (through the adopter that the
 // allocator's glue registered: mimalloc then takes its next segments from it, lowest address
