@@ -364,7 +364,9 @@ Result<RebuildReport> rebuild_projections(
 // Applies the entries the projections have not seen yet (after a crash in a rebuild, or when
 // the projection format changed: then everything is rebuilt). Ingestor::create calls it.
 Status catch_up_projections(Ledger& ledger);
-// Rebuilds into memory and returns that digest, next to the stored projections' digest.
+// Rebuilds into memory and returns that digest, next to the stored projections' digest. Warms
+// its heap as a rebuild does (RebuildOptions::warm_heap): meant for a process of its own, as
+// `govcredit verify --projections`.
 struct ProjectionCheck {
   Digest stored;
   Digest rebuilt;

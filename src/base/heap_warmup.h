@@ -7,8 +7,8 @@
 
 namespace govcredit {
 
-// Memory that a large in-memory build (the projection rebuild) is about to allocate, touched
-// ahead of it by a thread that runs only when a core would otherwise be idle.
+// Memory that a large in-memory build (the projection rebuild, `verify --projections`) is about
+// to allocate, touched ahead of it by a thread that runs only when a core would otherwise be idle.
 //
 // Why: the kernel gives a process each page it touches for the first time zeroed, and on a
 // virtual machine whose host has taken back the memory the guest freed, that first touch costs
