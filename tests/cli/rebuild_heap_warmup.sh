@@ -2,7 +2,8 @@
 # A projection rebuild with its heap warm-up (src/base/heap_warmup.h) writes the same projections
 # as one without it: mimalloc serving the rebuild from the region handed to it, populated ahead by
 # another thread, changes where the memory comes from and nothing else. A 250k-entry shard made by
-# projection_bench: enough for a region (64 MiB at least), which its round reports.
+# projection_bench: enough for a region (64 MiB at least), which its round reports. verify
+# --projections, which warms its heap the same way, must agree with the rebuild too.
 set -u
 bin=$1
 bench=$2
