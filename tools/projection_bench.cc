@@ -136,9 +136,9 @@ int rebuild_round(const std::string& dir) {
   for (std::string line; std::getline(status, line);)
     if (line.rfind("VmHWM:", 0) == 0) j["peak_rss_mib"] = std::stod(line.substr(6)) / 1024.0;
 #ifdef GOVCREDIT_MIMALLOC
-  // The most heap memory committed at once, the region of the rebuild's heap warm-up included
-  // (mimalloc counts what it manages for us as committed from the start, not in its figures):
-  // about what the rebuild itself touched.
+  // The most heap memory committed at once, plus the region of the rebuild's heap warm-up
+  // (memory given to mimalloc, mi_manage_os_memory, is not in its figures): about what the
+  // rebuild itself touched.
   std::size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
   mi_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
   j["heap_peak_mib"] = static_cast<double>(peak_commit + r->heap_warm_region_bytes) / (1 << 20);
