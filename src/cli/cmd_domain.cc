@@ -459,7 +459,9 @@ void register_domain_commands(CLI::App& app, Runner& run) {
     auto* c = app.add_subcommand(
         "rebuild",
         "Drop every projection of a shard (all shards unless --partition) and rebuild "
-        "it from the log; prints the rate and the projection digest.");
+        "it from the log; prints the rate and the projection digest. With mimalloc (the default "
+        "build) the memory it will need (~320 bytes an entry) is populated ahead of it by a "
+        "thread that runs when a core is idle; GOVCREDIT_HEAP_WARMUP=0 turns that off.");
     add_shard_options(c, a->shard);
     c->callback([&run, a, c, given] {
       a->partition_given = given(c);
