@@ -73,7 +73,8 @@ std::size_t HeapWarmup::adopted_total() {
 
 HeapWarmup::HeapWarmup(std::size_t bytes, Options options) {
   const HeapAdopter adopt = g_adopter.load();
-  if (adopt == nullptr || turned_off()) return;
+  // (A request under the least region needs no look at the memory available, nor the lock.)
+  if (adopt == nullptr || bytes < kMinRegion || turned_off()) return;
   {
     std::lock_guard lock(g_mutex);
     const std::size_t want = std::min(bytes, available_bytes() / 2);
