@@ -2,13 +2,13 @@
 # ctest bench.quick and bench.quick_kafka: `tools/bench --quick`, in two parts (the CMakeLists
 # says why): every scenario of the part must run (none skipped or failed), report a figure above
 # zero, and have its targets judged in summary.json and summary.md.
-#   bench_quick.sh ROOT BUILD local            append, rebuild, embedded ingest, HTTP
+#   bench_quick.sh ROOT BUILD local            append (both durabilities), rebuild, embedded ingest, HTTP
 #   bench_quick.sh ROOT BUILD kafka BROKERS    ingest through the test broker
 set -euo pipefail
 root=$1 build=$2 part=$3
 case $part in
-  local) scenarios=ed25519,append,rebuild,ingest-embedded,ingest-embedded-batch,http
-         args=(--no-kafka) targets=9 ;;
+  local) scenarios=ed25519,append,append-next-commit,rebuild,ingest-embedded,ingest-embedded-batch,http
+         args=(--no-kafka) targets=10 ;;
   kafka) scenarios=ed25519,ingest-kafka,ingest-kafka-batch
          args=(--kafka "$4") targets=3 ;;
   *) echo "usage: bench_quick.sh ROOT BUILD local|kafka [BROKERS]" >&2; exit 2 ;;

@@ -24,12 +24,31 @@
 
 namespace govcredit {
 
+// When a committed write reaches the disk.
+enum class Durability {
+  // write() returns once its transaction is on disk: LMDB flushes the transaction's pages, then
+  // writes the meta page that makes them current through a descriptor opened with O_DSYNC (two
+  // device flushes a commit).
+  kOnReturn,
+  // write() returns once the transaction's pages are on disk and the transaction is visible to
+  // readers; its meta page reaches the disk with the next commit's flush of its pages, sync(),
+  // or the Ledger's close (LMDB's MDB_NOMETASYNC; one device flush a commit, the meta page's
+  // taken out of the writer's way). A crash of the machine before then (not of the process: the
+  // kernel still holds the page) undoes that last transaction, whole, and never corrupts the
+  // file. For a shard fed from Kafka, whose ingest position is in the same transaction, that
+  // transaction is consumed again and appended identically; a writer whose callers need the
+  // disk before they answer asks durable_size() or calls sync().
+  kByNextCommit,
+};
+
 struct LedgerOptions {
   // Checkpoint origin is "govcredit/<name>/shard/<partition>".
   std::string name = "local";
   // The LMDB map starts this large and doubles whenever it fills; the file only grows with use.
   std::size_t initial_map_size = std::size_t{1} << 30;
-  // Skip fsync at commit: faster, but a crash may lose the last commits (never corrupts).
+  Durability durability = Durability::kOnReturn;
+  // Skip fsync at commit: faster, but a crash may lose the last commits (for tests and
+  // benchmarks). Overrides durability.
   bool no_sync = false;
 };
 
@@ -166,6 +185,15 @@ class Ledger {
   // projections; a rebuild under a running ingest would feed them half-built state).
   // Idempotent; kIoError naming the problem when another process holds the shard.
   Status claim_writer();
+
+  // Puts every committed transaction on disk (with Durability::kByNextCommit or no_sync: the
+  // last commit's meta page and pages; otherwise a no-op). Safe beside a writer on another
+  // thread; cheap when nothing is pending.
+  Status sync();
+  // The log's size as far as it is on disk: head().size with Durability::kOnReturn; with
+  // kByNextCommit the size before the last write until another commit or sync(); with no_sync
+  // the size at the last sync(). At open, the size found.
+  std::uint64_t durable_size() const;
 
   Partition partition() const;
   const std::string& origin() const;

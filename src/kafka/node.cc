@@ -116,6 +116,20 @@ struct LedgerNode::Impl {
     }
   }
 
+  // With Durability::kByNextCommit a shard's last commit waits for the next one to reach the
+  // disk; when no more come (an idle poll, the end of run()) sync() puts it there. A no-op for
+  // shards with nothing pending, and under Durability::kOnReturn.
+  Status sync_shards() {
+    std::vector<Ledger*> ledgers;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [p, shard] : shards) ledgers.push_back(shard.ledger.get());
+    }
+    for (Ledger* l : ledgers)
+      if (Status st = l->sync(); !st) return st;
+    return Status::ok();
+  }
+
   void publish_rejection(const Message& m, const IngestResult& r) {
     if (!rejections) return;
     nlohmann::json j = {{"reason", std::string(r.status.code())},
@@ -223,7 +237,12 @@ Status LedgerNode::run() {
       }
       rd_kafka_message_destroy(m);
     }
-    if (!by_partition.empty()) last_activity = Clock::now();
+    if (!by_partition.empty()) {
+      last_activity = Clock::now();
+    } else if (Status synced = s.sync_shards(); !synced) {  // idle: the last commits on disk
+      result = synced;
+      break;
+    }
     // Each partition has its own shard (LMDB environment, ingestor): ingest them side by side, so
     // that one shard's signature checks, domain rules and fsync overlap another's. The results
     // are handled here afterwards, in partition order, on this thread.
@@ -260,6 +279,7 @@ Status LedgerNode::run() {
       break;
   }
   rd_kafka_queue_destroy(queue);
+  if (Status synced = s.sync_shards(); !synced && result) result = synced;
   return result;
 }
 

@@ -410,6 +410,12 @@ Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Ledger::~Ledger() = default;
 
 Ledger::Impl::~Impl() {
+  if (sync_on_close && env) {
+    try {
+      env->sync();
+    } catch (const std::exception&) {  // nothing to tell a destructor's caller; the file is whole
+    }
+  }
   if (writer_lock >= 0) ::close(writer_lock);
 }
 
@@ -434,7 +440,11 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
   auto impl = std::make_unique<Impl>();
   try {
     impl->env = std::make_unique<lmdb::Env>(
-        dir, lmdb::EnvOptions{options.initial_map_size, 128, options.no_sync});
+        dir, lmdb::EnvOptions{.initial_map_size = options.initial_map_size,
+                              .max_dbs = 128,
+                              .no_sync = options.no_sync,
+                              .defer_meta_sync = options.durability == Durability::kByNextCommit});
+    impl->sync_on_close = options.durability == Durability::kByNextCommit && !options.no_sync;
     impl->meta = impl->env->open_db("meta");
     impl->log = impl->env->open_db("log");
     impl->merkle = impl->env->open_db("merkle");
@@ -489,6 +499,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
       s.head.root = s.range.root();
     });
     if (!bad) return bad;
+    impl->durable_size = impl->state.head.size;
   } catch (const std::exception& e) {
     return storage_error(e);
   }
@@ -515,9 +526,40 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   } catch (const std::exception& e) {
     return storage_error(e);
   }
+  std::uint64_t txnid = 0;
+  try {
+    txnid = impl_->env->last_txnid();
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
   std::lock_guard lock(impl_->mu);
   impl_->state = std::move(adopted);
+  impl_->unsynced.emplace_back(txnid, impl_->state.head.size);
+  impl_->settle_unsynced();
   return Status::ok();
+}
+
+void Ledger::Impl::settle_unsynced() {
+  const std::uint64_t synced = env->synced_txnid();
+  while (!unsynced.empty() && unsynced.front().first <= synced) {
+    durable_size = unsynced.front().second;
+    unsynced.pop_front();
+  }
+}
+
+Status Ledger::sync() {
+  try {
+    impl_->env->sync();
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+  return Status::ok();
+}
+
+std::uint64_t Ledger::durable_size() const {
+  std::lock_guard lock(impl_->mu);
+  impl_->settle_unsynced();
+  return impl_->durable_size;
 }
 
 std::function<std::optional<std::uint64_t>(const EventId&)> Ledger::Impl::seq_of(

@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -199,8 +200,15 @@ struct Ledger::Impl {
   // Hashes the writer's entries beside it, started at the first write (entry_hasher.h).
   std::unique_ptr<EntryHasher> hasher;
   ~Impl();
-  mutable std::mutex mu;  // guards state
+  mutable std::mutex mu;  // guards state, unsynced and durable_size
   LedgerState state;      // GUARDED_BY(mu); written only by the writer thread
+  // The log sizes of the write transactions not yet known to be on disk, by transaction id, in
+  // commit order; durable_size is the size of the last one that is (Ledger::durable_size()).
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> unsynced;
+  std::uint64_t durable_size = 0;
+  bool sync_on_close = false;  // Durability::kByNextCommit
+  // Moves the unsynced writes the environment now knows on disk into durable_size. Under mu.
+  void settle_unsynced();
 
   LedgerState snapshot() const {
     std::lock_guard lock(mu);

@@ -102,13 +102,17 @@ Env::Env(const std::string& dir, const EnvOptions& o) {
   try {
     check(mdb_env_set_maxdbs(env_, o.max_dbs), "mdb_env_set_maxdbs");
     check(mdb_env_set_mapsize(env_, o.initial_map_size), "mdb_env_set_mapsize");
-    unsigned flags = MDB_NOTLS | (o.no_sync ? MDB_NOSYNC : 0);
+    no_sync_ = o.no_sync;
+    defer_meta_sync_ = o.defer_meta_sync && !o.no_sync;
+    unsigned flags =
+        MDB_NOTLS | (no_sync_ ? MDB_NOSYNC : 0) | (defer_meta_sync_ ? MDB_NOMETASYNC : 0);
     check(mdb_env_open(env_, dir.c_str(), flags, 0644), ("mdb_env_open " + dir).c_str());
     // An existing environment may already be larger than initial_map_size: adopt the larger.
     MDB_envinfo info;
     check(mdb_env_info(env_, &info), "mdb_env_info");
     if (info.me_mapsize < o.initial_map_size)
       check(mdb_env_set_mapsize(env_, o.initial_map_size), "mdb_env_set_mapsize");
+    synced_txnid_ = info.me_last_txnid;
   } catch (...) {
     mdb_env_close(env_);
     throw;
@@ -143,7 +147,18 @@ void Env::write(const std::function<void(Txn&)>& fn) {
         --failing_commits_;
         throw LmdbError(MDB_MAP_FULL, "mdb_txn_commit (simulated for a test)");
       }
+      std::uint64_t id = mdb_txn_id(txn.get());
       txn.commit();
+      // A commit that wrote nothing leaves the last txnid as it was and flushed nothing.
+      if (last_txnid() == id) {
+        if (defer_meta_sync_) {  // its flush of its pages carried the meta page before it
+          std::uint64_t before = id - 1, seen = synced_txnid_.load();
+          while (seen < before && !synced_txnid_.compare_exchange_weak(seen, before)) {
+          }
+        } else if (!no_sync_) {
+          synced_txnid_ = id;
+        }
+      }
       return;
     } catch (const LmdbError& e) {
       if (e.code != MDB_MAP_FULL || attempt >= 40) throw;
@@ -183,6 +198,22 @@ std::uint64_t Env::used_bytes() const {
   check(mdb_env_info(env_, &info), "mdb_env_info");
   check(mdb_env_stat(env_, &st), "mdb_env_stat");
   return static_cast<std::uint64_t>(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+std::uint64_t Env::last_txnid() const {
+  MDB_envinfo info;
+  check(mdb_env_info(env_, &info), "mdb_env_info");
+  return info.me_last_txnid;
+}
+
+void Env::sync() {
+  std::lock_guard lock(sync_mu_);
+  std::uint64_t last = last_txnid();  // committed before the flush, so on disk after it
+  if (synced_txnid_.load() >= last) return;
+  check(mdb_env_sync(env_, 1), "mdb_env_sync");
+  std::uint64_t seen = synced_txnid_.load();
+  while (seen < last && !synced_txnid_.compare_exchange_weak(seen, last)) {
+  }
 }
 
 }  // namespace govcredit::lmdb

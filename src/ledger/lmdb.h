@@ -12,8 +12,14 @@
 //   grows the map on MDB_MAP_FULL by aborting, resizing under an exclusive lock, and retrying
 //   the whole write function, so write functions must be safe to run again (they are: nothing
 //   they did survives the abort).
-// - Durability: without MDB_NOSYNC (the default here) a committed write transaction is on disk
-//   when commit returns; with it, a crash may lose recent commits but never corrupts the file.
+// - Durability: by default a committed write transaction is on disk when commit returns (LMDB
+//   flushes its pages, then writes the meta page that makes them current through a descriptor
+//   opened with O_DSYNC: two device flushes). With MDB_NOMETASYNC (EnvOptions::defer_meta_sync)
+//   the meta page is written without the second flush and reaches the disk with the next
+//   commit's flush of its pages, or mdb_env_sync(): a crash of the machine may undo the last
+//   commit, never corrupt the file (LMDB does not reuse the pages of the last two commits).
+//   With MDB_NOSYNC neither flush happens; a crash may lose recent commits, still without
+//   corruption as long as the disk writes pages in order (not guaranteed).
 // - Never open the same environment twice in one process (LMDB's lock file would deadlock).
 //
 // Errors surface as LmdbError exceptions inside src/ledger only; the Ledger catches them at its
@@ -25,6 +31,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <stdexcept>
@@ -121,6 +128,8 @@ struct EnvOptions {
   std::size_t initial_map_size = std::size_t{1} << 30;
   unsigned max_dbs = 32;
   bool no_sync = false;  // trade durability of the last commits for speed; off by default
+  // MDB_NOMETASYNC: a commit's meta page reaches the disk with the next commit or sync().
+  bool defer_meta_sync = false;
 };
 
 class Env {
@@ -148,6 +157,16 @@ class Env {
   void reserve(std::size_t bytes);
   // Bytes of the data file in use (last page number × page size).
   std::uint64_t used_bytes() const;
+  // The id of the last committed write transaction (0 for a new environment).
+  std::uint64_t last_txnid() const;
+  // The id of the last write transaction known to be on disk: every commit's, by default; with
+  // defer_meta_sync the one before the last commit (whose flush carried its meta page), or
+  // the last one after sync(); with no_sync the last one after sync(). Starts at the last
+  // committed one when the environment is opened.
+  std::uint64_t synced_txnid() const { return synced_txnid_.load(); }
+  // Puts every committed transaction on disk (mdb_env_sync with force); a no-op when
+  // synced_txnid() is already the last. May run beside a writer on another thread.
+  void sync();
   // For tests: the next n write transactions are aborted at their commit as if it had filled
   // the map (MDB_MAP_FULL), so that write() runs them again — the case a commit that allocates
   // the free list's pages can meet, too rare to arrange otherwise.
@@ -157,6 +176,9 @@ class Env {
   void grow();
   MDB_env* env_ = nullptr;
   std::atomic<int> failing_commits_{0};
+  bool no_sync_ = false, defer_meta_sync_ = false;
+  std::atomic<std::uint64_t> synced_txnid_{0};
+  std::mutex sync_mu_;  // one sync() at a time
   // Shared by every transaction; exclusive while the map is resized.
   mutable std::shared_mutex resize_mu_;
 };

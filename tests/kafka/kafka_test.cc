@@ -67,7 +67,11 @@ std::map<int, Head> run_until_idle(const KafkaConfig& k, const NodeOptions& o) {
   Status s = (*node)->run();
   EXPECT_TRUE(s) << s.to_string();
   std::map<int, Head> heads;
-  for (Partition p : (*node)->shards()) heads[p.value] = (*node)->shard(p)->head();
+  for (Partition p : (*node)->shards()) {
+    heads[p.value] = (*node)->shard(p)->head();
+    // Whatever the durability, a node that stopped has every commit on disk.
+    EXPECT_EQ((*node)->shard(p)->durable_size(), heads[p.value].size) << p.value;
+  }
   return heads;
 }
 
@@ -196,6 +200,7 @@ TEST(Kafka, TwoNodesInDifferentGroupsBuildIdenticalShards) {
   testing::TempDir a, b;
   NodeOptions oa = node_options(a.path(), "group-a"), ob = node_options(b.path(), "group-b");
   ob.max_batch = 7;  // other batch boundaries, other LMDB transactions: same bytes
+  ob.ledger.durability = Durability::kByNextCommit;  // and other flushes
   auto ha = run_until_idle(k, oa);
   auto hb = run_until_idle(k, ob);
   ASSERT_EQ(ha.size(), 4u);

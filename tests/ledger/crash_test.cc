@@ -18,6 +18,13 @@
 #include "support/support.h"
 
 namespace govcredit {
+
+// How gtest names the parameter (found by argument-dependent look-up, so in Durability's
+// namespace).
+void PrintTo(Durability d, std::ostream* os) {
+  *os << (d == Durability::kOnReturn ? "kOnReturn" : "kByNextCommit");
+}
+
 namespace {
 
 constexpr std::size_t kBatch = 50;
@@ -47,7 +54,11 @@ bool ingest_rest(Ledger& l) {
   return true;
 }
 
-TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
+// Under either durability (a process killed, not the machine: the kernel keeps what was written).
+class Crash : public ::testing::TestWithParam<Durability> {};
+
+TEST_P(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
+  const LedgerOptions options{.durability = GetParam()};
   ASSERT_GT(wires().size(), 5000u);
   testing::TempDir clean, crashed;
   Head expected;
@@ -67,7 +78,7 @@ TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {  // the writer: open, ingest, exit; no gtest in here
-      auto l = Ledger::open(crashed.path(), Partition{0});
+      auto l = Ledger::open(crashed.path(), Partition{0}, options);
       bool ok = l && ingest_rest(**l);
       _exit(ok ? 0 : 3);
     }
@@ -81,7 +92,7 @@ TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
     else
       ASSERT_EQ(WEXITSTATUS(status), 0) << "the writer failed on its own";
 
-    auto l = Ledger::open(crashed.path(), Partition{0});
+    auto l = Ledger::open(crashed.path(), Partition{0}, options);
     ASSERT_TRUE(l) << l.status().to_string();
     const Head h = (*l)->head();
     EXPECT_TRUE(h.size % kBatch == 0 || h.size == wires().size()) << "a partial batch: " << h.size;
@@ -104,7 +115,7 @@ TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
     if (h.size == wires().size()) break;
   }
   EXPECT_GE(kills, 3) << "the writer finished too fast to be killed";
-  auto l = Ledger::open(crashed.path(), Partition{0});
+  auto l = Ledger::open(crashed.path(), Partition{0}, options);
   ASSERT_TRUE(l && ingest_rest(**l));
   EXPECT_EQ((*l)->head().size, expected.size);
   EXPECT_EQ((*l)->head().chain, expected.chain);
@@ -117,6 +128,13 @@ TEST(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
   }));
   EXPECT_EQ(projections, expected_projections);
 }
+
+INSTANTIATE_TEST_SUITE_P(Durability, Crash,
+                         ::testing::Values(Durability::kOnReturn, Durability::kByNextCommit),
+                         [](const ::testing::TestParamInfo<Durability>& p) {
+                           return std::string(p.param == Durability::kOnReturn ? "OnReturn"
+                                                                               : "ByNextCommit");
+                         });
 
 }  // namespace
 }  // namespace govcredit

@@ -508,6 +508,102 @@ TEST(Ledger, FailedBatchWritesNothing) {
   EXPECT_EQ(l->get(Seq{0}).status().reason(), Reason::kNotFound);
 }
 
+// Appends world events [from, to) in one write, at offsets equal to their index.
+void append_range(Ledger& l, std::size_t from, std::size_t to) {
+  Status s = l.write([&](Ledger::Batch& batch) {
+    for (std::size_t i = from; i < to; ++i) {
+      Bytes wire = encode_wire(world().events[i]);
+      batch.append(AppendItem{wire, world().events[i].id, false, Partition{0},
+                              KafkaOffset{static_cast<std::int64_t>(i)}});
+    }
+    batch.set_next_offset(KafkaOffset{static_cast<std::int64_t>(to)});
+    return Status::ok();
+  });
+  ASSERT_TRUE(s) << s.to_string();
+}
+
+TEST(Ledger, EachCommitIsOnDiskWhenItsWriteReturnsByDefault) {
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  EXPECT_EQ(l->durable_size(), 0u);
+  append_range(*l, 0, 5);
+  EXPECT_EQ(l->durable_size(), 5u);
+  append_range(*l, 5, 12);
+  EXPECT_EQ(l->durable_size(), 12u);
+  EXPECT_TRUE(l->sync());
+  EXPECT_EQ(l->durable_size(), 12u);
+}
+
+// Durability::kByNextCommit: the last commit's meta page reaches the disk with the next commit's
+// flush (any commit: entries or side tables), sync() or the close.
+TEST(Ledger, ByNextCommitACommitIsOnDiskOnceAnotherCommitOrASyncFlushedIt) {
+  testing::TempDir dir;
+  {
+    auto l = open(dir.path(), LedgerOptions{.durability = Durability::kByNextCommit});
+    append_range(*l, 0, 5);
+    EXPECT_EQ(l->head().size, 5u);     // visible
+    EXPECT_EQ(l->durable_size(), 0u);  // not yet known on disk
+    append_range(*l, 5, 12);
+    EXPECT_EQ(l->durable_size(), 5u);
+    EXPECT_TRUE(l->sync());
+    EXPECT_EQ(l->durable_size(), 12u);
+    EXPECT_TRUE(l->sync());  // nothing pending: a no-op
+    EXPECT_EQ(l->durable_size(), 12u);
+    append_range(*l, 12, 20);
+    EXPECT_EQ(l->durable_size(), 12u);
+    // A commit of the side tables alone carries the entries' commit to the disk too.
+    const Bytes key{'k'}, value{'v'};
+    ASSERT_TRUE(l->write_side([&](SideWriter& w) {
+      w.put(Side::kMeta, key, value);
+      return Status::ok();
+    }));
+    EXPECT_EQ(l->durable_size(), 20u);
+    append_range(*l, 20, 25);
+    EXPECT_EQ(l->durable_size(), 20u);
+  }  // the close syncs
+  auto l = open(dir.path(), LedgerOptions{.durability = Durability::kByNextCommit});
+  EXPECT_EQ(l->head().size, 25u);
+  EXPECT_EQ(l->durable_size(), 25u);
+  EXPECT_TRUE(l->verify().ok);
+}
+
+TEST(Ledger, WithoutSyncNothingIsKnownOnDiskUntilASync) {
+  testing::TempDir dir;
+  auto l = open(dir.path(), LedgerOptions{.no_sync = true});
+  append_range(*l, 0, 5);
+  append_range(*l, 5, 9);
+  EXPECT_EQ(l->durable_size(), 0u);
+  EXPECT_TRUE(l->sync());
+  EXPECT_EQ(l->durable_size(), 9u);
+}
+
+// The environment under each mode: the LMDB flags that decide what a commit flushes, and the
+// transaction ids it reports on disk.
+TEST(LmdbEnv, DurabilityFlagsAndSyncedTransactions) {
+  for (int mode = 0; mode < 3; ++mode) {
+    testing::TempDir dir;
+    lmdb::Env env(dir.path(), lmdb::EnvOptions{.initial_map_size = 1 << 20,
+                                               .max_dbs = 4,
+                                               .no_sync = mode == 2,
+                                               .defer_meta_sync = mode == 1});
+    unsigned flags = 0;
+    ASSERT_EQ(mdb_env_get_flags(env.get(), &flags), 0);
+    EXPECT_EQ((flags & MDB_NOMETASYNC) != 0, mode == 1);
+    EXPECT_EQ((flags & MDB_NOSYNC) != 0, mode == 2);
+    MDB_dbi db = env.open_db("t");
+    const std::uint64_t first = env.last_txnid();
+    const std::uint64_t synced_first = env.synced_txnid();
+    std::uint8_t k = 1, v = 2;
+    env.write([&](lmdb::Txn& txn) { txn.put(db, MDB_val{1, &k}, MDB_val{1, &v}); });
+    EXPECT_EQ(env.last_txnid(), first + 1);
+    env.write([](lmdb::Txn&) {});  // writes nothing: commits nothing, flushes nothing
+    EXPECT_EQ(env.last_txnid(), first + 1);
+    EXPECT_EQ(env.synced_txnid(), mode == 0 ? first + 1 : mode == 1 ? first : synced_first);
+    env.sync();
+    EXPECT_EQ(env.synced_txnid(), first + 1);
+  }
+}
+
 TEST(Ledger, MapGrowsWhenFullAndNothingIsLost) {
   testing::TempDir dir;
   auto l = open(dir.path(), LedgerOptions{.initial_map_size = 256 * 1024});
