@@ -302,11 +302,12 @@ std::string first_rejections(const Ledger& l) {
 }
 
 // `govcredit node` as a separate process, killed with SIGKILL while events keep arriving.
-pid_t spawn_node(const KafkaConfig& k, const std::string& dir, const std::string& group) {
+pid_t spawn_node(const KafkaConfig& k, const std::string& dir, const std::string& group,
+                 const std::string& durability = "on-return") {
   std::vector<std::string> args = {
       GOVCREDIT_BINARY,   "node",           "--kafka", k.brokers, "--topic", k.events_topic,
       "--rejected-topic", k.rejected_topic, "--data",  dir,       "--group", group,
-      "--quiet"};
+      "--durability",     durability,       "--quiet"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -324,16 +325,17 @@ std::size_t env_size(const char* name, std::size_t fallback) {
   return v && *v ? std::stoul(v) : fallback;
 }
 
-// The crash drill: a `govcredit node` process ingests from Kafka while it is killed with SIGKILL
-// at random moments, GOVCREDIT_CRASH_KILLS times over the events of GOVCREDIT_CRASH_RECORDS records
-// (default 20 kills over 12,000 records, ~53k events; 10 over 5,000 under AddressSanitizer, where
-// every round is several times slower; the long form in docs/SECURITY.md runs 100 over 1M
-// events). Each round publishes the next slice of the events, starts a node, waits a random while
-// and kills it, then opens every shard: verify must pass, and the head is recorded. At the end a
-// restarted node finishes the job and a clean node ingests everything into a second directory: the
-// heads must be equal, every recorded head must be the clean shard's chain hash at that size (each
-// was a prefix of the clean run), every signature re-checks, and nothing was journaled as a
-// rejection (a redelivered event treated as new would be).
+// The crash drill: a `govcredit node` process (every other round with --durability
+// by-next-commit) ingests from Kafka while it is killed with SIGKILL at random moments,
+// GOVCREDIT_CRASH_KILLS times over the events of GOVCREDIT_CRASH_RECORDS records (default 20 kills
+// over 12,000 records, ~53k events; 10 over 5,000 under AddressSanitizer, where every round is
+// several times slower; the long form in docs/SECURITY.md runs 100 over 1M events). Each round
+// publishes the next slice of the events, starts a node, waits a random while and kills it, then
+// opens every shard: verify must pass, and the head is recorded. At the end a restarted node
+// finishes the job and a clean node ingests everything into a second directory: the heads must be
+// equal, every recorded head must be the clean shard's chain hash at that size (each was a prefix
+// of the clean run), every signature re-checks, and nothing was journaled as a rejection (a
+// redelivered event treated as new would be).
 TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   // Under ASan the nodes ingest several times slower, so fewer kills over a smaller history
   // still land mid-ingest; most of the drill's time there was the final catch-up and the clean
@@ -374,7 +376,10 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
     next = end;
     // A fresh group each round: the killed node stays a member of its group until its session
     // times out; the shards' own offsets, not the group's, decide where ingest resumes.
-    pid_t pid = spawn_node(k, dir.path(), "crashy-" + std::to_string(round));
+    // Every other round the node commits by the next commit (a killed process loses nothing of
+    // either: the kernel holds what was written).
+    pid_t pid = spawn_node(k, dir.path(), "crashy-" + std::to_string(round),
+                           round % 2 ? "by-next-commit" : "on-return");
     ASSERT_GT(pid, 0);
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
     if (caught_up_by - started_after < 20) {
