@@ -509,12 +509,13 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
 Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   Status result;
   LedgerState adopted;
+  std::uint64_t txnid = 0;  // the commit's, 0 when it wrote nothing
   try {
     if (!impl_->upgraded) {  // an older shard becomes format 5 before its next entry
       impl_->env->write([&](lmdb::Txn& txn) { impl_->upgrade(txn); });
       impl_->upgraded = true;
     }
-    impl_->env->write([&](lmdb::Txn& txn) {
+    txnid = impl_->env->write([&](lmdb::Txn& txn) {
       BatchImpl batch(txn, *impl_, impl_->snapshot());
       result = fn(batch);
       if (!result) throw AbortWrite{};
@@ -526,15 +527,9 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   } catch (const std::exception& e) {
     return storage_error(e);
   }
-  std::uint64_t txnid = 0;
-  try {
-    txnid = impl_->env->last_txnid();
-  } catch (const std::exception& e) {
-    return storage_error(e);
-  }
   std::lock_guard lock(impl_->mu);
   impl_->state = std::move(adopted);
-  impl_->unsynced.emplace_back(txnid, impl_->state.head.size);
+  if (txnid != 0) impl_->unsynced.emplace_back(txnid, impl_->state.head.size);
   impl_->settle_unsynced();
   return Status::ok();
 }

@@ -137,7 +137,7 @@ std::vector<MDB_dbi> Env::open_dbs(const std::vector<std::string>& names) {
   return out;
 }
 
-void Env::write(const std::function<void(Txn&)>& fn) {
+std::uint64_t Env::write(const std::function<void(Txn&)>& fn) {
   for (int attempt = 0;; ++attempt) {
     try {
       std::shared_lock lock(resize_mu_);
@@ -147,19 +147,18 @@ void Env::write(const std::function<void(Txn&)>& fn) {
         --failing_commits_;
         throw LmdbError(MDB_MAP_FULL, "mdb_txn_commit (simulated for a test)");
       }
-      std::uint64_t id = mdb_txn_id(txn.get());
+      const std::uint64_t id = mdb_txn_id(txn.get());
       txn.commit();
       // A commit that wrote nothing leaves the last txnid as it was and flushed nothing.
-      if (last_txnid() == id) {
-        if (defer_meta_sync_) {  // its flush of its pages carried the meta page before it
-          std::uint64_t before = id - 1, seen = synced_txnid_.load();
-          while (seen < before && !synced_txnid_.compare_exchange_weak(seen, before)) {
-          }
-        } else if (!no_sync_) {
-          synced_txnid_ = id;
+      if (last_txnid() != id) return 0;
+      if (defer_meta_sync_) {  // its flush of its pages carried the meta page before it
+        std::uint64_t before = id - 1, seen = synced_txnid_.load();
+        while (seen < before && !synced_txnid_.compare_exchange_weak(seen, before)) {
         }
+      } else if (!no_sync_) {
+        synced_txnid_ = id;
       }
-      return;
+      return id;
     } catch (const LmdbError& e) {
       if (e.code != MDB_MAP_FULL || attempt >= 40) throw;
     }
@@ -200,10 +199,9 @@ std::uint64_t Env::used_bytes() const {
   return static_cast<std::uint64_t>(info.me_last_pgno + 1) * st.ms_psize;
 }
 
-std::uint64_t Env::last_txnid() const {
+std::uint64_t Env::last_txnid() const noexcept {
   MDB_envinfo info;
-  check(mdb_env_info(env_, &info), "mdb_env_info");
-  return info.me_last_txnid;
+  return mdb_env_info(env_, &info) == MDB_SUCCESS ? info.me_last_txnid : 0;
 }
 
 void Env::sync() {

@@ -147,8 +147,9 @@ class Env {
   std::vector<MDB_dbi> open_dbs(const std::vector<std::string>& names);
 
   // Runs fn in a write transaction and commits it. On MDB_MAP_FULL the transaction is aborted,
-  // the map doubled and fn run again from scratch.
-  void write(const std::function<void(Txn&)>& fn);
+  // the map doubled and fn run again from scratch. Returns the committed transaction's id, or 0
+  // when it wrote nothing (LMDB then commits nothing).
+  std::uint64_t write(const std::function<void(Txn&)>& fn);
   // Runs fn in a read-only transaction.
   void read(const std::function<void(const Txn&)>& fn) const;
   std::size_t map_size() const;
@@ -157,8 +158,9 @@ class Env {
   void reserve(std::size_t bytes);
   // Bytes of the data file in use (last page number × page size).
   std::uint64_t used_bytes() const;
-  // The id of the last committed write transaction (0 for a new environment).
-  std::uint64_t last_txnid() const;
+  // The id of the last committed write transaction (0 for a new environment, and should LMDB
+  // fail to say, which it does only for a null environment).
+  std::uint64_t last_txnid() const noexcept;
   // The id of the last write transaction known to be on disk: every commit's, by default; with
   // defer_meta_sync the one before the last commit (whose flush carried its meta page), or
   // the last one after sync(); with no_sync the last one after sync(). Starts at the last

@@ -594,9 +594,13 @@ TEST(LmdbEnv, DurabilityFlagsAndSyncedTransactions) {
     const std::uint64_t first = env.last_txnid();
     const std::uint64_t synced_first = env.synced_txnid();
     std::uint8_t k = 1, v = 2;
-    env.write([&](lmdb::Txn& txn) { txn.put(db, MDB_val{1, &k}, MDB_val{1, &v}); });
+    EXPECT_EQ(env.write([&](lmdb::Txn& txn) {
+      txn.put(db, MDB_val{1, &k}, MDB_val{1, &v});
+    }),
+              first + 1);
     EXPECT_EQ(env.last_txnid(), first + 1);
-    env.write([](lmdb::Txn&) {});  // writes nothing: commits nothing, flushes nothing
+    // Writes nothing: commits nothing, flushes nothing.
+    EXPECT_EQ(env.write([](lmdb::Txn&) {}), 0u);
     EXPECT_EQ(env.last_txnid(), first + 1);
     EXPECT_EQ(env.synced_txnid(), mode == 0 ? first + 1 : mode == 1 ? first : synced_first);
     env.sync();
