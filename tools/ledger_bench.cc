@@ -179,6 +179,21 @@ int main(int argc, char** argv) {
          }
          return means;
        }()},
+      // The five slowest batches and the entry each started at: where the stalls are (an index
+      // merge, the writer's filter built again; PERFORMANCE.md §4).
+      {"slowest_batches",
+       [&] {
+         std::vector<std::size_t> order(commit_ms.size());
+         for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+         const std::size_t top = std::min<std::size_t>(5, order.size());
+         std::partial_sort(
+             order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
+             [&](std::size_t a, std::size_t b) { return commit_ms[a] > commit_ms[b]; });
+         nlohmann::json out = nlohmann::json::array();
+         for (std::size_t k = 0; k < top; ++k)
+           out.push_back({{"first_entry", order[k] * batch}, {"ms", commit_ms[order[k]]}});
+         return out;
+       }()},
       {"verify_entries_per_s", entries / verify_s},
       {"inclusion_proof_us",
        {{"mean",

@@ -248,6 +248,8 @@ class Ledger {
   // check, the projections' look-up of the entry that created an object) searched the event
   // index's runs, that is, got past the writer's filter and the batch's own ids.
   std::uint64_t index_searches_for_testing() const;
+  // For tests: how many times a full filter was replaced by one built beside the writer.
+  std::uint64_t filters_built_beside_for_testing() const;
 
   // Opaque: defined in src/ledger/ledger_impl.h; callers never see it.
   struct Impl;

@@ -74,10 +74,15 @@ class BatchImpl final : public Ledger::Batch {
         chain_legacy_(impl.chain_legacy(txn)),
         runs_(impl.runs(txn, n0_)),
         side_(txn, impl.side, [this](const EventId& id) { return lookup(id); }) {
-    // A filter that missed another writer's entries, or is over its size, is built again.
-    if (impl_.filter &&
-        (impl_.filter_size != n0_ || impl_.filter->count() > impl_.filter->capacity()))
+    // A filter that missed another writer's entries is built again; one over its size is
+    // replaced by the one built beside the writer meanwhile, or built again.
+    if (impl_.filter && impl_.filter_size != n0_) {
       impl_.filter.reset();
+      if (impl_.next_filter.valid()) impl_.next_filter.wait();
+      impl_.next_filter = {};
+    } else if (impl_.filter && impl_.filter->count() > impl_.filter->capacity()) {
+      if (!impl_.adopt_next_filter(n0_)) impl_.filter.reset();
+    }
     if (!impl_.hasher) impl_.hasher = std::make_unique<EntryHasher>();
     impl_.hasher->begin(s_.head.chain, s_.range, chain_legacy_);
   }
@@ -111,6 +116,7 @@ class BatchImpl final : public Ledger::Batch {
     ids_.push_back({item.id.bytes, seq.value});
     batch_ids_.emplace(item.id, seq.value);
     if (impl_.filter) impl_.filter->add(item.id.bytes.data());
+    if (impl_.next_filter.valid()) impl_.next_filter_ids.push_back(item.id.bytes);
     EntryHeader header(seq, item.partition, item.offset);
     BeKey key(seq.value);
     if (!log_) log_.emplace(txn_, impl_.log);
@@ -521,7 +527,10 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
       if (!result) throw AbortWrite{};
       adopted = batch.finish();
     });
-    if (impl_->filter) impl_->filter_size = adopted.head.size;
+    if (impl_->filter) {
+      impl_->filter_size = adopted.head.size;
+      impl_->start_next_filter();
+    }
   } catch (const AbortWrite&) {
     return result;
   } catch (const std::exception& e) {
@@ -532,6 +541,44 @@ Status Ledger::write(const std::function<Status(Batch&)>& fn) {
   if (txnid != 0) impl_->unsynced.emplace_back(txnid, impl_->state.head.size);
   impl_->settle_unsynced();
   return Status::ok();
+}
+
+void Ledger::Impl::start_next_filter() noexcept {
+  if (next_filter.valid() || filter->count() * 4 < filter->capacity() * 3) return;
+  next_filter_ids.clear();
+  // The transaction sees the log as committed when it starts, at least filter_size entries; the
+  // writer keeps every id it appends from now on, so the ids between the two are in both.
+  try {
+    next_filter = std::async(std::launch::async, [this] {
+      BuiltFilter built;
+      env->read([&](const lmdb::Txn& txn) {
+        built.size = stored_size(txn);
+        built.filter = build_filter(txn, *this, runs(txn, built.size), built.size);
+      });
+      return built;
+    });
+  } catch (const std::exception&) {  // no thread to be had: the writer builds it when it must
+    next_filter = {};
+  }
+}
+
+bool Ledger::Impl::adopt_next_filter(std::uint64_t n0) {
+  if (!next_filter.valid()) return false;
+  BuiltFilter built;
+  try {
+    built = next_filter.get();  // waits, when the build is not done yet
+  } catch (const std::exception&) {
+    built = {};
+  }
+  std::vector<std::array<std::uint8_t, 16>> ids = std::move(next_filter_ids);
+  next_filter_ids.clear();
+  // The ids appended since the build was started cover [filter_size then, n0) (the writer's own
+  // entries: filter_size == n0 here), so everything from the build's snapshot on.
+  if (!built.filter || built.size > n0) return false;
+  for (const auto& id : ids) built.filter->add(id.data());
+  filter = std::move(built.filter);
+  ++filters_built_beside;
+  return true;
 }
 
 void Ledger::Impl::settle_unsynced() {
@@ -549,6 +596,10 @@ Status Ledger::sync() {
     return storage_error(e);
   }
   return Status::ok();
+}
+
+std::uint64_t Ledger::filters_built_beside_for_testing() const {
+  return impl_->filters_built_beside;
 }
 
 std::uint64_t Ledger::durable_size() const {

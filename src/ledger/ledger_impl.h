@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -197,6 +198,23 @@ struct Ledger::Impl {
   std::unique_ptr<IdFilter> filter;
   std::uint64_t filter_size = 0, lookups = 0, searches = 0;
   bool filter_paid = false;
+  // The filter that replaces it once it is over its capacity, built from a read transaction on
+  // another thread when it is three quarters full (start_next_filter), with the log size that
+  // transaction saw; the writer adds the ids it appends meanwhile to next_filter_ids, which the
+  // new filter takes before it replaces the old one (BatchImpl). Only Ledger::write touches
+  // them; destroyed before env (declared after it), which the build's transaction needs.
+  struct BuiltFilter {
+    std::unique_ptr<IdFilter> filter;
+    std::uint64_t size = 0;
+  };
+  std::future<BuiltFilter> next_filter;
+  std::vector<std::array<std::uint8_t, 16>> next_filter_ids;
+  std::uint64_t filters_built_beside = 0;  // for tests
+  // Starts building the next filter if the filter is three quarters full and none is under way.
+  void start_next_filter() noexcept;
+  // Replaces the full filter by the one built beside the writer, given the batch's start size
+  // n0; false (and no filter) when that build failed or missed entries (the caller builds one).
+  bool adopt_next_filter(std::uint64_t n0);
   // Hashes the writer's entries beside it, started at the first write (entry_hasher.h).
   std::unique_ptr<EntryHasher> hasher;
   ~Impl();
