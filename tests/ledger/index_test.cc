@@ -252,17 +252,17 @@ TEST(EventIndex, IdsAppendedBeforeTheFilterWasBuiltAreFoundByTheNextBatch) {
 TEST(EventIndex, AFullFilterIsReplacedByOneBuiltBesideTheWriterThatMissesNoId) {
   testing::TempDir dir;
   auto l = open(dir.path());
-  append(*l, 0, 200'000, [] { return 1000; });
-  EXPECT_EQ(l->head().size, 200'000u);
-  // Capacities 87,381 then 174,762: built beside from ~65.5k and ~131k entries, adopted at
-  // ~87.4k and ~174.8k.
-  EXPECT_GE(l->filters_built_beside_for_testing(), 2u);
+  append(*l, 0, 100'000, [] { return 1000; });
+  EXPECT_EQ(l->head().size, 100'000u);
+  // The first filter's capacity is 87,381 ids: its successor is built beside from ~65.5k entries
+  // and adopted at ~87.4k. (100k entries, not more: the test also runs under valgrind.)
+  EXPECT_GE(l->filters_built_beside_for_testing(), 1u);
   EXPECT_LT(l->index_searches_for_testing(), 200u);
   // Every id, since when a build's transaction starts (and so which ids it misses) depends on
   // the threads' timing.
   std::uint64_t missed = 0, first_missed = 0;
   ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
-    for (std::uint64_t k = 0; k < 200'000; ++k) {
+    for (std::uint64_t k = 0; k < 100'000; ++k) {
       Synthetic s = synthetic(k);
       AppendResult r = b.append(AppendItem{s.wire, s.id, false, Partition{0}, KafkaOffset{0}});
       if (r.outcome != AppendOutcome::kAlreadyPresent || r.seq.value != k)
@@ -271,7 +271,7 @@ TEST(EventIndex, AFullFilterIsReplacedByOneBuiltBesideTheWriterThatMissesNoId) {
     return Status::ok();
   }));
   EXPECT_EQ(missed, 0u) << "the first re-send not found: " << first_missed;
-  EXPECT_EQ(l->head().size, 200'000u);
+  EXPECT_EQ(l->head().size, 100'000u);
   EXPECT_TRUE(l->verify().ok);
 }
 
