@@ -78,8 +78,8 @@ class BatchImpl final : public Ledger::Batch {
     // replaced by the one built beside the writer meanwhile, or built again.
     if (impl_.filter && impl_.filter_size != n0_) {
       impl_.filter.reset();
-      if (impl_.next_filter.valid()) impl_.next_filter.wait();
-      impl_.next_filter = {};
+      impl_.next_filter = {};  // (waits for a build under way: std::async's future does)
+      impl_.next_filter_ids.clear();
     } else if (impl_.filter && impl_.filter->count() > impl_.filter->capacity()) {
       if (!impl_.adopt_next_filter(n0_)) impl_.filter.reset();
     }
