@@ -29,10 +29,12 @@ lane() {  # lane NAME BINARY:FILTER...: one after the other
 }
 export GOVCREDIT_TEST_STRIDE=4
 status=0 pids=()
-# The lanes take about the same time (~2 minutes each): ledger_test alone took 4.7 minutes
+# The lanes take about the same time (~2.5 minutes each): ledger_test alone took 4.7 minutes
 # under memcheck, the other three binaries 40 s, so its EventIndex and Ingest suites (about half of
-# its time) run in the second lane.
-lane a 'ledger_test:-Crash.*:EventIndex.*:Ingest.*' &
+# its time) run in the second lane. The process-kill tests (Durability/Crash.*, crash_test.cc:
+# children killed mid-write, over and over) are left out: `*Crash.*`, since the suite's name
+# carries its instantiation's prefix (with `Crash.*` they ran here for ~4 minutes, unnoticed).
+lane a 'ledger_test:-*Crash.*:EventIndex.*:Ingest.*' &
 pids+=($!)
 lane b 'events_test:-BatchIngest.*' 'crypto_test:*' 'registry_test:*' 'ledger_test:EventIndex.*:Ingest.*' &
 pids+=($!)
