@@ -180,17 +180,7 @@ void register_kafka_commands(CLI::App& app, Runner& run) {
   n->add_option("--max-batch", na->node.max_batch, "messages per LMDB transaction at most")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  n->add_option_function<std::string>(
-       "--durability",
-       [na](const std::string& d) {
-         na->node.ledger.durability =
-             d == "by-next-commit" ? Durability::kByNextCommit : Durability::kOnReturn;
-       },
-       "on-return (default): each LMDB commit on disk before the next poll (two device "
-       "flushes). by-next-commit: its pages on disk, its meta page with the next commit or when "
-       "the node is idle (one flush a commit); a machine crash may undo the last commit, which "
-       "the node then consumes again from Kafka and appends identically")
-      ->check(CLI::IsMember({"on-return", "by-next-commit"}));
+  add_durability_option(n, na->node.ledger.durability);
   n->add_option("--exit-when-idle", na->node.exit_when_idle_ms,
                 "stop after this many ms caught up with nothing new (0: never)")
       ->capture_default_str();

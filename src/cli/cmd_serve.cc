@@ -30,6 +30,7 @@ struct ServeArgs {
   std::string group = "govcredit-serve";
   std::string topic = "govcredit.events";
   std::string rejected_topic = "govcredit.rejected";
+  Durability durability = Durability::kOnReturn;  // of the in-process node's shards (--kafka)
   std::string tls_cert, tls_key;
   std::string web = GOVCREDIT_WEB_DIR;
   std::string complaint_key;  // default: DATA/keys/complaints.key when it exists
@@ -60,6 +61,9 @@ Status apply_config(const CLI::App& cmd, ServeArgs& a) {
                                                "partitions",
                                                "kafka",
                                                "group",
+                                               "topic",
+                                               "rejected-topic",
+                                               "durability",
                                                "tls-cert",
                                                "tls-key",
                                                "web",
@@ -96,6 +100,11 @@ Status apply_config(const CLI::App& cmd, ServeArgs& a) {
     if (key == "group") return str(a.group);
     if (key == "topic") return str(a.topic);
     if (key == "rejected-topic") return str(a.rejected_topic);
+    if (key == "durability") {
+      auto d = v.value<std::string>() ? durability_named(*v.value<std::string>()) : std::nullopt;
+      if (d) a.durability = *d;
+      return d.has_value();
+    }
     if (key == "tls-cert") return str(a.tls_cert);
     if (key == "tls-key") return str(a.tls_key);
     if (key == "web") return str(a.web);
@@ -137,6 +146,10 @@ int serve(const ServeArgs& a) {
   }
   if (port < 0 || port > 65535)
     return report(Status(Reason::kInvalidArgument, "--listen: bad port in '" + a.listen + "'"));
+  if (a.kafka.empty() && a.durability != Durability::kOnReturn)
+    return report(Status(Reason::kInvalidArgument,
+                         "--durability by-next-commit needs --kafka: the embedded bus keeps no "
+                         "log to consume a commit undone by a crash again from"));
   std::string host = a.listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);  // [::1]
@@ -186,7 +199,7 @@ int serve(const ServeArgs& a) {
     NodeOptions no;
     no.data_dir = a.shard.data;
     no.group = a.group;
-    no.ledger = LedgerOptions{.name = a.shard.name};
+    no.ledger = LedgerOptions{.name = a.shard.name, .durability = a.durability};
     no.on_batch = [&settle](Partition p, const std::vector<IngestResult>& r) {
       if (settle) settle(p, r);
     };
@@ -244,8 +257,9 @@ int serve(const ServeArgs& a) {
   }
   std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::cout << "govcredit serving " << a.shard.data << " ("
-            << (node ? "Kafka " + a.kafka : "embedded bus") << ", " << ctx.partitions
-            << " shard(s))\n"
+            << (node ? "Kafka " + a.kafka : "embedded bus") << ", " << ctx.partitions << " shard(s)"
+            << (a.durability == Durability::kByNextCommit ? ", durable by the next commit" : "")
+            << ")\n"
             << "  open " << (so.tls ? "https" : "http") << "://" << shown << ":"
             << (*server)->port() << "/\n"
             << "  complaints: "
@@ -295,6 +309,7 @@ void register_serve(CLI::App& app, Runner& run) {
   c->add_option("--topic", a->topic, "events topic (with --kafka)")->capture_default_str();
   c->add_option("--rejected-topic", a->rejected_topic, "rejection notices topic (with --kafka)")
       ->capture_default_str();
+  add_durability_option(c, a->durability);
   c->add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS (docs/API.md §1)");
   c->add_option("--tls-key", a->tls_key, "PEM private key of the certificate");
   c->add_option("--web", a->web, "directory of the web pages")->capture_default_str();

@@ -85,6 +85,25 @@ void add_shard_options(CLI::App* cmd, ShardArgs& args) {
       ->capture_default_str();
 }
 
+std::optional<Durability> durability_named(std::string_view name) {
+  if (name == "on-return") return Durability::kOnReturn;
+  if (name == "by-next-commit") return Durability::kByNextCommit;
+  return std::nullopt;
+}
+
+void add_durability_option(CLI::App* cmd, Durability& durability) {
+  cmd->add_option_function<std::string>(
+         "--durability",
+         [&durability](const std::string& d) {
+           durability = durability_named(d).value_or(Durability::kOnReturn);
+         },
+         "on-return (default): each LMDB commit on disk before it is reported (two device "
+         "flushes). by-next-commit: its pages on disk, its meta page with the next commit or when "
+         "the node is idle (one flush a commit); a machine crash may undo the last commit, which "
+         "the node then consumes again from Kafka and appends identically")
+      ->check(CLI::IsMember({"on-return", "by-next-commit"}));
+}
+
 std::string shard_dir(const ShardArgs& a) {
   return a.data + "/shard-" + std::to_string(a.partition);
 }

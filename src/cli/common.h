@@ -5,7 +5,9 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "govcredit/crypto.h"
@@ -46,6 +48,10 @@ struct ShardArgs {
   std::string name = "local";
 };
 void add_shard_options(CLI::App* cmd, ShardArgs& args);
+// --durability on-return|by-next-commit (LedgerOptions::durability) of the commands that run a
+// ledger node fed by Kafka; durability_named reads the same names (serve's --config).
+void add_durability_option(CLI::App* cmd, Durability& durability);
+std::optional<Durability> durability_named(std::string_view name);
 std::string shard_dir(const ShardArgs& args);
 // Opens the shard. Read-only commands pass create = false: a missing shard is then kNotFound
 // (an auditor pointing at the wrong directory must not be told "ok: 0 entries").

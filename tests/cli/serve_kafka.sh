@@ -2,7 +2,8 @@
 # govcredit serve --kafka against the test broker: the demo's events go to a fresh topic, the
 # server's in-process ledger node consumes them into an empty data directory, /readyz turns ready,
 # and a citizen's complaint goes through Kafka — 202 pending (or 201 accepted if the node was
-# quicker than Kafka's acknowledgement), then found by its receipt and secret once ingested.
+# quicker than Kafka's acknowledgement), then found by its receipt and secret once ingested. The
+# node runs with --durability by-next-commit, and its shards verify once it stopped.
 # Usage: serve_kafka.sh GOVCREDIT_BINARY BROKERS
 set -euo pipefail
 bin=$1
@@ -19,7 +20,7 @@ topic="test.serve.$$.$RANDOM"
 "$bin" submit --kafka "$brokers" --topic "$topic" --rejected-topic "$topic.rejected" \
   "$work/demo/demo-events.jsonl" > /dev/null
 "$bin" serve --data "$work/node" --kafka "$brokers" --topic "$topic" \
-  --rejected-topic "$topic.rejected" --group "$topic.group" \
+  --rejected-topic "$topic.rejected" --group "$topic.group" --durability by-next-commit \
   --complaint-key "$work/demo/keys/complaints.key" --listen 127.0.0.1:0 > "$work/serve.log" 2>&1 &
 pid=$!
 url=""
@@ -30,7 +31,8 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 [[ -n "$url" ]] || fail "no URL"
-grep -q "Kafka $brokers" "$work/serve.log" || fail "not in Kafka mode"
+grep -q "Kafka $brokers, 2 shard(s), durable by the next commit" "$work/serve.log" ||
+  fail "not in Kafka mode, or not by the next commit"
 
 # Ready once every partition is assigned; complete once the node has ingested the demo's events.
 want=$(wc -l < "$work/demo/demo-events.jsonl")
@@ -72,4 +74,8 @@ lag=$(curl -sf "$url/metrics" | awk '/^govcredit_consumer_lag_events / {print $2
 kill -TERM "$pid"
 wait "$pid" || fail "serve did not exit 0"
 pid=""
+for p in 0 1; do
+  "$bin" verify --data "$work/node" --partition $p > "$work/verify.log" 2>&1 ||
+    fail "shard $p does not verify: $(cat "$work/verify.log")"
+done
 echo "serve --kafka ok ($got entries ingested, complaint $receipt)"
