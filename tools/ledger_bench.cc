@@ -34,6 +34,23 @@ using bench::Clock;
 using bench::percentile;
 using bench::secs;
 
+namespace {
+
+// Where the time goes as the shard grows: each tenth of the batches' mean, so that a cost growing
+// with the shard shows apart from a few slow batches (PERFORMANCE.md §4).
+std::vector<double> by_tenth(const std::vector<double>& per_batch) {
+  std::vector<double> means;
+  const std::size_t n = per_batch.size();
+  for (std::size_t t = 0; t < 10 && n >= 10; ++t) {
+    double sum = 0;
+    for (std::size_t k = t * n / 10; k < (t + 1) * n / 10; ++k) sum += per_batch[k];
+    means.push_back(sum / static_cast<double>((t + 1) * n / 10 - t * n / 10));
+  }
+  return means;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   std::uint64_t entries = 1000000, batch = 1000;
   std::string dir = "/tmp/govcredit-ledger-bench", out = "bench-results/ledger.json";
@@ -79,7 +96,20 @@ int main(int argc, char** argv) {
   auto ledger = std::move(opened).value();
   auto t0 = Clock::now();
   std::vector<double> commit_ms;  // each batch's write, commit included (merges show up here)
+  // The writing thread's CPU time in each batch, in user space and in the kernel (the copy of the
+  // pages into the page cache, the file's blocks): a tenth that is slow in the kernel alone is the
+  // machine's (PERFORMANCE.md §4), one slow in user space is the ledger's.
+  std::vector<double> user_ms, kernel_ms;
+  auto thread_cpu_ms = [] {
+    rusage r{};
+    getrusage(RUSAGE_THREAD, &r);
+    auto ms = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) * 1e3 + t.tv_usec / 1e3;
+    };
+    return std::pair{ms(r.ru_utime), ms(r.ru_stime)};
+  };
   for (std::uint64_t i = 0; i < entries; i += batch) {
+    const auto [user0, kernel0] = thread_cpu_ms();
     const auto c0 = Clock::now();
     Status s = ledger->write([&](Ledger::Batch& b) {
       for (std::uint64_t j = i; j < std::min(entries, i + batch); ++j) {
@@ -99,6 +129,9 @@ int main(int argc, char** argv) {
       return Status::ok();
     });
     commit_ms.push_back(secs(c0, Clock::now()) * 1e3);
+    const auto [user1, kernel1] = thread_cpu_ms();
+    user_ms.push_back(user1 - user0);
+    kernel_ms.push_back(kernel1 - kernel0);
     if (!s) {
       std::cerr << s.to_string() << "\n";
       return 1;
@@ -166,19 +199,9 @@ int main(int argc, char** argv) {
        {{"p50", percentile(commit_ms, 0.5)},
         {"p99", percentile(commit_ms, 0.99)},
         {"max", *std::max_element(commit_ms.begin(), commit_ms.end())}}},
-      // Where the time goes as the shard grows: each tenth of the batches' mean write, so that a
-      // cost growing with the shard shows apart from a few slow batches (PERFORMANCE.md §4).
-      {"batch_write_ms_mean_by_tenth",
-       [&] {
-         std::vector<double> means;
-         const std::size_t n = commit_ms.size();
-         for (std::size_t t = 0; t < 10 && n >= 10; ++t) {
-           double sum = 0;
-           for (std::size_t k = t * n / 10; k < (t + 1) * n / 10; ++k) sum += commit_ms[k];
-           means.push_back(sum / static_cast<double>((t + 1) * n / 10 - t * n / 10));
-         }
-         return means;
-       }()},
+      {"batch_write_ms_mean_by_tenth", by_tenth(commit_ms)},
+      {"batch_cpu_ms_mean_by_tenth",
+       {{"user", by_tenth(user_ms)}, {"kernel", by_tenth(kernel_ms)}}},
       // The five slowest batches and the entry each started at: where the stalls are (an index
       // merge, the writer's filter built again; PERFORMANCE.md §4).
       {"slowest_batches",
