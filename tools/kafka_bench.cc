@@ -4,7 +4,8 @@
 //               [--paced N] [--disk-burst MIB] [--out FILE]
 //
 // 1. Measures this machine's Ed25519 verification rate with `openssl speed ed25519` (the
-//    reference the target is set against) in the same run.
+//    reference the target is set against) in the same run: before, and again after the drain with
+//    the node idle; the ratio is taken against the faster of the two (bench::VerifyReference).
 // 2. Throughput: publishes every event of a generated data set, then starts one ledger node that
 //    consumes them into LMDB shards (durable commits, every signature verified); events/s is
 //    counted from the node's first durable commit to its last (the group join before it is
@@ -172,9 +173,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (events) records = bench::records_for(events);
   std::cerr << "kafka_bench: measuring openssl speed ed25519 ...\n";
-  const double verify_rate = bench::openssl_verify_rate();
+  bench::VerifyReference reference{.before = bench::openssl_verify_rate()};
   const unsigned cores = std::thread::hardware_concurrency();
-  std::cerr << "  " << verify_rate << " verifications/s per core, " << cores << " cores\n";
+  std::cerr << "  " << reference.before << " verifications/s per core, " << cores << " cores\n";
 
   std::cerr << "kafka_bench: generating and signing events ...\n";
   demo::World w = demo::generate(demo::Options{.seed = 3, .records = records});
@@ -324,6 +325,11 @@ int main(int argc, char** argv) {
             << secs << " s; publishing took " << produce_s << " s";
   if (!concurrent) std::cerr << "; the node's start to its first commit " << join_s << " s";
   std::cerr << "; " << throughput_batches << " ingest batches)\n";
+  std::cerr << "kafka_bench: openssl speed ed25519 again, the node idle ...\n";
+  reference.after = bench::openssl_verify_rate();
+  std::cerr << "  " << reference.after << " verifications/s per core (" << reference.before
+            << " before): " << eps / (reference.rate() * cores)
+            << " x cores x the faster of the two\n";
 
   // Latency: paced, with a fresh set of events (new ids) for the same subjects. First the page
   // cache's unwritten data goes to the disk, so that its writeback does not land in this run.
@@ -402,7 +408,7 @@ int main(int argc, char** argv) {
     }
   }
   nlohmann::json j = bench::ingest_result(w.events.size(), messages, partitions, cores,
-                                          batch_signed, signatures, verify_rate, eps);
+                                          batch_signed, signatures, reference, eps);
   j["ingest_events_per_s"] = eps;
   j["mode"] = concurrent ? "concurrent: published while the node ingests, timed from the first "
                            "publish to the last append"
