@@ -17,7 +17,9 @@
 //    does; registry events keep their own signatures.
 // 3. Latency: publishes N events (--paced, default 2000) paced at 500/s and measures, per event,
 //    produce -> committed: the ledger node's durable commit of the batch holding it, after which
-//    its inclusion proof can be served (the node's on_batch hook runs right after the commit).
+//    its inclusion proof can be served (the node's on_batch hook runs right after the commit),
+//    each split at the node's poll that returned the event (its on_poll hook): the wait to be
+//    polled and the node's own time, so that a slow sample says on which side it was slow.
 //    Before it, everything the page cache holds unwritten is written out (sync(2)): the broker
 //    leaves its log to the kernel's writeback, which would write the throughput run's messages
 //    ~30 s after they were published, in the middle of the latency run, and a commit's fdatasync
@@ -63,6 +65,11 @@ struct Timings {
   std::unordered_map<std::string, Clock::time_point> sent;
   std::vector<double> latencies_ms;
   std::vector<Clock::time_point> latency_sent;  // when each sample of latencies_ms was sent
+  // Each sample split at the node's poll that returned it: the wait to be polled (the broker,
+  // the consumer, a node busy with the poll before) and the node's time from that poll to its
+  // commit (signature checks, domain rules, projections, append, fsync).
+  std::vector<double> before_poll_ms, in_node_ms;
+  Clock::time_point last_poll;
   Clock::time_point first_batch, last_append;
   std::uint64_t appended = 0, appended_by_first_batch = 0;
   std::uint64_t batches = 0;  // ingest calls (one durable commit each)
@@ -224,11 +231,19 @@ int main(int argc, char** argv) {
           t.latencies_ms.push_back(
               std::chrono::duration<double, std::milli>(now - it->second).count());
           t.latency_sent.push_back(it->second);
+          t.before_poll_ms.push_back(
+              std::chrono::duration<double, std::milli>(t.last_poll - it->second).count());
+          t.in_node_ms.push_back(
+              std::chrono::duration<double, std::milli>(now - t.last_poll).count());
           t.sent.erase(it);
         }
       }
     }
     if (first) t.first_batch = now, t.appended_by_first_batch = t.appended;
+  };
+  o.on_poll = [&](std::size_t) {
+    std::lock_guard lock(t.mu);
+    t.last_poll = Clock::now();
   };
   o.on_consumer_error = [](Partition p, const Status& s) {
     std::cerr << "\nkafka_bench: partition " << p.value << ": " << s.to_string() << "\n";
@@ -353,6 +368,8 @@ int main(int argc, char** argv) {
     std::lock_guard lock(t.mu);
     t.latencies_ms.clear();
     t.latency_sent.clear();
+    t.before_poll_ms.clear();
+    t.in_node_ms.clear();
   }
   std::uint64_t before = t.appended;
   // How long each publish waited for the broker's acknowledgement: a latency sample far above
@@ -392,15 +409,19 @@ int main(int argc, char** argv) {
   }
   (*node)->stop();
   runner.join();
-  std::vector<double> lat;
+  std::vector<double> lat, in_node;
   // When, in seconds into the paced run, the first and the last sample over 100 ms were sent:
-  // one stall or many.
+  // one stall or many; and the longest of their waits for the node's poll and in the node.
   std::optional<std::pair<double, double>> slow_sent_s;
+  double slow_before_poll_ms = 0, slow_in_node_ms = 0;
   {
     std::lock_guard lock(t.mu);
     lat = t.latencies_ms;
+    in_node = t.in_node_ms;
     for (std::size_t i = 0; i < lat.size(); ++i) {
       if (lat[i] <= 100) continue;
+      slow_before_poll_ms = std::max(slow_before_poll_ms, t.before_poll_ms[i]);
+      slow_in_node_ms = std::max(slow_in_node_ms, t.in_node_ms[i]);
       const double at = std::chrono::duration<double>(t.latency_sent[i] - start).count();
       slow_sent_s = slow_sent_s ? std::pair{std::min(slow_sent_s->first, at),
                                             std::max(slow_sent_s->second, at)}
@@ -430,8 +451,13 @@ int main(int argc, char** argv) {
   j["paced_latency_ms"] = spread(lat);
   j["paced_latency_ms"]["rate_per_s"] = 500;
   j["paced_latency_ms"]["samples"] = lat.size();
-  if (slow_sent_s)
+  if (slow_sent_s) {
     j["paced_latency_ms"]["over_100ms_sent_at_s"] = {slow_sent_s->first, slow_sent_s->second};
+    j["paced_latency_ms"]["over_100ms_before_poll_ms_max"] = slow_before_poll_ms;
+    j["paced_latency_ms"]["over_100ms_in_node_ms_max"] = slow_in_node_ms;
+  }
+  // The node's part of every sample: from the poll that returned the event to its commit.
+  j["paced_in_node_ms"] = spread(in_node);
   j["paced_publish_ack_ms"] = spread(ack_ms);
   j["sync_before_latency_seconds"] = sync_s;
   j["paced_page_cache_kB"] = page_cache.result();

@@ -92,6 +92,9 @@ struct NodeOptions {
   // the node, once every shard of the poll has committed (run() ingests a poll's partitions side
   // by side, on up to one thread per core).
   std::function<void(Partition, const std::vector<IngestResult>&)> on_batch{};
+  // Called on the node's thread when a poll returned messages, before they are ingested: with
+  // on_batch, a benchmark tells a message's wait to be polled from the node's time on it.
+  std::function<void(std::size_t messages)> on_poll{};
   // Called with each error Kafka's consumer hands to the node (a subscribed topic that does not
   // exist, a fetch that failed for a partition). librdkafka retries what is transient itself
   // (a broker that went away only shows in its log); these are what to look at when a

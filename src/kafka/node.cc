@@ -211,6 +211,7 @@ Status LedgerNode::run() {
       msgs[0] = first;
       ssize_t more = rd_kafka_consume_batch_queue(queue, 0, msgs.data() + 1, msgs.size() - 1);
       n = 1 + (more > 0 ? more : 0);
+      if (s.options.on_poll) s.options.on_poll(static_cast<std::size_t>(n));
     }
     // Group by partition, keeping each partition's order.
     std::map<int, std::vector<Message>> by_partition;

@@ -103,16 +103,26 @@ TEST(Kafka, ProduceIngestAndProveInclusion) {
   ASSERT_EQ(publish(**producer, world().events, &sent), world().events.size());
   testing::TempDir dir;
   // on_batch is called on the thread running the node (the partitions of a poll are ingested
-  // side by side), after the shard has committed what it reports.
+  // side by side), after the shard has committed what it reports; on_poll on the same thread,
+  // before, with at least as many messages as the batches of that poll report.
   NodeOptions o = node_options(dir.path(), "ledger-a");
   std::map<int, std::int64_t> reported;
   std::vector<std::string> misreported;
   const std::thread::id runner = std::this_thread::get_id();
   std::unique_ptr<LedgerNode>* node_ptr = nullptr;
+  std::size_t polled = 0, results = 0;
+  o.on_poll = [&](std::size_t n) {
+    if (std::this_thread::get_id() != runner) misreported.push_back("on_poll on another thread");
+    polled += n;
+  };
   o.on_batch = [&](Partition p, const std::vector<IngestResult>& rs) {
     if (std::this_thread::get_id() != runner)
       misreported.push_back("on_batch for partition " + std::to_string(p.value) +
                             " on another thread");
+    results += rs.size();
+    if (results > polled)
+      misreported.push_back("a batch of partition " + std::to_string(p.value) +
+                            " reported before on_poll announced it");
     const std::uint64_t committed = (*node_ptr)->shard(p)->head().size;
     for (const IngestResult& r : rs) {
       if (r.outcome != IngestOutcome::kAccepted) continue;
