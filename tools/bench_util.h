@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -66,6 +67,14 @@ inline double openssl_verify_rate(int seconds = 3) {
 struct VerifyReference {
   double before = 0, after = 0;
   double rate() const { return std::max(before, after); }
+  // The second measurement, after the run, and the ratio it makes, on stderr.
+  void measure_after(const char* program, double events_per_s, unsigned cores) {
+    std::cerr << program << ": openssl speed ed25519 again ...\n";
+    after = openssl_verify_rate();
+    std::cerr << "  " << after << " verifications/s per core (" << before
+              << " before): " << events_per_s / (rate() * cores)
+              << " x cores x the faster of the two\n";
+  }
 };
 
 inline double peak_rss_mib() {

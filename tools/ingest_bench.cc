@@ -111,11 +111,7 @@ int main(int argc, char** argv) {
     std::cerr << "ingest_bench: every generated event should be accepted\n";
     return 1;
   }
-  std::cerr << "ingest_bench: openssl speed ed25519 again ...\n";
-  reference.after = bench::openssl_verify_rate();
-  std::cerr << "  " << reference.after << " verifications/s per core (" << reference.before
-            << " before): " << eps / (reference.rate() * cores)
-            << " x cores x the faster of the two\n";
+  reference.measure_after("ingest_bench", eps, cores);
 
   double verify_plain_s = 0, verify_sig_s = 0;
   std::uint64_t entries = 0, store = 0;

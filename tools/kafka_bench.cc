@@ -340,11 +340,7 @@ int main(int argc, char** argv) {
             << secs << " s; publishing took " << produce_s << " s";
   if (!concurrent) std::cerr << "; the node's start to its first commit " << join_s << " s";
   std::cerr << "; " << throughput_batches << " ingest batches)\n";
-  std::cerr << "kafka_bench: openssl speed ed25519 again, the node idle ...\n";
-  reference.after = bench::openssl_verify_rate();
-  std::cerr << "  " << reference.after << " verifications/s per core (" << reference.before
-            << " before): " << eps / (reference.rate() * cores)
-            << " x cores x the faster of the two\n";
+  reference.measure_after("kafka_bench", eps, cores);  // the node caught up and idle
 
   // Latency: paced, with a fresh set of events (new ids) for the same subjects. First the page
   // cache's unwritten data goes to the disk, so that its writeback does not land in this run.
