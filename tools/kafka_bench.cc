@@ -24,12 +24,15 @@
 //    leaves its log to the kernel's writeback, which would write the throughput run's messages
 //    ~30 s after they were published, in the middle of the latency run, and a commit's fdatasync
 //    waits behind such writeback on a shared disk (docs/PERFORMANCE.md §3.2). The kernel's
-//    Dirty and Writeback memory is sampled through the paced run and reported with it.
+//    Dirty and Writeback memory is sampled through the paced run and reported with it, and so
+//    are the node's five slowest polls: its thread's CPU time, faults, waits and preemptions in
+//    each, and the machine's steal and iowait around it (the node's work, a wait, or the host).
 //    --disk-burst MIB writes MIB of data beside the shards 1 s into the paced run and flushes
 //    it: what another program's writes on the same disk do to the latency.
 // Results go to FILE as JSON.
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -60,6 +63,28 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The calling thread's CPU time, page faults and context switches so far (getrusage).
+struct ThreadUsage {
+  double user_ms = 0, sys_ms = 0;
+  long minor_faults = 0, major_faults = 0, waits = 0, preemptions = 0;
+  static ThreadUsage now() {
+    rusage r{};
+    getrusage(RUSAGE_THREAD, &r);
+    auto ms = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
+    };
+    return {ms(r.ru_utime), ms(r.ru_stime), r.ru_minflt, r.ru_majflt, r.ru_nvcsw, r.ru_nivcsw};
+  }
+};
+
+// One poll of the node in the paced run: when it returned, when the last of its batches was
+// committed, and the node thread's usage at both (on_poll and on_batch run on that thread).
+struct PollRecord {
+  Clock::time_point polled, done;
+  std::size_t messages = 0;
+  ThreadUsage at_poll, at_done;
+};
+
 struct Timings {
   std::mutex mu;
   std::unordered_map<std::string, Clock::time_point> sent;
@@ -70,6 +95,8 @@ struct Timings {
   // commit (signature checks, domain rules, projections, append, fsync).
   std::vector<double> before_poll_ms, in_node_ms;
   Clock::time_point last_poll;
+  bool record_polls = false;  // the paced run's polls, into `polls`
+  std::vector<PollRecord> polls;
   Clock::time_point first_batch, last_append;
   std::uint64_t appended = 0, appended_by_first_batch = 0;
   std::uint64_t batches = 0;  // ingest calls (one durable commit each)
@@ -89,7 +116,20 @@ std::pair<long, long> dirty_and_writeback_kb() {
   return {dirty, writeback};
 }
 
-// Samples dirty_and_writeback_kb() every 50 ms on its own thread while it lives.
+// The machine's steal and iowait time so far, in clock ticks summed over its CPUs (/proc/stat's
+// "cpu" line): steal is time the hypervisor ran something else while a vCPU wanted to run.
+std::pair<long, long> steal_and_iowait_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  long user, nice, system, idle, iowait, irq, softirq, steal;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+      cpu != "cpu")
+    return {-1, -1};
+  return {steal, iowait};
+}
+
+// Samples dirty_and_writeback_kb() and steal_and_iowait_ticks() every 50 ms on its own thread
+// while it lives.
 class PageCacheSampler {
  public:
   explicit PageCacheSampler(Clock::time_point start) : start_(start), thread_([this] { loop(); }) {}
@@ -104,11 +144,30 @@ class PageCacheSampler {
             {"writeback_max", writeback_max_},
             {"writeback_max_at_s", writeback_max_at_s_}};
   }
+  // Steal and iowait in milliseconds (all CPUs together) from the last sample at or before `from`
+  // to the first at or after `to`: a window up to 50 ms wider on each side (after stop()).
+  std::pair<double, double> steal_and_iowait_ms(Clock::time_point from,
+                                                Clock::time_point to) const {
+    if (ticks_.empty()) return {0, 0};
+    auto first = ticks_.front(), last = ticks_.back();
+    for (const auto& s : ticks_) {
+      if (s.at <= from) first = s;
+      if (s.at >= to) {
+        last = s;
+        break;
+      }
+    }
+    const double ms_per_tick = 1e3 / static_cast<double>(sysconf(_SC_CLK_TCK));
+    return {static_cast<double>(last.steal - first.steal) * ms_per_tick,
+            static_cast<double>(last.iowait - first.iowait) * ms_per_tick};
+  }
 
  private:
   void loop() {
     while (!stop_) {
       const auto [dirty, writeback] = dirty_and_writeback_kb();
+      if (const auto [steal, iowait] = steal_and_iowait_ticks(); steal >= 0)
+        ticks_.push_back(Ticks{Clock::now(), steal, iowait});
       dirty_max_ = std::max(dirty_max_, dirty);
       if (writeback > writeback_max_) {
         writeback_max_ = writeback;
@@ -121,7 +180,12 @@ class PageCacheSampler {
   std::atomic<bool> stop_{false};
   long dirty_max_ = -1, writeback_max_ = -1;
   double writeback_max_at_s_ = 0;
-  std::thread thread_;  // last: starts once the fields above are set
+  struct Ticks {
+    Clock::time_point at;
+    long steal, iowait;
+  };
+  std::vector<Ticks> ticks_;  // written by the thread, read after stop()
+  std::thread thread_;        // last: starts once the fields above are set
 };
 
 // Writes `mib` MiB of zeros to `path` and flushes them (fdatasync), then removes the file; the
@@ -240,10 +304,18 @@ int main(int argc, char** argv) {
       }
     }
     if (first) t.first_batch = now, t.appended_by_first_batch = t.appended;
+    if (t.record_polls && !t.polls.empty()) {
+      t.polls.back().done = now;
+      t.polls.back().at_done = ThreadUsage::now();
+    }
   };
-  o.on_poll = [&](std::size_t) {
+  o.on_poll = [&](std::size_t messages) {
     std::lock_guard lock(t.mu);
     t.last_poll = Clock::now();
+    if (t.record_polls) {
+      const ThreadUsage u = ThreadUsage::now();
+      t.polls.push_back(PollRecord{t.last_poll, t.last_poll, messages, u, u});
+    }
   };
   o.on_consumer_error = [](Partition p, const Status& s) {
     std::cerr << "\nkafka_bench: partition " << p.value << ": " << s.to_string() << "\n";
@@ -366,6 +438,8 @@ int main(int argc, char** argv) {
     t.latency_sent.clear();
     t.before_poll_ms.clear();
     t.in_node_ms.clear();
+    t.polls.clear();
+    t.record_polls = true;
   }
   std::uint64_t before = t.appended;
   // How long each publish waited for the broker's acknowledgement: a latency sample far above
@@ -406,6 +480,7 @@ int main(int argc, char** argv) {
   (*node)->stop();
   runner.join();
   std::vector<double> lat, in_node;
+  std::vector<PollRecord> polls;
   // When, in seconds into the paced run, the first and the last sample over 100 ms were sent:
   // one stall or many; and the longest of their waits for the node's poll and in the node.
   std::optional<std::pair<double, double>> slow_sent_s;
@@ -414,6 +489,7 @@ int main(int argc, char** argv) {
     std::lock_guard lock(t.mu);
     lat = t.latencies_ms;
     in_node = t.in_node_ms;
+    polls = t.polls;
     for (std::size_t i = 0; i < lat.size(); ++i) {
       if (lat[i] <= 100) continue;
       slow_before_poll_ms = std::max(slow_before_poll_ms, t.before_poll_ms[i]);
@@ -457,6 +533,33 @@ int main(int argc, char** argv) {
   j["paced_publish_ack_ms"] = spread(ack_ms);
   j["sync_before_latency_seconds"] = sync_s;
   j["paced_page_cache_kB"] = page_cache.result();
+  // The node's five slowest polls of the paced run, from the poll to its last commit, with what
+  // the node's thread did meanwhile: CPU in user space and in the kernel, page faults, waits
+  // (voluntary context switches: a flush, a lock, the signature checks' worker) and preemptions
+  // (involuntary ones), and the machine's steal and iowait around it. A slow poll with little
+  // CPU and many waits waited on the disk or another thread; one with its time in user space was
+  // the node's own work; one with preemptions and steal was the host's.
+  std::sort(polls.begin(), polls.end(), [](const PollRecord& a, const PollRecord& b) {
+    return a.done - a.polled > b.done - b.polled;
+  });
+  j["paced_slowest_polls"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < std::min<std::size_t>(5, polls.size()); ++i) {
+    const PollRecord& p = polls[i];
+    const auto [steal_ms, iowait_ms] = page_cache.steal_and_iowait_ms(p.polled, p.done);
+    j["paced_slowest_polls"].push_back(
+        {{"at_s", std::chrono::duration<double>(p.polled - start).count()},
+         {"in_node_ms", std::chrono::duration<double, std::milli>(p.done - p.polled).count()},
+         {"messages", p.messages},
+         {"user_ms", p.at_done.user_ms - p.at_poll.user_ms},
+         {"kernel_ms", p.at_done.sys_ms - p.at_poll.sys_ms},
+         {"minor_faults", p.at_done.minor_faults - p.at_poll.minor_faults},
+         {"major_faults", p.at_done.major_faults - p.at_poll.major_faults},
+         {"waits", p.at_done.waits - p.at_poll.waits},
+         {"preemptions", p.at_done.preemptions - p.at_poll.preemptions},
+         {"machine_steal_ms", steal_ms},
+         {"machine_iowait_ms", iowait_ms}});
+  }
+  j["paced_machine_steal_ms"] = page_cache.steal_and_iowait_ms(start, Clock::now()).first;
   if (burst) {
     j["disk_burst"] = {{"mib", burst_mib}};
     if (*burst)
