@@ -35,6 +35,16 @@ for r in s["results"]:
         assert r["raw"]["paced_page_cache_kB"]["dirty_max"] >= 0, r["raw"]
         assert r["raw"]["sync_before_latency_seconds"] >= 0, r["raw"]
         assert "latency_writeback_max_mib" in r["figures"], r
+        # The node's slowest polls of the paced run, slowest first; the slowest is the longest
+        # time any paced event spent in the node (both are measured from the poll to a commit).
+        polls = r["raw"]["paced_slowest_polls"]
+        assert 1 <= len(polls) <= 5, polls
+        assert polls == sorted(polls, key=lambda p: -p["in_node_ms"]), polls
+        assert all(p["messages"] >= 1 and p["user_ms"] >= 0 and p["kernel_ms"] >= 0 and
+                   p["waits"] >= 0 and p["machine_steal_ms"] >= 0 for p in polls), polls
+        node_max = r["raw"]["paced_in_node_ms"]["max"]
+        assert abs(polls[0]["in_node_ms"] - node_max) <= 0.5, (polls[0], node_max)
+        assert r["figures"]["latency_slowest_poll_ms"] == round(polls[0]["in_node_ms"], 1), r
 judged = [t for t in s["targets"] if t["status"] != "not measured"]
 assert len(judged) == targets, (targets, s["targets"])
 md = open(out + "/summary.md").read()
