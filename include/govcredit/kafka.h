@@ -87,7 +87,8 @@ struct NodeOptions {
   // backlog (a drain, a catch-up after downtime) and not the latency of light traffic. 50,000
   // (5,000 until 2026-12-03): through Kafka, batch-signed ingest of a 1M-event backlog ran
   // 29-36% faster in three alternating pairs (docs/PERFORMANCE.md §5.23); a single-signed
-  // backlog's polls take a few seconds each, which is also how long stop() may take to be seen.
+  // backlog's polls then took 1.1-1.4 s each there, which is also how long stop() may take to
+  // be seen (more with a larger batch or a slower machine).
   std::size_t max_batch = 50000;
   int poll_timeout_ms = 100;
   // Stop by itself once every assigned partition is caught up and nothing arrived for this long
