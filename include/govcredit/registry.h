@@ -54,9 +54,11 @@ struct SignatureVerdict {
 // single signature; for a member of a signed batch (events/FORMAT.md §2b) its Merkle path to the
 // batch root, then the batch signature's verdict. Batch verdicts are remembered process-wide per
 // (key id, size, root, signature), bounded: the members of one batch arrive spread over many
-// polls, shards and verify windows, and each distinct batch needs one Ed25519 verification. A
-// verdict is a pure function of those bytes (a key id names one key), so remembering it never
-// changes a decision. Thread-safe.
+// polls, shards and verify windows, and each distinct batch needs one Ed25519 verification. So
+// are the nodes of each verified batch's tree (batches of up to 4,096): a member's walk takes a
+// parent from them when it holds both of its children, checking every node of its path against
+// them, and hashes the rest. A verdict is a pure function of those bytes (a key id names one
+// key), so remembering it never changes a decision. Thread-safe.
 SignatureVerdict signature_verdict(const Event& e, ByteView signing_input, const KeyInfo& k);
 
 class Registry {

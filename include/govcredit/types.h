@@ -4,8 +4,10 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,14 +25,48 @@ inline std::string_view as_chars(ByteView b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-// A fixed-size byte string (hashes, ids, keys), ordered bytewise.
+// A fixed-size byte string (hashes, ids, keys), ordered bytewise. Compared eight bytes at a time
+// (big-endian, so the order stays bytewise): the defaulted comparisons of std::array called
+// memcmp for every id look-up of the ingest path's tables (6% of a batch-signed drain's CPU).
 template <std::size_t N, class Tag>
 struct FixedBytes {
   static constexpr std::size_t kSize = N;
   std::array<std::uint8_t, N> bytes{};
 
   ByteView view() const { return {bytes.data(), N}; }
-  auto operator<=>(const FixedBytes&) const = default;
+
+  bool operator==(const FixedBytes& o) const {
+    if constexpr (N % 8 == 0) {
+      std::uint64_t diff = 0;
+      for (std::size_t i = 0; i < N; i += 8) diff |= word(i) ^ o.word(i);
+      return diff == 0;
+    } else {
+      return bytes == o.bytes;
+    }
+  }
+  std::strong_ordering operator<=>(const FixedBytes& o) const {
+    if constexpr (N % 8 == 0) {
+      for (std::size_t i = 0; i < N; i += 8) {
+        std::uint64_t a = word(i), b = o.word(i);
+        if (a == b) continue;
+        if constexpr (std::endian::native == std::endian::little) {
+          a = __builtin_bswap64(a);
+          b = __builtin_bswap64(b);
+        }
+        return a <=> b;
+      }
+      return std::strong_ordering::equal;
+    } else {
+      return bytes <=> o.bytes;
+    }
+  }
+
+ private:
+  std::uint64_t word(std::size_t i) const {
+    std::uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    return w;
+  }
 };
 
 struct DigestTag {};

@@ -1,16 +1,22 @@
 #include "govcredit/registry.h"
 
+#include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
+#include <vector>
 
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
+#include "govcredit/merkle.h"
 
 namespace govcredit {
 
 namespace {
 
+// Ed25519 verdicts of batch signatures, per (key id, size, root, signature).
 class BatchVerdicts {
  public:
   bool check(const KeyInfo& k, const Event& ev, const Digest& root) {
@@ -32,17 +38,195 @@ class BatchVerdicts {
   std::map<std::tuple<std::string, std::uint32_t, Digest, Signature>, bool> seen_;
 };
 
-BatchVerdicts& batch_verdicts() {
-  static BatchVerdicts cache;
-  return cache;
+// The nodes of a batch tree whose signature verified: every node a member's walk computed or
+// was given, by position (level, index at that level; level 0 the leaves, the last node of a
+// level promoted unchanged when it has no sibling, as RFC 9162's tree does). A node is only
+// stored from a walk that reached the signed root, so each is authenticated.
+struct BatchTree {
+  std::mutex mu;
+  std::string key_id;
+  std::uint32_t size = 0;
+  Digest root;
+  std::vector<std::size_t> level_at;  // where each level's nodes start in `nodes`
+  std::vector<Digest> nodes;
+  std::vector<bool> known;
+
+  BatchTree(std::string key, std::uint32_t n, const Digest& r)
+      : key_id(std::move(key)), size(n), root(r) {
+    std::size_t total = 0;
+    for (std::uint64_t width = n;; width = (width + 1) / 2) {
+      level_at.push_back(total);
+      total += width;
+      if (width == 1) break;
+    }
+    nodes.resize(total);
+    known.resize(total);
+  }
+  std::optional<std::size_t> slot(std::uint32_t level, std::uint64_t index) const {
+    if (level >= level_at.size()) return std::nullopt;
+    const std::size_t end = level + 1 < level_at.size() ? level_at[level + 1] : nodes.size();
+    if (level_at[level] + index >= end) return std::nullopt;
+    return level_at[level] + index;
+  }
+  const Digest* find(std::uint32_t level, std::uint64_t index) const {
+    auto s = slot(level, index);
+    return s && known[*s] ? &nodes[*s] : nullptr;
+  }
+  void put(std::uint32_t level, std::uint64_t index, const Digest& d) {
+    if (auto s = slot(level, index)) {
+      nodes[*s] = d;
+      known[*s] = true;
+    }
+  }
+};
+
+struct NodeAt {
+  std::uint32_t level;
+  std::uint64_t index;
+  Digest value;
+};
+
+// A member's walk from its leaf to the root it implies (RFC 9162 §2.1.3.2, computing the root),
+// noting each node it computed or was given in `seen`. With a tree (locked by the caller), a
+// parent whose two children are known and equal to the walk's is taken from the tree instead of
+// hashed; a known node that differs from the walk's stops the use of the tree (`consistent`
+// false) and the walk goes on hashing, so the root it returns is always the one the plain walk
+// would return. nullopt: the path does not fit the size and index.
+std::optional<Digest> walk(const BatchProof& b, Digest r, const BatchTree* tree, bool& consistent,
+                           std::vector<NodeAt>& seen) {
+  if (b.size == 0 || b.index >= b.size) return std::nullopt;
+  std::uint64_t fn = b.index, sn = b.size - 1;
+  std::uint32_t level = 0;
+  seen.push_back({0, fn, r});
+  for (const Digest& p : b.path) {
+    if (sn == 0) return std::nullopt;
+    const bool left = (fn & 1) || fn == sn;  // p is the left sibling
+    if (left && !(fn & 1)) {
+      // The last node of its level, without a sibling: the same node a level up, until it is
+      // a right child.
+      while (!(fn & 1) && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+        ++level;
+      }
+      seen.push_back({level, fn, r});
+    }
+    const std::uint64_t sibling = left ? fn - 1 : fn + 1;
+    const Digest* parent = nullptr;
+    if (tree && consistent) {
+      const Digest* known_r = tree->find(level, fn);
+      const Digest* known_p = tree->find(level, sibling);
+      if ((known_r && *known_r != r) || (known_p && *known_p != p))
+        consistent = false;
+      else if (known_r && known_p)
+        parent = tree->find(level + 1, fn >> 1);
+    }
+    seen.push_back({level, sibling, p});
+    r = parent ? *parent : left ? merkle::node_hash(p, r) : merkle::node_hash(r, p);
+    fn >>= 1;
+    sn >>= 1;
+    ++level;
+    seen.push_back({level, fn, r});
+  }
+  if (sn != 0) return std::nullopt;
+  return r;
+}
+
+// Batch members' verdicts: through the verified trees' known nodes when the member's batch has
+// one (a batch of 1024 walked member by member hashes ~10 nodes each, ~10,240 in all; through
+// the known nodes ~1,023), else by the plain walk and the batch signature's verdict. Every
+// member's path is still checked node by node against the signed tree, so a verdict is the one
+// the plain walk gives (PERFORMANCE.md §5.24).
+class BatchTrees {
+ public:
+  bool check(const KeyInfo& k, const Event& ev, ByteView signing) {
+    const BatchProof& b = *ev.batch;
+    const Digest leaf = merkle::leaf_hash(signing);
+    std::vector<NodeAt> seen;
+    seen.reserve(3 * b.path.size() + 2);
+    std::shared_ptr<BatchTree> tree = find(ev);
+    if (tree) {
+      std::lock_guard lock(tree->mu);
+      bool consistent = true;
+      auto root = walk(b, leaf, tree.get(), consistent, seen);
+      if (!root) return false;
+      if (consistent && *root == tree->root) {
+        remember(*tree, seen);
+        return true;
+      }
+      seen.clear();
+    }
+    bool unused = true;
+    auto root = walk(b, leaf, nullptr, unused, seen);
+    if (!root || !verdicts_.check(k, ev, *root)) return false;
+    if (b.size <= kMaxSize) {
+      if (!tree) tree = add(ev, *root);
+      if (tree && tree->root == *root) {
+        std::lock_guard lock(tree->mu);
+        remember(*tree, seen);
+      }
+    }
+    return true;
+  }
+
+ private:
+  // Larger batches take the plain walk. The trees kept are bounded by their nodes (~17 MB)
+  // and their number; past either, they start over.
+  static constexpr std::uint32_t kMaxSize = 4096;
+  static constexpr std::size_t kMaxNodes = 1 << 19, kMaxTrees = 1 << 16;
+
+  struct SignatureHash {
+    std::size_t operator()(const Signature& s) const {
+      std::size_t h;
+      std::memcpy(&h, s.bytes.data(), sizeof h);
+      return h;
+    }
+  };
+
+  std::shared_ptr<BatchTree> find(const Event& ev) {
+    std::lock_guard lock(mu_);
+    auto it = trees_.find(ev.signature);
+    if (it == trees_.end() || it->second->size != ev.batch->size ||
+        it->second->key_id != ev.key_id.value)
+      return nullptr;
+    return it->second;
+  }
+  std::shared_ptr<BatchTree> add(const Event& ev, const Digest& root) {
+    std::lock_guard lock(mu_);
+    auto it = trees_.find(ev.signature);
+    if (it != trees_.end())
+      return it->second->size == ev.batch->size && it->second->key_id == ev.key_id.value
+                 ? it->second
+                 : nullptr;
+    auto tree = std::make_shared<BatchTree>(ev.key_id.value, ev.batch->size, root);
+    if (nodes_ + tree->nodes.size() > kMaxNodes || trees_.size() >= kMaxTrees) {
+      trees_.clear();  // trees in use stay alive with their users
+      nodes_ = 0;
+    }
+    nodes_ += tree->nodes.size();
+    trees_.emplace(ev.signature, tree);
+    return tree;
+  }
+  static void remember(BatchTree& tree, const std::vector<NodeAt>& seen) {
+    for (const NodeAt& n : seen) tree.put(n.level, n.index, n.value);
+  }
+
+  BatchVerdicts verdicts_;
+  std::mutex mu_;
+  std::unordered_map<Signature, std::shared_ptr<BatchTree>, SignatureHash> trees_;
+  std::size_t nodes_ = 0;
+};
+
+BatchTrees& batch_trees() {
+  static BatchTrees trees;
+  return trees;
 }
 
 }  // namespace
 
 SignatureVerdict signature_verdict(const Event& ev, ByteView signing, const KeyInfo& k) {
   if (!ev.batch) return SignatureVerdict{ev.key_id, k.key.verify(signing, ev.signature)};
-  auto root = batch_root(ev, signing);
-  return SignatureVerdict{ev.key_id, root && batch_verdicts().check(k, ev, *root)};
+  return SignatureVerdict{ev.key_id, batch_trees().check(k, ev, signing)};
 }
 namespace {
 

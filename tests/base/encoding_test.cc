@@ -14,6 +14,37 @@ TEST(Hex, RoundTripsAndRejectsOddOrNonHex) {
   EXPECT_FALSE((fixed_from_hex<EventId>("00")));
 }
 
+// FixedBytes compares eight bytes at a time (types.h); its order must stay std::array's
+// bytewise order, which the event index and the maps keyed by ids rely on.
+TEST(FixedBytes, ComparesAsTheBytesDo) {
+  std::vector<std::array<std::uint8_t, 16>> raw;
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (int i = 0; i < 200; ++i) {
+    std::array<std::uint8_t, 16> a{};
+    for (auto& b : a) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      // Few distinct byte values, so that many pairs share a prefix and differ late.
+      b = static_cast<std::uint8_t>((x >> 60) < 12 ? 0x80 : (x >> 56));
+    }
+    raw.push_back(a);
+  }
+  raw.push_back({});
+  raw.push_back(raw.front());
+  for (const auto& a : raw)
+    for (const auto& b : raw) {
+      EventId ea{a}, eb{b};
+      Digest da, db;
+      std::copy(a.begin(), a.end(), da.bytes.begin());
+      std::copy(b.begin(), b.end(), db.bytes.begin() + 16);  // differ in the second half too
+      std::copy(a.begin(), a.end(), db.bytes.begin());
+      std::copy(b.begin(), b.end(), da.bytes.begin() + 16);
+      ASSERT_EQ(ea == eb, a == b);
+      ASSERT_EQ(ea <=> eb, a <=> b);
+      ASSERT_EQ(da == db, da.bytes == db.bytes);
+      ASSERT_EQ(da <=> db, da.bytes <=> db.bytes);
+    }
+}
+
 TEST(Base64, RoundTripsEveryPaddingLength) {
   for (std::size_t n = 0; n < 10; ++n) {
     Bytes b(n);

@@ -120,6 +120,63 @@ TEST(BatchSignature, JsonRefusesAPathOfTheWrongLength) {
   EXPECT_FALSE(event_from_json(longer.dump()));
 }
 
+// signature_verdict keeps the nodes of each verified batch's tree and walks later members
+// through them (registry.cc). Its verdicts must be the plain walk's (signature_valid) for every
+// member however the members come, for every way of moving or changing a member's proof, and for
+// batches too large to keep (beyond 4,096).
+TEST(BatchSignature, VerdictsThroughKnownNodesAreThePlainWalks) {
+  const PrivateKey key = demo::key_for(PrincipalId("src.finance"));
+  const KeyInfo info{key.public_key(), PrincipalId("src.finance"), Timestamp{0}, std::nullopt};
+  std::uint64_t x = 12345;
+  auto next = [&](std::uint64_t n) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>((x >> 33) % n);
+  };
+  std::int64_t t0 = 1'500'000'000'000;
+  for (std::size_t n : {1u, 2u, 3u, 5u, 6u, 7u, 9u, 13u, 31u, 33u, 100u, 257u, 4097u}) {
+    auto events = records({}, n, t0);
+    t0 += 1'000'000;
+    sign_batch(events, key);
+    std::vector<Bytes> signing;
+    for (const Event& e : events) signing.push_back(signing_input(e));
+    auto verdict = [&](const Event& e, std::size_t i) {
+      return signature_verdict(e, signing[i], info).valid;
+    };
+    auto plain = [&](const Event& e, std::size_t i) {
+      return signature_valid(e, signing[i], key.public_key());
+    };
+    // Forgeries tried before any member was seen, half-way and after all of them.
+    auto try_forgeries = [&] {
+      for (int t = 0; t < 12 && n > 1; ++t) {
+        const std::size_t i = next(n), j = (i + 1 + next(n - 1)) % n;
+        Event moved = events[i];
+        moved.batch = events[j].batch;  // another member's index and path
+        EXPECT_FALSE(verdict(moved, i)) << n << " " << i << " as " << j;
+        EXPECT_EQ(verdict(moved, i), plain(moved, i));
+        Event flipped = events[i];
+        if (!flipped.batch->path.empty()) {
+          flipped.batch->path[next(flipped.batch->path.size())].bytes[next(32)] ^= 0x40;
+          EXPECT_FALSE(verdict(flipped, i)) << n << " " << i;
+        }
+        // Member j's bytes with member i's proof: the leaf differs from the known one at i.
+        EXPECT_FALSE(verdict(events[i], j)) << n << " " << i << " signing of " << j;
+        EXPECT_EQ(plain(events[i], j), false);
+      }
+    };
+    try_forgeries();
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[next(i)]);
+    for (std::size_t k = 0; k < n; ++k) {
+      EXPECT_TRUE(verdict(events[order[k]], order[k])) << n << " " << order[k];
+      if (k == n / 2) try_forgeries();
+    }
+    try_forgeries();
+    // Every member again, now entirely through known nodes.
+    for (std::size_t i = 0; i < n; ++i) EXPECT_TRUE(verdict(events[i], i)) << n << " " << i;
+  }
+}
+
 // A two-shard embedded bus holding a small demo world, and src.finance's current key.
 class BatchIngest : public ::testing::Test {
  protected:
