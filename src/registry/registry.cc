@@ -87,11 +87,11 @@ struct NodeAt {
 };
 
 // A member's walk from its leaf to the root it implies (RFC 9162 §2.1.3.2, computing the root),
-// noting each node it computed or was given in `seen`. With a tree (locked by the caller), a
-// parent whose two children are known and equal to the walk's is taken from the tree instead of
-// hashed; a known node that differs from the walk's stops the use of the tree (`consistent`
-// false) and the walk goes on hashing, so the root it returns is always the one the plain walk
-// would return. nullopt: the path does not fit the size and index.
+// noting in `seen` each node it computed or was given that the tree did not already hold. With a
+// tree (locked by the caller), a parent whose two children are known and equal to the walk's is
+// taken from the tree instead of hashed; a known node that differs from the walk's stops the use of
+// the tree (`consistent` false) and the walk goes on hashing, so the root it returns is always the
+// one the plain walk would return. nullopt: the path does not fit the size and index.
 std::optional<Digest> walk(const BatchProof& b, Digest r, const BatchTree* tree, bool& consistent,
                            std::vector<NodeAt>& seen) {
   if (b.size == 0 || b.index >= b.size) return std::nullopt;
@@ -113,6 +113,7 @@ std::optional<Digest> walk(const BatchProof& b, Digest r, const BatchTree* tree,
     }
     const std::uint64_t sibling = left ? fn - 1 : fn + 1;
     const Digest* parent = nullptr;
+    bool sibling_known = false;
     if (tree && consistent) {
       const Digest* known_r = tree->find(level, fn);
       const Digest* known_p = tree->find(level, sibling);
@@ -120,13 +121,14 @@ std::optional<Digest> walk(const BatchProof& b, Digest r, const BatchTree* tree,
         consistent = false;
       else if (known_r && known_p)
         parent = tree->find(level + 1, fn >> 1);
+      sibling_known = consistent && known_p;
     }
-    seen.push_back({level, sibling, p});
+    if (!sibling_known) seen.push_back({level, sibling, p});  // what the tree knows stays out
     r = parent ? *parent : left ? merkle::node_hash(p, r) : merkle::node_hash(r, p);
     fn >>= 1;
     sn >>= 1;
     ++level;
-    seen.push_back({level, fn, r});
+    if (!parent) seen.push_back({level, fn, r});
   }
   if (sn != 0) return std::nullopt;
   return r;
