@@ -132,6 +132,14 @@ inline std::size_t resign_in_batches(std::vector<Event>& events, std::size_t siz
   return signatures;
 }
 
+// How resign_in_batches signed: "batches of up to N per issuer within each window of W events"
+// (or "over the whole stream"), for the programs' progress lines and their JSON.
+inline std::string batch_signing_text(std::size_t size, std::size_t window) {
+  return "batches of up to " + std::to_string(size) + " per issuer " +
+         (window ? "within each window of " + std::to_string(window) + " events"
+                 : std::string("over the whole stream"));
+}
+
 // The fields the ingest benchmarks (ingest_bench, kafka_bench) share: what was ingested and how
 // it was signed, and this machine's Ed25519 rate the ratio is taken against. `signatures` is how
 // many distinct signatures the events carry; with it, `signature_bound_events_per_s` is the rate
@@ -150,12 +158,8 @@ inline nlohmann::json ingest_result(std::uint64_t events, std::uint64_t messages
       {"partitions", partitions},
       {"cores", cores},
       {"signatures",
-       batch_signed
-           ? "batches of up to " + std::to_string(batch_signed) + " per issuer " +
-                 (batch_window ? "within each window of " + std::to_string(batch_window) + " events"
-                               : std::string("over the whole stream")) +
-                 " (registry events single)"
-           : std::string("one per event")},
+       batch_signed ? batch_signing_text(batch_signed, batch_window) + " (registry events single)"
+                    : std::string("one per event")},
       {"batch_window", batch_signed ? batch_window : 0},
       {"distinct_signatures", signatures},
       {"events_per_signature", per_signature},

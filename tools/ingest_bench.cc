@@ -83,10 +83,7 @@ int main(int argc, char** argv) {
   }
   std::cerr << "  " << w.events.size() << " events (" << messages << " messages over " << partitions
             << " shards), "
-            << (batch_signed ? "batch-signed (up to " + std::to_string(batch_signed) +
-                                   (window ? " per issuer within each window of " +
-                                                 std::to_string(window) + " events"
-                                           : std::string(" per issuer over the whole stream")) +
+            << (batch_signed ? "batch-signed (" + bench::batch_signing_text(batch_signed, window) +
                                    "): " + std::to_string(signatures) + " distinct signatures"
                              : std::string("one signature each"))
             << "\n";

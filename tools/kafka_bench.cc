@@ -263,10 +263,8 @@ int main(int argc, char** argv) {
   std::size_t signatures = w.events.size();
   if (batch_signed) {
     signatures = bench::resign_in_batches(w.events, batch_signed, window);
-    std::cerr << "  re-signed in batches of up to " << batch_signed << " per issuer "
-              << (window ? "within each window of " + std::to_string(window) + " events"
-                         : std::string("over the whole stream"))
-              << ": " << signatures << " distinct signatures, one per "
+    std::cerr << "  re-signed in " << bench::batch_signing_text(batch_signed, window) << ": "
+              << signatures << " distinct signatures, one per "
               << static_cast<double>(w.events.size()) / static_cast<double>(signatures)
               << " events\n";
   }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -40,6 +41,23 @@ std::vector<Digest> consistency_proof(std::uint64_t size1, std::uint64_t size2,
 // another length never verifies. Precondition: index < size.
 std::size_t inclusion_path_length(std::uint64_t index, std::uint64_t size);
 
+// One step of the RFC 9162 §2.1.3.2 walk: the node it holds, at (level, index) of the tree
+// (level 0 the leaves; the last node of a level without a sibling counts as the same node a
+// level up, as the walk promotes it), and the path's next element, its sibling, on the left or
+// the right. A step function may return the parent's hash to use instead of hashing the two.
+struct WalkStep {
+  std::uint32_t level;
+  std::uint64_t index;
+  const Digest& node;
+  const Digest& sibling;
+  bool sibling_left;
+};
+using StepFn = std::function<const Digest*(const WalkStep&)>;
+// The root that §2.1.3.2's walk computes from `leaf` at `index` of a tree of `size` leaves and
+// its inclusion path; nullopt when the path does not fit the index and size. `step`, if given, is
+// called at every step.
+std::optional<Digest> root_from_path(const Digest& leaf, std::uint64_t index, std::uint64_t size,
+                                     std::span<const Digest> path, const StepFn& step = {});
 // RFC 9162 §2.1.3.2.
 bool verify_inclusion(const Digest& leaf, std::uint64_t index, std::uint64_t size,
                       std::span<const Digest> proof, const Digest& root);

@@ -321,27 +321,9 @@ Bytes batch_signing_input(std::uint32_t size, const Digest& root) {
 }
 
 std::optional<Digest> batch_root(const Event& e, ByteView signing) {
-  if (!e.batch || e.batch->size == 0 || e.batch->index >= e.batch->size) return std::nullopt;
-  // Walk the path as RFC 9162 §2.1.3.2 does, computing the root instead of comparing it.
-  std::uint64_t fn = e.batch->index, sn = e.batch->size - 1;
-  Digest r = merkle::leaf_hash(signing);
-  for (const Digest& p : e.batch->path) {
-    if (sn == 0) return std::nullopt;
-    if ((fn & 1) || fn == sn) {
-      r = merkle::node_hash(p, r);
-      if (!(fn & 1))
-        while (!(fn & 1) && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-    } else {
-      r = merkle::node_hash(r, p);
-    }
-    fn >>= 1;
-    sn >>= 1;
-  }
-  if (sn != 0) return std::nullopt;
-  return r;
+  if (!e.batch) return std::nullopt;
+  return merkle::root_from_path(merkle::leaf_hash(signing), e.batch->index, e.batch->size,
+                                e.batch->path);
 }
 
 bool signature_valid(const Event& e, ByteView signing, const PublicKey& key) {

@@ -124,27 +124,37 @@ std::vector<Digest> consistency_proof(std::uint64_t size1, std::uint64_t size2,
   return out;
 }
 
-bool verify_inclusion(const Digest& leaf, std::uint64_t index, std::uint64_t size,
-                      std::span<const Digest> proof, const Digest& root) {
-  if (index >= size) return false;
+std::optional<Digest> root_from_path(const Digest& leaf, std::uint64_t index, std::uint64_t size,
+                                     std::span<const Digest> path, const StepFn& step) {
+  if (index >= size) return std::nullopt;
   std::uint64_t fn = index, sn = size - 1;
+  std::uint32_t level = 0;
   Digest r = leaf;
-  for (const Digest& p : proof) {
-    if (sn == 0) return false;
-    if ((fn & 1) || fn == sn) {
-      r = node_hash(p, r);
-      if (!(fn & 1))
-        while (!(fn & 1) && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-    } else {
-      r = node_hash(r, p);
-    }
+  for (const Digest& p : path) {
+    if (sn == 0) return std::nullopt;
+    const bool left = (fn & 1) || fn == sn;
+    if (!(fn & 1) && fn == sn)
+      // The last node of its level, without a sibling: the same node a level up, until it is
+      // a right child (the §2.1.3.2 walk shifts after hashing; the hash is the same).
+      while (!(fn & 1) && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+        ++level;
+      }
+    const Digest* known = step ? step(WalkStep{level, fn, r, p, left}) : nullptr;
+    r = known ? *known : left ? node_hash(p, r) : node_hash(r, p);
     fn >>= 1;
     sn >>= 1;
+    ++level;
   }
-  return sn == 0 && r == root;
+  if (sn != 0) return std::nullopt;
+  return r;
+}
+
+bool verify_inclusion(const Digest& leaf, std::uint64_t index, std::uint64_t size,
+                      std::span<const Digest> proof, const Digest& root) {
+  auto r = root_from_path(leaf, index, size, proof);
+  return r && *r == root;
 }
 
 bool verify_consistency(std::uint64_t size1, std::uint64_t size2, const Digest& root1,

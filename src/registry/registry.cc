@@ -61,6 +61,7 @@ struct BatchTree {
     }
     nodes.resize(total);
     known.resize(total);
+    put(static_cast<std::uint32_t>(level_at.size() - 1), 0, r);
   }
   std::optional<std::size_t> slot(std::uint32_t level, std::uint64_t index) const {
     if (level >= level_at.size()) return std::nullopt;
@@ -86,52 +87,31 @@ struct NodeAt {
   Digest value;
 };
 
-// A member's walk from its leaf to the root it implies (RFC 9162 §2.1.3.2, computing the root),
-// noting in `seen` each node it computed or was given that the tree did not already hold. With a
-// tree (locked by the caller), a parent whose two children are known and equal to the walk's is
-// taken from the tree instead of hashed; a known node that differs from the walk's stops the use of
-// the tree (`consistent` false) and the walk goes on hashing, so the root it returns is always the
-// one the plain walk would return. nullopt: the path does not fit the size and index.
-std::optional<Digest> walk(const BatchProof& b, Digest r, const BatchTree* tree, bool& consistent,
-                           std::vector<NodeAt>& seen) {
-  if (b.size == 0 || b.index >= b.size) return std::nullopt;
-  std::uint64_t fn = b.index, sn = b.size - 1;
-  std::uint32_t level = 0;
-  seen.push_back({0, fn, r});
-  for (const Digest& p : b.path) {
-    if (sn == 0) return std::nullopt;
-    const bool left = (fn & 1) || fn == sn;  // p is the left sibling
-    if (left && !(fn & 1)) {
-      // The last node of its level, without a sibling: the same node a level up, until it is
-      // a right child.
-      while (!(fn & 1) && fn != 0) {
-        fn >>= 1;
-        sn >>= 1;
-        ++level;
-      }
-      seen.push_back({level, fn, r});
-    }
-    const std::uint64_t sibling = left ? fn - 1 : fn + 1;
-    const Digest* parent = nullptr;
-    bool sibling_known = false;
-    if (tree && consistent) {
-      const Digest* known_r = tree->find(level, fn);
-      const Digest* known_p = tree->find(level, sibling);
-      if ((known_r && *known_r != r) || (known_p && *known_p != p))
-        consistent = false;
-      else if (known_r && known_p)
-        parent = tree->find(level + 1, fn >> 1);
-      sibling_known = consistent && known_p;
-    }
-    if (!sibling_known) seen.push_back({level, sibling, p});  // what the tree knows stays out
-    r = parent ? *parent : left ? merkle::node_hash(p, r) : merkle::node_hash(r, p);
-    fn >>= 1;
-    sn >>= 1;
-    ++level;
-    if (!parent) seen.push_back({level, fn, r});
-  }
-  if (sn != 0) return std::nullopt;
-  return r;
+// A member's walk from its leaf to the root it implies (merkle::root_from_path), noting in `seen`
+// each node it holds or is given that the tree does not hold yet. With a tree (locked by the
+// caller), a parent whose two children are known and equal to the walk's is taken from the tree
+// instead of hashed; a known node that differs from the walk's stops the use of the tree
+// (`consistent` false) and the walk goes on hashing, so the root it returns is always the one
+// the plain walk would return. nullopt: the path does not fit the size and index.
+std::optional<Digest> walk(const BatchProof& b, const Digest& leaf, const BatchTree* tree,
+                           bool& consistent, std::vector<NodeAt>& seen) {
+  return merkle::root_from_path(
+      leaf, b.index, b.size, b.path, [&](const merkle::WalkStep& s) -> const Digest* {
+        const std::uint64_t sibling = s.sibling_left ? s.index - 1 : s.index + 1;
+        const Digest* known_r = nullptr;
+        const Digest* known_p = nullptr;
+        if (tree && consistent) {
+          known_r = tree->find(s.level, s.index);
+          known_p = tree->find(s.level, sibling);
+          if ((known_r && *known_r != s.node) || (known_p && *known_p != s.sibling)) {
+            consistent = false;
+            known_r = known_p = nullptr;
+          }
+        }
+        if (!known_r) seen.push_back({s.level, s.index, s.node});
+        if (!known_p) seen.push_back({s.level, sibling, s.sibling});
+        return known_r && known_p ? tree->find(s.level + 1, s.index >> 1) : nullptr;
+      });
 }
 
 // Batch members' verdicts: through the verified trees' known nodes when the member's batch has
@@ -145,7 +125,7 @@ class BatchTrees {
     const BatchProof& b = *ev.batch;
     const Digest leaf = merkle::leaf_hash(signing);
     std::vector<NodeAt> seen;
-    seen.reserve(3 * b.path.size() + 2);
+    seen.reserve(2 * b.path.size());
     std::shared_ptr<BatchTree> tree = find(ev);
     if (tree) {
       std::lock_guard lock(tree->mu);
