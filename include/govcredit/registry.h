@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "govcredit/crypto.h"
 #include "govcredit/event.h"
@@ -86,8 +87,9 @@ class Registry {
   const PrincipalInfo* principal(const PrincipalId& id) const;
   const KeyInfo* key(const KeyId& id) const;
   const std::map<AgencyId, AgencyInfo>& agencies() const { return agencies_; }
-  const std::map<PrincipalId, PrincipalInfo>& principals() const { return principals_; }
-  const std::map<KeyId, KeyInfo>& keys() const { return keys_; }
+  // In no particular order (agencies() is in id order).
+  const std::unordered_map<PrincipalId, PrincipalInfo>& principals() const { return principals_; }
+  const std::unordered_map<KeyId, KeyInfo>& keys() const { return keys_; }
 
   // True when an event of this type is a registry event (published to every partition).
   static bool is_registry_event(const Event& e);
@@ -98,8 +100,9 @@ class Registry {
 
   bool has_authority_ = false;
   std::map<AgencyId, AgencyInfo> agencies_;
-  std::map<PrincipalId, PrincipalInfo> principals_;
-  std::map<KeyId, KeyInfo> keys_;
+  // Looked up for every event (its issuer, its key), never listed in order: hashed.
+  std::unordered_map<PrincipalId, PrincipalInfo> principals_;
+  std::unordered_map<KeyId, KeyInfo> keys_;
 };
 
 }  // namespace govcredit

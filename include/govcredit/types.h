@@ -135,3 +135,11 @@ using KafkaOffset = StrongInt<std::int64_t, KafkaOffsetTag>;
 using Partition = StrongInt<std::int32_t, PartitionTag>;
 
 }  // namespace govcredit
+
+// String ids hash as their text does (for unordered look-up tables keyed by id).
+template <class Tag>
+struct std::hash<govcredit::StrongString<Tag>> {
+  std::size_t operator()(const govcredit::StrongString<Tag>& s) const noexcept {
+    return std::hash<std::string>{}(s.value);
+  }
+};

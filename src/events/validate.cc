@@ -1,4 +1,8 @@
 // validate_event(): the field rules both decoders share (events/FORMAT.md §1-§3).
+#include <array>
+#include <charconv>
+#include <concepts>
+
 #include "decode_error.h"
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
@@ -12,6 +16,33 @@ using events_internal::fail;
 std::string path(std::string_view name) {
   return "payload." + std::string(name);
 }
+
+// A list item's or a member's name ("evidence[2]", "evidence[2].uri") for the messages, built on
+// the stack: every event names its items, only a rejected one reads the name.
+class SubName {
+ public:
+  SubName(std::string_view name, std::size_t index) {
+    add(name);
+    add("[");
+    auto [end, ec] = std::to_chars(buf_.data() + len_, buf_.data() + buf_.size(), index);
+    if (ec == std::errc()) len_ = static_cast<std::size_t>(end - buf_.data());
+    add("]");
+  }
+  SubName(std::string_view name, std::string_view member) {
+    add(name);
+    add(member);
+  }
+  std::string_view view() const { return {buf_.data(), len_}; }
+
+ private:
+  void add(std::string_view s) {  // field names are short constants; a longer one is cut
+    std::size_t n = std::min(s.size(), buf_.size() - len_);
+    s.copy(buf_.data() + len_, n);
+    len_ += n;
+  }
+  std::array<char, 160> buf_;
+  std::size_t len_ = 0;
+};
 
 void check_text(std::string_view name, const std::string& s, const FieldSpec& spec) {
   if (s.size() > spec.max_len)
@@ -58,7 +89,7 @@ struct Validator {
                                       " bytes; the limit is " + std::to_string(spec.max_len));
   }
   void operator()(std::string_view name, const Evidence& ev, const FieldSpec&) {
-    check_text(std::string(name) + ".uri", ev.uri, FieldSpec{.max_len = 512});
+    check_text(SubName(name, ".uri").view(), ev.uri, FieldSpec{.max_len = 512});
   }
   template <class T>
   void operator()(std::string_view name, const std::optional<T>& o, const FieldSpec& spec) {
@@ -72,13 +103,17 @@ struct Validator {
     if (v.size() < spec.min_items)
       fail(Reason::kFieldInvalid,
            path(name) + " needs at least " + std::to_string(spec.min_items) + " item(s)");
-    for (std::size_t i = 0; i < v.size(); ++i)
-      (*this)(std::string(name) + "[" + std::to_string(i) + "]", v[i], spec);
+    for (std::size_t i = 0; i < v.size(); ++i) (*this)(SubName(name, i).view(), v[i], spec);
   }
 };
 
-void require(bool cond, Reason r, std::string message) {
-  if (!cond) fail(r, std::move(message));
+// The message is a constant or a function building it: an accepted event builds no message.
+void require(bool cond, Reason r, const char* message) {
+  if (!cond) fail(r, message);
+}
+template <std::invocable F>
+void require(bool cond, Reason r, F&& message) {
+  if (!cond) fail(r, message());
 }
 
 // Each type's conditional rules: what a single event must satisfy on its own.
@@ -149,11 +184,11 @@ void rules(const Event&, const P&) {}
 
 void check_envelope(const Event& e) {
   require(e.version == kFormatVersion, Reason::kVersionUnsupported,
-          "format version " + std::to_string(e.version) + " is not supported");
+          [&] { return "format version " + std::to_string(e.version) + " is not supported"; });
   require(e.subject == system_subject() || is_identifier(e.subject.value), Reason::kFieldInvalid,
-          "subject '" + e.subject.value + "' is neither an agency id nor _system");
+          [&] { return "subject '" + e.subject.value + "' is neither an agency id nor _system"; });
   require(is_identifier(e.issuer.value), Reason::kFieldInvalid,
-          "issuer '" + e.issuer.value + "' is not a principal id");
+          [&] { return "issuer '" + e.issuer.value + "' is not a principal id"; });
   bool key_ok = e.key_id.value.size() == 32;
   for (char c : e.key_id.value)
     key_ok = key_ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));

@@ -121,6 +121,24 @@ TEST(BinaryCodec, InvalidUtf8AndControlCharactersInText) {
   EXPECT_EQ(decode_reason(encode_wire(e)), Reason::kOk);
 }
 
+// The sentence names the field, the list item and the member (built without allocating).
+TEST(BinaryCodec, MessagesNameTheItemAndTheMember) {
+  Event e = first_of("record.submitted");
+  auto& p = std::get<RecordSubmitted>(e.payload);
+  ASSERT_FALSE(p.evidence.empty());
+  while (p.evidence.size() < 12) p.evidence.push_back(p.evidence[0]);
+  p.evidence[11].uri = std::string("tab\tinside");
+  auto r = decode_wire(encode_wire(e));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().reason(), Reason::kTextControlChar);
+  EXPECT_EQ(r.status().message(), "payload.evidence[11].uri contains the control character 0x09");
+  e = first_of("record.submitted");
+  e.issuer.value = "Not An Id";
+  r = decode_wire(encode_wire(e));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().message(), "issuer 'Not An Id' is not a principal id");
+}
+
 // Decoding into an event (the rebuild decodes each entry where it stays) sets every field,
 // whatever the event held before: here a batch-signed event of another type first.
 TEST(BinaryCodec, LoggedWireDecodeIntoAnEventReplacesWhatItHeld) {
