@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include <absl/functional/function_ref.h>
+
 #include "govcredit/types.h"
 
 namespace govcredit::merkle {
@@ -52,12 +54,15 @@ struct WalkStep {
   const Digest& sibling;
   bool sibling_left;
 };
-using StepFn = std::function<const Digest*(const WalkStep&)>;
+// (A reference to the caller's callable, not a copy: a batch member's walk passes one per event.)
+using StepFn = absl::FunctionRef<const Digest*(const WalkStep&)>;
 // The root that §2.1.3.2's walk computes from `leaf` at `index` of a tree of `size` leaves and
-// its inclusion path; nullopt when the path does not fit the index and size. `step`, if given, is
-// called at every step.
+// its inclusion path; nullopt when the path does not fit the index and size. `step` is called at
+// every step.
 std::optional<Digest> root_from_path(const Digest& leaf, std::uint64_t index, std::uint64_t size,
-                                     std::span<const Digest> path, const StepFn& step = {});
+                                     std::span<const Digest> path, StepFn step);
+std::optional<Digest> root_from_path(const Digest& leaf, std::uint64_t index, std::uint64_t size,
+                                     std::span<const Digest> path);
 // RFC 9162 §2.1.3.2.
 bool verify_inclusion(const Digest& leaf, std::uint64_t index, std::uint64_t size,
                       std::span<const Digest> proof, const Digest& root);

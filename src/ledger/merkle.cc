@@ -125,7 +125,7 @@ std::vector<Digest> consistency_proof(std::uint64_t size1, std::uint64_t size2,
 }
 
 std::optional<Digest> root_from_path(const Digest& leaf, std::uint64_t index, std::uint64_t size,
-                                     std::span<const Digest> path, const StepFn& step) {
+                                     std::span<const Digest> path, StepFn step) {
   if (index >= size) return std::nullopt;
   std::uint64_t fn = index, sn = size - 1;
   std::uint32_t level = 0;
@@ -141,7 +141,7 @@ std::optional<Digest> root_from_path(const Digest& leaf, std::uint64_t index, st
         sn >>= 1;
         ++level;
       }
-    const Digest* known = step ? step(WalkStep{level, fn, r, p, left}) : nullptr;
+    const Digest* known = step(WalkStep{level, fn, r, p, left});
     r = known ? *known : left ? node_hash(p, r) : node_hash(r, p);
     fn >>= 1;
     sn >>= 1;
@@ -149,6 +149,13 @@ std::optional<Digest> root_from_path(const Digest& leaf, std::uint64_t index, st
   }
   if (sn != 0) return std::nullopt;
   return r;
+}
+
+std::optional<Digest> root_from_path(const Digest& leaf, std::uint64_t index, std::uint64_t size,
+                                     std::span<const Digest> path) {
+  return root_from_path(leaf, index, size, path, [](const WalkStep&) -> const Digest* {
+    return nullptr;  // hash every step
+  });
 }
 
 bool verify_inclusion(const Digest& leaf, std::uint64_t index, std::uint64_t size,
