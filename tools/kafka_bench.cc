@@ -79,6 +79,30 @@ struct ThreadUsage {
   }
 };
 
+// This process's CPU time (all its threads: the node, its helpers, librdkafka's) and page faults
+// so far, and the machine's idle time in clock ticks summed over its CPUs (/proc/stat).
+struct ProcessUsage {
+  double user_s = 0, sys_s = 0;
+  long minor_faults = 0;
+  long machine_idle_ticks = -1, machine_ticks = -1;
+  static ProcessUsage now() {
+    rusage r{};
+    getrusage(RUSAGE_SELF, &r);
+    auto s = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    ProcessUsage u{s(r.ru_utime), s(r.ru_stime), r.ru_minflt};
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    long v[8];
+    if (in >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6] >> v[7] && cpu == "cpu") {
+      u.machine_idle_ticks = v[3] + v[4];  // idle and iowait
+      u.machine_ticks = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    }
+    return u;
+  }
+};
+
 // One poll of the node in the paced run: when it returned, when the last of its batches was
 // committed, and the node thread's usage at both (on_poll and on_batch run on that thread).
 struct PollRecord {
@@ -99,7 +123,14 @@ struct Timings {
   Clock::time_point last_poll;
   bool record_polls = false;  // the paced run's polls, into `polls`
   std::vector<PollRecord> polls;
-  Clock::time_point first_batch, last_append;
+  // The throughput run's polls: when each returned, how many messages, and when the node had
+  // handled them (its last on_batch).
+  struct Span {
+    Clock::time_point polled, done;
+    std::size_t messages = 0;
+  };
+  std::vector<Span> throughput_polls;
+  Clock::time_point first_batch, last_append;  // first_batch: the first poll's last commit
   std::uint64_t appended = 0, appended_by_first_batch = 0;
   std::uint64_t batches = 0;  // ingest calls (one durable commit each)
 };
@@ -293,7 +324,8 @@ int main(int argc, char** argv) {
     auto now = Clock::now();
     std::lock_guard lock(t.mu);
     ++t.batches;
-    const bool first = t.batches == 1;
+    // The first poll's commits (one per partition it held) end the node's start.
+    const bool first = t.throughput_polls.size() <= 1 && !t.record_polls;
     for (const auto& r : rs) {
       if (r.outcome != IngestOutcome::kAccepted) continue;
       ++t.appended;
@@ -313,6 +345,7 @@ int main(int argc, char** argv) {
       }
     }
     if (first) t.first_batch = now, t.appended_by_first_batch = t.appended;
+    if (!t.record_polls && !t.throughput_polls.empty()) t.throughput_polls.back().done = now;
     if (t.record_polls && !t.polls.empty()) {
       t.polls.back().done = now;
       t.polls.back().at_done = ThreadUsage::now();
@@ -321,6 +354,7 @@ int main(int argc, char** argv) {
   o.on_poll = [&](std::size_t messages) {
     std::lock_guard lock(t.mu);
     t.last_poll = Clock::now();
+    if (!t.record_polls) t.throughput_polls.push_back({t.last_poll, t.last_poll, messages});
     if (t.record_polls) {
       const ThreadUsage u = ThreadUsage::now();
       t.polls.push_back(PollRecord{t.last_poll, t.last_poll, messages, u, u});
@@ -361,6 +395,7 @@ int main(int argc, char** argv) {
   for (const Event& e : w.events)
     messages += Registry::is_registry_event(e) ? static_cast<std::uint64_t>(partitions) : 1;
   auto t0 = Clock::now();
+  ProcessUsage drain_from = ProcessUsage::now();  // concurrent: the publishing is in it
   std::cerr << "kafka_bench: throughput run ("
             << (concurrent ? "publishing while the node ingests" : "publishing, then ingesting")
             << ") ...\n";
@@ -377,6 +412,7 @@ int main(int argc, char** argv) {
   if (!concurrent) {
     std::cerr << "  published " << messages << " messages in " << produce_s << " s\n";
     t0 = Clock::now();
+    drain_from = ProcessUsage::now();
     start_node();
   }
   // Wait for the node; give up when nothing more arrives for 60 s (the result then says so).
@@ -402,7 +438,9 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::cerr << "\r";
+  const ProcessUsage drain_to = ProcessUsage::now();
   double secs, eps, join_s = 0;
+  bool timed_from_start = false;
   {
     std::lock_guard lock(t.mu);
     if (concurrent) {
@@ -410,14 +448,27 @@ int main(int argc, char** argv) {
       eps = static_cast<double>(t.appended) / secs;
     } else {
       join_s = std::chrono::duration<double>(t.first_batch - t0).count();
-      secs = std::chrono::duration<double>(t.last_append - t.first_batch).count();
-      eps = secs > 0 ? static_cast<double>(t.appended - t.appended_by_first_batch) / secs : 0.0;
+      // From the first commit on, so that the consumer group's join (0.3-3 s) is not counted;
+      // unless that commit held most of the events (a small run), which leaves too few to time.
+      timed_from_start = 2 * (t.appended - t.appended_by_first_batch) < t.appended;
+      secs = std::chrono::duration<double>(t.last_append - (timed_from_start ? t0 : t.first_batch))
+                 .count();
+      eps = secs > 0 ? static_cast<double>(t.appended -
+                                           (timed_from_start ? 0 : t.appended_by_first_batch)) /
+                           secs
+                     : 0.0;
     }
   }
   const std::uint64_t throughput_batches = t.batches;
+  std::vector<Timings::Span> throughput_polls;
+  {
+    std::lock_guard lock(t.mu);
+    throughput_polls = t.throughput_polls;
+  }
   std::cerr << "  " << t.appended << " appended, " << eps << " events/s ("
-            << (concurrent ? "from the first publish to the last append: "
-                           : "from the first durable commit to the last: ")
+            << (concurrent         ? "from the first publish to the last append: "
+                : timed_from_start ? "from the node's start to its last durable commit: "
+                                   : "from the first durable commit to the last: ")
             << secs << " s; publishing took " << produce_s << " s";
   if (!concurrent) std::cerr << "; the node's start to its first commit " << join_s << " s";
   std::cerr << "; " << throughput_batches << " ingest batches)\n";
@@ -514,12 +565,45 @@ int main(int argc, char** argv) {
   j["ingest_events_per_s"] = eps;
   j["mode"] = concurrent ? "concurrent: published while the node ingests, timed from the first "
                            "publish to the last append"
-                         : "drain: published first, then ingested; timed from the node's first "
-                           "durable commit to its last";
+              : timed_from_start
+                  ? "drain: published first, then ingested; timed from the node's start to its "
+                    "last durable commit (its first commit held most of the events)"
+                  : "drain: published first, then ingested; timed from the node's first "
+                    "durable commit to its last";
   j["ingest_seconds"] = secs;
   j["publish_seconds"] = produce_s;
   if (!concurrent) j["node_start_to_first_commit_seconds"] = join_s;
   j["ingest_batches"] = throughput_batches;
+  {
+    // Where the throughput run's time went, a figure steadier than events/s on a VM whose speed
+    // moves with its host: this process's CPU per event (the broker's is not in it) and how much
+    // of the machine stayed idle, from the node's start (or the first publish) to the last append.
+    const double cpu_s = drain_to.user_s - drain_from.user_s + drain_to.sys_s - drain_from.sys_s;
+    nlohmann::json u = {{"user_s", drain_to.user_s - drain_from.user_s},
+                        {"sys_s", drain_to.sys_s - drain_from.sys_s},
+                        {"cpu_us_per_event", 1e6 * cpu_s / static_cast<double>(messages)},
+                        {"minor_faults", drain_to.minor_faults - drain_from.minor_faults}};
+    if (drain_from.machine_ticks >= 0 && drain_to.machine_ticks > drain_from.machine_ticks)
+      u["machine_idle_share"] =
+          static_cast<double>(drain_to.machine_idle_ticks - drain_from.machine_idle_ticks) /
+          static_cast<double>(drain_to.machine_ticks - drain_from.machine_ticks);
+    j["throughput_run_usage"] = u;
+    // The node's polls: seconds from each poll's return to its last commit (in the node), and
+    // from that commit to the next poll's return (waiting for librdkafka to hand over messages).
+    double in_node_s = 0, between_s = 0;
+    std::vector<double> sizes;
+    for (std::size_t i = 0; i < throughput_polls.size(); ++i) {
+      const Timings::Span& p = throughput_polls[i];
+      sizes.push_back(static_cast<double>(p.messages));
+      in_node_s += std::chrono::duration<double>(p.done - p.polled).count();
+      if (i > 0)
+        between_s += std::chrono::duration<double>(p.polled - throughput_polls[i - 1].done).count();
+    }
+    j["throughput_run_polls"] = {{"polls", throughput_polls.size()},
+                                 {"messages_p50", bench::percentile(sizes, 0.5)},
+                                 {"in_node_s", in_node_s},
+                                 {"between_polls_s", between_s}};
+  }
   // p50, p99, p99.9, the maximum and how many took over 100 ms, of milliseconds.
   auto spread = [](const std::vector<double>& ms) {
     return nlohmann::json{
