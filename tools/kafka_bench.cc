@@ -8,9 +8,13 @@
 //    the node idle; the ratio is taken against the faster of the two (bench::VerifyReference).
 // 2. Throughput: publishes every event of a generated data set, then starts one ledger node that
 //    consumes them into LMDB shards (durable commits, every signature verified); events/s is
-//    counted from the node's first durable commit to its last (the group join before it is
-//    reported apart), so the producer's work does not share the cores with ingest, as it would
-//    not where agencies publish from their own machines. --concurrent publishes while the node
+//    counted from the node's first durable commits (those of its first poll) to its last (the
+//    group join before it is reported apart; when that first poll held most of the events, as
+//    in a small run, from the node's start), so the producer's work does not share the cores
+//    with ingest, as it would not where agencies publish from their own machines. The process's
+//    CPU time per event, its page faults and the machine's idle share over the same run are
+//    reported too (throughput_run_usage), and the polls' time in the node and between them
+//    (throughput_run_polls). --concurrent publishes while the node
 //    already runs and counts from the first publish to the last append instead (producer,
 //    broker and node on the same cores). With --batch-signed N every issuer's events are
 //    signed in batches of up to N (events/FORMAT.md §2b) before the run, within each window of
