@@ -134,7 +134,9 @@ struct Timings {
     std::size_t messages = 0;
   };
   std::vector<Span> throughput_polls;
-  Clock::time_point first_batch, last_append;  // first_batch: the first poll's last commit
+  std::size_t first_poll = 0;  // throughput_polls.size() at the first commit
+  // first_batch: the last commit of the first poll that held events
+  Clock::time_point first_batch, last_append;
   std::uint64_t appended = 0, appended_by_first_batch = 0;
   std::uint64_t batches = 0;  // ingest calls (one durable commit each)
 };
@@ -328,8 +330,10 @@ int main(int argc, char** argv) {
     auto now = Clock::now();
     std::lock_guard lock(t.mu);
     ++t.batches;
-    // The first poll's commits (one per partition it held) end the node's start.
-    const bool first = t.throughput_polls.size() <= 1 && !t.record_polls;
+    // The commits of the first poll that held events (one per partition in it) end the node's
+    // start.
+    if (t.batches == 1) t.first_poll = t.throughput_polls.size();
+    const bool first = t.throughput_polls.size() == t.first_poll && !t.record_polls;
     for (const auto& r : rs) {
       if (r.outcome != IngestOutcome::kAccepted) continue;
       ++t.appended;
