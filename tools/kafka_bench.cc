@@ -69,13 +69,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// The calling thread's CPU time, page faults and context switches so far (getrusage).
+// CPU time, page faults and context switches so far (getrusage) of the calling thread
+// (RUSAGE_THREAD) or of the whole process (RUSAGE_SELF).
 struct ThreadUsage {
   double user_ms = 0, sys_ms = 0;
   long minor_faults = 0, major_faults = 0, waits = 0, preemptions = 0;
-  static ThreadUsage now() {
+  static ThreadUsage now(int who = RUSAGE_THREAD) {
     rusage r{};
-    getrusage(RUSAGE_THREAD, &r);
+    getrusage(who, &r);
     auto ms = [](const timeval& t) {
       return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
     };
@@ -83,28 +84,30 @@ struct ThreadUsage {
   }
 };
 
-// This process's CPU time (all its threads: the node, its helpers, librdkafka's) and page faults
-// so far, and the machine's idle time in clock ticks summed over its CPUs (/proc/stat).
+// The machine's time so far by kind, in clock ticks summed over its CPUs (/proc/stat's "cpu"
+// line); nullopt when it cannot be read. Steal is time the hypervisor ran something else while
+// a vCPU wanted to run.
+struct MachineTicks {
+  long user, nice, system, idle, iowait, irq, softirq, steal;
+  long total() const { return user + nice + system + idle + iowait + irq + softirq + steal; }
+};
+std::optional<MachineTicks> machine_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  MachineTicks t{};
+  if (!(in >> cpu >> t.user >> t.nice >> t.system >> t.idle >> t.iowait >> t.irq >> t.softirq >>
+        t.steal) ||
+      cpu != "cpu")
+    return std::nullopt;
+  return t;
+}
+
+// This process's usage (all its threads: the node, its helpers, librdkafka's) and the machine's
+// ticks, at one moment.
 struct ProcessUsage {
-  double user_s = 0, sys_s = 0;
-  long minor_faults = 0;
-  long machine_idle_ticks = -1, machine_ticks = -1;
-  static ProcessUsage now() {
-    rusage r{};
-    getrusage(RUSAGE_SELF, &r);
-    auto s = [](const timeval& t) {
-      return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    ProcessUsage u{s(r.ru_utime), s(r.ru_stime), r.ru_minflt};
-    std::ifstream in("/proc/stat");
-    std::string cpu;
-    long v[8];
-    if (in >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6] >> v[7] && cpu == "cpu") {
-      u.machine_idle_ticks = v[3] + v[4];  // idle and iowait
-      u.machine_ticks = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
-    }
-    return u;
-  }
+  ThreadUsage process;
+  std::optional<MachineTicks> machine;
+  static ProcessUsage now() { return {ThreadUsage::now(RUSAGE_SELF), machine_ticks()}; }
 };
 
 // One poll of the node in the paced run: when it returned, when the last of its batches was
@@ -155,16 +158,10 @@ std::pair<long, long> dirty_and_writeback_kb() {
   return {dirty, writeback};
 }
 
-// The machine's steal and iowait time so far, in clock ticks summed over its CPUs (/proc/stat's
-// "cpu" line): steal is time the hypervisor ran something else while a vCPU wanted to run.
+// The machine's steal and iowait ticks so far; -1 each when /proc/stat cannot be read.
 std::pair<long, long> steal_and_iowait_ticks() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  long user, nice, system, idle, iowait, irq, softirq, steal;
-  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
-      cpu != "cpu")
-    return {-1, -1};
-  return {steal, iowait};
+  const auto t = machine_ticks();
+  return t ? std::pair{t->steal, t->iowait} : std::pair{-1L, -1L};
 }
 
 // Samples dirty_and_writeback_kb() and steal_and_iowait_ticks() every 50 ms on its own thread
@@ -586,15 +583,20 @@ int main(int argc, char** argv) {
     // Where the throughput run's time went, a figure steadier than events/s on a VM whose speed
     // moves with its host: this process's CPU per event (the broker's is not in it) and how much
     // of the machine stayed idle, from the node's start (or the first publish) to the last append.
-    const double cpu_s = drain_to.user_s - drain_from.user_s + drain_to.sys_s - drain_from.sys_s;
-    nlohmann::json u = {{"user_s", drain_to.user_s - drain_from.user_s},
-                        {"sys_s", drain_to.sys_s - drain_from.sys_s},
-                        {"cpu_us_per_event", 1e6 * cpu_s / static_cast<double>(messages)},
-                        {"minor_faults", drain_to.minor_faults - drain_from.minor_faults}};
-    if (drain_from.machine_ticks >= 0 && drain_to.machine_ticks > drain_from.machine_ticks)
-      u["machine_idle_share"] =
-          static_cast<double>(drain_to.machine_idle_ticks - drain_from.machine_idle_ticks) /
-          static_cast<double>(drain_to.machine_ticks - drain_from.machine_ticks);
+    const ThreadUsage& from = drain_from.process;
+    const ThreadUsage& to = drain_to.process;
+    const double user_s = (to.user_ms - from.user_ms) / 1e3,
+                 sys_s = (to.sys_ms - from.sys_ms) / 1e3;
+    nlohmann::json u = {
+        {"user_s", user_s},
+        {"sys_s", sys_s},
+        {"cpu_us_per_event", 1e6 * (user_s + sys_s) / static_cast<double>(messages)},
+        {"minor_faults", to.minor_faults - from.minor_faults}};
+    if (const auto& a = drain_from.machine, &b = drain_to.machine;
+        a && b && b->total() > a->total())
+      u["machine_idle_share"] =  // idle and iowait
+          static_cast<double>(b->idle + b->iowait - a->idle - a->iowait) /
+          static_cast<double>(b->total() - a->total());
     j["throughput_run_usage"] = u;
     // The node's polls: seconds from each poll's return to its last commit (in the node), and
     // from that commit to the next poll's return (waiting for librdkafka to hand over messages).
