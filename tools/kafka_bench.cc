@@ -13,8 +13,9 @@
 //    in a small run, from the node's start), so the producer's work does not share the cores
 //    with ingest, as it would not where agencies publish from their own machines. The process's
 //    CPU time per event, its page faults and the machine's idle share over the same run are
-//    reported too (throughput_run_usage), and the polls' time in the node and between them
-//    (throughput_run_polls). --concurrent publishes while the node
+//    reported too (throughput_run_usage), and the node's polls and batches (throughput_run_polls:
+//    their sizes, and how long a poll's messages took to their last commit). --concurrent
+//    publishes while the node
 //    already runs and counts from the first publish to the last append instead (producer,
 //    broker and node on the same cores). With --batch-signed N every issuer's events are
 //    signed in batches of up to N (events/FORMAT.md §2b) before the run, within each window of
@@ -31,8 +32,9 @@
 //    ~30 s after they were published, in the middle of the latency run, and a commit's fdatasync
 //    waits behind such writeback on a shared disk (docs/PERFORMANCE.md §3.2). The kernel's
 //    Dirty and Writeback memory is sampled through the paced run and reported with it, and so
-//    are the node's five slowest polls: its thread's CPU time, faults, waits and preemptions in
-//    each, and the machine's steal and iowait around it (the node's work, a wait, or the host).
+//    are the node's five slowest polls: this process's CPU time, faults, waits and preemptions
+//    in each, and the machine's steal and iowait around it (the node's work, a wait, or the
+//    host).
 //    --disk-burst MIB writes MIB of data beside the shards 1 s into the paced run and flushes
 //    it: what another program's writes on the same disk do to the latency.
 // Results go to FILE as JSON.
@@ -46,6 +48,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -110,11 +113,13 @@ struct ProcessUsage {
   static ProcessUsage now() { return {ThreadUsage::now(RUSAGE_SELF), machine_ticks()}; }
 };
 
-// One poll of the node in the paced run: when it returned, when the last of its batches was
-// committed, and the node thread's usage at both (on_poll and on_batch run on that thread).
+// One poll of the node: when it returned, when the last of its messages was committed (the
+// node's workers ingest each partition's messages in order, and it reports each batch as its
+// shard commits it), and, in the paced run, this process's usage at both: the node's workers,
+// its polling thread, librdkafka's threads.
 struct PollRecord {
   Clock::time_point polled, done;
-  std::size_t messages = 0;
+  std::size_t messages = 0, unreported = 0;
   ThreadUsage at_poll, at_done;
 };
 
@@ -127,21 +132,17 @@ struct Timings {
   // the consumer, a node busy with the poll before) and the node's time from that poll to its
   // commit (signature checks, domain rules, projections, append, fsync).
   std::vector<double> before_poll_ms, in_node_ms;
-  Clock::time_point last_poll;
   bool record_polls = false;  // the paced run's polls, into `polls`
-  std::vector<PollRecord> polls;
-  // The throughput run's polls: when each returned, how many messages, and when the node had
-  // handled them (its last on_batch).
-  struct Span {
-    Clock::time_point polled, done;
-    std::size_t messages = 0;
-  };
-  std::vector<Span> throughput_polls;
-  std::size_t first_poll = 0;  // throughput_polls.size() at the first commit
-  // first_batch: the last commit of the first poll that held events
+  std::vector<PollRecord> polls, throughput_polls;
+  // Each partition's polled messages not yet reported, oldest first: the poll's index (in the
+  // current run's polls) and how many of that poll's messages were for the partition. A batch
+  // reports its partition's messages in the order they were polled.
+  std::map<int, std::deque<std::pair<std::size_t, std::size_t>>> unreported;
+  // first_batch: the last commit of the first poll's messages
   Clock::time_point first_batch, last_append;
   std::uint64_t appended = 0, appended_by_first_batch = 0;
-  std::uint64_t batches = 0;  // ingest calls (one durable commit each)
+  std::uint64_t batches = 0;        // ingest calls (one durable commit each)
+  std::vector<double> batch_sizes;  // the throughput run's, in messages
 };
 
 // The kernel's Dirty and Writeback memory in kB (/proc/meminfo): what programs have written and
@@ -323,47 +324,57 @@ int main(int argc, char** argv) {
   NodeOptions o;
   o.data_dir = dir;
   o.group = "bench-" + suffix;
-  o.on_batch = [&](Partition, const std::vector<IngestResult>& rs) {
+  o.on_batch = [&](Partition p, const std::vector<IngestResult>& rs) {
     auto now = Clock::now();
     std::lock_guard lock(t.mu);
     ++t.batches;
-    // The commits of the first poll that held events (one per partition in it) end the node's
-    // start.
-    if (t.batches == 1) t.first_poll = t.throughput_polls.size();
-    const bool first = t.throughput_polls.size() == t.first_poll && !t.record_polls;
+    std::vector<PollRecord>& polls = t.record_polls ? t.polls : t.throughput_polls;
+    if (!t.record_polls) t.batch_sizes.push_back(static_cast<double>(rs.size()));
+    auto& unreported = t.unreported[p.value];
+    bool first_poll_done = false;
     for (const auto& r : rs) {
+      // The poll that brought this message.
+      PollRecord* poll = nullptr;
+      if (!unreported.empty()) {
+        poll = &polls[unreported.front().first];
+        if (--unreported.front().second == 0) unreported.pop_front();
+        if (--poll->unreported == 0) {
+          poll->done = now;
+          if (t.record_polls) poll->at_done = ThreadUsage::now(RUSAGE_SELF);
+          // The commits of the first poll's messages end the node's start.
+          first_poll_done = first_poll_done || (!t.record_polls && poll == &polls.front());
+        }
+      }
       if (r.outcome != IngestOutcome::kAccepted) continue;
       ++t.appended;
       t.last_append = now;
       if (r.event_id) {
         auto it = t.sent.find(to_hex(*r.event_id));
         if (it != t.sent.end()) {
+          const Clock::time_point polled = poll ? poll->polled : now;
           t.latencies_ms.push_back(
               std::chrono::duration<double, std::milli>(now - it->second).count());
           t.latency_sent.push_back(it->second);
           t.before_poll_ms.push_back(
-              std::chrono::duration<double, std::milli>(t.last_poll - it->second).count());
-          t.in_node_ms.push_back(
-              std::chrono::duration<double, std::milli>(now - t.last_poll).count());
+              std::chrono::duration<double, std::milli>(polled - it->second).count());
+          t.in_node_ms.push_back(std::chrono::duration<double, std::milli>(now - polled).count());
           t.sent.erase(it);
         }
       }
     }
-    if (first) t.first_batch = now, t.appended_by_first_batch = t.appended;
-    if (!t.record_polls && !t.throughput_polls.empty()) t.throughput_polls.back().done = now;
-    if (t.record_polls && !t.polls.empty()) {
-      t.polls.back().done = now;
-      t.polls.back().at_done = ThreadUsage::now();
-    }
+    if (first_poll_done) t.first_batch = now, t.appended_by_first_batch = t.appended;
   };
-  o.on_poll = [&](std::size_t messages) {
+  o.on_poll = [&](const std::vector<std::pair<Partition, std::size_t>>& per_partition) {
+    const auto now = Clock::now();
     std::lock_guard lock(t.mu);
-    t.last_poll = Clock::now();
-    if (!t.record_polls) t.throughput_polls.push_back({t.last_poll, t.last_poll, messages});
-    if (t.record_polls) {
-      const ThreadUsage u = ThreadUsage::now();
-      t.polls.push_back(PollRecord{t.last_poll, t.last_poll, messages, u, u});
+    std::vector<PollRecord>& polls = t.record_polls ? t.polls : t.throughput_polls;
+    std::size_t messages = 0;
+    for (auto [p, n] : per_partition) {
+      t.unreported[p.value].emplace_back(polls.size(), n);
+      messages += n;
     }
+    const ThreadUsage u = t.record_polls ? ThreadUsage::now(RUSAGE_SELF) : ThreadUsage{};
+    polls.push_back(PollRecord{now, now, messages, messages, u, u});
   };
   o.on_consumer_error = [](Partition p, const Status& s) {
     std::cerr << "\nkafka_bench: partition " << p.value << ": " << s.to_string() << "\n";
@@ -465,10 +476,12 @@ int main(int argc, char** argv) {
     }
   }
   const std::uint64_t throughput_batches = t.batches;
-  std::vector<Timings::Span> throughput_polls;
+  std::vector<PollRecord> throughput_polls;
+  std::vector<double> batch_sizes;
   {
     std::lock_guard lock(t.mu);
     throughput_polls = t.throughput_polls;
+    batch_sizes = t.batch_sizes;
   }
   std::cerr << "  " << t.appended << " appended, " << eps << " events/s ("
             << (concurrent         ? "from the first publish to the last append: "
@@ -504,6 +517,7 @@ int main(int argc, char** argv) {
     t.before_poll_ms.clear();
     t.in_node_ms.clear();
     t.polls.clear();
+    t.unreported.clear();  // all reported: the node caught up
     t.record_polls = true;
   }
   std::uint64_t before = t.appended;
@@ -598,21 +612,22 @@ int main(int argc, char** argv) {
           static_cast<double>(b->idle + b->iowait - a->idle - a->iowait) /
           static_cast<double>(b->total() - a->total());
     j["throughput_run_usage"] = u;
-    // The node's polls: seconds from each poll's return to its last commit (in the node), and
-    // from that commit to the next poll's return (waiting for librdkafka to hand over messages).
-    double in_node_s = 0, between_s = 0;
-    std::vector<double> sizes;
-    for (std::size_t i = 0; i < throughput_polls.size(); ++i) {
-      const Timings::Span& p = throughput_polls[i];
+    // The node's polls and batches: how many messages a poll handed to the workers, how many a
+    // batch (one transaction) took, and how long a poll's messages took from the poll to the
+    // last one's commit (the workers ingest a partition's batches one after another, so a
+    // poll's messages may wait behind an earlier poll's).
+    std::vector<double> sizes, spans_ms;
+    for (const PollRecord& p : throughput_polls) {
       sizes.push_back(static_cast<double>(p.messages));
-      in_node_s += std::chrono::duration<double>(p.done - p.polled).count();
-      if (i > 0)
-        between_s += std::chrono::duration<double>(p.polled - throughput_polls[i - 1].done).count();
+      if (p.unreported == 0)
+        spans_ms.push_back(std::chrono::duration<double, std::milli>(p.done - p.polled).count());
     }
     j["throughput_run_polls"] = {{"polls", throughput_polls.size()},
                                  {"messages_p50", bench::percentile(sizes, 0.5)},
-                                 {"in_node_s", in_node_s},
-                                 {"between_polls_s", between_s}};
+                                 {"batches", batch_sizes.size()},
+                                 {"batch_messages_p50", bench::percentile(batch_sizes, 0.5)},
+                                 {"poll_to_last_commit_ms_p50", bench::percentile(spans_ms, 0.5)},
+                                 {"poll_to_last_commit_ms_max", bench::percentile(spans_ms, 1.0)}};
   }
   // p50, p99, p99.9, the maximum and how many took over 100 ms, of milliseconds.
   auto spread = [](const std::vector<double>& ms) {
@@ -636,12 +651,14 @@ int main(int argc, char** argv) {
   j["paced_publish_ack_ms"] = spread(ack_ms);
   j["sync_before_latency_seconds"] = sync_s;
   j["paced_page_cache_kB"] = page_cache.result();
-  // The node's five slowest polls of the paced run, from the poll to its last commit, with what
-  // the node's thread did meanwhile: CPU in user space and in the kernel, page faults, waits
-  // (voluntary context switches: a flush, a lock, the signature checks' worker) and preemptions
+  // The node's five slowest polls of the paced run, from the poll to its last message's commit,
+  // with what this process did meanwhile (the node's workers and polling thread, librdkafka's
+  // threads, the paced publishing): CPU in user space and in the kernel, page faults, waits
+  // (voluntary context switches: a flush, a lock, a worker waiting for work) and preemptions
   // (involuntary ones), and the machine's steal and iowait around it. A slow poll with little
-  // CPU and many waits waited on the disk or another thread; one with its time in user space was
-  // the node's own work; one with preemptions and steal was the host's.
+  // CPU waited on the disk or another thread; one with its time in user space was the node's
+  // own work; one with preemptions and steal was the host's. (Until 2026-12-04 these were the
+  // node's thread's, which ingested itself then.)
   std::sort(polls.begin(), polls.end(), [](const PollRecord& a, const PollRecord& b) {
     return a.done - a.polled > b.done - b.polled;
   });

@@ -82,9 +82,10 @@ struct NodeOptions {
   std::string data_dir = "govcredit-data";
   std::string group = "govcredit-ledger";
   LedgerOptions ledger{};
-  // Messages per poll at most; a poll's messages are ingested in one LMDB transaction per
-  // partition. A poll takes only what has already arrived, so this bounds the batches of a
-  // backlog (a drain, a catch-up after downtime) and not the latency of light traffic. 50,000
+  // Messages per poll at most, and per batch: a partition's messages that arrived while its
+  // shard was busy are ingested together, up to this many in one LMDB transaction. A poll takes
+  // only what has already arrived, so this bounds the batches of a backlog (a drain, a catch-up
+  // after downtime) and not the latency of light traffic. 50,000
   // (5,000 until 2026-12-03): through Kafka, batch-signed ingest of a 1M-event backlog ran
   // 29-36% faster in three alternating pairs (docs/PERFORMANCE.md §5.23); a single-signed
   // backlog's polls then took 1.1-1.4 s each there, which is also how long stop() may take to
@@ -96,12 +97,16 @@ struct NodeOptions {
   int exit_when_idle_ms = 0;
   bool publish_rejections = true;  // send notices to the rejected topic
   // Called after each ingested batch (for progress output and tests), on the thread that runs
-  // the node, once every shard of the poll has committed (run() ingests a poll's partitions side
-  // by side, on up to one thread per core).
+  // the node, once the batch's shard has committed it. run() ingests on one worker thread per
+  // core, each partition's batches in order on one worker at a time; the node's thread polls
+  // meanwhile and reports each batch as it finishes (a partition's in offset order).
   std::function<void(Partition, const std::vector<IngestResult>&)> on_batch{};
-  // Called on the node's thread when a poll returned messages, before they are ingested: with
-  // on_batch, a benchmark tells a message's wait to be polled from the node's time on it.
-  std::function<void(std::size_t messages)> on_poll{};
+  // Called on the node's thread when a poll returned messages for its shards, before they are
+  // handed to the workers: how many for each partition. A partition's batches then report them
+  // in that order, so with on_batch a benchmark tells a message's wait to be polled from the
+  // node's time on it.
+  std::function<void(const std::vector<std::pair<Partition, std::size_t>>& per_partition)>
+      on_poll{};
   // Called with each error Kafka's consumer hands to the node (a subscribed topic that does not
   // exist, a fetch that failed for a partition). librdkafka retries what is transient itself
   // (a broker that went away only shows in its log); these are what to look at when a

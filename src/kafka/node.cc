@@ -3,7 +3,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -24,46 +27,178 @@ struct Shard {
 };
 using Clock = std::chrono::steady_clock;
 
-// One partition's share of a poll.
-struct IngestJob {
+// A batch a lane's worker ingested, for the node's thread to report and commit.
+struct Ingested {
   int partition;
-  const std::vector<Message>* batch;
+  std::vector<Message> batch;
   Ingestor* ingestor;
   Result<std::vector<IngestResult>> results{Reason::kInternal, "not ingested"};
 };
 
-// Ingests every job, on up to one thread per core (this one included), each job on one thread:
-// a shard is written by one thread at a time. Each job's signature checks get the cores shared
-// out (at least two threads, so a job's checks still run ahead of its sequential pass): a poll
-// of many partitions on many cores starts about twice as many threads as cores, not their square.
-void ingest_in_parallel(std::vector<IngestJob>& jobs) {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t threads = std::min<std::size_t>(jobs.size(), cores);
-  const unsigned per_job =
-      threads <= 1 ? cores : std::max(2u, cores / static_cast<unsigned>(threads));
-  for (IngestJob& job : jobs) job.ingestor->set_verify_threads(per_job);
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
-      IngestJob& job = jobs[j];
+// The node's ingest workers, one per core, fed by the node's thread. Each partition is a lane:
+// the messages polled for it wait there in order, and a free worker takes the oldest lane with
+// messages waiting and no batch in flight, all of its messages (up to max_batch) as one batch,
+// one LMDB transaction. So a shard is written by one thread at a time, in offset order, and a
+// worker that finished its partition starts the next one's messages at once, instead of waiting
+// for the slowest partition of a poll (docs/PERFORMANCE.md §5.27); the node's thread polls and
+// groups the next messages meanwhile. Finished batches queue up for the node's thread, which
+// reports them (rejection notices, on_batch) and commits their offsets; a worker wakes it from
+// its poll (rd_kafka_queue_yield) when it queues one.
+class IngestLanes {
+ public:
+  IngestLanes(std::size_t max_batch, rd_kafka_queue_t* wake) : max_batch_(max_batch), wake_(wake) {
+    cores_ = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned t = 0; t < cores_; ++t) {
       try {
-        job.results = job.ingestor->ingest(*job.batch);
-      } catch (const std::exception& e) {  // ingest reports failures as a Status; never expected
-        job.results = Status(Reason::kInternal, std::string("ingest failed: ") + e.what());
+        workers_.emplace_back([this] { work(); });
+      } catch (const std::system_error&) {  // no thread to be had: run with fewer
+        break;
       }
     }
+  }
+  ~IngestLanes() { close(); }
+  IngestLanes(const IngestLanes&) = delete;
+  IngestLanes& operator=(const IngestLanes&) = delete;
+
+  // Appends a poll's messages, grouped by partition, to their lanes.
+  void add(std::map<int, std::vector<Message>>& by_partition,
+           const std::function<Ingestor*(int)>& ingestor_of) {
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [p, messages] : by_partition) {
+        Lane& lane = lanes_[p];
+        if (!lane.ingestor) lane.ingestor = ingestor_of(p);
+        waiting_ += messages.size();
+        if (lane.waiting.empty()) {
+          lane.waiting = std::move(messages);
+          if (!lane.busy) ready_.push_back(p);
+        } else {
+          lane.waiting.insert(lane.waiting.end(), std::make_move_iterator(messages.begin()),
+                              std::make_move_iterator(messages.end()));
+        }
+      }
+    }
+    work_cv_.notify_all();
+    if (workers_.empty()) run_here();
+  }
+
+  // The batches finished since the last call, oldest first.
+  std::vector<Ingested> take_finished() {
+    std::lock_guard lock(mu_);
+    std::vector<Ingested> out(std::make_move_iterator(finished_.begin()),
+                              std::make_move_iterator(finished_.end()));
+    finished_.clear();
+    return out;
+  }
+  // Messages in lanes that no worker has taken yet.
+  std::size_t waiting() const {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+  // Nothing waiting, in flight or finished and not yet taken.
+  bool idle() const {
+    std::lock_guard lock(mu_);
+    return waiting_ == 0 && running_ == 0 && finished_.empty();
+  }
+  // Blocks until a batch finishes or `timeout` passes.
+  void wait_finished(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    done_cv_.wait_for(lock, timeout, [&] { return !finished_.empty() || running_ == 0; });
+  }
+  // Drops what waits (Kafka hands it out again from the shard's offset after a rebalance or a
+  // restart) and lets the batches in flight finish; their results stay for take_finished().
+  void quiesce() {
+    std::unique_lock lock(mu_);
+    for (auto& [p, lane] : lanes_) lane.waiting.clear();
+    ready_.clear();
+    waiting_ = 0;
+    done_cv_.wait(lock, [&] { return running_ == 0; });
+  }
+  // quiesce(), then ends the workers.
+  void close() {
+    quiesce();
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+ private:
+  struct Lane {
+    Ingestor* ingestor = nullptr;
+    std::vector<Message> waiting;
+    bool busy = false;
   };
-  std::vector<std::thread> helpers;
-  for (std::size_t t = 1; t < threads; ++t) {
-    try {
-      helpers.emplace_back(work);
-    } catch (const std::system_error&) {  // no thread to be had: this one does the rest
-      break;
+
+  void work() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      work_cv_.wait(lock, [&] { return closing_ || !ready_.empty(); });
+      if (closing_) return;
+      ingest_one(lock);
     }
   }
-  work();
-  for (auto& t : helpers) t.join();
-}
+  // With no worker thread: the node's thread ingests what it added.
+  void run_here() {
+    std::unique_lock lock(mu_);
+    while (!ready_.empty()) ingest_one(lock);
+  }
+
+  // Takes the oldest ready lane's messages and ingests them with the lock released.
+  void ingest_one(std::unique_lock<std::mutex>& lock) {
+    const int p = ready_.front();
+    ready_.pop_front();
+    Lane& lane = lanes_[p];
+    Ingested job{p, {}, lane.ingestor};
+    if (lane.waiting.size() <= max_batch_) {
+      job.batch = std::move(lane.waiting);
+      lane.waiting.clear();
+    } else {
+      const auto cut = lane.waiting.begin() + static_cast<std::ptrdiff_t>(max_batch_);
+      job.batch.assign(std::make_move_iterator(lane.waiting.begin()), std::make_move_iterator(cut));
+      lane.waiting.erase(lane.waiting.begin(), cut);
+    }
+    waiting_ -= job.batch.size();
+    lane.busy = true;
+    ++running_;
+    // The batch's signature checks get the cores shared out among the lanes at work now (at
+    // least two threads, so that its checks still run ahead of its sequential pass).
+    const std::size_t active =
+        std::min<std::size_t>(std::max<std::size_t>(1, workers_.size()), running_ + ready_.size());
+    const unsigned checkers =
+        active <= 1 ? cores_ : std::max(2u, cores_ / static_cast<unsigned>(active));
+    lock.unlock();
+    job.ingestor->set_verify_threads(checkers);
+    try {
+      job.results = job.ingestor->ingest(job.batch);
+    } catch (const std::exception& e) {  // ingest reports failures as a Status; never expected
+      job.results = Status(Reason::kInternal, std::string("ingest failed: ") + e.what());
+    }
+    lock.lock();
+    finished_.push_back(std::move(job));
+    lane.busy = false;
+    --running_;
+    if (!lane.waiting.empty()) ready_.push_back(p);
+    done_cv_.notify_all();
+    if (wake_) rd_kafka_queue_yield(wake_);  // the node's thread may be waiting for messages
+  }
+
+  const std::size_t max_batch_;
+  rd_kafka_queue_t* const wake_;
+  unsigned cores_ = 1;
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::map<int, Lane> lanes_;      // GUARDED_BY(mu_); a Lane's address is stable
+  std::deque<int> ready_;          // GUARDED_BY(mu_): lanes with messages waiting, not busy
+  std::deque<Ingested> finished_;  // GUARDED_BY(mu_)
+  std::size_t waiting_ = 0;        // GUARDED_BY(mu_)
+  std::size_t running_ = 0;        // GUARDED_BY(mu_)
+  bool closing_ = false;           // GUARDED_BY(mu_)
+  std::vector<std::thread> workers_;
+};
 }  // namespace
 
 struct LedgerNode::Impl {
@@ -75,6 +210,7 @@ struct LedgerNode::Impl {
   std::map<int, Shard> shards;        // GUARDED_BY(mu)
   std::set<int> assigned, caught_up;  // consumer thread only
   Status error;                       // a failure seen in the rebalance callback
+  IngestLanes* lanes = nullptr;       // run()'s, while it runs; the rebalance callback's too
 
   Status open_shard(int p) {
     std::lock_guard lock(mu);
@@ -107,6 +243,8 @@ struct LedgerNode::Impl {
       self->caught_up.clear();
       rd_kafka_assign(rk, parts);
     } else {
+      // Revoked: no worker may write a shard past the offsets the next assignment starts from.
+      if (self->lanes) self->lanes->quiesce();
       {
         std::lock_guard lock(self->mu);
         self->assigned.clear();
@@ -195,23 +333,61 @@ Result<std::unique_ptr<LedgerNode>> LedgerNode::create(const KafkaConfig& config
 Status LedgerNode::run() {
   Impl& s = *impl_;
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(s.consumer.get());
-  std::vector<rd_kafka_message_t*> msgs(s.options.max_batch);
+  std::vector<rd_kafka_message_t*> msgs(std::max<std::size_t>(1, s.options.max_batch));
+  IngestLanes lanes(msgs.size(), queue);
+  s.lanes = &lanes;
+  auto ingestor_of = [&s](int p) {
+    std::lock_guard lock(s.mu);
+    return s.shards.at(p).ingestor.get();
+  };
   auto last_activity = Clock::now();
   Status result;
+  // Reports the batches the workers finished (rejection notices, on_batch) and commits their
+  // offsets, on this thread, each partition's in offset order.
+  auto report = [&] {
+    std::vector<Ingested> finished = lanes.take_finished();
+    if (finished.empty()) return;
+    last_activity = Clock::now();
+    rd_kafka_topic_partition_list_t* commits =
+        rd_kafka_topic_partition_list_new(static_cast<int>(finished.size()));
+    for (Ingested& job : finished) {
+      if (!job.results) {
+        if (result) result = job.results.status();
+        continue;
+      }
+      for (std::size_t i = 0; i < job.results->size(); ++i)
+        if ((*job.results)[i].outcome == IngestOutcome::kRejected)
+          s.publish_rejection(job.batch[i], (*job.results)[i]);
+      if (s.options.on_batch) s.options.on_batch(Partition{job.partition}, *job.results);
+      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), job.partition)
+          ->offset = job.ingestor->ledger().next_offset().value;
+    }
+    // Informational: Kafka's committed offsets show lag; restarts use the shards' own offsets.
+    if (commits->cnt > 0) rd_kafka_commit(s.consumer.get(), commits, 1);
+    rd_kafka_topic_partition_list_destroy(commits);
+  };
   while (!stop_.load()) {
+    report();
+    if (!result) break;
     if (!s.error) {
       result = s.error;
       break;
     }
+    // A backlog's messages wait in the lanes, at most about one poll's worth beyond what the
+    // workers hold: poll again once the workers have taken some.
+    if (lanes.waiting() >= msgs.size()) {
+      lanes.wait_finished(std::chrono::milliseconds(s.options.poll_timeout_ms));
+      continue;
+    }
     // Block for the first message only, then take whatever else is already fetched: batches grow
     // under load (group commit) without adding latency when traffic is light.
     // (rd_kafka_consume_batch_queue alone would wait out its whole timeout to fill the batch.)
+    // A worker that finished a batch ends the wait early (rd_kafka_queue_yield).
     ssize_t n = 0;
     if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue, s.options.poll_timeout_ms)) {
       msgs[0] = first;
       ssize_t more = rd_kafka_consume_batch_queue(queue, 0, msgs.data() + 1, msgs.size() - 1);
       n = 1 + (more > 0 ? more : 0);
-      if (s.options.on_poll) s.options.on_poll(static_cast<std::size_t>(n));
     }
     // Group by partition, keeping each partition's order.
     std::map<int, std::vector<Message>> by_partition;
@@ -240,45 +416,28 @@ Status LedgerNode::run() {
     }
     if (!by_partition.empty()) {
       last_activity = Clock::now();
-    } else if (Status synced = s.sync_shards(); !synced) {  // idle: the last commits on disk
-      result = synced;
-      break;
-    }
-    // Each partition has its own shard (LMDB environment, ingestor): ingest them side by side, so
-    // that one shard's signature checks, domain rules and fsync overlap another's. The results
-    // are handled here afterwards, in partition order, on this thread.
-    std::vector<IngestJob> jobs;
-    {
-      std::lock_guard lock(s.mu);
-      for (const auto& [p, batch] : by_partition) {
-        jobs.push_back(IngestJob{p, &batch, s.shards.at(p).ingestor.get()});
+      if (s.options.on_poll) {
+        std::vector<std::pair<Partition, std::size_t>> counts;
+        for (const auto& [p, batch] : by_partition) counts.emplace_back(Partition{p}, batch.size());
+        s.options.on_poll(counts);
       }
-    }
-    ingest_in_parallel(jobs);
-    rd_kafka_topic_partition_list_t* commits =
-        rd_kafka_topic_partition_list_new(static_cast<int>(jobs.size()));
-    for (IngestJob& job : jobs) {
-      if (!job.results) {
-        if (result) result = job.results.status();
-        continue;
+      lanes.add(by_partition, ingestor_of);
+    } else if (lanes.idle()) {  // idle: the last commits on disk
+      if (Status synced = s.sync_shards(); !synced) {
+        result = synced;
+        break;
       }
-      const std::vector<Message>& batch = *job.batch;
-      for (std::size_t i = 0; i < job.results->size(); ++i)
-        if ((*job.results)[i].outcome == IngestOutcome::kRejected)
-          s.publish_rejection(batch[i], (*job.results)[i]);
-      if (s.options.on_batch) s.options.on_batch(Partition{job.partition}, *job.results);
-      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), job.partition)
-          ->offset = job.ingestor->ledger().next_offset().value;
+      if (s.options.exit_when_idle_ms > 0 && !s.assigned.empty() &&
+          s.caught_up.size() >= s.assigned.size() &&
+          Clock::now() - last_activity > std::chrono::milliseconds(s.options.exit_when_idle_ms))
+        break;
     }
-    // Informational: Kafka's committed offsets show lag; restarts use the shards' own offsets.
-    if (commits->cnt > 0) rd_kafka_commit(s.consumer.get(), commits, 1);
-    rd_kafka_topic_partition_list_destroy(commits);
-    if (!result) break;
-    if (s.options.exit_when_idle_ms > 0 && !s.assigned.empty() &&
-        s.caught_up.size() >= s.assigned.size() &&
-        Clock::now() - last_activity > std::chrono::milliseconds(s.options.exit_when_idle_ms))
-      break;
   }
+  // What waits is dropped (the next run consumes it from the shards' offsets); the batches in
+  // flight finish and are reported.
+  lanes.close();
+  s.lanes = nullptr;
+  report();
   rd_kafka_queue_destroy(queue);
   if (Status synced = s.sync_shards(); !synced && result) result = synced;
   return result;

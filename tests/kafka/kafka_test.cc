@@ -102,27 +102,33 @@ TEST(Kafka, ProduceIngestAndProveInclusion) {
   std::map<int, std::int64_t> sent;
   ASSERT_EQ(publish(**producer, world().events, &sent), world().events.size());
   testing::TempDir dir;
-  // on_batch is called on the thread running the node (the partitions of a poll are ingested
-  // side by side), after the shard has committed what it reports; on_poll on the same thread,
-  // before, with at least as many messages as the batches of that poll report.
+  // on_batch is called on the thread running the node (its workers ingest the partitions side
+  // by side), after the shard has committed what it reports, each partition's messages in
+  // offset order, every one once; on_poll on the same thread, before, with each partition's
+  // count of the messages its batches then report.
   NodeOptions o = node_options(dir.path(), "ledger-a");
   std::map<int, std::int64_t> reported;
   std::vector<std::string> misreported;
   const std::thread::id runner = std::this_thread::get_id();
   std::unique_ptr<LedgerNode>* node_ptr = nullptr;
-  std::size_t polled = 0, results = 0;
-  o.on_poll = [&](std::size_t n) {
+  std::map<int, std::size_t> polled, results;
+  std::map<int, std::int64_t> next_offset;
+  o.on_poll = [&](const std::vector<std::pair<Partition, std::size_t>>& per_partition) {
     if (std::this_thread::get_id() != runner) misreported.push_back("on_poll on another thread");
-    polled += n;
+    for (auto [p, n] : per_partition) polled[p.value] += n;
   };
   o.on_batch = [&](Partition p, const std::vector<IngestResult>& rs) {
     if (std::this_thread::get_id() != runner)
       misreported.push_back("on_batch for partition " + std::to_string(p.value) +
                             " on another thread");
-    results += rs.size();
-    if (results > polled)
+    results[p.value] += rs.size();
+    if (results[p.value] > polled[p.value])
       misreported.push_back("a batch of partition " + std::to_string(p.value) +
                             " reported before on_poll announced it");
+    for (const IngestResult& r : rs)
+      if (r.offset.value != next_offset[p.value]++)
+        misreported.push_back("offset " + std::to_string(r.offset.value) + " of partition " +
+                              std::to_string(p.value) + " reported out of order");
     const std::uint64_t committed = (*node_ptr)->shard(p)->head().size;
     for (const IngestResult& r : rs) {
       if (r.outcome != IngestOutcome::kAccepted) continue;
@@ -138,6 +144,7 @@ TEST(Kafka, ProduceIngestAndProveInclusion) {
   ASSERT_TRUE((*node)->run());
   EXPECT_EQ(misreported, std::vector<std::string>{});
   EXPECT_EQ(reported, sent);
+  EXPECT_EQ(results, polled);
   ASSERT_EQ((*node)->shards().size(), 4u);
   for (auto [p, n] : sent) {
     Ledger* l = (*node)->shard(Partition{p});
