@@ -178,8 +178,9 @@ void register_kafka_commands(CLI::App& app, Runner& run) {
   n->add_option("--name", na->node.ledger.name, "ledger name, used in checkpoint origins")
       ->capture_default_str();
   n->add_option("--max-batch", na->node.max_batch,
-                "messages per poll at most, ingested in one LMDB transaction per partition (a "
-                "poll takes what has arrived: this bounds a backlog's batches)")
+                "messages per poll, and per LMDB transaction, at most (a partition's messages "
+                "that arrived while its shard was busy are ingested together: this bounds a "
+                "backlog's batches)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   add_durability_option(n, na->node.ledger.durability);

@@ -33,6 +33,7 @@ struct Ingested {
   std::vector<Message> batch;
   Ingestor* ingestor;
   Result<std::vector<IngestResult>> results{Reason::kInternal, "not ingested"};
+  KafkaOffset next_offset{0};  // the shard's after this batch (a later one may be in flight)
 };
 
 // The node's ingest workers, one per core, fed by the node's thread. Each partition is a lane:
@@ -177,6 +178,7 @@ class IngestLanes {
     } catch (const std::exception& e) {  // ingest reports failures as a Status; never expected
       job.results = Status(Reason::kInternal, std::string("ingest failed: ") + e.what());
     }
+    job.next_offset = job.ingestor->ledger().next_offset();
     lock.lock();
     finished_.push_back(std::move(job));
     lane.busy = false;
@@ -360,7 +362,7 @@ Status LedgerNode::run() {
           s.publish_rejection(job.batch[i], (*job.results)[i]);
       if (s.options.on_batch) s.options.on_batch(Partition{job.partition}, *job.results);
       rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), job.partition)
-          ->offset = job.ingestor->ledger().next_offset().value;
+          ->offset = job.next_offset.value;
     }
     // Informational: Kafka's committed offsets show lag; restarts use the shards' own offsets.
     if (commits->cnt > 0) rd_kafka_commit(s.consumer.get(), commits, 1);
