@@ -68,6 +68,7 @@ class IngestLanes {
       std::lock_guard lock(mu_);
       for (auto& [p, messages] : by_partition) {
         Lane& lane = lanes_[p];
+        if (lane.failed) continue;  // the node stops; Kafka hands these out again after it
         if (!lane.ingestor) lane.ingestor = ingestor_of(p);
         waiting_ += messages.size();
         if (lane.waiting.empty()) {
@@ -132,6 +133,10 @@ class IngestLanes {
     Ingestor* ingestor = nullptr;
     std::vector<Message> waiting;
     bool busy = false;
+    // A batch failed (a storage error): the shard's offset stayed before it, and a later batch
+    // would leave a gap (the ingestor takes any offset past the shard's), so the lane takes no
+    // more; the node's thread reports the failure and stops.
+    bool failed = false;
   };
 
   void work() {
@@ -183,6 +188,11 @@ class IngestLanes {
     finished_.push_back(std::move(job));
     lane.busy = false;
     --running_;
+    if (!finished_.back().results) {
+      lane.failed = true;
+      waiting_ -= lane.waiting.size();
+      lane.waiting.clear();
+    }
     if (!lane.waiting.empty()) ready_.push_back(p);
     done_cv_.notify_all();
     if (wake_) rd_kafka_queue_yield(wake_);  // the node's thread may be waiting for messages
