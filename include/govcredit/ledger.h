@@ -244,6 +244,9 @@ class Ledger {
   // For tests: the next n writes (write, write_side, rebuilds) meet a full map at their commit,
   // as a commit can when it allocates the free list's pages, and are run again on a larger map.
   void fail_commits_as_full_for_testing(int n);
+  // For tests: the next n writes fail at their commit with an I/O error, as on a failing disk;
+  // each returns Reason::kStorageError and changes nothing.
+  void fail_commits_for_testing(int n);
   // For tests: how many of this handle's write-batch look-ups of an id (an append's re-send
   // check, the projections' look-up of the entry that created an object) searched the event
   // index's runs, that is, got past the writer's filter and the batch's own ids.

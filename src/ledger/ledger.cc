@@ -945,6 +945,10 @@ void Ledger::fail_commits_as_full_for_testing(int n) {
   impl_->env->fail_commits_as_full(n);
 }
 
+void Ledger::fail_commits_for_testing(int n) {
+  impl_->env->fail_commits(n);
+}
+
 std::uint64_t Ledger::index_searches_for_testing() const {
   return impl_->searches;
 }

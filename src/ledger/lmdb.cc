@@ -143,6 +143,10 @@ std::uint64_t Env::write(const std::function<void(Txn&)>& fn) {
       std::shared_lock lock(resize_mu_);
       Txn txn(env_, true);
       fn(txn);
+      if (failing_io_commits_.load() > 0) {
+        --failing_io_commits_;
+        throw LmdbError(EIO, "mdb_txn_commit (simulated for a test)");
+      }
       if (failing_commits_.load() > 0) {
         --failing_commits_;
         throw LmdbError(MDB_MAP_FULL, "mdb_txn_commit (simulated for a test)");

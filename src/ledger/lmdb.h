@@ -173,11 +173,14 @@ class Env {
   // the map (MDB_MAP_FULL), so that write() runs them again — the case a commit that allocates
   // the free list's pages can meet, too rare to arrange otherwise.
   void fail_commits_as_full(int n) { failing_commits_ = n; }
+  // For tests: the next n write transactions fail at their commit with an I/O error (EIO), as
+  // a commit on a failing disk does; write() throws it.
+  void fail_commits(int n) { failing_io_commits_ = n; }
 
  private:
   void grow();
   MDB_env* env_ = nullptr;
-  std::atomic<int> failing_commits_{0};
+  std::atomic<int> failing_commits_{0}, failing_io_commits_{0};
   bool no_sync_ = false, defer_meta_sync_ = false;
   std::atomic<std::uint64_t> synced_txnid_{0};
   std::mutex sync_mu_;  // one sync() at a time

@@ -250,6 +250,49 @@ TEST(Kafka, EmbeddedAndKafkaShardsAreIdentical) {
   }
 }
 
+// A shard whose commit fails (a storage error) stops the node with that error, and the shard
+// takes nothing past the failed batch (its worker has more of the partition's messages waiting:
+// small batches), so a node started again on the same data consumes from each shard's own offset
+// and ends with every event, each shard whole.
+TEST(Kafka, AStorageFailureStopsTheNodeAndARestartLosesNothing) {
+  KafkaConfig k = fresh_config();
+  auto producer = EventProducer::create(k);
+  ASSERT_TRUE(producer) << producer.status().to_string();
+  std::map<int, std::int64_t> sent;
+  ASSERT_EQ(publish(**producer, world().events, &sent), world().events.size());
+  testing::TempDir dir;
+  {
+    NodeOptions o = node_options(dir.path(), "failing");
+    o.max_batch = 64;
+    std::unique_ptr<LedgerNode>* node_ptr = nullptr;
+    bool armed = false;
+    o.on_batch = [&](Partition p, const std::vector<IngestResult>&) {
+      if (armed || p.value != 0) return;
+      armed = true;
+      (*node_ptr)->shard(p)->fail_commits_for_testing(1);  // partition 0's next commit fails
+    };
+    auto node = LedgerNode::create(k, o);
+    ASSERT_TRUE(node) << node.status().to_string();
+    node_ptr = &*node;
+    Status failed = (*node)->run();
+    ASSERT_TRUE(armed);
+    EXPECT_FALSE(failed);
+    EXPECT_EQ(failed.code(), "storage_error") << failed.to_string();
+    Ledger* l = (*node)->shard(Partition{0});
+    ASSERT_NE(l, nullptr);
+    EXPECT_LT(l->head().size, static_cast<std::uint64_t>(sent[0]));
+  }
+  auto heads = run_until_idle(k, node_options(dir.path(), "restarted"));
+  ASSERT_EQ(heads.size(), 4u);
+  for (auto [p, n] : sent) EXPECT_EQ(heads[p].size, static_cast<std::uint64_t>(n)) << p;
+  for (auto [p, h] : heads) {
+    auto l = Ledger::open(dir.path() + "/shard-" + std::to_string(p), Partition{p});
+    ASSERT_TRUE(l) << l.status().to_string();
+    VerifyReport r = (*l)->verify(VerifyOptions{.signatures = true});
+    EXPECT_TRUE(r.ok) << p << ": " << r.problem.to_string();
+  }
+}
+
 TEST(Kafka, PoisonMessagesAreJournaledAndNeverStopTheNode) {
   KafkaConfig k = fresh_config(1);
   auto producer = EventProducer::create(k);
