@@ -2,6 +2,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -946,7 +947,7 @@ void Ledger::fail_commits_as_full_for_testing(int n) {
 }
 
 void Ledger::fail_commits_for_testing(int n) {
-  impl_->env->fail_commits(n);
+  impl_->env->fail_commits(n, EIO);
 }
 
 std::uint64_t Ledger::index_searches_for_testing() const {

@@ -143,13 +143,9 @@ std::uint64_t Env::write(const std::function<void(Txn&)>& fn) {
       std::shared_lock lock(resize_mu_);
       Txn txn(env_, true);
       fn(txn);
-      if (failing_io_commits_.load() > 0) {
-        --failing_io_commits_;
-        throw LmdbError(EIO, "mdb_txn_commit (simulated for a test)");
-      }
       if (failing_commits_.load() > 0) {
         --failing_commits_;
-        throw LmdbError(MDB_MAP_FULL, "mdb_txn_commit (simulated for a test)");
+        throw LmdbError(failing_code_.load(), "mdb_txn_commit (simulated for a test)");
       }
       const std::uint64_t id = mdb_txn_id(txn.get());
       txn.commit();

@@ -172,15 +172,19 @@ class Env {
   // For tests: the next n write transactions are aborted at their commit as if it had filled
   // the map (MDB_MAP_FULL), so that write() runs them again — the case a commit that allocates
   // the free list's pages can meet, too rare to arrange otherwise.
-  void fail_commits_as_full(int n) { failing_commits_ = n; }
-  // For tests: the next n write transactions fail at their commit with an I/O error (EIO), as
-  // a commit on a failing disk does; write() throws it.
-  void fail_commits(int n) { failing_io_commits_ = n; }
+  void fail_commits_as_full(int n) { fail_commits(n, MDB_MAP_FULL); }
+  // For tests: the next n write transactions fail at their commit with `code`; write() throws
+  // it (EIO: as a commit on a failing disk does), or runs them again on a larger map
+  // (MDB_MAP_FULL).
+  void fail_commits(int n, int code) {
+    failing_code_ = code;
+    failing_commits_ = n;
+  }
 
  private:
   void grow();
   MDB_env* env_ = nullptr;
-  std::atomic<int> failing_commits_{0}, failing_io_commits_{0};
+  std::atomic<int> failing_commits_{0}, failing_code_{MDB_MAP_FULL};
   bool no_sync_ = false, defer_meta_sync_ = false;
   std::atomic<std::uint64_t> synced_txnid_{0};
   std::mutex sync_mu_;  // one sync() at a time
