@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  librdkafka-dev liblmdb-dev lmdb-utils libcereal-dev libboost-dev libssl-dev openssl
+  librdkafka-dev liblmdb-dev lmdb-utils libcereal-dev libboost-dev libssl-dev openssl libsodium-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libbenchmark-dev libmimalloc-dev libabsl-dev clang-format
   clang libclang-rt-14-dev valgrind

@@ -9,10 +9,11 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 
+#include <array>
 #include <cstring>
 #include <stdexcept>
-#include <unordered_map>
 
 #include "govcredit/encoding.h"
 
@@ -31,9 +32,19 @@ std::string openssl_error() {
 struct BioDeleter {
   void operator()(BIO* b) const { BIO_free(b); }
 };
-struct CtxDeleter {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
+
+// libsodium picks its implementations for this CPU in sodium_init(), which must run before any
+// other of its functions; it is thread-safe and runs once here.
+bool sodium_ready() {
+  static const bool ready = sodium_init() >= 0;
+  return ready;
+}
+
+// A non-null pointer for an empty message (libsodium hashes it with memcpy).
+const std::uint8_t* message_data(ByteView message) {
+  static const std::uint8_t empty = 0;
+  return message.empty() ? &empty : message.data();
+}
 
 std::string bio_to_string(BIO* bio) {
   char* data = nullptr;
@@ -42,6 +53,11 @@ std::string bio_to_string(BIO* bio) {
 }
 
 }  // namespace
+
+struct PrivateKey::Secret {
+  std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> bytes{};
+  ~Secret() { sodium_memzero(bytes.data(), bytes.size()); }
+};
 
 void PkeyDeleter::operator()(EVP_PKEY* p) const {
   EVP_PKEY_free(p);
@@ -76,6 +92,11 @@ KeyId key_id_of(const PublicKeyBytes& key) {
 }
 
 Result<PublicKey> PublicKey::from_bytes(const PublicKeyBytes& raw) {
+  if (!sodium_ready()) return Status(Reason::kInternal, "libsodium failed to initialise");
+  if (crypto_core_ed25519_is_valid_point(raw.bytes.data()) != 1)
+    return Status(Reason::kFieldInvalid,
+                  "not an Ed25519 public key: not the canonical encoding of a point of the "
+                  "prime-order group");
   EVP_PKEY* p = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.bytes.data(), 32);
   if (p == nullptr)
     return Status(Reason::kFieldInvalid, "not an Ed25519 public key: " + openssl_error());
@@ -106,31 +127,9 @@ std::string PublicKey::to_pem() const {
 }
 
 bool PublicKey::verify(ByteView message, const Signature& sig) const {
-  // One verification context per thread and key, initialised once and reused (as `openssl
-  // speed` does; a context stays usable after a failed verification). EVP_DigestVerifyInit
-  // fetches the algorithm from the provider on every call, about 7% of an Ed25519
-  // verification on the benchmark machine. The cache holds the key, so a cached EVP_PKEY* is
-  // never freed and reused for another key while cached; it is bounded and per thread (no
-  // locking: a context is used by one thread at a time).
-  struct Cached {
-    std::shared_ptr<EVP_PKEY> key;
-    std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx;
-  };
-  thread_local std::unordered_map<const EVP_PKEY*, Cached> cache;
-  auto it = cache.find(pkey_.get());
-  if (it == cache.end()) {
-    std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1) {
-      ERR_clear_error();
-      return false;
-    }
-    if (cache.size() >= 1024) cache.clear();
-    it = cache.emplace(pkey_.get(), Cached{pkey_, std::move(ctx)}).first;
-  }
-  int rc = EVP_DigestVerify(it->second.ctx.get(), sig.bytes.data(), sig.bytes.size(),
-                            message.data(), message.size());
-  if (rc != 1) ERR_clear_error();
-  return rc == 1;
+  // from_bytes initialised libsodium before this key existed.
+  return crypto_sign_verify_detached(sig.bytes.data(), message_data(message), message.size(),
+                                     raw_.bytes.data()) == 0;
 }
 
 Result<PrivateKey> PrivateKey::from_pkey(PkeyPtr pkey) {
@@ -140,7 +139,20 @@ Result<PrivateKey> PrivateKey::from_pkey(PkeyPtr pkey) {
     return Status(Reason::kInternal, "cannot derive the public key: " + openssl_error());
   auto pub = PublicKey::from_bytes(raw);
   if (!pub) return pub.status();
-  return PrivateKey(std::move(pkey), std::move(pub).value());
+  // libsodium's signing key from the same RFC 8032 seed; its public half must be OpenSSL's.
+  auto secret = std::make_shared<Secret>();
+  std::array<std::uint8_t, crypto_sign_SEEDBYTES> seed{};
+  len = seed.size();
+  const bool read =
+      EVP_PKEY_get_raw_private_key(pkey.get(), seed.data(), &len) == 1 && len == seed.size();
+  std::array<std::uint8_t, crypto_sign_PUBLICKEYBYTES> derived{};
+  const bool derived_ok =
+      read && crypto_sign_seed_keypair(derived.data(), secret->bytes.data(), seed.data()) == 0;
+  sodium_memzero(seed.data(), seed.size());
+  if (!read) return Status(Reason::kInternal, "cannot read the private key: " + openssl_error());
+  if (!derived_ok || std::memcmp(derived.data(), raw.bytes.data(), derived.size()) != 0)
+    return Status(Reason::kInternal, "libsodium derived another public key from the seed");
+  return PrivateKey(std::move(pkey), std::move(secret), std::move(pub).value());
 }
 
 Result<PrivateKey> PrivateKey::generate() {
@@ -176,11 +188,8 @@ std::string PrivateKey::to_pem() const {
 
 Signature PrivateKey::sign(ByteView message) const {
   Signature sig;
-  std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
-  std::size_t len = sig.bytes.size();
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), sig.bytes.data(), &len, message.data(), message.size()) != 1)
-    throw std::runtime_error("Ed25519 signing failed: " + openssl_error());  // out of memory only
+  crypto_sign_detached(sig.bytes.data(), nullptr, message_data(message), message.size(),
+                       secret_->bytes.data());
   return sig;
 }
 

@@ -50,6 +50,49 @@ TEST(Ed25519, RejectsChangedMessageOrSignature) {
   EXPECT_FALSE(key->public_key().verify(msg, sig));
 }
 
+// A signature is not malleable: S + L (L the group order) satisfies the same equation, and is
+// refused because S must be below L (RFC 8032 §5.1.7), so one event has one valid signature.
+TEST(Ed25519, RefusesTheSignatureWithTheGroupOrderAddedToS) {
+  auto key = PrivateKey::generate();
+  ASSERT_TRUE(key);
+  Bytes msg{1, 2, 3};
+  Signature sig = key->sign(msg);
+  ASSERT_TRUE(key->public_key().verify(msg, sig));
+  // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+  auto order = *from_hex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+  unsigned carry = 0;
+  for (std::size_t i = 0; i < 32; ++i) {
+    unsigned sum = sig.bytes[32 + i] + order[i] + carry;
+    sig.bytes[32 + i] = static_cast<std::uint8_t>(sum);
+    carry = sum >> 8;
+  }
+  ASSERT_EQ(carry, 0u);  // S < L, so S + L < 2^256
+  EXPECT_FALSE(key->public_key().verify(msg, sig));
+}
+
+// A public key of small order verifies forged signatures: under the neutral point (encoded 01 00
+// ... 00) the signature R = that point, S = 0 holds for every message, and OpenSSL 3.0's Ed25519
+// accepts it. Such keys, non-canonical encodings and points outside the prime-order group are not
+// keys at all.
+TEST(Ed25519, RefusesKeysOfSmallOrderAndNonCanonicalEncodings) {
+  for (const char* hex : {
+           "0100000000000000000000000000000000000000000000000000000000000000",  // neutral
+           "0000000000000000000000000000000000000000000000000000000000000080",  // order 4
+           "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",  // order 8
+           "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // y = p
+       }) {
+    PublicKeyBytes raw;
+    auto bytes = *from_hex(hex);
+    std::copy(bytes.begin(), bytes.end(), raw.bytes.begin());
+    auto key = PublicKey::from_bytes(raw);
+    ASSERT_FALSE(key) << hex;
+    EXPECT_EQ(key.status().reason(), Reason::kFieldInvalid) << hex;
+  }
+  auto honest = PrivateKey::generate();
+  ASSERT_TRUE(honest);
+  EXPECT_TRUE(PublicKey::from_bytes(honest->public_key().bytes()));
+}
+
 TEST(Ed25519, PemRoundTripKeepsKeyAndId) {
   auto key = PrivateKey::generate();
   auto back = PrivateKey::from_pem(key->to_pem());

@@ -174,6 +174,13 @@ TEST_F(RegistryTest, ConsistencyFailures) {
   parent.subject = AgencyId("sh.city.newbureau");
   std::get<AgencyRegistered>(parent.payload).parent = AgencyId("sh.city.ghost");
   EXPECT_EQ(check(resigned(parent)), Reason::kAgencyUnknown);
+  // A key of small order (the neutral point) would verify forged signatures: not a key.
+  Event weak = again;
+  auto& w = std::get<PrincipalRegistered>(weak.payload);
+  w.principal = PrincipalId("src.audit3");
+  w.public_key = PublicKeyBytes{};
+  w.public_key.bytes[0] = 1;
+  EXPECT_EQ(check(resigned(weak)), Reason::kFieldInvalid);
   Event key_for_ghost = first("key.authorised");
   std::get<KeyAuthorised>(key_for_ghost.payload).principal = PrincipalId("ghost");
   EXPECT_EQ(check(resigned(key_for_ghost)), Reason::kPrincipalUnknown);
