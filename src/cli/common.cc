@@ -99,8 +99,9 @@ void add_durability_option(CLI::App* cmd, Durability& durability) {
          },
          "on-return (default): each LMDB commit on disk before it is reported (two device "
          "flushes). by-next-commit: its pages on disk, its meta page with the next commit or when "
-         "the node is idle (one flush a commit); a machine crash may undo the last commit, which "
-         "the node then consumes again from Kafka and appends identically")
+         "its partition has been quiet for 100 ms or the node stops (one flush a commit); a "
+         "machine crash may undo the last commit, which the node then consumes again from Kafka "
+         "and appends identically")
       ->check(CLI::IsMember({"on-return", "by-next-commit"}));
 }
 

@@ -27,6 +27,12 @@ struct Shard {
 };
 using Clock = std::chrono::steady_clock;
 
+// How long a shard's partition stays quiet before the node puts the shard's last commit on disk
+// under Durability::kByNextCommit (LedgerNode::run).
+constexpr auto kQuietShardSync = std::chrono::milliseconds(100);
+// How often at most the node commits its consumed offsets to Kafka (LedgerNode::run).
+constexpr auto kOffsetCommitInterval = std::chrono::milliseconds(100);
+
 // A batch a lane's worker ingested, for the node's thread to report and commit.
 struct Ingested {
   int partition;
@@ -96,6 +102,12 @@ class IngestLanes {
   std::size_t waiting() const {
     std::lock_guard lock(mu_);
     return waiting_;
+  }
+  // The partition's lane has nothing waiting and no batch in flight.
+  bool quiet(int partition) const {
+    std::lock_guard lock(mu_);
+    auto it = lanes_.find(partition);
+    return it == lanes_.end() || (it->second.waiting.empty() && !it->second.busy);
   }
   // Nothing waiting, in flight or finished and not yet taken.
   bool idle() const {
@@ -267,8 +279,9 @@ struct LedgerNode::Impl {
   }
 
   // With Durability::kByNextCommit a shard's last commit waits for the next one to reach the
-  // disk; when no more come (an idle poll, the end of run()) sync() puts it there. A no-op for
-  // shards with nothing pending, and under Durability::kOnReturn.
+  // disk; when no more come (an idle poll, the end of run(); for one shard, run()'s
+  // sync_quiet_shards) sync() puts it there. A no-op for shards with nothing pending, and under
+  // Durability::kOnReturn.
   Status sync_shards() {
     std::vector<Ledger*> ledgers;
     {
@@ -354,14 +367,34 @@ Status LedgerNode::run() {
   };
   auto last_activity = Clock::now();
   Status result;
+  // Partitions whose shard committed a batch that may not be on disk yet (Durability::
+  // kByNextCommit), and when it was reported.
+  std::map<int, Clock::time_point> unsynced;
+  // The next offset of each partition ingested since the last commit of offsets to Kafka.
+  // Informational (Kafka's committed offsets show lag; restarts use the shards' own offsets), so
+  // sent at most every kOffsetCommitInterval and when run() ends: one request a batch flooded the
+  // group's coordinator when batches were small (thousands a second), and closing the consumer
+  // then waited for the requests queued behind.
+  std::map<int, std::int64_t> to_commit;
+  auto last_offset_commit = Clock::now();
+  auto commit_offsets = [&](bool now) {
+    if (to_commit.empty() || (!now && Clock::now() - last_offset_commit < kOffsetCommitInterval))
+      return;
+    rd_kafka_topic_partition_list_t* commits =
+        rd_kafka_topic_partition_list_new(static_cast<int>(to_commit.size()));
+    for (auto [p, next] : to_commit)
+      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), p)->offset = next;
+    rd_kafka_commit(s.consumer.get(), commits, 1);
+    rd_kafka_topic_partition_list_destroy(commits);
+    to_commit.clear();
+    last_offset_commit = Clock::now();
+  };
   // Reports the batches the workers finished (rejection notices, on_batch) and commits their
   // offsets, on this thread, each partition's in offset order.
   auto report = [&] {
     std::vector<Ingested> finished = lanes.take_finished();
-    if (finished.empty()) return;
+    if (finished.empty()) return commit_offsets(false);
     last_activity = Clock::now();
-    rd_kafka_topic_partition_list_t* commits =
-        rd_kafka_topic_partition_list_new(static_cast<int>(finished.size()));
     for (Ingested& job : finished) {
       if (!job.results) {
         if (result) result = job.results.status();
@@ -371,16 +404,42 @@ Status LedgerNode::run() {
         if ((*job.results)[i].outcome == IngestOutcome::kRejected)
           s.publish_rejection(job.batch[i], (*job.results)[i]);
       if (s.options.on_batch) s.options.on_batch(Partition{job.partition}, *job.results);
-      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), job.partition)
-          ->offset = job.next_offset.value;
+      unsynced[job.partition] = last_activity;
+      to_commit[job.partition] = job.next_offset.value;
     }
-    // Informational: Kafka's committed offsets show lag; restarts use the shards' own offsets.
-    if (commits->cnt > 0) rd_kafka_commit(s.consumer.get(), commits, 1);
-    rd_kafka_topic_partition_list_destroy(commits);
+    commit_offsets(false);
+  };
+  // With Durability::kByNextCommit a shard's last commit reaches the disk with its next one; a
+  // shard whose partition went quiet gets it there after kQuietShardSync, even while other
+  // partitions keep the node busy (a no-op under kOnReturn). Its worker is not writing then, so
+  // the flush takes nothing from its ingest.
+  auto sync_quiet_shards = [&] {
+    const auto now = Clock::now();
+    for (auto it = unsynced.begin(); it != unsynced.end();) {
+      if (now - it->second < kQuietShardSync || !lanes.quiet(it->first)) {
+        ++it;
+        continue;
+      }
+      Ledger* ledger = nullptr;
+      {
+        std::lock_guard lock(s.mu);
+        if (auto shard = s.shards.find(it->first); shard != s.shards.end())
+          ledger = shard->second.ledger.get();
+      }
+      // (A shard closed since, at a rebalance, was synced as it closed.)
+      if (ledger != nullptr)
+        if (Status synced = ledger->sync(); !synced) return synced;
+      it = unsynced.erase(it);
+    }
+    return Status::ok();
   };
   while (!stop_.load()) {
     report();
     if (!result) break;
+    if (Status synced = sync_quiet_shards(); !synced) {
+      result = synced;
+      break;
+    }
     if (!s.error) {
       result = s.error;
       break;
@@ -450,6 +509,7 @@ Status LedgerNode::run() {
   lanes.close();
   s.lanes = nullptr;
   report();
+  commit_offsets(true);
   rd_kafka_queue_destroy(queue);
   if (Status synced = s.sync_shards(); !synced && result) result = synced;
   return result;

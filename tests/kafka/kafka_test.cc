@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "govcredit/bus.h"
@@ -233,6 +234,79 @@ TEST(Kafka, TwoNodesInDifferentGroupsBuildIdenticalShards) {
     EXPECT_EQ(h.chain, hb[p].chain) << p;
     EXPECT_EQ(h.root, hb[p].root) << p;
   }
+}
+
+// Durability::kByNextCommit: a shard's last commit reaches the disk with its next commit, or once
+// its partition has been quiet for a moment — also while another partition's backlog keeps the
+// node busy, so the whole node is never idle (until 2026-12-04 only an idle node synced them).
+TEST(Kafka, ByNextCommitAQuietShardsLastCommitReachesTheDiskWhileOthersKeepTheNodeBusy) {
+  KafkaConfig k;
+  std::map<int, std::int64_t> sent;
+  ASSERT_TRUE(publish_world(k, sent));
+  // A backlog on partition 0 alone: garbage, rejected and journaled, two messages a commit. In
+  // small record batches, which the node fetches a few KiB per partition at a time, so that the
+  // other partitions' events are not queued behind the whole backlog.
+  constexpr int kJunk = 20000;
+  {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", k.brokers.c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "batch.num.messages", "100", err, sizeof err);
+    rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    ASSERT_NE(raw, nullptr) << err;
+    const std::string junk = "junk";
+    for (int i = 0; i < kJunk; ++i)
+      while (rd_kafka_producev(raw, RD_KAFKA_V_TOPIC(k.events_topic.c_str()),
+                               RD_KAFKA_V_PARTITION(0),
+                               RD_KAFKA_V_VALUE(const_cast<char*>(junk.data()), junk.size()),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(raw, 10);
+    EXPECT_EQ(rd_kafka_flush(raw, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(raw);
+  }
+  k.extra["max.partition.fetch.bytes"] = "4096";
+  testing::TempDir dir;
+  NodeOptions o = node_options(dir.path(), "quiet-shards");
+  o.ledger.durability = Durability::kByNextCommit;
+  o.max_batch = 2;
+  o.publish_rejections = false;
+  std::unique_ptr<LedgerNode>* node = nullptr;
+  std::optional<std::chrono::steady_clock::time_point> others_done;
+  bool looked = false;  // at the other shards, 0.5 s after they caught up, partition 0 still busy
+  std::map<int, std::uint64_t> durable_then, size_then;
+  o.on_batch = [&](Partition p, const std::vector<IngestResult>&) {
+    if (!others_done) {
+      for (int q = 1; q < 4; ++q) {
+        Ledger* l = (*node)->shard(Partition{q});
+        if (l == nullptr || l->head().size < static_cast<std::uint64_t>(sent[q])) return;
+      }
+      others_done = std::chrono::steady_clock::now();
+    } else if (p.value == 0 && !looked &&
+               std::chrono::steady_clock::now() - *others_done > std::chrono::milliseconds(500)) {
+      looked = true;
+      for (int q = 1; q < 4; ++q) {
+        durable_then[q] = (*node)->shard(Partition{q})->durable_size();
+        size_then[q] = (*node)->shard(Partition{q})->head().size;
+      }
+    }
+  };
+  auto created = LedgerNode::create(k, o);
+  ASSERT_TRUE(created) << created.status().to_string();
+  node = &*created;
+  Status ran = (*created)->run();
+  ASSERT_TRUE(ran) << ran.to_string();
+  ASSERT_TRUE(others_done);
+  // Else partition 0's backlog was ingested within 0.5 s of the others: nothing was looked at.
+  ASSERT_TRUE(looked) << "partition 0 caught up too soon to tell";
+  for (int q = 1; q < 4; ++q) {
+    EXPECT_EQ(size_then[q], static_cast<std::uint64_t>(sent[q])) << q;
+    EXPECT_EQ(durable_then[q], size_then[q]) << q;
+  }
+  Ledger* zero = (*created)->shard(Partition{0});
+  ASSERT_NE(zero, nullptr);
+  EXPECT_EQ(zero->next_offset().value, sent[0] + kJunk);
+  EXPECT_EQ(zero->head().size, static_cast<std::uint64_t>(sent[0]));
 }
 
 // The embedded default and Kafka are two transports over one ingest path: the same events in
