@@ -74,13 +74,22 @@ double calls_per_second(double seconds, Call&& call) {
   return static_cast<double>(n) / elapsed;
 }
 
+// What the ledger's Ed25519 rates are measured on: a fixed key, and a 370-byte message (the size
+// of a single-signed demo event's signing input).
+inline Result<PrivateKey> rate_key() {
+  return PrivateKey::from_seed(Bytes(32, 7));
+}
+inline Bytes rate_message() {
+  return Bytes(370, 0x5a);
+}
+
 // Ed25519 verifications per second on one core through the ledger's own verifier
-// (PublicKey::verify, libsodium), of a 370-byte message (the size of a single-signed demo event's
-// signing input) for `seconds`, as `openssl speed` counts them; 0 if a verification fails.
+// (PublicKey::verify, libsodium), of rate_message() for `seconds`, as `openssl speed` counts
+// them; 0 if a verification fails.
 inline double ledger_verify_rate(double seconds = 2) {
-  auto key = PrivateKey::from_seed(Bytes(32, 7));
+  auto key = rate_key();
   if (!key) return 0;
-  const Bytes message(370, 0x5a);
+  const Bytes message = rate_message();
   const Signature sig = key->sign(message);
   const PublicKey& pub = key->public_key();
   bool all_valid = true;

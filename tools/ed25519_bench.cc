@@ -23,12 +23,12 @@ int main(int argc, char** argv) {
     std::cerr << "ed25519_bench: a signature of the ledger's own key did not verify\n";
     return 1;
   }
-  auto key = PrivateKey::from_seed(Bytes(32, 7));
+  auto key = bench::rate_key();
   if (!key) {
     std::cerr << "ed25519_bench: " << key.status().to_string() << "\n";
     return 1;
   }
-  const Bytes message(370, 0x5a);
+  const Bytes message = bench::rate_message();
   const double sign = bench::calls_per_second(seconds, [&] { key->sign(message); });
   bench::write_result(out, {{"library", "libsodium"},
                             {"message_bytes", message.size()},
