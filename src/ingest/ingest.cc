@@ -55,12 +55,16 @@ class Preparer {
  public:
   static constexpr std::size_t kChunk = 32;
 
-  Preparer(std::span<const Message> batch, const Registry& registry, unsigned threads)
+  // `out` is the calling thread's storage for the results, emptied first and again at the end.
+  Preparer(std::span<const Message> batch, const Registry& registry, unsigned threads,
+           std::vector<Prepared>& out)
       : batch_(batch),
         registry_(registry),
-        out_(batch.size()),
+        out_(out),
         chunks_((batch.size() + kChunk - 1) / kChunk),
         done_(std::make_unique<std::atomic<bool>[]>(chunks_)) {
+    out_.clear();
+    out_.resize(batch.size());
     if (threads <= 1 || chunks_ <= 1) return;  // at() does it all, in order
     for (unsigned t = 1; t < threads; ++t)
       workers_.emplace_back([this] {
@@ -69,7 +73,10 @@ class Preparer {
   }
   Preparer(const Preparer&) = delete;
   Preparer& operator=(const Preparer&) = delete;
-  ~Preparer() { stop(); }
+  ~Preparer() {
+    stop();
+    out_.clear();  // the events go; the storage stays for the thread's next batch
+  }
 
   // Returns once no worker runs: chunks nobody has taken yet are dropped.
   void stop() {
@@ -114,7 +121,7 @@ class Preparer {
 
   std::span<const Message> batch_;
   const Registry& registry_;
-  std::vector<Prepared> out_;
+  std::vector<Prepared>& out_;
   const std::size_t chunks_;
   std::unique_ptr<std::atomic<bool>[]> done_;
   std::atomic<std::size_t> next_{0};
@@ -126,7 +133,11 @@ class Preparer {
 }  // namespace
 
 Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batch) {
-  Preparer prepared(batch, registry_, verify_threads_);
+  // The parallel pass's results (~490 bytes a message) in storage each thread keeps between
+  // batches: a node's batch of 50,000 would otherwise take ~25 MB of new memory, which the kernel
+  // zeroes, every time (docs/PERFORMANCE.md §5.30).
+  thread_local std::vector<Prepared> prepared_storage;
+  Preparer prepared(batch, registry_, verify_threads_, prepared_storage);
   std::vector<IngestResult> results;
   // Registry changes of this batch are staged and adopted only when the transaction commits.
   std::optional<Registry> staged;

@@ -4,8 +4,8 @@
 
 #include <cerrno>
 #include <stdexcept>
-#include <unordered_map>
 
+#include <absl/container/flat_hash_map.h>
 #include <nlohmann/json.hpp>
 
 #include "entry_hasher.h"
@@ -115,7 +115,6 @@ class BatchImpl final : public Ledger::Batch {
       throw std::length_error("the shard holds " + std::to_string(kMaxEntries) +
                               " entries, the most its event index can (LEDGER_FORMAT.md §11)");
     ids_.push_back({item.id.bytes, seq.value});
-    batch_ids_.emplace(item.id, seq.value);
     if (impl_.filter) impl_.filter->add(item.id.bytes.data());
     if (impl_.next_filter.valid()) impl_.next_filter_ids.push_back(item.id.bytes);
     EntryHeader header(seq, item.partition, item.offset);
@@ -208,6 +207,11 @@ class BatchImpl final : public Ledger::Batch {
     }
     // The filter holds this batch's ids too, so an id it has never seen is in neither place.
     if (impl_.filter && !impl_.filter->may_contain(id.bytes.data())) return std::nullopt;
+    // This batch's ids are hashed only once a look-up gets here: with the filter, few do.
+    while (batch_ids_.size() < ids_.size()) {
+      const PendingId& p = ids_[batch_ids_.size()];
+      batch_ids_.emplace(EventId{p.id}, p.seq);
+    }
     if (auto it = batch_ids_.find(id); it != batch_ids_.end()) return it->second;
     ++impl_.searches;
     return impl_.find_id(txn_, id.bytes.data(), runs_);
@@ -232,7 +236,8 @@ class BatchImpl final : public Ledger::Batch {
   // A write cursor kept at the end of `log`: an MDB_APPEND through it needs no search from the
   // root. Closed before the transaction ends (with the batch, or in finish).
   std::optional<lmdb::Cursor> log_;
-  std::unordered_map<EventId, std::uint64_t, IdHash> batch_ids_;
+  // ids_ by id, up to the first ids_ it holds (filled in by lookup(), when one needs it).
+  absl::flat_hash_map<EventId, std::uint64_t, IdHash> batch_ids_;
 };
 
 struct AbortWrite {};
