@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/hash/hash.h>
 #include <nlohmann/json.hpp>
 
 #include "entry_hasher.h"
@@ -217,11 +218,15 @@ class BatchImpl final : public Ledger::Batch {
     return impl_.find_id(txn_, id.bytes.data(), runs_);
   }
 
+  // Ids are chosen by clients (events/FORMAT.md §1): all 16 bytes go through absl's hash, seeded
+  // per process, so ids sharing a prefix do not pile up on one slot. (The map is never iterated,
+  // so the seed cannot reach what is written.)
   struct IdHash {
     std::size_t operator()(const EventId& id) const {
-      std::uint64_t h;
-      std::memcpy(&h, id.bytes.data(), 8);
-      return static_cast<std::size_t>(h * 0x9e3779b97f4a7c15ULL);
+      std::uint64_t a, b;
+      std::memcpy(&a, id.bytes.data(), 8);
+      std::memcpy(&b, id.bytes.data() + 8, 8);
+      return absl::Hash<std::pair<std::uint64_t, std::uint64_t>>{}(std::make_pair(a, b));
     }
   };
 
@@ -236,7 +241,7 @@ class BatchImpl final : public Ledger::Batch {
   // A write cursor kept at the end of `log`: an MDB_APPEND through it needs no search from the
   // root. Closed before the transaction ends (with the batch, or in finish).
   std::optional<lmdb::Cursor> log_;
-  // ids_ by id, up to the first ids_ it holds (filled in by lookup(), when one needs it).
+  // The first batch_ids_.size() of ids_, by id; lookup() adds the rest when a look-up needs them.
   absl::flat_hash_map<EventId, std::uint64_t, IdHash> batch_ids_;
 };
 

@@ -493,6 +493,56 @@ TEST(Ledger, AppendIsIdempotentAndDetectsConflicts) {
   EXPECT_EQ(l->head().size, 1u);
 }
 
+// Client-chosen ids that share their first eight bytes (the batch's map hashes all sixteen): an
+// id appended earlier in the same batch is found whichever entries were appended between, and
+// so is one of an earlier batch.
+TEST(Ledger, IdsSharingAPrefixAreFoundInTheirBatchAndAfterIt) {
+  testing::TempDir dir;
+  auto l = open(dir.path());
+  auto id_of = [](std::uint32_t n) {
+    EventId id;
+    id.bytes.fill(0x5a);
+    std::memcpy(id.bytes.data() + 12, &n, 4);
+    return id;
+  };
+  auto wire_of = [](std::uint32_t n) { return Bytes{1, 2, 3, static_cast<std::uint8_t>(n)}; };
+  std::int64_t offset = 0;
+  ASSERT_TRUE(l->write([&](Ledger::Batch& batch) {
+    for (std::uint32_t n = 0; n < 600; ++n) {
+      AppendResult a = batch.append(
+          AppendItem{wire_of(n), id_of(n), false, Partition{0}, KafkaOffset{offset++}});
+      EXPECT_EQ(a.outcome, AppendOutcome::kAppended) << n;
+      EXPECT_EQ(a.seq.value, n);
+      if (n % 7 == 6) {  // again, some entries later
+        const std::uint32_t earlier = n / 2;
+        AppendResult again = batch.append(AppendItem{wire_of(earlier), id_of(earlier), false,
+                                                     Partition{0}, KafkaOffset{offset++}});
+        EXPECT_EQ(again.outcome, AppendOutcome::kAlreadyPresent) << n;
+        EXPECT_EQ(again.seq.value, earlier) << n;
+        AppendResult other = batch.append(AppendItem{wire_of(earlier + 1), id_of(earlier), false,
+                                                     Partition{0}, KafkaOffset{offset++}});
+        EXPECT_EQ(other.outcome, AppendOutcome::kConflict) << n;
+      }
+    }
+    return Status::ok();
+  }));
+  ASSERT_TRUE(l->write([&](Ledger::Batch& batch) {
+    for (std::uint32_t n : {0u, 299u, 599u}) {
+      AppendResult a = batch.append(
+          AppendItem{wire_of(n), id_of(n), false, Partition{0}, KafkaOffset{offset++}});
+      EXPECT_EQ(a.outcome, AppendOutcome::kAlreadyPresent) << n;
+      EXPECT_EQ(a.seq.value, n);
+    }
+    EXPECT_EQ(batch
+                  .append(AppendItem{wire_of(600), id_of(600), false, Partition{0},
+                                     KafkaOffset{offset++}})
+                  .outcome,
+              AppendOutcome::kAppended);
+    return Status::ok();
+  }));
+  EXPECT_EQ(l->head().size, 601u);
+}
+
 TEST(Ledger, FailedBatchWritesNothing) {
   testing::TempDir dir;
   auto l = open(dir.path());
