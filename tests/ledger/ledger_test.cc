@@ -493,7 +493,7 @@ TEST(Ledger, AppendIsIdempotentAndDetectsConflicts) {
   EXPECT_EQ(l->head().size, 1u);
 }
 
-// Client-chosen ids that share their first eight bytes (the batch's map hashes all sixteen): an
+// Client-chosen ids that share their first twelve bytes (the batch's map hashes all sixteen): an
 // id appended earlier in the same batch is found whichever entries were appended between, and
 // so is one of an earlier batch.
 TEST(Ledger, IdsSharingAPrefixAreFoundInTheirBatchAndAfterIt) {
