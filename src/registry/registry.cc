@@ -4,9 +4,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
+
+#include <absl/hash/hash.h>
 
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
@@ -157,11 +160,11 @@ class BatchTrees {
   static constexpr std::uint32_t kMaxSize = 4096;
   static constexpr std::size_t kMaxNodes = 1 << 19, kMaxTrees = 1 << 16;
 
+  // Seeded (SECURITY.md §5): the signatures come with the publishers' events. Never iterated.
   struct SignatureHash {
     std::size_t operator()(const Signature& s) const {
-      std::size_t h;
-      std::memcpy(&h, s.bytes.data(), sizeof h);
-      return h;
+      return absl::Hash<std::string_view>{}(
+          std::string_view(reinterpret_cast<const char*>(s.bytes.data()), s.bytes.size()));
     }
   };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 #include <random>
+#include <set>
 
 #include "demo/world.h"
 #include "encoded.h"
@@ -15,6 +16,7 @@
 #include "govcredit/scoring.h"
 #include "govcredit/status_cache.h"
 #include "pack.h"
+#include "projector_impl.h"
 #include "support/support.h"
 
 namespace govcredit {
@@ -479,6 +481,29 @@ TEST(Projections, ObjectsAreKeyedByTheEntryThatCreatedThemAndFoundByIdAlone) {
   EventId unknown;
   unknown.bytes.fill(0xee);
   EXPECT_EQ(record_state(*l, unknown).status().reason(), Reason::kNotFound);
+}
+
+// Event ids are the publishers' choice: ids that share most of their bytes must still spread over
+// the projections' tables (SECURITY.md §5). The tables are absl's, which take a hash's low seven
+// bits for a slot's control byte and the rest for where its probe starts.
+TEST(Projections, IdsSharingMostOfTheirBytesHashApart) {
+  const projections_internal::IdHash hash;
+  for (std::size_t varied : {12u, 0u}) {  // the last four bytes vary, or the first four
+    SCOPED_TRACE("bytes " + std::to_string(varied) + "-" + std::to_string(varied + 3) + " vary");
+    std::set<std::size_t> hashes, control, start;
+    for (std::uint32_t n = 0; n < 1024; ++n) {
+      EventId id;
+      id.bytes.fill(0x5a);
+      std::memcpy(id.bytes.data() + varied, &n, 4);
+      const std::size_t h = hash(id);
+      hashes.insert(h);
+      control.insert(h & 0x7f);
+      start.insert((h >> 7) % 1024);
+    }
+    EXPECT_EQ(hashes.size(), 1024u);
+    EXPECT_GT(control.size(), 100u);  // of 128 (~128 expected)
+    EXPECT_GT(start.size(), 500u);    // of 1024 (~647 expected)
+  }
 }
 
 // An agency's items live in p.agency_item blocks of 16 (LEDGER_FORMAT.md §10.2). With several
