@@ -486,6 +486,9 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& dir, Partition p
         put_le(p, static_cast<std::uint32_t>(partition.value), 4);
         txn.put(impl->meta, lmdb::val(kMetaFormat), MDB_val{4, f});
         txn.put(impl->meta, lmdb::val(kMetaPartition), MDB_val{4, p});
+        // The empty tree's root (RFC 9162 §2.1.1: the hash of the empty string), as a reopened
+        // empty shard computes it below.
+        impl->state.head.root = merkle::empty_root();
         return;
       }
       if (const std::uint32_t f = impl->format(txn); f < 1 || f > kStorageFormat) {

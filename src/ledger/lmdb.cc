@@ -1,8 +1,14 @@
 #include "lmdb.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -94,10 +100,70 @@ bool Cursor::prev() {
   return op(MDB_PREV);
 }
 
+namespace {
+
+void check_errno(bool ok, const std::string& what) {
+  if (!ok) throw LmdbError(errno, what);  // LmdbError adds strerror's text
+}
+
+// A new environment's data file is made under a temporary name, put on disk, and renamed into
+// place (the directory then flushed): LMDB writes a new file's two meta pages without flushing
+// them, and a file holding only some of them — the machine's power cut while a shard was being
+// created — would never open again (MDB_INVALID). So after a crash there is either no data file,
+// and the next open makes it again, or a whole empty environment (power_cut_test.cc). An empty
+// data file holds nothing and is made again the same way. Temporary files left by a crash are
+// removed once the process that made them is gone.
+void create_data_file(const std::string& dir, const EnvOptions& o) {
+  namespace fs = std::filesystem;
+  const std::string path = dir + "/data.mdb";
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > 0) return;
+  if (!ec) check_errno(::unlink(path.c_str()) == 0 || errno == ENOENT, "unlink " + path);
+  const std::string prefix = "data.mdb.creating-";
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      fs::remove(f.path(), ec);
+  }
+  const std::string tmp = dir + "/" + prefix + std::to_string(::getpid());
+  fs::remove(tmp, ec);
+  fs::remove(tmp + "-lock", ec);
+  MDB_env* env = nullptr;
+  check(mdb_env_create(&env), "mdb_env_create");
+  int rc = mdb_env_set_mapsize(env, o.initial_map_size);
+  if (rc == 0) rc = mdb_env_open(env, tmp.c_str(), MDB_NOSUBDIR | MDB_NOTLS, 0644);
+  if (rc == 0 && !o.no_sync) rc = mdb_env_sync(env, 1);
+  mdb_env_close(env);
+  fs::remove(tmp + "-lock", ec);
+  check(rc, ("creating " + path).c_str());
+  // No-replace: another process may have made it meanwhile; then its file is the one.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+    const int err = errno;
+    fs::remove(tmp, ec);
+    errno = err;
+    check_errno(err == EEXIST, "rename " + tmp);
+    return;
+  }
+  if (o.no_sync) return;
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  check_errno(fd >= 0, "open " + dir);
+  const bool synced = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  errno = err;
+  check_errno(synced, "fsync " + dir);
+}
+
+}  // namespace
+
 Env::Env(const std::string& dir, const EnvOptions& o) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw LmdbError(ec.value(), "cannot create " + dir);
+  create_data_file(dir, o);
   check(mdb_env_create(&env_), "mdb_env_create");
   try {
     check(mdb_env_set_maxdbs(env_, o.max_dbs), "mdb_env_set_maxdbs");

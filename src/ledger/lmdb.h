@@ -20,6 +20,9 @@
 //   commit, never corrupt the file (LMDB does not reuse the pages of the last two commits).
 //   With MDB_NOSYNC neither flush happens; a crash may lose recent commits, still without
 //   corruption as long as the disk writes pages in order (not guaranteed).
+// - A new environment's data file is made under a temporary name, flushed and renamed into place
+//   (Env's constructor), so that a machine crash during its creation cannot leave a file holding
+//   only some of its meta pages, which LMDB would refuse to open ever again.
 // - Never open the same environment twice in one process (LMDB's lock file would deadlock).
 //
 // Errors surface as LmdbError exceptions inside src/ledger only; the Ledger catches them at its

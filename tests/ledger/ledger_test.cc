@@ -949,6 +949,14 @@ TEST(Ingest, SignatureWorkersAheadOfThePassNeverChangeAnOutcome) {
   expect_the_same_runs(runs);
 }
 
+// An empty shard's root is the empty tree's (RFC 9162 §2.1.1), new or reopened.
+TEST(Ledger, AnEmptyShardHasTheEmptyTreesRootNewOrReopened) {
+  testing::TempDir dir;
+  EXPECT_EQ(open(dir.path())->head().root, merkle::empty_root());
+  EXPECT_EQ(open(dir.path())->head().root, merkle::empty_root());
+  EXPECT_EQ(open(dir.path())->head().chain, Digest{});
+}
+
 TEST(Ingest, ReplayingThePartitionGivesAnIdenticalShard) {
   testing::TempDir a, b;
   auto la = open(a.path());
