@@ -19,12 +19,6 @@
 
 namespace govcredit {
 
-// How gtest names the parameter (found by argument-dependent look-up, so in Durability's
-// namespace).
-void PrintTo(Durability d, std::ostream* os) {
-  *os << (d == Durability::kOnReturn ? "kOnReturn" : "kByNextCommit");
-}
-
 namespace {
 
 constexpr std::size_t kBatch = 50;
@@ -131,10 +125,7 @@ TEST_P(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
 
 INSTANTIATE_TEST_SUITE_P(Durability, Crash,
                          ::testing::Values(Durability::kOnReturn, Durability::kByNextCommit),
-                         [](const ::testing::TestParamInfo<Durability>& p) {
-                           return std::string(p.param == Durability::kOnReturn ? "OnReturn"
-                                                                               : "ByNextCommit");
-                         });
+                         testing::DurabilityName());
 
 }  // namespace
 }  // namespace govcredit

@@ -408,10 +408,7 @@ TEST_P(PowerCut, EveryStateTheDiskMayHoldIsAValidShardKeepingWhatWasAcknowledged
 
 INSTANTIATE_TEST_SUITE_P(Durability, PowerCut,
                          ::testing::Values(Durability::kOnReturn, Durability::kByNextCommit),
-                         [](const ::testing::TestParamInfo<Durability>& p) {
-                           return std::string(p.param == Durability::kOnReturn ? "OnReturn"
-                                                                               : "ByNextCommit");
-                         });
+                         testing::DurabilityName());
 
 }  // namespace
 }  // namespace govcredit

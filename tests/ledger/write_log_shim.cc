@@ -179,6 +179,11 @@ void renamed(const char* from, const char* to, int rc) {
   pthread_mutex_unlock(&mu);
 }
 
+// open's third argument, given only with O_CREAT or O_TMPFILE.
+mode_t mode_of(int flags, va_list ap) {
+  return flags & (O_CREAT | O_TMPFILE) ? static_cast<mode_t>(va_arg(ap, int)) : 0;
+}
+
 off_t position(int fd) {
   static const LseekFn l = real<LseekFn>("lseek");
   return l(fd, 0, SEEK_CUR);
@@ -190,41 +195,24 @@ extern "C" {
 
 int open(const char* path, int flags, ...) {
   static const OpenFn o = real<OpenFn>("open");
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_of(flags, ap);
+  va_end(ap);
   const int fd = o(path, flags, mode);
   opened(fd, path, flags);
   return fd;
 }
 
-int open64(const char* path, int flags, ...) {
-  static const OpenFn o = real<OpenFn>("open64");
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
-  const int fd = o(path, flags, mode);
-  opened(fd, path, flags);
-  return fd;
-}
+// open64 is open on a 64-bit system (O_LARGEFILE is implied).
+int open64(const char* path, int flags, ...) __attribute__((alias("open")));
 
 int openat(int dir, const char* path, int flags, ...) {
   static const OpenAtFn o = real<OpenAtFn>("openat");
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_of(flags, ap);
+  va_end(ap);
   const int fd = o(dir, path, flags, mode);
   if (dir != AT_FDCWD && path[0] != '/' && fd >= 0 && fd < kMaxFd &&
       (is_data(path) || ends_with(path, "power_cut.acks")))

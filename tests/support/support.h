@@ -3,13 +3,32 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
+#include "govcredit/ledger.h"
+
+namespace govcredit {
+
+// How gtest prints a Durability parameter (found by argument-dependent look-up).
+inline void PrintTo(Durability d, std::ostream* os) {
+  *os << (d == Durability::kOnReturn ? "kOnReturn" : "kByNextCommit");
+}
+
+}  // namespace govcredit
 
 namespace govcredit::testing {
+
+// Names a test instantiated for each Durability (INSTANTIATE_TEST_SUITE_P's last argument).
+struct DurabilityName {
+  template <class ParamInfo>
+  std::string operator()(const ParamInfo& p) const {
+    return p.param == Durability::kOnReturn ? "OnReturn" : "ByNextCommit";
+  }
+};
 
 inline std::string source_dir() {
   return GOVCREDIT_SOURCE_DIR;
