@@ -139,8 +139,12 @@ void create_data_file(const std::string& dir, const EnvOptions& o) {
   mdb_env_close(env);
   fs::remove(tmp + "-lock", ec);
   check(rc, ("creating " + path).c_str());
-  // No-replace: another process may have made it meanwhile; then its file is the one.
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+  // No-replace: another process may have made it meanwhile; then its file is the one. (A file
+  // system without RENAME_NOREPLACE gets a hard link and an unlink, which fail the same way.)
+  int moved = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+  if (moved != 0 && errno == EINVAL && (moved = ::link(tmp.c_str(), path.c_str())) == 0)
+    fs::remove(tmp, ec);
+  if (moved != 0) {
     const int err = errno;
     fs::remove(tmp, ec);
     errno = err;
