@@ -6,8 +6,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 
 #include "../ledger/lmdb.h"
 #include "govcredit/crypto.h"
@@ -99,6 +101,10 @@ struct KeyVault::Impl {
 
   void finish_interrupted_erase();
   void compact_and_shred();
+  // An erase's marker, on disk from before its transaction until its old file is shredded.
+  std::string erasing() const { return dir + "/erasing"; }
+  void erase_started();
+  void erase_done();
   void open_env() {
     env = std::make_unique<lmdb::Env>(dir, lmdb::EnvOptions{std::size_t{64} << 20, 4, false});
     keys = env->open_db("keys");
@@ -124,7 +130,10 @@ Result<std::unique_ptr<KeyVault>> KeyVault::open(const std::string& dir) {
     return Status(Reason::kIoError, "the key vault " + dir +
                                         " is in use by another process (stop the service first)");
   try {
-    bool interrupted = false;
+    // An erase that did not finish (its marker is still there) may have deleted the key from the
+    // live data without the compaction that takes its bytes out of the file's free pages: do
+    // that part again.
+    bool interrupted = std::filesystem::exists(impl->erasing());
     if (!std::filesystem::exists(dir + "/data.mdb") &&
         std::filesystem::exists(dir + "/data.mdb.erased")) {
       // An erase stopped between its two renames: the old file is the whole vault (the key was
@@ -135,6 +144,7 @@ Result<std::unique_ptr<KeyVault>> KeyVault::open(const std::string& dir) {
     impl->finish_interrupted_erase();
     impl->open_env();
     if (interrupted) impl->compact_and_shred();
+    impl->erase_done();
   } catch (const std::exception& e) {
     return Status(Reason::kStorageError, e.what());
   }
@@ -246,10 +256,26 @@ void KeyVault::Impl::compact_and_shred() {
   open_env();
 }
 
+void KeyVault::Impl::erase_started() {
+  const int fd = ::open(erasing().c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot write " + erasing() + ": " + std::strerror(err));
+  }
+  ::close(fd);
+  fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
+void KeyVault::Impl::erase_done() {
+  if (::unlink(erasing().c_str()) == 0) fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
 Status KeyVault::erase(const EventId& complaint) {
   if (!impl_->env) return closed_vault();
   bool found = false;
   try {
+    impl_->erase_started();
     impl_->env->write([&](lmdb::Txn& txn) {
       found = txn.find(impl_->keys, lmdb::val(complaint.view())).has_value();
       if (!found) return;
@@ -257,10 +283,13 @@ Status KeyVault::erase(const EventId& complaint) {
       txn.put(impl_->keys, lmdb::val(complaint.view()), MDB_val{32, zeros});
       txn.erase(impl_->keys, lmdb::val(complaint.view()));
     });
-    if (!found)
+    if (!found) {
+      impl_->erase_done();
       return Status(Reason::kNotFound,
                     "the vault holds no key for complaint " + to_hex(complaint.view()));
+    }
     impl_->compact_and_shred();
+    impl_->erase_done();
   } catch (const std::exception& e) {
     return Status(Reason::kStorageError, std::string("erasing the key: ") + e.what());
   }

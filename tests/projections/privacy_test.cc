@@ -10,6 +10,7 @@
 #include "govcredit/demo.h"
 #include "govcredit/merkle.h"
 #include "govcredit/privacy.h"
+#include "ledger/lmdb.h"
 #include "support/support.h"
 
 namespace govcredit {
@@ -136,6 +137,46 @@ TEST(Privacy, AVaultFinishesAnInterruptedErase) {
     EXPECT_EQ((*v)->size(), 2u);
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data.mdb.erased"));
+}
+
+// Stopped after the erase's transaction, before its compaction (a crash, or the machine's power):
+// the key is gone from the live data, its bytes are still in a free page of the file, and a
+// second erase finds no key to erase. The erase's marker makes the next open compact the vault.
+TEST(Privacy, AnEraseStoppedBeforeItsCompactionIsFinishedAtOpen) {
+  testing::TempDir dir;
+  EventId a, b;
+  a.bytes[0] = 1;
+  b.bytes[0] = 2;
+  const DataKey ka = new_data_key(), kb = new_data_key();
+  {
+    auto v = KeyVault::open(dir.path());
+    ASSERT_TRUE(v);
+    ASSERT_TRUE((*v)->put(a, ka));
+    ASSERT_TRUE((*v)->put(b, kb));
+  }
+  std::ofstream(dir.path() + "/erasing").flush();  // written first by KeyVault::erase
+  {
+    lmdb::Env env(dir.path(), lmdb::EnvOptions{std::size_t{64} << 20, 4, false});
+    const MDB_dbi keys = env.open_db("keys");
+    env.write([&](lmdb::Txn& t) {  // as KeyVault::erase's transaction
+      std::uint8_t zeros[32] = {};
+      t.put(keys, lmdb::val(a.view()), MDB_val{32, zeros});
+      t.erase(keys, lmdb::val(a.view()));
+    });
+  }
+  ASSERT_TRUE(file_contains(dir.path() + "/data.mdb", ka.view()))
+      << "the premise: the key's bytes left in a free page";
+  {
+    auto v = KeyVault::open(dir.path());
+    ASSERT_TRUE(v) << v.status().to_string();
+    EXPECT_FALSE((*v)->get(a)->has_value());
+    EXPECT_EQ((*v)->get(b)->value(), kb);
+  }
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir.path()))
+    if (f.is_regular_file()) {
+      EXPECT_FALSE(file_contains(f.path(), ka.view())) << f.path();
+    }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/erasing"));
 }
 
 }  // namespace
