@@ -22,13 +22,11 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
-#include <utility>
-
-#include <absl/hash/hash.h>
 
 #include "govcredit/crypto.h"
 #include "govcredit/http.h"
 #include "govcredit/registry.h"
+#include "govcredit/seeded_hash.h"
 
 namespace govcredit::auth {
 
@@ -54,14 +52,11 @@ class NonceCache {
   std::size_t size() const;
 
  private:
-  // Seeded (SECURITY.md §5): a client picks its nonces, so it could pick ones whose digests share
-  // a bucket of an unseeded hash. The sets are only searched, never iterated.
+  // Seeded: a client picks its nonces, so it could pick ones whose digests share a bucket of an
+  // unseeded hash. The sets are only searched, never iterated.
   struct Hash {
     std::size_t operator()(const std::array<std::uint8_t, 16>& d) const {
-      std::uint64_t a, b;
-      std::memcpy(&a, d.data(), 8);
-      std::memcpy(&b, d.data() + 8, 8);
-      return absl::Hash<std::pair<std::uint64_t, std::uint64_t>>{}(std::make_pair(a, b));
+      return seeded_hash16(d.data());
     }
   };
   mutable std::mutex mu_;

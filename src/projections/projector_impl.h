@@ -10,9 +10,9 @@
 #include <vector>
 
 #include <absl/container/node_hash_map.h>
-#include <absl/hash/hash.h>
 
 #include "govcredit/projections.h"
+#include "govcredit/seeded_hash.h"
 
 namespace govcredit {
 namespace projections_internal {
@@ -25,19 +25,13 @@ struct Slot {
   bool dirty = false;
 };
 
-// Event ids are the publishers' choice (events/FORMAT.md §1): all sixteen bytes go through absl's
-// hash, seeded per process, so ids sharing a prefix do not share a slot (SECURITY.md §5). The
+// Event ids are the publishers' choice (events/FORMAT.md §1), so seeded (seeded_hash.h). The
 // seed changes the tables' iteration order between processes; nothing written depends on it: the
 // flush sorts every table it writes, and which states keep_states() leaves in the StateCache
 // changes only which are loaded again, not their values
 // (Projections.StateCacheKeepsWhatTheTablesWouldLoad).
 struct IdHash {
-  std::size_t operator()(const EventId& id) const {
-    std::uint64_t a, b;
-    std::memcpy(&a, id.bytes.data(), 8);
-    std::memcpy(&b, id.bytes.data() + 8, 8);
-    return absl::Hash<std::pair<std::uint64_t, std::uint64_t>>{}(std::make_pair(a, b));
-  }
+  std::size_t operator()(const EventId& id) const { return seeded_hash16(id.bytes.data()); }
 };
 // Two 8-byte compares instead of a memcmp call (look-ups by id are the projector's hottest path).
 struct IdEq {

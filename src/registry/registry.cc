@@ -4,16 +4,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
 
-#include <absl/hash/hash.h>
-
 #include "govcredit/codec.h"
 #include "govcredit/encoding.h"
 #include "govcredit/merkle.h"
+#include "govcredit/seeded_hash.h"
 
 namespace govcredit {
 
@@ -160,11 +158,10 @@ class BatchTrees {
   static constexpr std::uint32_t kMaxSize = 4096;
   static constexpr std::size_t kMaxNodes = 1 << 19, kMaxTrees = 1 << 16;
 
-  // Seeded (SECURITY.md §5): the signatures come with the publishers' events. Never iterated.
+  // Seeded: the signatures come with the publishers' events. Never iterated.
   struct SignatureHash {
     std::size_t operator()(const Signature& s) const {
-      return absl::Hash<std::string_view>{}(
-          std::string_view(reinterpret_cast<const char*>(s.bytes.data()), s.bytes.size()));
+      return seeded_hash(s.bytes.data(), s.bytes.size());
     }
   };
 
