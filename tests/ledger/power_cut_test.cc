@@ -1,8 +1,9 @@
 // Power cuts, simulated. A writer process ingests the demo world into a new shard under
-// write_log_shim.so, which logs every write to the shard's data file and every call that made
-// earlier writes durable, in order, with the writer's acknowledgements (the shard's size each time
-// an ingest returned). From that log this test rebuilds what the disk may hold had the power failed
-// after any logged call: the bytes made durable by then, and for every 512-byte sector written
+// write_log_shim.so, which logs every write to the shard's data file, every call that made earlier
+// writes or changes of names durable, and every change of the data file's names, in order, with
+// the writer's acknowledgements (the shard's size each time an ingest returned). From that log
+// this test rebuilds what the disk may hold had the power failed after any logged call
+// (support/power_cut.h): the bytes made durable by then, and for every 512-byte sector written
 // since, any one of the versions the page cache held of it, or none — the disk may have taken
 // some of the writes, in any order, torn at sector boundaries. Each such state must open as a
 // shard that verifies, holds whole batches only, a prefix of the writer's history (its chain head
@@ -16,18 +17,17 @@
 // flush (the shard lost with its acknowledged batches), with the flushes ignored (corrupt
 // states), and under kByNextCommit when held to kOnReturn's promise (the last batch lost).
 //
-// What the model leaves out: a disk that lies about its flushes, or that writes a sector other
-// than the one asked for; writes made through mmap (the ledger's LMDB does not use MDB_WRITEMAP).
+// What the model leaves out (support/power_cut.h): a disk that lies about its flushes, or that
+// writes a sector other than the one asked for; writes made through mmap (the ledger's LMDB does
+// not use MDB_WRITEMAP).
 // GOVCREDIT_POWER_CUT_KEEP=DIR copies the first state that fails there.
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +40,7 @@
 #include "govcredit/encoding.h"
 #include "govcredit/ingest.h"
 #include "govcredit/projections.h"
+#include "support/power_cut.h"
 #include "support/support.h"
 
 extern char** environ;
@@ -51,105 +52,6 @@ constexpr int kRecords = 200;         // the demo world's size (962 events)
 constexpr long kBatch = 20;           // messages per ingest call
 constexpr std::size_t kEarly = 60;    // the first calls of the log, each a cut point
 constexpr std::size_t kStates = 250;  // cut points spread over the rest
-
-struct Op {
-  char kind = 0;  // O W D S A (write_log_shim.cc)
-  int file = 0;
-  std::uint64_t offset = 0;
-  Bytes data;
-};
-
-std::vector<Op> read_log(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<Op> ops;
-  unsigned char head[14];
-  while (in.read(reinterpret_cast<char*>(head), sizeof head)) {
-    Op op;
-    op.kind = static_cast<char>(head[0]);
-    op.file = head[1];
-    for (int i = 0; i < 8; ++i) op.offset |= std::uint64_t{head[2 + i]} << (8 * i);
-    std::uint32_t len = 0;
-    for (int i = 0; i < 4; ++i) len |= std::uint32_t{head[10 + i]} << (8 * i);
-    op.data.resize(len);
-    if (len > 0 && !in.read(reinterpret_cast<char*>(op.data.data()), len)) {
-      ADD_FAILURE() << "the write log ends inside a record";
-      break;
-    }
-    ops.push_back(std::move(op));
-  }
-  return ops;
-}
-
-// What the disk may hold of one file: the bytes made durable, and each version the page cache
-// held of every 512-byte sector written since.
-class Disk {
- public:
-  static constexpr std::uint64_t kSector = 512;
-
-  void write(const Op& op, bool durable) {
-    const std::uint64_t end = op.offset + op.data.size();
-    if (cache_.size() < end) cache_.resize(end);
-    std::memcpy(cache_.data() + op.offset, op.data.data(), op.data.size());
-    for (std::uint64_t s = op.offset / kSector; s * kSector < end; ++s) {
-      if (durable) {
-        make_durable(s);
-        pending_.erase(s);
-      } else {
-        Version v;
-        copy_sector(s, v.bytes.data());
-        v.size = cache_.size();
-        pending_[s].push_back(v);
-      }
-    }
-    if (durable) durable_size_ = std::max(durable_size_, end);
-  }
-  void sync() {
-    for (const auto& [s, versions] : pending_) make_durable(s);
-    pending_.clear();
-    durable_size_ = cache_.size();
-  }
-  std::size_t pending() const { return pending_.size(); }
-
-  // One state the disk may hold if the power failed now; `kept` counts the sectors written since
-  // their last flush that it holds in one of their newer versions.
-  Bytes crash(std::mt19937_64& rng, std::size_t& kept) const {
-    Bytes image = durable_;
-    std::uint64_t size = durable_size_;
-    kept = 0;
-    for (const auto& [s, versions] : pending_) {
-      const std::size_t k = rng() % (versions.size() + 1);
-      if (k == 0) continue;  // the disk never took this sector's writes
-      ++kept;
-      const Version& v = versions[k - 1];
-      if (image.size() < (s + 1) * kSector) image.resize((s + 1) * kSector);
-      std::memcpy(image.data() + s * kSector, v.bytes.data(), kSector);
-      size = std::max(size, std::min((s + 1) * kSector, v.size));
-    }
-    image.resize(size);
-    return image;
-  }
-
- private:
-  struct Version {
-    std::array<std::uint8_t, kSector> bytes;
-    std::uint64_t size;  // the file's size in the cache then
-  };
-  void copy_sector(std::uint64_t s, std::uint8_t* out) const {
-    std::memset(out, 0, kSector);
-    const std::uint64_t from = s * kSector;
-    if (from < cache_.size())
-      std::memcpy(out, cache_.data() + from,
-                  std::min<std::uint64_t>(kSector, cache_.size() - from));
-  }
-  void make_durable(std::uint64_t s) {
-    if (durable_.size() < (s + 1) * kSector) durable_.resize((s + 1) * kSector);
-    copy_sector(s, durable_.data() + s * kSector);
-  }
-
-  Bytes cache_, durable_;
-  std::uint64_t durable_size_ = 0;
-  std::map<std::uint64_t, std::vector<Version>> pending_;
-};
 
 const std::vector<Bytes>& wires() {
   static const std::vector<Bytes> w = [] {
@@ -238,12 +140,6 @@ Opened open_and_check(const std::string& dir, const std::map<std::uint64_t, Head
   return {false, 0, out.empty() ? "no answer" : out};
 }
 
-void write_file(const std::string& path, const Bytes& b) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
 class PowerCut : public ::testing::TestWithParam<Durability> {};
 
 TEST_P(PowerCut, EveryStateTheDiskMayHoldIsAValidShardKeepingWhatWasAcknowledged) {
@@ -254,41 +150,25 @@ TEST_P(PowerCut, EveryStateTheDiskMayHoldIsAValidShardKeepingWhatWasAcknowledged
 
   // The writer, under the shim.
   testing::TempDir root;
-  const std::string shard = root.path() + "/shard", acks = root.path() + "/power_cut.acks",
-                    log = root.path() + "/write.log";
-  std::vector<std::string> env_strings = {std::string("LD_PRELOAD=") + GOVCREDIT_WRITE_LOG_SHIM,
-                                          "GOVCREDIT_WRITE_LOG=" + log};
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0 &&
-        std::strncmp(*e, "GOVCREDIT_WRITE_LOG=", 20) != 0)
-      env_strings.emplace_back(*e);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = {GOVCREDIT_POWER_CUT_WRITER,
-                                   shard,
-                                   acks,
-                                   on_return ? "on-return" : "by-next-commit",
-                                   std::to_string(kRecords),
-                                   std::to_string(kBatch)};
-  std::vector<char*> argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data()), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the writer failed: " << status;
+  const std::string shard = root.path() + "/shard", log = root.path() + "/write.log";
+  const testing::LoggedRun run =
+      testing::run_logged({GOVCREDIT_POWER_CUT_WRITER, shard, root.path() + "/power_cut.acks",
+                           on_return ? "on-return" : "by-next-commit", std::to_string(kRecords),
+                           std::to_string(kBatch)},
+                          log);
+  ASSERT_TRUE(run.started);
+  ASSERT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0)
+      << "the writer failed: " << run.status;
 
-  const std::vector<Op> ops = read_log(log);
+  const std::vector<testing::LoggedCall> calls = testing::read_write_log(log);
   const std::string data = shard + "/data.mdb";
   std::size_t writes = 0, syncs = 0, durable_writes = 0, acked = 0, renames = 0;
-  for (const Op& op : ops) {
-    writes += op.kind == 'W';
-    syncs += op.kind == 'S';
-    durable_writes += op.kind == 'D';
-    acked += op.kind == 'A';
-    renames += op.kind == 'R' && std::string(op.data.begin(), op.data.end()) == data;
+  for (const auto& c : calls) {
+    writes += c.kind == 'W';
+    syncs += c.kind == 'S';
+    durable_writes += c.kind == 'D';
+    acked += c.kind == 'A';
+    renames += c.kind == 'R' && c.text().substr(c.text().find('\0') + 1) == data;
   }
   EXPECT_EQ(renames, 1u) << "the data file is made under another name and renamed into place";
   EXPECT_EQ(acked, heads.size() - 1);  // one acknowledgement a batch
@@ -299,83 +179,45 @@ TEST_P(PowerCut, EveryStateTheDiskMayHoldIsAValidShardKeepingWhatWasAcknowledged
   } else {
     EXPECT_EQ(durable_writes, 0u);
   }
-  std::cout << "write log: " << ops.size() << " calls, " << writes << " writes, " << durable_writes
-            << " durable writes, " << syncs << " flushes, " << renames << " rename, " << acked
-            << " acknowledgements\n";
+  std::cout << "write log: " << calls.size() << " calls, " << writes << " writes, "
+            << durable_writes << " durable writes, " << syncs << " flushes, " << renames
+            << " rename, " << acked << " acknowledgements\n";
 
   // Cut points: every call of the shard's creation and first commits (kEarly), four states each;
   // then kStates spread over the rest of the log, one state each; and after the writer's close.
   std::mt19937_64 rng(on_return ? 1 : 2);
   std::set<std::size_t> cuts;
-  for (std::size_t i = 0; i < std::min(kEarly, ops.size()); ++i) cuts.insert(i);
-  while (cuts.size() < std::min<std::size_t>(kEarly + kStates, ops.size()))
-    cuts.insert(static_cast<std::size_t>(rng() % ops.size()));
-  cuts.insert(ops.size() - 1);
+  for (std::size_t i = 0; i < std::min(kEarly, calls.size()); ++i) cuts.insert(i);
+  while (cuts.size() < std::min<std::size_t>(kEarly + kStates, calls.size()))
+    cuts.insert(static_cast<std::size_t>(rng() % calls.size()));
+  cuts.insert(calls.size() - 1);
 
   testing::TempDir state;
-  std::map<int, std::string> path_of;       // the log's file numbers
-  std::map<std::string, Disk> disks;        // what the disk may hold of each file, by path
-  std::set<std::string> renamed_unflushed;  // renamed to; the directory not flushed since
-  std::uint64_t last_ack = 0, ack_before = 0;
+  testing::DiskModel disk;
   std::size_t checked = 0, with_pending = 0, kept_some = 0, newer_than_bound = 0, no_file = 0,
-              undid_last = 0;
+              undid_last = 0, stray_names = 0;
   std::set<std::uint64_t> sizes;
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    const Op& op = ops[i];
-    const std::string text(op.data.begin(), op.data.end());
-    switch (op.kind) {
-      case 'O':
-        path_of[op.file] = text;
-        break;
-      case 'W':
-      case 'D':
-        disks[path_of[op.file]].write(op, op.kind == 'D');
-        break;
-      case 'S':
-        disks[path_of[op.file]].sync();
-        break;
-      case 'R':
-        disks[text] = std::move(disks[path_of[op.file]]);
-        disks.erase(path_of[op.file]);
-        renamed_unflushed.insert(text);
-        break;
-      case 'Y':
-        renamed_unflushed.clear();
-        break;
-      case 'A':
-        ack_before = last_ack;
-        last_ack = std::stoull(text);
-        break;
-      default:
-        FAIL() << "unknown record " << op.kind;
-    }
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const std::string problem = disk.apply(calls[i]);
+    ASSERT_EQ(problem, "") << "call " << i << " of the write log";
     if (!cuts.count(i)) continue;
+    const auto& acks = disk.acks();
+    const std::uint64_t last_ack = acks.empty() ? 0 : std::stoull(acks.back()),
+                        ack_before = acks.size() < 2 ? 0 : std::stoull(acks[acks.size() - 2]);
     for (int repeat = i < kEarly ? 4 : 1; repeat > 0; --repeat) {
-      // The directory as the disk may hold it: each file in one of its states; a file renamed
-      // since the directory's last flush under its new name or its old one (a temporary name
-      // of a writer that is gone).
       std::filesystem::remove_all(state.path());
       std::filesystem::create_directories(state.path());
-      std::size_t kept = 0, pending = 0;
-      bool has_data = false;
-      for (const auto& [path, disk] : disks) {
-        std::size_t k = 0;
-        const Bytes image = disk.crash(rng, k);
-        kept += k;
-        pending += disk.pending();
-        std::string name = path.substr(path.rfind('/') + 1);
-        if (renamed_unflushed.count(path) && rng() % 2 == 0)
-          name = "data.mdb.creating-" + std::to_string(pid);
-        has_data = has_data || name == "data.mdb";
-        write_file(state.path() + "/" + name, image);
-      }
+      const testing::DiskModel::State st = disk.write_state(rng, shard, state.path());
+      const bool has_data =
+          std::find(st.files.begin(), st.files.end(), "data.mdb") != st.files.end();
       const Opened o = open_and_check(state.path(), heads);
       if (!o.ok && getenv("GOVCREDIT_POWER_CUT_KEEP"))
         std::filesystem::copy(state.path(), getenv("GOVCREDIT_POWER_CUT_KEEP"),
                               std::filesystem::copy_options::recursive);
       const std::string where = "power cut after call " + std::to_string(i) + " of " +
-                                std::to_string(ops.size()) + " (" + std::to_string(pending) +
-                                " sectors unflushed, " + std::to_string(kept) + " of them kept" +
+                                std::to_string(calls.size()) + " (" +
+                                std::to_string(st.unflushed_sectors) + " sectors unflushed, " +
+                                std::to_string(st.kept_sectors) + " of them kept" +
                                 (has_data ? "" : ", no file named data.mdb") + ")";
       ASSERT_TRUE(o.ok) << where << ": the shard " << o.problem;
       const std::uint64_t bound = on_return ? last_ack : ack_before;
@@ -385,22 +227,25 @@ TEST_P(PowerCut, EveryStateTheDiskMayHoldIsAValidShardKeepingWhatWasAcknowledged
         EXPECT_NE(f.path().filename().string().rfind("data.mdb.creating-", 0), 0u)
             << where << ": a temporary file was left: " << f.path();
       ++checked;
-      with_pending += pending > 0;
-      kept_some += kept > 0 && kept < pending;
+      with_pending += st.unflushed_sectors > 0;
+      kept_some += st.kept_sectors > 0 && st.kept_sectors < st.unflushed_sectors;
       newer_than_bound += o.size > bound;
       undid_last += o.size < last_ack;
       no_file += !has_data;
+      stray_names += st.files.size() > (has_data ? 1u : 0u);
       sizes.insert(o.size);
     }
   }
-  std::cout << checked << " states checked: " << no_file << " without a data file, " << with_pending
-            << " with unflushed sectors, " << kept_some << " holding some of them; "
-            << newer_than_bound << " newer than the acknowledged bound, " << undid_last
+  std::cout << checked << " states checked: " << no_file << " without a data file, " << stray_names
+            << " with a temporary file, " << with_pending << " with unflushed sectors, "
+            << kept_some << " holding some of them; " << newer_than_bound
+            << " newer than the acknowledged bound, " << undid_last
             << " without the last acknowledged batch; " << sizes.size() << " different sizes\n";
   // The states must have exercised something: half-written commits, and sizes across the run.
   EXPECT_GT(with_pending, checked / 4);
   EXPECT_GT(kept_some, 10u);
   EXPECT_GT(no_file, 0u);
+  EXPECT_GT(stray_names, 0u);
   EXPECT_GT(sizes.size(), 20u);
   EXPECT_EQ(*sizes.rbegin(), total);  // after the close, everything
   if (!on_return) {
