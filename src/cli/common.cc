@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -34,29 +35,86 @@ Result<std::string> read_file(const std::string& path) {
   return ss.str();
 }
 
+namespace {
+
+Status cannot_write(const std::string& path, int err) {
+  return Status(Reason::kIoError, "cannot write " + path + ": " + std::strerror(err));
+}
+
+// Flushes the directory that holds path, so that a name given to a file in it is on the disk.
+bool sync_directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  errno = err;
+  return ok;
+}
+
+// Writes data to a new file next to path (PATH.tmp-PID) and flushes it: its name, or why not.
+Result<std::string> write_temporary(const std::string& path, std::string_view data,
+                                    bool private_mode) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, private_mode ? 0600 : 0644);
+  if (fd < 0) return cannot_write(path, errno);
+  std::size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return cannot_write(path, err);
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int err = errno;
+  if (::close(fd) != 0 || !synced) {
+    ::unlink(tmp.c_str());
+    return cannot_write(path, synced ? errno : err);
+  }
+  return tmp;
+}
+
+}  // namespace
+
 Status write_file(const std::string& path, std::string_view data, bool private_mode) {
   if (path == "-") {
     std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
     std::cout.flush();
     return Status::ok();
   }
-  // Write to a temporary file and rename, so a crash never leaves half a key or vector.
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, private_mode ? 0600 : 0644);
-  if (fd < 0) return Status(Reason::kIoError, "cannot write " + path + ": " + std::strerror(errno));
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Status(Reason::kIoError, "cannot write " + path + ": " + std::strerror(err));
-    }
-    off += static_cast<std::size_t>(n);
+  auto tmp = write_temporary(path, data, private_mode);
+  if (!tmp) return tmp.status();
+  if (::rename(tmp->c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp->c_str());
+    return cannot_write(path, err);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status(Reason::kIoError, "cannot write " + path + ": " + std::strerror(errno));
+  if (!sync_directory_of(path)) return cannot_write(path, errno);
   return Status::ok();
+}
+
+Result<bool> write_new_file(const std::string& path, std::string_view data, bool private_mode) {
+  auto tmp = write_temporary(path, data, private_mode);
+  if (!tmp) return tmp.status();
+  // (A file system without RENAME_NOREPLACE gets a hard link, which refuses an existing name too.)
+  int moved = ::renameat2(AT_FDCWD, tmp->c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+  if (moved != 0 && errno == EINVAL) moved = ::link(tmp->c_str(), path.c_str());
+  const int err = errno;
+  ::unlink(tmp->c_str());  // gone after a rename; the second name after a link
+  if (moved != 0 && err == EEXIST) return false;
+  if (moved != 0) return cannot_write(path, err);
+  if (!sync_directory_of(path)) return cannot_write(path, errno);
+  return true;
 }
 
 Result<PrivateKey> load_private_key(const std::string& path) {
@@ -139,14 +197,21 @@ std::vector<int> shard_partitions(const std::string& data) {
 }
 
 Result<PrivateKey> ledger_key(const ShardArgs& a) {
-  std::string path = a.data + "/ledger.key";
+  const std::string path = a.data + "/ledger.key", pub_path = a.data + "/ledger.pub";
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0) return load_private_key(path);
-  ::mkdir(a.data.c_str(), 0755);
-  auto key = PrivateKey::generate();
-  if (!key) return key.status();
-  if (Status s = write_file(path, key->to_pem(), true); !s) return s;
-  if (Status s = write_file(a.data + "/ledger.pub", key->public_key().to_pem()); !s) return s;
+  if (::stat(path.c_str(), &st) != 0) {
+    ::mkdir(a.data.c_str(), 0755);
+    auto key = PrivateKey::generate();
+    if (!key) return key.status();
+    // Never over another key: a process that made one meanwhile keeps it, and this one uses it.
+    if (auto made = write_new_file(path, key->to_pem(), true); !made) return made.status();
+  }
+  auto key = load_private_key(path);
+  if (!key) return key;
+  // ledger.pub follows the key: written when missing (a crash between the two) or different.
+  const std::string pub = key->public_key().to_pem();
+  if (auto on_disk = read_file(pub_path); !on_disk || *on_disk != pub)
+    if (Status s = write_file(pub_path, pub); !s) return s;
   return key;
 }
 

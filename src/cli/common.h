@@ -64,7 +64,8 @@ int agency_partition(const std::string& data, const std::string& agency, int fal
 // --as-of: "2013-12-31T23:59:59Z" (RFC 3339), or a date "2013-12-31" meaning the end of that day
 // in Shanghai; now when empty.
 Result<Timestamp> as_of_time(const std::string& s);
-// The ledger node's checkpoint key: DATA/ledger.key, created (with ledger.pub) on first use.
+// The ledger node's checkpoint key: DATA/ledger.key, created (with ledger.pub) on first use —
+// never over a key another process made meanwhile; ledger.pub is written again when missing.
 Result<PrivateKey> ledger_key(const ShardArgs& args);
 // The current wall-clock time (for the CLI's own doings, never for ingest decisions).
 Timestamp now();
@@ -74,7 +75,14 @@ void make_dirs(const std::string& path);
 
 // "-" means standard input / output.
 Result<std::string> read_file(const std::string& path);
+// Writes data to path whole: into a temporary file next to it (PATH.tmp-PID), flushed, renamed
+// into place, and the directory flushed. After a crash or a power cut the path holds its old
+// contents or the new, never part of either, and once this has returned, the new
+// (tests/cli/file_power_cut_test.cc). private_mode: readable by the owner only (0600).
 Status write_file(const std::string& path, std::string_view data, bool private_mode = false);
+// The same, but never over an existing file: false (nothing written) when path exists.
+Result<bool> write_new_file(const std::string& path, std::string_view data,
+                            bool private_mode = false);
 Result<PrivateKey> load_private_key(const std::string& path);
 Result<PublicKey> load_public_key(const std::string& path);
 

@@ -19,6 +19,14 @@ for i in json.load(open(a + "/demo-identities.json")):
     open(f"{w}/{i['principal']}.pem", "w").write(i["private_key_pem"])
 PY
 
+# --- the ledger key ---
+# ledger.pub, if lost (a crash between the two files), is written again from the key, which stays.
+key_before=$(sha256sum < "$A/ledger.key")
+rm "$A/ledger.pub"
+expect_exit 0 checkpoint create --data "$A" --out "$work/again.note"
+[[ -f "$A/ledger.pub" ]] || fail "ledger.pub was not written again"
+[[ "$(sha256sum < "$A/ledger.key")" == "$key_before" ]] || fail "the ledger key changed"
+
 # --- bundle ---
 expect_exit 0 export --data "$A" --agency sh.city.housing --out "$work/bundle.json"
 expect_exit 0 bundle verify "$work/bundle.json" --ledger-pub "$A/ledger.pub"

@@ -35,12 +35,14 @@ std::vector<LoggedCall> read_write_log(const std::string& path) {
   return calls;
 }
 
-LoggedRun run_logged(const std::vector<std::string>& argv, const std::string& log) {
+LoggedRun run_logged(const std::vector<std::string>& argv, const std::string& log,
+                     const std::vector<std::string>& extra) {
   std::vector<std::string> env = {std::string("LD_PRELOAD=") + GOVCREDIT_WRITE_LOG_SHIM,
                                   "GOVCREDIT_WRITE_LOG=" + log};
+  env.insert(env.end(), extra.begin(), extra.end());
   for (char** e = environ; *e; ++e)
     if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0 &&
-        std::strncmp(*e, "GOVCREDIT_WRITE_LOG=", 20) != 0)
+        std::strncmp(*e, "GOVCREDIT_WRITE_LOG", 19) != 0)
       env.emplace_back(*e);
   std::vector<char*> envp, args;
   for (auto& s : env) envp.push_back(s.data());

@@ -38,13 +38,15 @@ struct LoggedCall {
 // The records of a write log; one that ends inside a record fails the calling test.
 std::vector<LoggedCall> read_write_log(const std::string& path);
 
-// Runs argv (its program first) under write_log_shim.so, logging to `log`, and waits for it.
+// Runs argv (its program first) under write_log_shim.so, logging to `log` (appending), with
+// `env` added to its environment ("NAME=value"), and waits for it.
 struct LoggedRun {
   bool started = false;
   pid_t pid = 0;
   int status = 0;  // as waitpid gives it
 };
-LoggedRun run_logged(const std::vector<std::string>& argv, const std::string& log);
+LoggedRun run_logged(const std::vector<std::string>& argv, const std::string& log,
+                     const std::vector<std::string>& env = {});
 
 class DiskModel {
  public:

@@ -4,7 +4,8 @@
 // what a disk may hold after the power fails at any moment. Tracked files: LMDB data files and
 // those being made under a temporary name (a name starting with data.mdb, not ending with -lock:
 // data.mdb, data.mdb.creating-PID, the key vault's data.mdb.erased), the key vault's erase marker
-// (erasing), and the writer's acknowledgements (a file named power_cut.acks). The log is
+// (erasing), files whose names start with one of GOVCREDIT_WRITE_LOG_TRACK's colon-separated
+// prefixes, and the writer's acknowledgements (a file named power_cut.acks). The log is
 // GOVCREDIT_WRITE_LOG; without it the library does nothing.
 //
 // Record: kind (1 byte) ‖ descriptor (u16 LE) ‖ offset (u64 LE) ‖ length (u32 LE) ‖ bytes.
@@ -79,11 +80,23 @@ bool is_acks(const char* path) {
   return strcmp(base_name(path), "power_cut.acks") == 0;
 }
 
-// A data file (or one on its way to being one) or the vault's erase marker.
+// The names GOVCREDIT_WRITE_LOG_TRACK adds: basename prefixes, separated by colons.
+bool tracked_by_request(const char* base) {
+  static const char* const list = getenv("GOVCREDIT_WRITE_LOG_TRACK");
+  for (const char* p = list; p && *p;) {
+    const char* end = strchr(p, ':');
+    const size_t n = end ? static_cast<size_t>(end - p) : strlen(p);
+    if (n > 0 && strncmp(base, p, n) == 0) return true;
+    p = end ? end + 1 : p + n;
+  }
+  return false;
+}
+
+// A data file (or one on its way to being one), the vault's erase marker, or a requested name.
 bool is_data(const char* path) {
   const char* base = base_name(path);
   return (strncmp(base, "data.mdb", 8) == 0 && !ends_with(base, "-lock")) ||
-         strcmp(base, "erasing") == 0;
+         strcmp(base, "erasing") == 0 || tracked_by_request(base);
 }
 
 void put_all(const void* p, size_t n) {
