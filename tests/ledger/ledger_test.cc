@@ -1290,8 +1290,9 @@ TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
 }
 
 // The entries' hashes are computed on a thread beside the batch (src/ledger/entry_hasher.h),
-// a block of 32 entries at a time, the last few by the batch itself. Whatever the batch sizes
-// (1, 31, 32, 33 and several blocks, one crossing the stored chain hash of seq 1023), a head
+// a block of kBlock entries at a time, the last few by the batch itself. Whatever the batch sizes
+// (1, a block less one, a block, a block and one, and more, one crossing the stored chain hash
+// of seq 1023), a head
 // asked for mid-batch, an entry re-sent inside its own batch, and a batch that fails after
 // queueing blocks, the heads are those of the RFC 9162 reference over the entries and of the
 // chain hashed in order; verify agrees, and so does a ledger that took every entry in one batch.
@@ -1321,7 +1322,12 @@ TEST(Ledger, HashesComputedBesideTheBatchAreThoseOfTheEntriesInOrder) {
   auto l = open(dir.path());
   std::size_t next = 0;
   bool failed_one = false;
-  for (std::size_t size : {1, 31, 32, 33, 100, 200, 600, 103}) {
+  constexpr std::size_t kBlock = EntryHasher::kBlock;
+  static_assert(1 + 3 * kBlock + 100 < 1023);   // the last batch crosses seq 1023
+  const std::size_t failing = 2 * kBlock + 10;  // queues two blocks, then fails
+  ASSERT_GE(big.events.size(), 1 + 3 * kBlock + failing);
+  for (std::size_t size : {std::size_t{1}, kBlock - 1, kBlock, kBlock + 1, std::size_t{100},
+                           n - (1 + 3 * kBlock + 100)}) {
     ASSERT_TRUE(l->write([&](Ledger::Batch& b) {
       for (std::size_t i = next; i < next + size; ++i) {
         const Bytes wire = encode_wire(big.events[i]);
@@ -1340,10 +1346,10 @@ TEST(Ledger, HashesComputedBesideTheBatchAreThoseOfTheEntriesInOrder) {
     }));
     next += size;
     expect_head(l->head(), next);
-    if (next == 197) {  // a batch that queues several blocks and then fails leaves nothing
+    if (next == 1 + 3 * kBlock) {  // a batch that queues blocks and then fails leaves nothing
       failed_one = true;
       Status failed = l->write([&](Ledger::Batch& b) {
-        for (std::size_t i = next; i < next + 150; ++i)
+        for (std::size_t i = next; i < next + failing; ++i)
           b.append(item(i, encode_wire(big.events[i])));
         return Status(Reason::kInternal, "give up");
       });
