@@ -87,57 +87,37 @@ std::map<std::uint64_t, Head> clean_heads() {
 }
 
 // Opens the shard in `dir` in a child process (a state that made LMDB read past the file's end
-// would kill it, not this test) and checks it against the clean run. Returns the shard's size, or
-// a message saying what is wrong.
+// would kill it, not this test: "killed by signal N") and checks it against the clean run. Returns
+// the shard's size, or a message saying what is wrong.
 struct Opened {
   bool ok = false;
   std::uint64_t size = 0;
   std::string problem;
 };
 Opened open_and_check(const std::string& dir, const std::map<std::uint64_t, Head>& heads) {
-  int fds[2];
-  if (pipe(fds) != 0) return {false, 0, "pipe failed"};
-  const pid_t pid = fork();
-  if (pid < 0) return {false, 0, "fork failed"};
-  if (pid == 0) {  // no gtest in here
-    close(fds[0]);
-    auto answer = [&](const std::string& s) {
-      (void)!::write(fds[1], s.data(), s.size());
-      _exit(0);
-    };
+  const std::string out = testing::answer_in_child([&]() -> std::string {
     auto l = Ledger::open(dir, Partition{0});
-    if (!l) answer("does not open: " + l.status().to_string());
+    if (!l) return "does not open: " + l.status().to_string();
     const Head h = (*l)->head();
     const std::string at = " (size " + std::to_string(h.size) + ")";
     VerifyReport r = (*l)->verify();
-    if (!r.ok) answer("does not verify" + at + ": " + r.problem.to_string());
+    if (!r.ok) return "does not verify" + at + ": " + r.problem.to_string();
     auto it = heads.find(h.size);
-    if (it == heads.end()) answer("holds part of a batch" + at);
+    if (it == heads.end()) return "holds part of a batch" + at;
     if (h.chain != it->second.chain || h.root != it->second.root)
-      answer("is not a prefix of the writer's history" + at + ": chain head " + to_hex(h.chain) +
-             ", a clean run's " + to_hex(it->second.chain));
+      return "is not a prefix of the writer's history" + at + ": chain head " + to_hex(h.chain) +
+             ", a clean run's " + to_hex(it->second.chain);
     if ((*l)->next_offset().value != static_cast<std::int64_t>(h.size))
-      answer("its ingest position is " + std::to_string((*l)->next_offset().value) + at);
+      return "its ingest position is " + std::to_string((*l)->next_offset().value) + at;
     auto meta = projection_meta(**l);
     if (!meta || meta->applied != h.size)
-      answer("its projections are not as current as its log" + at);
+      return "its projections are not as current as its log" + at;
     auto pc = check_projections(**l);
-    if (!pc || !pc->ok()) answer("its projections differ from a rebuild" + at);
-    answer("ok " + std::to_string(h.size));
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[512];
-  for (ssize_t k; (k = read(fds[0], buf, sizeof buf)) > 0;)
-    out.append(buf, static_cast<std::size_t>(k));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status))
-    return {false, 0,
-            "opening it killed the process (signal " + std::to_string(WTERMSIG(status)) + ")"};
+    if (!pc || !pc->ok()) return "its projections differ from a rebuild" + at;
+    return "ok " + std::to_string(h.size);
+  });
   if (out.rfind("ok ", 0) == 0) return {true, std::stoull(out.substr(3)), ""};
-  return {false, 0, out.empty() ? "no answer" : out};
+  return {false, 0, out};
 }
 
 class PowerCut : public ::testing::TestWithParam<Durability> {};

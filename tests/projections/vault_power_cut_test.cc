@@ -55,23 +55,14 @@ std::string bytes_on_disk(const std::string& dir) {
 // none), BYTES as bytes_on_disk after the vault is closed, LEFT the erase's files left behind (""
 // none).
 std::string open_and_look(const std::string& dir) {
-  int fds[2];
-  if (pipe(fds) != 0) return "pipe failed";
-  const pid_t pid = fork();
-  if (pid < 0) return "fork failed";
-  if (pid == 0) {  // no gtest in here
-    close(fds[0]);
-    auto answer = [&](const std::string& s) {
-      (void)!::write(fds[1], s.data(), s.size());
-      _exit(0);
-    };
+  return testing::answer_in_child([&]() -> std::string {
     std::string keys;
     {
       auto v = KeyVault::open(dir);
-      if (!v) answer("the vault does not open: " + v.status().to_string());
+      if (!v) return "the vault does not open: " + v.status().to_string();
       for (int i = 0; i < kKeys; ++i) {
         auto k = (*v)->get(testing::vault_complaint(i));
-        if (!k) answer("get fails: " + k.status().to_string());
+        if (!k) return "get fails: " + k.status().to_string();
         keys += !k->has_value() ? '-' : **k == testing::vault_key(i) ? 'P' : 'W';
       }
     }
@@ -79,19 +70,8 @@ std::string open_and_look(const std::string& dir) {
     for (const char* name : {"erasing", "data.mdb.erased", "compact"})
       if (std::filesystem::exists(dir + "/" + name))
         left += std::string(left.empty() ? "" : ",") + name;
-    answer("ok " + keys + " " + bytes_on_disk(dir) + " " + left);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[512];
-  for (ssize_t k; (k = read(fds[0], buf, sizeof buf)) > 0;)
-    out.append(buf, static_cast<std::size_t>(k));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status))
-    return "opening it killed the process (signal " + std::to_string(WTERMSIG(status)) + ")";
-  return out.empty() ? "no answer" : out;
+    return "ok " + keys + " " + bytes_on_disk(dir) + " " + left;
+  });
 }
 
 TEST(VaultPowerCut, NoStateLosesAKeptKeyOrKeepsTheBytesOfAnErasedOne) {

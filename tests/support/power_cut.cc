@@ -2,6 +2,7 @@
 
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -54,6 +55,29 @@ LoggedRun run_logged(const std::vector<std::string>& argv, const std::string& lo
   if (posix_spawn(&run.pid, args[0], nullptr, nullptr, args.data(), envp.data()) != 0) return run;
   run.started = waitpid(run.pid, &run.status, 0) == run.pid;
   return run;
+}
+
+std::string answer_in_child(const std::function<std::string()>& check) {
+  int fds[2];
+  if (pipe(fds) != 0) return "pipe failed";
+  const pid_t pid = fork();
+  if (pid < 0) return "fork failed";
+  if (pid == 0) {
+    close(fds[0]);
+    const std::string answer = check();
+    (void)!::write(fds[1], answer.data(), answer.size());
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[512];
+  for (ssize_t k; (k = read(fds[0], buf, sizeof buf)) > 0;)
+    out.append(buf, static_cast<std::size_t>(k));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return out.empty() ? "no answer" : out;
 }
 
 // --- a file's bytes -------------------------------------------------------------------------

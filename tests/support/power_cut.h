@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -47,6 +48,10 @@ struct LoggedRun {
 };
 LoggedRun run_logged(const std::vector<std::string>& argv, const std::string& log,
                      const std::vector<std::string>& env = {});
+
+// Runs check in a forked child process and returns its answer: a state that makes a library
+// crash kills the child, not the test ("killed by signal N"). No gtest assertion may run in it.
+std::string answer_in_child(const std::function<std::string()>& check);
 
 class DiskModel {
  public:
