@@ -41,6 +41,12 @@ Status cannot_write(const std::string& path, int err) {
   return Status(Reason::kIoError, "cannot write " + path + ": " + std::strerror(err));
 }
 
+Status cannot_flush_directory(const std::string& path, int err) {
+  return Status(
+      Reason::kIoError,
+      "wrote " + path + " but cannot flush its directory to the disk: " + std::strerror(err));
+}
+
 // Flushes the directory that holds path, so that a name given to a file in it is on the disk.
 bool sync_directory_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -76,10 +82,12 @@ Result<std::string> write_temporary(const std::string& path, std::string_view da
     off += static_cast<std::size_t>(n);
   }
   const bool synced = ::fsync(fd) == 0;
-  const int err = errno;
-  if (::close(fd) != 0 || !synced) {
+  int err = errno;
+  const bool closed = ::close(fd) == 0;
+  if (synced) err = errno;
+  if (!synced || !closed) {
     ::unlink(tmp.c_str());
-    return cannot_write(path, synced ? errno : err);
+    return cannot_write(path, err);
   }
   return tmp;
 }
@@ -99,7 +107,7 @@ Status write_file(const std::string& path, std::string_view data, bool private_m
     ::unlink(tmp->c_str());
     return cannot_write(path, err);
   }
-  if (!sync_directory_of(path)) return cannot_write(path, errno);
+  if (!sync_directory_of(path)) return cannot_flush_directory(path, errno);
   return Status::ok();
 }
 
@@ -113,7 +121,7 @@ Result<bool> write_new_file(const std::string& path, std::string_view data, bool
   ::unlink(tmp->c_str());  // gone after a rename; the second name after a link
   if (moved != 0 && err == EEXIST) return false;
   if (moved != 0) return cannot_write(path, err);
-  if (!sync_directory_of(path)) return cannot_write(path, errno);
+  if (!sync_directory_of(path)) return cannot_flush_directory(path, errno);
   return true;
 }
 

@@ -54,7 +54,7 @@ class EntryHasher {
   // Each block handed over may wake the thread (a futex call and a context switch): 256 entries a
   // block, not 32 (until 2026-12-04), took a 1M drain's context switches from ~26k to ~9k in 4 s
   // of its polls (docs/PERFORMANCE.md §5.31). A batch hashes its last fewer than 256 itself
-  // before its commit: at most ~0.1 ms of one core, beside the commit's ~1 ms of flushes.
+  // before its commit: at most ~0.15 ms of one core, beside the commit's ~1 ms of flushes.
   static constexpr std::size_t kBlock = 256;
   // Blocks queued at most: add() waits for the thread beyond (2,048 entries, ~1 MB).
   static constexpr std::size_t kMaxQueued = 8;
