@@ -1,6 +1,6 @@
 // Simulated power cuts: what a disk may hold had the power failed at some moment while a process
-// wrote, rebuilt from the log write_log_shim.so kept of its calls (power_cut_test.cc,
-// vault_power_cut_test.cc).
+// wrote, rebuilt from the log write_log_shim.so kept of its calls (tests/ledger/power_cut_test.cc,
+// tests/projections/vault_power_cut_test.cc, tests/cli/file_power_cut_test.cc).
 //
 // The model. A file's bytes are on the disk once a flush of the file (fsync, fdatasync) or a write
 // through a descriptor opened with O_DSYNC has put them there; of every 512-byte sector written
