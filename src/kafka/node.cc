@@ -33,6 +33,15 @@ constexpr auto kQuietShardSync = std::chrono::milliseconds(100);
 // How often at most the node commits its consumed offsets to Kafka (LedgerNode::run).
 constexpr auto kOffsetCommitInterval = std::chrono::milliseconds(100);
 
+// librdkafka's prefetch (its local queue of fetched messages, for all of the node's partitions).
+// librdkafka 2.0 stops fetching while the queue holds queued.min.messages or
+// queued.max.messages.kbytes and looks again only when its broker thread next wakes, up to a
+// second later; with its defaults (100,000 messages, 64 MiB) a node draining a backlog at
+// ~200k events/s emptied the queue in half that time and waited for the next fetch
+// (docs/PERFORMANCE.md §5.32). A KafkaConfig::extra entry of the same name overrides these.
+constexpr std::pair<const char*, const char*> kPrefetch[] = {
+    {"queued.min.messages", "300000"}, {"queued.max.messages.kbytes", "196608"}};
+
 // A batch a lane's worker ingested, for the node's thread to report and commit.
 struct Ingested {
   int partition;
@@ -333,6 +342,9 @@ Result<std::unique_ptr<LedgerNode>> LedgerNode::create(const KafkaConfig& config
                       {"heartbeat.interval.ms", "1000"},
                       {"fetch.wait.max.ms", "50"}})
     if (Status s = set(conf->get(), k, v); !s) return s;
+  for (auto [k, v] : kPrefetch)
+    if (!config.extra.count(k))
+      if (Status s = set(conf->get(), k, v); !s) return s;
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Impl::rebalance);
   rd_kafka_conf_set_opaque(conf->get(), impl.get());
   auto rk = make_handle(RD_KAFKA_CONSUMER, std::move(*conf));
