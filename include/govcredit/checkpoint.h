@@ -28,6 +28,8 @@ std::array<std::uint8_t, 4> note_key_hash(std::string_view name, const PublicKey
 // Builds and signs a checkpoint (key name = origin).
 Checkpoint sign_checkpoint(std::string origin, std::uint64_t size, const Digest& root,
                            Timestamp time, const PrivateKey& key);
+// c with key's signature line added after those it carries (the body, and so the time, kept).
+Checkpoint cosign_checkpoint(const Checkpoint& c, const PrivateKey& key);
 // Parses a signed note. Rejections (reason kCorrupt): anything but the exact format.
 Result<Checkpoint> parse_checkpoint(std::string_view text);
 // Checks that the note carries a valid signature by key under the key name == origin.

@@ -217,7 +217,9 @@ class Ledger {
   Result<InclusionProof> inclusion_proof(Seq seq, std::uint64_t tree_size) const;
   Result<std::vector<Digest>> consistency_proof(std::uint64_t size1, std::uint64_t size2) const;
 
-  // Signs the current head with key and stores the checkpoint (idempotent per size).
+  // Signs the current head with key and stores the checkpoint. Idempotent per size and key: a
+  // checkpoint stored at this size is returned as it is when key signed it, and with key's
+  // signature added (stored so) when another key did.
   Result<Checkpoint> make_checkpoint(const PrivateKey& key, Timestamp now);
   // Every stored checkpoint, by size. A stored note that does not parse is kCorrupt.
   Result<std::vector<Checkpoint>> checkpoints() const;

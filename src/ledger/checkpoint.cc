@@ -29,16 +29,28 @@ std::array<std::uint8_t, 4> note_key_hash(std::string_view name, const PublicKey
   return {d.bytes[0], d.bytes[1], d.bytes[2], d.bytes[3]};
 }
 
-Checkpoint sign_checkpoint(std::string origin, std::uint64_t size, const Digest& root,
-                           Timestamp time, const PrivateKey& key) {
-  Checkpoint c{std::move(origin), size, root, time, {}};
-  std::string body = c.body();
-  Signature sig = key.sign(as_bytes(body));
+namespace {
+// "— <origin> base64(key hash ‖ signature)\n": key's signature line for c's body.
+std::string signature_line(const Checkpoint& c, const PrivateKey& key) {
+  Signature sig = key.sign(as_bytes(c.body()));
   auto kh = note_key_hash(c.origin, key.public_key().bytes());
   Bytes blob(kh.begin(), kh.end());
   blob.insert(blob.end(), sig.bytes.begin(), sig.bytes.end());
-  c.text = body + "\n" + std::string(kDash) + c.origin + " " + to_base64(blob) + "\n";
+  return std::string(kDash) + c.origin + " " + to_base64(blob) + "\n";
+}
+}  // namespace
+
+Checkpoint sign_checkpoint(std::string origin, std::uint64_t size, const Digest& root,
+                           Timestamp time, const PrivateKey& key) {
+  Checkpoint c{std::move(origin), size, root, time, {}};
+  c.text = c.body() + "\n" + signature_line(c, key);
   return c;
+}
+
+Checkpoint cosign_checkpoint(const Checkpoint& c, const PrivateKey& key) {
+  Checkpoint out = c;
+  out.text += signature_line(c, key);
+  return out;
 }
 
 Result<Checkpoint> parse_checkpoint(std::string_view text) {

@@ -832,8 +832,23 @@ Result<Checkpoint> Ledger::make_checkpoint(const PrivateKey& key, Timestamp now)
   Head h = head();
   auto existing = checkpoint_at(h.size);
   if (!existing) return existing.status();
-  if (*existing) return **existing;
-  Checkpoint c = sign_checkpoint(impl_->origin, h.size, h.root, now, key);
+  Checkpoint c;
+  if (*existing) {
+    // Signed before, perhaps by another key (the ledger's key was replaced since): the stored
+    // note gets this key's signature too, so it verifies against today's ledger.pub and still
+    // against the key that signed it first (LEDGER_FORMAT.md §5).
+    if ((*existing)->root != h.root)
+      return Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(h.size) +
+                                          " names another root than the log's");
+    Status by_key = verify_checkpoint(**existing, key.public_key());
+    if (by_key) return **existing;
+    if (by_key.reason() != Reason::kKeyUnknown)
+      return Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(h.size) +
+                                          ": " + by_key.message());
+    c = cosign_checkpoint(**existing, key);
+  } else {
+    c = sign_checkpoint(impl_->origin, h.size, h.root, now, key);
+  }
   try {
     impl_->env->write([&](lmdb::Txn& txn) {
       BeKey k(h.size);

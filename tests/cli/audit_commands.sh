@@ -26,6 +26,21 @@ rm "$A/ledger.pub"
 expect_exit 0 checkpoint create --data "$A" --out "$work/again.note"
 [[ -f "$A/ledger.pub" ]] || fail "ledger.pub was not written again"
 [[ "$(sha256sum < "$A/ledger.key")" == "$key_before" ]] || fail "the ledger key changed"
+# A replaced ledger key: the checkpoint of the same head is the stored one with the new key's
+# signature added, so proofs check against the new ledger.pub and still against the old one.
+mv "$A/ledger.key" "$work/old-ledger.key"
+mv "$A/ledger.pub" "$work/old-ledger.pub"
+expect_exit 0 checkpoint create --data "$A" --out "$work/rekeyed.note"
+[[ "$(grep -c "^— " "$work/rekeyed.note")" == 2 ]] || fail "the checkpoint was not co-signed"
+[[ "$(head -4 "$work/rekeyed.note")" == "$(head -4 "$work/again.note")" ]] ||
+  fail "co-signing changed the checkpoint's body"
+"$bin" proof inclusion --data "$A" --seq 0 --size "$(sed -n 2p "$work/rekeyed.note")" > "$work/incl0.json"
+for pub in "$A/ledger.pub" "$work/old-ledger.pub"; do
+  expect_exit 0 proof check "$work/incl0.json" --checkpoint "$work/rekeyed.note" --ledger-pub "$pub"
+done
+expect_exit 1 proof check "$work/incl0.json" --checkpoint "$work/again.note" --ledger-pub "$A/ledger.pub"
+mv "$work/old-ledger.key" "$A/ledger.key"
+mv "$work/old-ledger.pub" "$A/ledger.pub"
 
 # --- bundle ---
 expect_exit 0 export --data "$A" --agency sh.city.housing --out "$work/bundle.json"

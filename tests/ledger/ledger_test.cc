@@ -783,6 +783,46 @@ TEST(Ledger, CheckpointsAreSignedStoredAndChecked) {
   EXPECT_FALSE(parse_checkpoint("garbage\n"));
 }
 
+TEST(Ledger, ACheckpointAskedForByANewKeyCarriesItsSignatureToo) {
+  testing::TempDir dir;
+  auto l = open(dir.path(), LedgerOptions{.name = "test"});
+  ingest_world(*l);
+  PrivateKey old_key = *PrivateKey::generate();
+  PrivateKey new_key = *PrivateKey::generate();
+  auto first = l->make_checkpoint(old_key, Timestamp{1764403200000});
+  ASSERT_TRUE(first);
+  // The ledger's key replaced; a checkpoint of the same head asked for later.
+  auto second = l->make_checkpoint(new_key, Timestamp{1764403300000});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->size, first->size);
+  EXPECT_EQ(second->time.ms, first->time.ms);  // the same body, co-signed
+  EXPECT_EQ(second->text.substr(0, first->text.size()), first->text);
+  auto parsed = parse_checkpoint(second->text);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(verify_checkpoint(*parsed, new_key.public_key()));
+  EXPECT_TRUE(verify_checkpoint(*parsed, old_key.public_key()));
+  EXPECT_EQ(verify_checkpoint(*parsed, PrivateKey::generate()->public_key()).reason(),
+            Reason::kKeyUnknown);
+  // Stored so, once: asking again with either key returns it unchanged.
+  auto stored = l->checkpoint_at(first->size);
+  ASSERT_TRUE(stored);
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->text, second->text);
+  for (const PrivateKey* k : {&new_key, &old_key}) {
+    auto again = l->make_checkpoint(*k, Timestamp{1764403400000});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->text, second->text);
+  }
+  ASSERT_TRUE(l->checkpoints());
+  EXPECT_EQ(l->checkpoints()->size(), 1u);
+  // verify() against the co-signed checkpoint with the new key.
+  auto pub = new_key.public_key();
+  VerifyOptions o;
+  o.checkpoint = *parsed;
+  o.checkpoint_key = &pub;
+  EXPECT_TRUE(l->verify(o).ok);
+}
+
 TEST(Ingest, RejectionsAreJournaledNeverLogged) {
   testing::TempDir dir;
   auto l = open(dir.path());
