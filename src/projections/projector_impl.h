@@ -72,9 +72,11 @@ struct NameEq {
 }  // namespace projections_internal
 
 struct StateCache::Impl {
+  // Abseil's node_hash_map, as the Projector's tables (below): a look-up probes control bytes
+  // instead of a prime bucket's chain, and find_record() and the like hand out stable pointers.
   template <class T>
   using ById =
-      std::unordered_map<EventId, T, projections_internal::IdHash, projections_internal::IdEq>;
+      absl::node_hash_map<EventId, T, projections_internal::IdHash, projections_internal::IdEq>;
 
   // Objects of one kind (records, complaints, recommendations): those kept go into `young`; when
   // it holds half the limit it becomes `old`, and the old `old` is dropped: those not used since.
