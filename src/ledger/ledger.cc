@@ -829,35 +829,58 @@ Result<std::vector<Digest>> Ledger::consistency_proof(std::uint64_t size1,
 }
 
 Result<Checkpoint> Ledger::make_checkpoint(const PrivateKey& key, Timestamp now) {
-  Head h = head();
+  const Head h = head();
+  // What to return for the note stored at this size: itself when key signed it; otherwise
+  // (signed by another key: the ledger's key was replaced since) nullopt, to be co-signed, so
+  // that it verifies against today's ledger.pub and still against the key that signed it first
+  // (LEDGER_FORMAT.md §5).
+  auto signed_by_key = [&](const Checkpoint& stored) -> Result<std::optional<Checkpoint>> {
+    const std::string at = "stored checkpoint for size " + std::to_string(h.size);
+    if (stored.root != h.root) return Status(Reason::kCorrupt, at + " names another root");
+    Status by_key = verify_checkpoint(stored, key.public_key());
+    if (by_key) return std::optional<Checkpoint>(stored);
+    if (by_key.reason() != Reason::kKeyUnknown)
+      return Status(Reason::kCorrupt, at + ": " + by_key.message());
+    return std::optional<Checkpoint>();
+  };
+  // Most calls find the note signed by this key, in a read transaction.
   auto existing = checkpoint_at(h.size);
   if (!existing) return existing.status();
-  Checkpoint c;
   if (*existing) {
-    // Signed before, perhaps by another key (the ledger's key was replaced since): the stored
-    // note gets this key's signature too, so it verifies against today's ledger.pub and still
-    // against the key that signed it first (LEDGER_FORMAT.md §5).
-    if ((*existing)->root != h.root)
-      return Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(h.size) +
-                                          " names another root than the log's");
-    Status by_key = verify_checkpoint(**existing, key.public_key());
-    if (by_key) return **existing;
-    if (by_key.reason() != Reason::kKeyUnknown)
-      return Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(h.size) +
-                                          ": " + by_key.message());
-    c = cosign_checkpoint(**existing, key);
-  } else {
-    c = sign_checkpoint(impl_->origin, h.size, h.root, now, key);
+    auto done = signed_by_key(**existing);
+    if (!done) return done.status();
+    if (*done) return **done;
   }
+  // Otherwise sign or co-sign in the write transaction, deciding again on what it finds there
+  // (another process may have stored or co-signed the note since).
+  Result<Checkpoint> out = Status(Reason::kInternal, "no checkpoint made");
   try {
     impl_->env->write([&](lmdb::Txn& txn) {
       BeKey k(h.size);
+      Checkpoint c;
+      if (auto v = txn.find(impl_->checkpoints, k.val())) {
+        auto stored = parse_checkpoint(as_chars(*v));
+        if (!stored) {
+          out = Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(h.size) +
+                                             ": " + stored.status().message());
+          return;
+        }
+        auto done = signed_by_key(*stored);
+        if (!done || *done) {
+          out = done ? Result<Checkpoint>(**done) : Result<Checkpoint>(done.status());
+          return;
+        }
+        c = cosign_checkpoint(*stored, key);
+      } else {
+        c = sign_checkpoint(impl_->origin, h.size, h.root, now, key);
+      }
       txn.put(impl_->checkpoints, k.val(), lmdb::val(c.text));
+      out = std::move(c);
     });
   } catch (const std::exception& e) {
     return storage_error(e);
   }
-  return c;
+  return out;
 }
 
 Result<std::vector<Checkpoint>> Ledger::checkpoints() const {
