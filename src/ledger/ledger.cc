@@ -828,6 +828,17 @@ Result<std::vector<Digest>> Ledger::consistency_proof(std::uint64_t size1,
   return out;
 }
 
+namespace {
+// A note read from the `checkpoints` table; one that does not parse is kCorrupt, naming its size.
+Result<Checkpoint> parse_stored_checkpoint(std::uint64_t size, std::string_view text) {
+  auto c = parse_checkpoint(text);
+  if (!c)
+    return Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(size) + ": " +
+                                        c.status().message());
+  return c;
+}
+}  // namespace
+
 Result<Checkpoint> Ledger::make_checkpoint(const PrivateKey& key, Timestamp now) {
   const Head h = head();
   // What to return for the note stored at this size: itself when key signed it; otherwise
@@ -859,10 +870,9 @@ Result<Checkpoint> Ledger::make_checkpoint(const PrivateKey& key, Timestamp now)
       BeKey k(h.size);
       Checkpoint c;
       if (auto v = txn.find(impl_->checkpoints, k.val())) {
-        auto stored = parse_checkpoint(as_chars(*v));
+        auto stored = parse_stored_checkpoint(h.size, as_chars(*v));
         if (!stored) {
-          out = Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(h.size) +
-                                             ": " + stored.status().message());
+          out = stored.status();
           return;
         }
         auto done = signed_by_key(*stored);
@@ -890,13 +900,12 @@ Result<std::vector<Checkpoint>> Ledger::checkpoints() const {
     impl_->env->read([&](const lmdb::Txn& txn) {
       lmdb::Cursor cur(txn, impl_->checkpoints);
       for (bool ok = cur.seek(nullptr); ok && bad; ok = cur.next()) {
-        auto c = parse_checkpoint(as_chars(lmdb::view(cur.value())));
+        auto c =
+            parse_stored_checkpoint(BeKey::decode(cur.key()), as_chars(lmdb::view(cur.value())));
         if (c)
           out.push_back(std::move(*c));
         else
-          bad = Status(Reason::kCorrupt, "stored checkpoint for size " +
-                                             std::to_string(BeKey::decode(cur.key())) + ": " +
-                                             c.status().message());
+          bad = c.status();
       }
     });
   } catch (const std::exception& e) {
@@ -913,12 +922,11 @@ Result<std::optional<Checkpoint>> Ledger::checkpoint_at(std::uint64_t size) cons
     impl_->env->read([&](const lmdb::Txn& txn) {
       BeKey k(size);
       if (auto v = txn.find(impl_->checkpoints, k.val())) {
-        auto c = parse_checkpoint(as_chars(*v));
+        auto c = parse_stored_checkpoint(size, as_chars(*v));
         if (c)
           out = std::move(*c);
         else
-          bad = Status(Reason::kCorrupt, "stored checkpoint for size " + std::to_string(size) +
-                                             ": " + c.status().message());
+          bad = c.status();
       }
     });
   } catch (const std::exception& e) {
