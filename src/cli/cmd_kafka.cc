@@ -31,7 +31,11 @@ void add_kafka_options(CLI::App* cmd, KafkaConfig& k) {
         }
       },
       "a librdkafka property, name=value (repeatable), e.g. security.protocol=ssl or "
-      "debug=feature");
+      "debug=feature; the settings a command's guarantees rest on are refused (the node's "
+      "group.id, enable.auto.commit, enable.auto.offset.store, auto.offset.reset, "
+      "enable.partition.eof; the producer's enable.idempotence, acks, partitioner), its other "
+      "settings (fetch.wait.max.ms, queued.min.messages, linger.ms, ...) are defaults this "
+      "overrides");
   cmd->add_option("--topic", k.events_topic, "events topic")->capture_default_str();
   cmd->add_option("--rejected-topic", k.rejected_topic, "rejection notices topic")
       ->capture_default_str();

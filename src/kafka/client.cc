@@ -13,6 +13,22 @@ Status set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
   return Status::ok();
 }
 
+Status apply_settings(rd_kafka_conf_t* conf, const KafkaConfig& config, std::string_view client,
+                      std::initializer_list<Setting> fixed,
+                      std::initializer_list<Setting> defaults) {
+  for (const Setting& f : fixed)
+    if (config.extra.count(f.name))
+      return Status(Reason::kInvalidArgument, std::string("Kafka setting ") + f.name +
+                                                  " cannot be changed: " + std::string(client) +
+                                                  " sets it to " + f.value + " (" + f.why + ")");
+  for (const Setting& f : fixed)
+    if (Status s = set(conf, f.name, f.value); !s) return s;
+  for (const Setting& d : defaults)
+    if (!config.extra.count(d.name))
+      if (Status s = set(conf, d.name, d.value); !s) return s;
+  return Status::ok();
+}
+
 Result<ConfPtr> make_conf(const KafkaConfig& config) {
   ConfPtr conf(rd_kafka_conf_new());
   if (Status s = set(conf.get(), "bootstrap.servers", config.brokers); !s) return s;

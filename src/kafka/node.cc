@@ -38,9 +38,9 @@ constexpr auto kOffsetCommitInterval = std::chrono::milliseconds(100);
 // queued.max.messages.kbytes and looks again only when its broker thread next wakes, up to a
 // second later; with its defaults (100,000 messages, 64 MiB) a node draining a backlog at
 // ~200k events/s emptied the queue in half that time and waited for the next fetch
-// (docs/PERFORMANCE.md §5.32). A KafkaConfig::extra entry of the same name overrides these.
-constexpr std::pair<const char*, const char*> kPrefetch[] = {
-    {"queued.min.messages", "300000"}, {"queued.max.messages.kbytes", "196608"}};
+// (docs/PERFORMANCE.md §5.32). Defaults of LedgerNode::create, which KafkaConfig::extra overrides.
+constexpr const char* kPrefetchMessages = "300000";
+constexpr const char* kPrefetchKbytes = "196608";
 
 // A batch a lane's worker ingested, for the node's thread to report and commit.
 struct Ingested {
@@ -327,35 +327,49 @@ LedgerNode::~LedgerNode() {
 
 Result<std::unique_ptr<LedgerNode>> LedgerNode::create(const KafkaConfig& config,
                                                        const NodeOptions& options) {
+  auto conf = make_conf(config);
+  if (!conf) return conf.status();
+  const char* node = "the ledger node";
+  if (Status s = apply_settings(
+          conf->get(), config, node,
+          {{"group.id", options.group, "it is the node's group: set it with --group"},
+           {"enable.auto.commit", "false",
+            "it commits each partition's offset itself, once the shard has the messages"},
+           {"enable.auto.offset.store", "false", "it stores the offsets it commits itself"},
+           {"auto.offset.reset", "earliest",
+            "a new shard reads its partition from the first message"},
+           {"enable.partition.eof", "true", "it tells a caught-up partition by its end"}},
+          {{"session.timeout.ms", "10000"},
+           {"heartbeat.interval.ms", "1000"},
+           {"fetch.wait.max.ms", "50"},
+           {"queued.min.messages", kPrefetchMessages},
+           {"queued.max.messages.kbytes", kPrefetchKbytes}});
+      !s)
+    return s;
+  ConfPtr pconf;  // the rejection notices' producer's
+  if (options.publish_rejections) {
+    auto c = make_conf(config);
+    if (!c) return c.status();
+    if (Status s = apply_settings(c->get(), config, node,
+                                  {{"enable.idempotence", "true",
+                                    "its rejection notices are neither duplicated nor reordered"}},
+                                  {});
+        !s)
+      return s;
+    pconf = std::move(*c);
+  }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = options;
   ::mkdir(options.data_dir.c_str(), 0755);
-  auto conf = make_conf(config);
-  if (!conf) return conf.status();
-  for (auto [k, v] : {std::pair<const char*, std::string>{"group.id", options.group},
-                      {"enable.auto.commit", "false"},
-                      {"enable.auto.offset.store", "false"},
-                      {"auto.offset.reset", "earliest"},
-                      {"enable.partition.eof", "true"},
-                      {"session.timeout.ms", "10000"},
-                      {"heartbeat.interval.ms", "1000"},
-                      {"fetch.wait.max.ms", "50"}})
-    if (Status s = set(conf->get(), k, v); !s) return s;
-  for (auto [k, v] : kPrefetch)
-    if (!config.extra.count(k))
-      if (Status s = set(conf->get(), k, v); !s) return s;
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Impl::rebalance);
   rd_kafka_conf_set_opaque(conf->get(), impl.get());
   auto rk = make_handle(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk) return rk.status();
   impl->consumer = std::move(*rk);
   rd_kafka_poll_set_consumer(impl->consumer.get());
-  if (options.publish_rejections) {
-    auto pconf = make_conf(config);
-    if (!pconf) return pconf.status();
-    if (Status s = set(pconf->get(), "enable.idempotence", "true"); !s) return s;
-    auto prk = make_handle(RD_KAFKA_PRODUCER, std::move(*pconf));
+  if (pconf) {
+    auto prk = make_handle(RD_KAFKA_PRODUCER, std::move(pconf));
     if (!prk) return prk.status();
     impl->rejections = std::move(*prk);
   }
@@ -386,7 +400,9 @@ Status LedgerNode::run() {
   // Informational (Kafka's committed offsets show lag; restarts use the shards' own offsets), so
   // sent at most every kOffsetCommitInterval and when run() ends: one request a batch flooded the
   // group's coordinator when batches were small (thousands a second), and closing the consumer
-  // then waited for the requests queued behind.
+  // then waited for the requests queued behind. Only partitions still assigned are committed: a
+  // batch finished after its partition was revoked must not overwrite what the partition's new
+  // owner commits.
   std::map<int, std::int64_t> to_commit;
   auto last_offset_commit = Clock::now();
   auto commit_offsets = [&](bool now) {
@@ -395,8 +411,9 @@ Status LedgerNode::run() {
     rd_kafka_topic_partition_list_t* commits =
         rd_kafka_topic_partition_list_new(static_cast<int>(to_commit.size()));
     for (auto [p, next] : to_commit)
-      rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), p)->offset = next;
-    rd_kafka_commit(s.consumer.get(), commits, 1);
+      if (s.assigned.count(p))  // (set by the rebalance callback, on this thread)
+        rd_kafka_topic_partition_list_add(commits, s.config.events_topic.c_str(), p)->offset = next;
+    if (commits->cnt > 0) rd_kafka_commit(s.consumer.get(), commits, 1);
     rd_kafka_topic_partition_list_destroy(commits);
     to_commit.clear();
     last_offset_commit = Clock::now();

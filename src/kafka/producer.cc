@@ -247,13 +247,16 @@ EventProducer::~EventProducer() = default;
 Result<std::unique_ptr<EventProducer>> EventProducer::create(const KafkaConfig& config) {
   auto conf = make_conf(config);
   if (!conf) return conf.status();
-  for (auto [k, v] : {std::pair{"enable.idempotence", "true"},
-                      {"acks", "all"},
-                      {"partitioner", "murmur2_random"},
-                      {"linger.ms", "2"},
-                      {"message.timeout.ms", "30000"},
-                      {"compression.type", "lz4"}})
-    if (Status s = set(conf->get(), k, v); !s) return s;
+  if (Status s = apply_settings(
+          conf->get(), config, "the event producer",
+          {{"enable.idempotence", "true", "a retry neither duplicates nor reorders an event"},
+           {"acks", "all", "an event is published once every in-sync replica has it"},
+           {"partitioner", "murmur2_random",
+            "an agency's events go to the partition Kafka's Java clients and the embedded bus "
+            "pick"}},
+          {{"linger.ms", "2"}, {"message.timeout.ms", "30000"}, {"compression.type", "lz4"}});
+      !s)
+    return s;
   rd_kafka_conf_set_dr_msg_cb(conf->get(), on_delivery);
   auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk) return rk.status();

@@ -46,4 +46,9 @@ out=$("$bin" event verify --pub "$tmp/k.pub" --in "$tmp/bad.json" 2>&1); rc=$?
 [[ $rc == 1 && $out == *json_malformed* ]] || fail "malformed: rc=$rc out=$out"
 out=$("$bin" event verify --pub "$tmp/missing.pub" --in "$tmp/signed.json" 2>&1); rc=$?
 [[ $rc == 3 ]] || fail "missing key file must exit 3, got $rc"
+# A --kafka-set naming a setting the node's guarantees rest on is refused (exit 2, the reason
+# code and the flag to use) before it connects or creates its data directory (no broker needed).
+out=$("$bin" node --kafka 127.0.0.1:1 --kafka-set group.id=other --data "$tmp/node-data" 2>&1); rc=$?
+[[ $rc == 2 && $out == *invalid_argument* && $out == *--group* ]] || fail "node --kafka-set: rc=$rc out=$out"
+[[ ! -e $tmp/node-data ]] || fail "a refused node created its data directory"
 echo "event commands: ok"

@@ -217,6 +217,31 @@ TEST(Kafka, PartitionerMatchesTheBrokersClients) {
   }
 }
 
+// The offsets a consumer group committed on the events topic, per partition (those it has).
+std::map<int, std::int64_t> committed_offsets(const KafkaConfig& k, const std::string& group,
+                                              int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", k.brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  std::map<int, std::int64_t> out;
+  if (rk == nullptr) {
+    ADD_FAILURE() << err;
+    return out;
+  }
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(parts, k.events_topic.c_str(), p);
+  rd_kafka_resp_err_t e = rd_kafka_committed(rk, parts, 10000);
+  EXPECT_EQ(e, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(e);
+  for (int i = 0; i < parts->cnt; ++i)
+    if (parts->elems[i].offset >= 0) out[parts->elems[i].partition] = parts->elems[i].offset;
+  rd_kafka_topic_partition_list_destroy(parts);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
 TEST(Kafka, TwoNodesInDifferentGroupsBuildIdenticalShards) {
   KafkaConfig k;
   std::map<int, std::int64_t> sent;
@@ -234,6 +259,10 @@ TEST(Kafka, TwoNodesInDifferentGroupsBuildIdenticalShards) {
     EXPECT_EQ(h.chain, hb[p].chain) << p;
     EXPECT_EQ(h.root, hb[p].root) << p;
   }
+  // Each group's committed offsets (what Kafka's lag tools read) are past the last message of
+  // every partition: a fresh topic's offsets count its messages from 0.
+  for (const char* group : {"group-a", "group-b"})
+    EXPECT_EQ(committed_offsets(k, group, 4), sent) << group;
 }
 
 // Durability::kByNextCommit: a shard's last commit reaches the disk with its next commit, or once
