@@ -1,10 +1,10 @@
 #include "govcredit/registry.h"
 
+#include <absl/container/flat_hash_map.h>
+
 #include <cstring>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -17,26 +17,46 @@ namespace govcredit {
 
 namespace {
 
-// Ed25519 verdicts of batch signatures, per (key id, size, root, signature).
+// Seeded: the signatures come with the publishers' events. The maps keyed by them are never
+// iterated.
+struct SignatureHash {
+  std::size_t operator()(const Signature& s) const {
+    return seeded_hash(s.bytes.data(), s.bytes.size());
+  }
+};
+
+// Ed25519 verdicts of batch signatures, per (key id, size, root, signature): looked up by the
+// signature, a hit only when the rest is the same too (a signature sent with another root is
+// verified again, and its verdict replaces the one kept).
 class BatchVerdicts {
  public:
   bool check(const KeyInfo& k, const Event& ev, const Digest& root) {
-    auto key = std::make_tuple(ev.key_id.value, ev.batch->size, root, ev.signature);
+    const std::uint32_t size = ev.batch->size;
+    auto same = [&](const Verdict& v) {
+      return v.size == size && v.root == root && v.key_id == ev.key_id.value;
+    };
     {
       std::lock_guard lock(mu_);
-      if (auto it = seen_.find(key); it != seen_.end()) return it->second;
+      if (auto it = seen_.find(ev.signature); it != seen_.end() && same(it->second))
+        return it->second.valid;
     }
-    bool valid = k.key.verify(batch_signing_input(ev.batch->size, root), ev.signature);
+    bool valid = k.key.verify(batch_signing_input(size, root), ev.signature);
     std::lock_guard lock(mu_);
     if (seen_.size() >= kMax) seen_.clear();
-    seen_.emplace(std::move(key), valid);
+    seen_.insert_or_assign(ev.signature, Verdict{ev.key_id.value, size, root, valid});
     return valid;
   }
 
  private:
   static constexpr std::size_t kMax = 1 << 16;
+  struct Verdict {
+    std::string key_id;
+    std::uint32_t size;
+    Digest root;
+    bool valid;
+  };
   std::mutex mu_;
-  std::map<std::tuple<std::string, std::uint32_t, Digest, Signature>, bool> seen_;
+  absl::flat_hash_map<Signature, Verdict, SignatureHash> seen_;
 };
 
 // The nodes of a batch tree whose signature verified: every node a member's walk computed or
@@ -125,8 +145,8 @@ class BatchTrees {
   bool check(const KeyInfo& k, const Event& ev, ByteView signing) {
     const BatchProof& b = *ev.batch;
     const Digest leaf = merkle::leaf_hash(signing);
-    std::vector<NodeAt> seen;
-    seen.reserve(2 * b.path.size());
+    thread_local std::vector<NodeAt> seen;  // kept: a member's walk allocates nothing
+    seen.clear();
     std::shared_ptr<BatchTree> tree = find(ev);
     if (tree) {
       std::lock_guard lock(tree->mu);
@@ -157,13 +177,6 @@ class BatchTrees {
   // and their number; past either, they start over.
   static constexpr std::uint32_t kMaxSize = 4096;
   static constexpr std::size_t kMaxNodes = 1 << 19, kMaxTrees = 1 << 16;
-
-  // Seeded: the signatures come with the publishers' events. Never iterated.
-  struct SignatureHash {
-    std::size_t operator()(const Signature& s) const {
-      return seeded_hash(s.bytes.data(), s.bytes.size());
-    }
-  };
 
   std::shared_ptr<BatchTree> find(const Event& ev) {
     std::lock_guard lock(mu_);
