@@ -28,34 +28,40 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-TEST(KafkaSettings, AFixedSettingNamedInExtraIsRefusedBeforeAnythingIsSet) {
+// A make_conf configuration with `extra` (one name=value) applied, then the test client's
+// settings: enable.idempotence fixed, linger.ms and message.timeout.ms defaults.
+struct Applied {
+  kafka_internal::ConfPtr conf;
+  Status status;
+};
+Applied apply_test_client(const char* name, const char* value) {
   KafkaConfig k;
-  k.extra["enable.idempotence"] = "false";
+  k.extra[name] = value;
   auto conf = make_conf(k);
-  ASSERT_TRUE(conf) << conf.status().to_string();
-  Status s = apply_settings(conf->get(), k, "the test client",
-                            {{"enable.idempotence", "true", "retries duplicate nothing"}},
-                            {{"linger.ms", "2"}});
-  EXPECT_EQ(s.reason(), Reason::kInvalidArgument);
-  EXPECT_EQ(s.message(),
-            "Kafka setting enable.idempotence cannot be changed: the test client sets it to true "
-            "(retries duplicate nothing)");
-  EXPECT_EQ(get(conf->get(), "enable.idempotence"), "false");  // as make_conf left it
-  EXPECT_NE(get(conf->get(), "linger.ms"), "2");
-}
-
-TEST(KafkaSettings, ExtraOverridesADefaultAndTheOtherDefaultsAreSet) {
-  KafkaConfig k;
-  k.extra["linger.ms"] = "7";
-  auto conf = make_conf(k);
-  ASSERT_TRUE(conf) << conf.status().to_string();
+  if (!conf) return {nullptr, conf.status()};
   Status s = apply_settings(conf->get(), k, "the test client",
                             {{"enable.idempotence", "true", "retries duplicate nothing"}},
                             {{"linger.ms", "2"}, {"message.timeout.ms", "30000"}});
-  ASSERT_TRUE(s) << s.to_string();
-  EXPECT_EQ(get(conf->get(), "enable.idempotence"), "true");
-  EXPECT_EQ(get(conf->get(), "linger.ms"), "7");
-  EXPECT_EQ(get(conf->get(), "message.timeout.ms"), "30000");
+  return {std::move(*conf), s};
+}
+
+TEST(KafkaSettings, AFixedSettingNamedInExtraIsRefusedBeforeAnythingIsSet) {
+  Applied a = apply_test_client("enable.idempotence", "false");
+  ASSERT_NE(a.conf, nullptr) << a.status.to_string();
+  EXPECT_EQ(a.status.reason(), Reason::kInvalidArgument);
+  EXPECT_EQ(a.status.message(),
+            "Kafka setting enable.idempotence cannot be changed: the test client sets it to true "
+            "(retries duplicate nothing)");
+  EXPECT_EQ(get(a.conf.get(), "enable.idempotence"), "false");  // as make_conf left it
+  EXPECT_NE(get(a.conf.get(), "linger.ms"), "2");
+}
+
+TEST(KafkaSettings, ExtraOverridesADefaultAndTheOtherDefaultsAreSet) {
+  Applied a = apply_test_client("linger.ms", "7");
+  ASSERT_TRUE(a.status) << a.status.to_string();
+  EXPECT_EQ(get(a.conf.get(), "enable.idempotence"), "true");
+  EXPECT_EQ(get(a.conf.get(), "linger.ms"), "7");
+  EXPECT_EQ(get(a.conf.get(), "message.timeout.ms"), "30000");
 }
 
 TEST(KafkaSettings, TheNodeRefusesExtraNamingASettingItFixesAndCreatesNothing) {
