@@ -27,11 +27,14 @@ void add_kafka_options(CLI::App* cmd, KafkaConfig& k) {
           auto eq = s.find('=');
           if (eq == std::string::npos || eq == 0)
             throw CLI::ValidationError("--kafka-set", "expected name=value, got '" + s + "'");
+          if (s.substr(0, eq) == "bootstrap.servers")
+            throw CLI::ValidationError("--kafka-set", "give the brokers with --kafka");
           k.extra[s.substr(0, eq)] = s.substr(eq + 1);
         }
       },
       "a librdkafka property, name=value (repeatable), e.g. security.protocol=ssl or "
-      "debug=feature; the settings a command's guarantees rest on are refused (the node's "
+      "debug=feature (the brokers are --kafka); the settings a command's guarantees rest on are "
+      "refused (the node's "
       "group.id, enable.auto.commit, enable.auto.offset.store, auto.offset.reset, "
       "enable.partition.eof; the producer's enable.idempotence, acks, partitioner), its other "
       "settings (fetch.wait.max.ms, queued.min.messages, linger.ms, ...) are defaults this "

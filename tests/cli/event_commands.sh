@@ -51,4 +51,6 @@ out=$("$bin" event verify --pub "$tmp/missing.pub" --in "$tmp/signed.json" 2>&1)
 out=$("$bin" node --kafka 127.0.0.1:1 --kafka-set group.id=other --data "$tmp/node-data" 2>&1); rc=$?
 [[ $rc == 2 && $out == *invalid_argument* && $out == *--group* ]] || fail "node --kafka-set: rc=$rc out=$out"
 [[ ! -e $tmp/node-data ]] || fail "a refused node created its data directory"
+out=$("$bin" node --kafka 127.0.0.1:1 --kafka-set bootstrap.servers=127.0.0.1:2 --data "$tmp/node-data" 2>&1); rc=$?
+[[ $rc == 2 && $out == *--kafka* ]] || fail "node --kafka-set bootstrap.servers: rc=$rc out=$out"
 echo "event commands: ok"
