@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "common.h"
@@ -22,6 +23,7 @@ namespace {
 struct ImportArgs {
   ShardArgs shard;
   std::string file, key, issuer, kafka;
+  std::map<std::string, std::string> kafka_set;  // --kafka-set
   std::size_t batch = 256;
   bool dry_run = false;
 };
@@ -144,6 +146,9 @@ class Progress {
 };
 
 int import_cmd(const ImportArgs& a) {
+  if (a.kafka.empty() && !a.kafka_set.empty())
+    return report(Status(Reason::kInvalidArgument,
+                         "--kafka-set needs --kafka: the embedded bus takes no Kafka settings"));
   auto key = load_private_key(a.key);
   if (!key) return report(key.status());
   auto text = read_file(a.file);
@@ -178,6 +183,7 @@ int import_cmd(const ImportArgs& a) {
       return report(Status(Reason::kInvalidArgument, "with --kafka, give --issuer"));
     KafkaConfig config;
     config.brokers = a.kafka;
+    config.extra = a.kafka_set;
     auto bus = KafkaBus::create(config);
     if (!bus) return report(bus.status());
     kafka = std::move(*bus);
@@ -283,6 +289,7 @@ void register_import(CLI::App& app, Runner& run) {
   c->add_option("--key", a->key, "the source's private key (PEM)")->required();
   c->add_option("--issuer", a->issuer, "the key's principal (required with --kafka)");
   c->add_option("--kafka", a->kafka, "publish to these brokers instead of the embedded bus");
+  add_kafka_set_option(c, a->kafka_set, "; with --kafka");
   c->add_option("--batch-size", a->batch, "events per batch signature")
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));

@@ -20,25 +20,7 @@ void on_signal(int) {
 void add_kafka_options(CLI::App* cmd, KafkaConfig& k) {
   cmd->add_option("--kafka", k.brokers, "bootstrap brokers, e.g. 127.0.0.1:19092")
       ->capture_default_str();
-  cmd->add_option_function<std::vector<std::string>>(
-      "--kafka-set",
-      [&k](const std::vector<std::string>& kv) {
-        for (const auto& s : kv) {
-          auto eq = s.find('=');
-          if (eq == std::string::npos || eq == 0)
-            throw CLI::ValidationError("--kafka-set", "expected name=value, got '" + s + "'");
-          if (s.substr(0, eq) == "bootstrap.servers")
-            throw CLI::ValidationError("--kafka-set", "give the brokers with --kafka");
-          k.extra[s.substr(0, eq)] = s.substr(eq + 1);
-        }
-      },
-      "a librdkafka property, name=value (repeatable), e.g. security.protocol=ssl or "
-      "debug=feature (the brokers are --kafka); the settings a command's guarantees rest on are "
-      "refused (the node's "
-      "group.id, enable.auto.commit, enable.auto.offset.store, auto.offset.reset, "
-      "enable.partition.eof; the producer's enable.idempotence, acks, partitioner), its other "
-      "settings (fetch.wait.max.ms, queued.min.messages, linger.ms, ...) are defaults this "
-      "overrides");
+  add_kafka_set_option(cmd, k.extra);
   cmd->add_option("--topic", k.events_topic, "events topic")->capture_default_str();
   cmd->add_option("--rejected-topic", k.rejected_topic, "rejection notices topic")
       ->capture_default_str();

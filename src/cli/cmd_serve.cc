@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 #include <iostream>
+#include <map>
 #include <set>
 #include <thread>
 #include <type_traits>
@@ -27,6 +28,7 @@ struct ServeArgs {
   unsigned threads = 2;
   int partitions = 1;
   std::string kafka;
+  std::map<std::string, std::string> kafka_set;  // --kafka-set, or the table kafka-set
   std::string group = "govcredit-serve";
   std::string topic = "govcredit.events";
   std::string rejected_topic = "govcredit.rejected";
@@ -60,6 +62,7 @@ Status apply_config(const CLI::App& cmd, ServeArgs& a) {
                                                "threads",
                                                "partitions",
                                                "kafka",
+                                               "kafka-set",
                                                "group",
                                                "topic",
                                                "rejected-topic",
@@ -97,6 +100,15 @@ Status apply_config(const CLI::App& cmd, ServeArgs& a) {
     if (key == "threads") return num(a.threads) && a.threads >= 1 && a.threads <= 64;
     if (key == "partitions") return num(a.partitions) && a.partitions >= 1 && a.partitions <= 64;
     if (key == "kafka") return str(a.kafka);
+    if (key == "kafka-set") {  // a table of librdkafka properties, each a string
+      const toml::table* t = v.as_table();
+      if (t == nullptr) return false;
+      for (const auto& [name, value] : *t) {
+        if (!value.is_string() || name.str() == "bootstrap.servers") return false;
+        a.kafka_set[std::string(name.str())] = *value.value<std::string>();
+      }
+      return true;
+    }
     if (key == "group") return str(a.group);
     if (key == "topic") return str(a.topic);
     if (key == "rejected-topic") return str(a.rejected_topic);
@@ -146,6 +158,9 @@ int serve(const ServeArgs& a) {
   }
   if (port < 0 || port > 65535)
     return report(Status(Reason::kInvalidArgument, "--listen: bad port in '" + a.listen + "'"));
+  if (a.kafka.empty() && !a.kafka_set.empty())
+    return report(Status(Reason::kInvalidArgument,
+                         "--kafka-set needs --kafka: the embedded bus takes no Kafka settings"));
   if (a.kafka.empty() && a.durability != Durability::kOnReturn)
     return report(Status(Reason::kInvalidArgument,
                          "--durability by-next-commit needs --kafka: the embedded bus keeps no "
@@ -189,6 +204,7 @@ int serve(const ServeArgs& a) {
   } else {
     KafkaConfig config;
     config.brokers = a.kafka;
+    config.extra = a.kafka_set;
     config.events_topic = a.topic;
     config.rejected_topic = a.rejected_topic;
     auto n = ensure_topics(config);
@@ -304,6 +320,7 @@ void register_serve(CLI::App& app, Runner& run) {
   c->add_option("--kafka", a->kafka,
                 "Kafka brokers (HOST:PORT,...): publish there and run a "
                 "ledger node in this process");
+  add_kafka_set_option(c, a->kafka_set, "; with --kafka");
   c->add_option("--group", a->group, "the ledger node's consumer group (with --kafka)")
       ->capture_default_str();
   c->add_option("--topic", a->topic, "events topic (with --kafka)")->capture_default_str();

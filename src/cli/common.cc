@@ -157,6 +157,28 @@ std::optional<Durability> durability_named(std::string_view name) {
   return std::nullopt;
 }
 
+void add_kafka_set_option(CLI::App* cmd, std::map<std::string, std::string>& extra,
+                          const std::string& when) {
+  cmd->add_option_function<std::vector<std::string>>(
+      "--kafka-set",
+      [&extra](const std::vector<std::string>& kv) {
+        for (const auto& s : kv) {
+          auto eq = s.find('=');
+          if (eq == std::string::npos || eq == 0)
+            throw CLI::ValidationError("--kafka-set", "expected name=value, got '" + s + "'");
+          if (s.substr(0, eq) == "bootstrap.servers")
+            throw CLI::ValidationError("--kafka-set", "give the brokers with --kafka");
+          extra[s.substr(0, eq)] = s.substr(eq + 1);
+        }
+      },
+      "a librdkafka property, name=value (repeatable" + when +
+          "), e.g. security.protocol=ssl or debug=feature (the brokers are --kafka); the settings "
+          "a command's guarantees rest on are refused (the node's group.id, enable.auto.commit, "
+          "enable.auto.offset.store, auto.offset.reset, enable.partition.eof; the producer's "
+          "enable.idempotence, acks, partitioner), its other settings (fetch.wait.max.ms, "
+          "queued.min.messages, linger.ms, ...) are defaults this overrides");
+}
+
 void add_durability_option(CLI::App* cmd, Durability& durability) {
   cmd->add_option_function<std::string>(
          "--durability",

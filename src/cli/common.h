@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -52,6 +53,11 @@ void add_shard_options(CLI::App* cmd, ShardArgs& args);
 // ledger node fed by Kafka; durability_named reads the same names (serve's --config).
 void add_durability_option(CLI::App* cmd, Durability& durability);
 std::optional<Durability> durability_named(std::string_view name);
+// --kafka-set name=value (repeatable): librdkafka properties (KafkaConfig::extra) of the commands
+// that talk to Kafka. bootstrap.servers is refused (the brokers are --kafka); a client refuses the
+// settings its guarantees rest on when it is created (src/kafka/client.h, apply_settings).
+void add_kafka_set_option(CLI::App* cmd, std::map<std::string, std::string>& extra,
+                          const std::string& when = "");
 std::string shard_dir(const ShardArgs& args);
 // Opens the shard. Read-only commands pass create = false: a missing shard is then kNotFound
 // (an auditor pointing at the wrong directory must not be told "ok: 0 entries").

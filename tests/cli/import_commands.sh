@@ -35,6 +35,13 @@ grep -q "3 bad line(s); nothing was published" "$work/out" || fail "no summary"
 after=$("$bin" verify --data "$work/data" --quiet 2>&1 | grep -o '[0-9]* entries' | head -1 || true)
 [[ "$before" == "$after" ]] || fail "a refused import wrote something ($before -> $after)"
 
+# Kafka settings only with --kafka; one the producer fixes is refused before it connects.
+expect_exit 2 import --data "$work/data" --key "$work/src.audit.pem" --kafka-set linger.ms=5 "$work/good.csv"
+grep -q -- "--kafka-set needs --kafka" "$work/out" || fail "--kafka-set without --kafka"
+expect_exit 2 import --key "$work/src.audit.pem" --kafka 127.0.0.1:1 --issuer src.audit \
+  --kafka-set acks=1 "$work/good.csv"
+grep -q "Kafka setting acks cannot be changed: the event producer sets it to all" "$work/out" ||
+  fail "import --kafka-set acks=1: $(cat "$work/out")"
 expect_exit 0 import --data "$work/data" --key "$work/src.audit.pem" --batch-size 128 "$work/good.csv"
 grep -q "imported 1000 events from .*: 1000 accepted, 0 already there, 0 rejected" "$work/out" ||
   fail "not all accepted"

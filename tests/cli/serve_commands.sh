@@ -24,6 +24,17 @@ expect_exit 2 serve --data "$work/d" --durability sometimes
 printf 'durability = "by-next-commit"\n' > "$work/durable.toml"
 expect_exit 2 serve --data "$work/d" --config "$work/durable.toml" --listen 127.0.0.1:0
 grep -q "by-next-commit needs --kafka" "$work/out" || fail "the config's durability was not read"
+# Kafka settings only with --kafka, from the command line or the config's kafka-set table (string
+# values; the brokers are --kafka's).
+expect_exit 2 serve --data "$work/d" --kafka-set linger.ms=5 --listen 127.0.0.1:0
+grep -q -- "--kafka-set needs --kafka" "$work/out" || fail "--kafka-set without --kafka"
+printf '[kafka-set]\n"linger.ms" = "5"\n' > "$work/kafka-set.toml"
+expect_exit 2 serve --data "$work/d" --config "$work/kafka-set.toml" --listen 127.0.0.1:0
+grep -q -- "--kafka-set needs --kafka" "$work/out" || fail "the config's kafka-set was not read"
+printf '[kafka-set]\n"linger.ms" = 5\n' > "$work/kafka-set2.toml"
+expect_exit 2 serve --data "$work/d" --config "$work/kafka-set2.toml" --listen 127.0.0.1:0
+grep -q "a bad value for 'kafka-set'" "$work/out" || fail "a number in kafka-set was taken"
+expect_exit 2 serve --data "$work/d" --kafka 127.0.0.1:1 --kafka-set bootstrap.servers=x
 printf 'durability = "sometimes"\n' > "$work/bad3.toml"
 expect_exit 2 serve --data "$work/d" --config "$work/bad3.toml"
 grep -q "a bad value for 'durability'" "$work/out" || fail "a bad durability in the config is not named"
