@@ -134,7 +134,6 @@ void Projector::Impl::apply(const Event& e, Seq seq) {
     r.submitted_at = e.issued_at;
     r.conduct_at = p->conduct_at;
     r.last_at = e.issued_at;
-    r.history.reserve(4);  // a record's usual lifecycle in one allocation, not three
     r.history.push_back(line);
     put(records, e.id, std::move(r));
     if (a) ++a->records[idx(p->category)][idx(RecordPhase::kPending)];
