@@ -170,6 +170,36 @@ int serve(const ServeArgs& a) {
     host = host.substr(1, host.size() - 2);  // [::1]
   if (a.tls_cert.empty() != a.tls_key.empty())
     return report(Status(Reason::kInvalidArgument, "--tls-cert and --tls-key go together"));
+
+  // With Kafka, its clients first: a setting they refuse (--kafka-set) or a broker not reached
+  // is reported before anything is written to the data directory.
+  std::unique_ptr<KafkaBus> kafka_bus;
+  std::unique_ptr<LedgerNode> node;
+  std::size_t kafka_partitions = 0;
+  std::function<void(Partition, const std::vector<IngestResult>&)> settle;  // set below
+  if (!a.kafka.empty()) {
+    KafkaConfig config;
+    config.brokers = a.kafka;
+    config.extra = a.kafka_set;
+    config.events_topic = a.topic;
+    config.rejected_topic = a.rejected_topic;
+    auto bus = KafkaBus::create(config);
+    if (!bus) return report(bus.status());
+    kafka_bus = std::move(*bus);
+    auto n = ensure_topics(config);
+    if (!n) return report(n.status());
+    kafka_partitions = *n;
+    NodeOptions no;
+    no.data_dir = a.shard.data;
+    no.group = a.group;
+    no.ledger = LedgerOptions{.name = a.shard.name, .durability = a.durability};
+    no.on_batch = [&settle](Partition p, const std::vector<IngestResult>& r) {
+      if (settle) settle(p, r);
+    };
+    auto ln = LedgerNode::create(config, no);
+    if (!ln) return report(ln.status());
+    node = std::move(*ln);
+  }
   make_dirs(a.shard.data);
 
   auto key = ledger_key(a.shard);
@@ -187,9 +217,6 @@ int serve(const ServeArgs& a) {
 
   // The transport: the embedded bus, or Kafka with an in-process ledger node writing the shards.
   std::unique_ptr<EmbeddedBus> embedded;
-  std::unique_ptr<KafkaBus> kafka_bus;
-  std::unique_ptr<LedgerNode> node;
-  std::function<void(Partition, const std::vector<IngestResult>&)> settle;  // set below
   ApiContext ctx;
   if (a.kafka.empty()) {
     auto bus = EmbeddedBus::open(EmbeddedOptions{.data_dir = a.shard.data,
@@ -202,27 +229,7 @@ int serve(const ServeArgs& a) {
     ctx.embedded = embedded.get();
     ctx.shard = [b = embedded.get()](Partition p) { return &b->shard(p); };
   } else {
-    KafkaConfig config;
-    config.brokers = a.kafka;
-    config.extra = a.kafka_set;
-    config.events_topic = a.topic;
-    config.rejected_topic = a.rejected_topic;
-    auto n = ensure_topics(config);
-    if (!n) return report(n.status());
-    auto bus = KafkaBus::create(config);
-    if (!bus) return report(bus.status());
-    kafka_bus = std::move(*bus);
-    NodeOptions no;
-    no.data_dir = a.shard.data;
-    no.group = a.group;
-    no.ledger = LedgerOptions{.name = a.shard.name, .durability = a.durability};
-    no.on_batch = [&settle](Partition p, const std::vector<IngestResult>& r) {
-      if (settle) settle(p, r);
-    };
-    auto ln = LedgerNode::create(config, no);
-    if (!ln) return report(ln.status());
-    node = std::move(*ln);
-    ctx.partitions = *n;
+    ctx.partitions = kafka_partitions;
     ctx.bus = kafka_bus.get();
     ctx.shard = [nd = node.get()](Partition p) { return nd->shard(p); };
   }

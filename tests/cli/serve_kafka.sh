@@ -19,7 +19,7 @@ topic="test.serve.$$.$RANDOM"
   --partitions 2 > /dev/null
 "$bin" submit --kafka "$brokers" --topic "$topic" --rejected-topic "$topic.rejected" \
   "$work/demo/demo-events.jsonl" > /dev/null
-# A setting the in-process node fixes is refused (exit 2) before it serves anything.
+# A setting the in-process node fixes is refused (exit 2) before it serves or writes anything.
 set +e
 timeout 60 "$bin" serve --data "$work/refused" --kafka "$brokers" --topic "$topic" \
   --rejected-topic "$topic.rejected" --kafka-set enable.auto.commit=true --listen 127.0.0.1:0 \
@@ -28,6 +28,7 @@ rc=$?
 set -e
 [[ $rc == 2 ]] && grep -q "Kafka setting enable.auto.commit cannot be changed" "$work/refused.log" ||
   fail "serve --kafka-set enable.auto.commit=true: rc=$rc $(cat "$work/refused.log")"
+[[ ! -e "$work/refused" ]] || fail "a refused serve --kafka-set wrote its data directory"
 "$bin" serve --data "$work/node" --kafka "$brokers" --topic "$topic" \
   --rejected-topic "$topic.rejected" --group "$topic.group" --durability by-next-commit \
   --kafka-set linger.ms=1 --kafka-set fetch.wait.max.ms=20 \
