@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "govcredit/codec.h"
@@ -164,6 +166,11 @@ inline std::size_t resign_in_batches(std::vector<Event>& events, std::size_t siz
                                      std::size_t window) {
   if (window == 0) window = events.size();
   std::size_t signatures = 0;
+  // The batches (their members' places in the stream) and each one's key, then signed on every
+  // core: the signatures are deterministic, so the order they are made in changes nothing.
+  std::vector<std::vector<std::size_t>> batches;
+  std::vector<const PrivateKey*> key_of;
+  std::map<std::pair<std::string, std::string>, PrivateKey> keys;  // by issuer and key id
   for (std::size_t from = 0; from < events.size(); from += window) {
     std::size_t to = std::min(events.size(), from + window);
     std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> by_issuer;
@@ -172,18 +179,32 @@ inline std::size_t resign_in_batches(std::vector<Event>& events, std::size_t siz
         by_issuer[{events[i].issuer.value, events[i].key_id.value}].push_back(i);
       else
         ++signatures;
-    for (const auto& [who, all] : by_issuer)
+    for (const auto& [who, all] : by_issuer) {
+      auto key = keys.find(who);
+      if (key == keys.end()) key = keys.emplace(who, signing_key(events[all.front()])).first;
       for (std::size_t k = 0; k < all.size(); k += size) {
-        std::vector<std::size_t> idx(
+        batches.emplace_back(
             all.begin() + static_cast<std::ptrdiff_t>(k),
             all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), k + size)));
-        std::vector<Event> batch;
-        for (std::size_t i : idx) batch.push_back(events[i]);
-        sign_batch(batch, signing_key(batch.front()));
-        for (std::size_t j = 0; j < idx.size(); ++j) events[idx[j]] = std::move(batch[j]);
+        key_of.push_back(&key->second);
         ++signatures;
       }
+    }
   }
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    std::vector<Event> batch;
+    for (std::size_t b; (b = next.fetch_add(1)) < batches.size();) {
+      batch.clear();
+      for (std::size_t i : batches[b]) batch.push_back(events[i]);
+      sign_batch(batch, *key_of[b]);
+      for (std::size_t j = 0; j < batch.size(); ++j) events[batches[b][j]] = std::move(batch[j]);
+    }
+  };
+  std::vector<std::thread> helpers(std::max(1u, std::thread::hardware_concurrency()) - 1);
+  for (auto& t : helpers) t = std::thread(work);
+  work();
+  for (auto& t : helpers) t.join();
   return signatures;
 }
 

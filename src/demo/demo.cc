@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 
 #include "govcredit/encoding.h"
 #include "world.h"
@@ -180,11 +181,14 @@ class Timeline {
   void emit_all(const std::map<PrincipalId, Timestamp>& rotations) {
     std::stable_sort(plan_.begin(), plan_.end(),
                      [](const Planned& a, const Planned& b) { return a.at < b.at; });
+    std::set<PrincipalId> rotated;
     for (auto& p : plan_) {
       auto rot = rotations.find(p.issuer);
-      if (rot != rotations.end() && p.at >= rot->second) b_.rotate(p.issuer, key_for(p.issuer, 1));
-      b_.emit(p.issuer, p.subject, p.at, std::move(p.payload), p.id);
+      if (rot != rotations.end() && p.at >= rot->second && rotated.insert(p.issuer).second)
+        b_.rotate(p.issuer, key_for(p.issuer, 1));
+      b_.emit_deferred(p.issuer, p.subject, p.at, std::move(p.payload), p.id);
     }
+    b_.sign_deferred();
   }
 
  private:

@@ -2,8 +2,13 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
+#include <map>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
@@ -56,6 +61,7 @@ class Builder {
   }
   void rotate(const PrincipalId& p, PrivateKey next) {
     world.keys.insert_or_assign(p, std::move(next));
+    deferred_slot_.erase(p);
   }
 
   Event make(const PrincipalId& issuer, AgencyId subject, Timestamp at, Payload payload,
@@ -75,11 +81,50 @@ class Builder {
     return world.events.back();
   }
 
+  // Like emit(), the signature made by sign_deferred() with the key the issuer signs with now.
+  void emit_deferred(const PrincipalId& issuer, AgencyId subject, Timestamp at, Payload payload,
+                     const EventId& id) {
+    Event e;
+    e.id = id;
+    e.subject = std::move(subject);
+    e.issuer = issuer;
+    e.issued_at = at;
+    e.payload = std::move(payload);
+    world.events.push_back(std::move(e));
+    auto [slot, added] = deferred_slot_.try_emplace(issuer, deferred_keys_.size());
+    if (added) deferred_keys_.push_back(signing_key(issuer));
+    deferred_.emplace_back(world.events.size() - 1, slot->second);
+  }
+  // Signs the events emit_deferred() left, on every core. Ed25519's signatures are deterministic
+  // (RFC 8032), so the world is byte for byte the one emit() would have built.
+  void sign_deferred() {
+    const std::size_t n = deferred_.size(), kChunk = 1024;
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t from; (from = next.fetch_add(kChunk)) < n;)
+        for (std::size_t i = from; i < std::min(n, from + kChunk); ++i)
+          sign_event(world.events[deferred_[i].first], deferred_keys_[deferred_[i].second]);
+    };
+    std::vector<std::thread> helpers(
+        std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()) - 1, n / kChunk));
+    for (auto& t : helpers) t = std::thread(work);
+    work();
+    for (auto& t : helpers) t.join();
+    deferred_.clear();
+    deferred_keys_.clear();
+    deferred_slot_.clear();
+  }
+
   World world;
 
  private:
   std::uint64_t seed_;
   std::uint64_t counter_ = 0;
+  // emit_deferred()'s events (their index in world.events) and the keys they are to be signed
+  // with; an issuer's slot is its current key's.
+  std::vector<std::pair<std::size_t, std::size_t>> deferred_;
+  std::vector<PrivateKey> deferred_keys_;
+  std::map<PrincipalId, std::size_t> deferred_slot_;
 };
 
 }  // namespace govcredit::demo
