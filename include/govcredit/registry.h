@@ -61,6 +61,10 @@ struct SignatureVerdict {
 // them, and hashes the rest. A verdict is a pure function of those bytes (a key id names one
 // key), so remembering it never changes a decision. Thread-safe.
 SignatureVerdict signature_verdict(const Event& e, ByteView signing_input, const KeyInfo& k);
+// Forgets the batch verdicts and trees remembered so far, so that what follows checks every batch
+// signature again, as a new process would: the benchmarks time `verify --signatures` after an
+// ingest in the same process, whose verdicts would otherwise spare it most verifications.
+void forget_batch_verdicts();
 
 class Registry {
  public:

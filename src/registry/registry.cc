@@ -46,6 +46,10 @@ class BatchVerdicts {
     seen_.insert_or_assign(ev.signature, Verdict{ev.key_id.value, size, root, valid});
     return valid;
   }
+  void forget() {
+    std::lock_guard lock(mu_);
+    seen_.clear();
+  }
 
  private:
   static constexpr std::size_t kMax = 1 << 16;
@@ -172,6 +176,15 @@ class BatchTrees {
     return true;
   }
 
+  void forget() {
+    {
+      std::lock_guard lock(mu_);
+      trees_.clear();  // trees in use stay alive with their users
+      nodes_ = 0;
+    }
+    verdicts_.forget();
+  }
+
  private:
   // Larger batches take the plain walk. The trees kept are bounded by their nodes (~17 MB)
   // and their number; past either, they start over.
@@ -218,6 +231,10 @@ BatchTrees& batch_trees() {
 }
 
 }  // namespace
+
+void forget_batch_verdicts() {
+  batch_trees().forget();
+}
 
 SignatureVerdict signature_verdict(const Event& ev, ByteView signing, const KeyInfo& k) {
   if (!ev.batch) return SignatureVerdict{ev.key_id, k.key.verify(signing, ev.signature)};
