@@ -66,12 +66,8 @@ class Builder {
 
   Event make(const PrincipalId& issuer, AgencyId subject, Timestamp at, Payload payload,
              std::optional<EventId> id = std::nullopt) {
-    Event e;
-    e.id = id ? *id : next_id();
-    e.subject = std::move(subject);
-    e.issuer = issuer;
-    e.issued_at = at;
-    e.payload = std::move(payload);
+    Event e =
+        unsigned_event(issuer, std::move(subject), at, std::move(payload), id ? *id : next_id());
     sign_event(e, signing_key(issuer));
     return e;
   }
@@ -84,13 +80,7 @@ class Builder {
   // Like emit(), the signature made by sign_deferred() with the key the issuer signs with now.
   void emit_deferred(const PrincipalId& issuer, AgencyId subject, Timestamp at, Payload payload,
                      const EventId& id) {
-    Event e;
-    e.id = id;
-    e.subject = std::move(subject);
-    e.issuer = issuer;
-    e.issued_at = at;
-    e.payload = std::move(payload);
-    world.events.push_back(std::move(e));
+    world.events.push_back(unsigned_event(issuer, std::move(subject), at, std::move(payload), id));
     auto [slot, added] = deferred_slot_.try_emplace(issuer, deferred_keys_.size());
     if (added) deferred_keys_.push_back(signing_key(issuer));
     deferred_.emplace_back(world.events.size() - 1, slot->second);
@@ -118,6 +108,17 @@ class Builder {
   World world;
 
  private:
+  static Event unsigned_event(const PrincipalId& issuer, AgencyId subject, Timestamp at,
+                              Payload payload, const EventId& id) {
+    Event e;
+    e.id = id;
+    e.subject = std::move(subject);
+    e.issuer = issuer;
+    e.issued_at = at;
+    e.payload = std::move(payload);
+    return e;
+  }
+
   std::uint64_t seed_;
   std::uint64_t counter_ = 0;
   // emit_deferred()'s events (their index in world.events) and the keys they are to be signed

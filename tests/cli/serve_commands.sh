@@ -35,6 +35,7 @@ printf '[kafka-set]\n"linger.ms" = 5\n' > "$work/kafka-set2.toml"
 expect_exit 2 serve --data "$work/d" --config "$work/kafka-set2.toml" --listen 127.0.0.1:0
 grep -q "a bad value for 'kafka-set'" "$work/out" || fail "a number in kafka-set was taken"
 expect_exit 2 serve --data "$work/d" --kafka 127.0.0.1:1 --kafka-set bootstrap.servers=x
+grep -q -- "give the brokers with --kafka" "$work/out" || fail "--kafka-set bootstrap.servers taken"
 printf 'durability = "sometimes"\n' > "$work/bad3.toml"
 expect_exit 2 serve --data "$work/d" --config "$work/bad3.toml"
 grep -q "a bad value for 'durability'" "$work/out" || fail "a bad durability in the config is not named"
