@@ -11,6 +11,7 @@
 // Thread-safety: publish() may be called from many threads at once.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <vector>
 
@@ -63,6 +64,23 @@ class EmbeddedBus final : public Bus {
   // Like publish_all(), returning each target shard's ingest outcome.
   std::vector<Result<std::vector<IngestResult>>> publish_all_with_results(
       const std::vector<Event>& events);
+
+  // Events on their shards' queues, their outcomes not yet waited for.
+  class Pending {
+   public:
+    // Waits until every target shard has committed every event: one result per event, in order,
+    // as publish_all_with_results() returns them. Once only.
+    std::vector<Result<std::vector<IngestResult>>> wait();
+
+   private:
+    friend class EmbeddedBus;
+    std::vector<std::vector<std::future<Result<IngestResult>>>> futures_;
+  };
+  // The first half of publish_all_with_results(): queues the events, in order, and returns at
+  // once. A publisher that queues the next events before it waits for these keeps the shards'
+  // writers busy, and their transactions large, where waiting first would let the queues run dry
+  // (docs/PERFORMANCE.md §5.36). Events queued by later calls come after these on every shard.
+  Pending enqueue_all(const std::vector<Event>& events);
   int partitions() const override;
   Ledger& shard(Partition p);
 

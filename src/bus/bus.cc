@@ -157,17 +157,20 @@ std::vector<int> targets_of(const Event& e, int partitions) {
 }
 }  // namespace
 
-std::vector<Result<std::vector<IngestResult>>> EmbeddedBus::publish_all_with_results(
-    const std::vector<Event>& events) {
-  // Enqueue everything first so each shard's writer commits large groups, then wait.
-  std::vector<std::vector<std::future<Result<IngestResult>>>> futures(events.size());
+EmbeddedBus::Pending EmbeddedBus::enqueue_all(const std::vector<Event>& events) {
+  Pending pending;
+  pending.futures_.resize(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     Bytes wire = encode_wire(events[i]);
     for (int p : targets_of(events[i], partitions()))
-      futures[i].push_back(impl_->shards[static_cast<std::size_t>(p)]->enqueue(wire));
+      pending.futures_[i].push_back(impl_->shards[static_cast<std::size_t>(p)]->enqueue(wire));
   }
+  return pending;
+}
+
+std::vector<Result<std::vector<IngestResult>>> EmbeddedBus::Pending::wait() {
   std::vector<Result<std::vector<IngestResult>>> out;
-  for (auto& per_event : futures) {
+  for (auto& per_event : futures_) {
     std::vector<IngestResult> results;
     Status failed;
     for (auto& f : per_event) {
@@ -182,7 +185,14 @@ std::vector<Result<std::vector<IngestResult>>> EmbeddedBus::publish_all_with_res
     else
       out.push_back(std::move(results));
   }
+  futures_.clear();
   return out;
+}
+
+std::vector<Result<std::vector<IngestResult>>> EmbeddedBus::publish_all_with_results(
+    const std::vector<Event>& events) {
+  // Everything queued first so each shard's writer commits large groups, then waited for.
+  return enqueue_all(events).wait();
 }
 
 std::vector<Result<std::vector<Delivery>>> EmbeddedBus::publish_all(
