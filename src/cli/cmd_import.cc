@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "common.h"
@@ -235,35 +236,62 @@ int import_cmd(const ImportArgs& a) {
   std::cerr << events.size() << " events valid; signing in batches of " << a.batch << "\n";
   if (a.dry_run) return kExitOk;
 
-  // 2. Signed and published batch by batch.
+  // 2. Signed and published batch by batch. Into embedded shards each batch is queued before the
+  // one before it is waited for, so the shards ingest one batch while the next is signed and
+  // their writers find it queued (transactions of many batches, not of part of one).
   Progress progress(events.size());
   std::size_t accepted = 0, rejected = 0, duplicates = 0;
+  struct Queued {
+    EmbeddedBus::Pending pending;
+    std::size_t from = 0, to = 0;
+  };
+  // Waits for a queued batch and reports its lines; the first failure of the bus, if any.
+  auto settle = [&](Queued& q) {
+    Status failed;
+    auto results = q.pending.wait();
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (!results[i]) {
+        if (failed.is_ok()) failed = results[i].status();
+        continue;
+      }
+      for (const IngestResult& r : *results[i]) {
+        if (r.outcome == IngestOutcome::kRejected) {
+          ++rejected;
+          std::cerr << a.file << ":" << line_of[q.from + i]
+                    << ": rejected: " << r.status.to_string() << "\n";
+        }
+        accepted += r.outcome == IngestOutcome::kAccepted;
+        duplicates += r.outcome == IngestOutcome::kDuplicate;
+      }
+    }
+    progress.update(q.to);
+    return failed;
+  };
+  std::optional<Queued> in_flight;
   for (std::size_t from = 0; from < events.size(); from += a.batch) {
     std::size_t to = std::min(events.size(), from + a.batch);
     std::span<Event> chunk(events.data() + from, to - from);
     sign_batch(chunk, *key);
     std::vector<Event> batch(chunk.begin(), chunk.end());
     if (embedded) {
-      auto results = embedded->publish_all_with_results(batch);
-      for (std::size_t i = 0; i < results.size(); ++i) {
-        if (!results[i]) return report(results[i].status());
-        for (const IngestResult& r : *results[i]) {
-          if (r.outcome == IngestOutcome::kRejected) {
-            ++rejected;
-            std::cerr << a.file << ":" << line_of[from + i]
-                      << ": rejected: " << r.status.to_string() << "\n";
-          }
-          accepted += r.outcome == IngestOutcome::kAccepted;
-          duplicates += r.outcome == IngestOutcome::kDuplicate;
+      Queued next{embedded->enqueue_all(batch), from, to};
+      if (in_flight) {
+        if (Status s = settle(*in_flight); !s) {
+          // Queued already: its lines are reported too (a second failure adds nothing).
+          (void)settle(next);
+          return report(s);
         }
       }
+      in_flight = std::move(next);
     } else {
       for (auto& r : kafka->publish_all(batch))
         if (!r) return report(r.status());
       accepted += batch.size();
+      progress.update(to);
     }
-    progress.update(to);
   }
+  if (in_flight)
+    if (Status s = settle(*in_flight); !s) return report(s);
   if (embedded)
     std::cout << "imported " << events.size() << " events from " << a.file << ": " << accepted
               << " accepted, " << duplicates << " already there, " << rejected << " rejected\n";

@@ -54,6 +54,12 @@ grep -q '"batch":{"index"' "$work/last.json" || grep -q '"batch"' "$work/last.js
 expect_exit 1 import --data "$work/data" --key "$work/src.audit.pem" --batch-size 128 "$work/good.csv"
 grep -q "0 accepted, 0 already there, 1000 rejected" "$work/out" || fail "a second import was not refused"
 grep -q "rejected: event_id_conflict" "$work/out" || fail "no event_id_conflict"
+# Each refused line by its own number, the first and the last batch's included (the batches are
+# queued ahead of their results).
+grep -q "good.csv:2: rejected: event_id_conflict" "$work/out" || fail "line 2 not named"
+grep -q "good.csv:1001: rejected: event_id_conflict" "$work/out" || fail "line 1001 not named"
+[[ $(grep -c "good.csv:[0-9]*: rejected: event_id_conflict" "$work/out") == 1000 ]] ||
+  fail "not every line named once"
 # A key that is not the source's own: the role check refuses every line at ingest.
 expect_exit 1 import --data "$work/data" --key "$work/ag.sh.city.housing.pem" "$work/good.csv"
 grep -q "rejected: role_not_allowed" "$work/out" || fail "an agency's import was not refused"
