@@ -1,7 +1,8 @@
 // kafka_bench: single-signed events produced and ingested end to end through a real broker.
 //
 //   kafka_bench [--brokers B] [--events N | --records N] [--partitions P] [--batch-signed N]
-//               [--batch-window W] [--paced N] [--disk-burst MIB] [--out FILE]
+//               [--batch-window W] [--paced N] [--disk-burst MIB] [--producer-set K=V]...
+//               [--out FILE]
 //
 // 1. Measures this machine's Ed25519 verification rate with `openssl speed ed25519` and with the
 //    ledger's own verifier (libsodium) (the reference the target is set against) in the same run:
@@ -38,6 +39,9 @@
 //    host).
 //    --disk-burst MIB writes MIB of data beside the shards 1 s into the paced run and flushes
 //    it: what another program's writes on the same disk do to the latency.
+// --producer-set name=value sets a librdkafka property of the benchmark's event producer only,
+// e.g. compression.type=none to compare with the producer's default lz4 (PERFORMANCE.md §5.28,
+// §5.37); the node's settings are its own.
 // Results go to FILE as JSON.
 #include <fcntl.h>
 #include <pthread.h>
@@ -253,6 +257,7 @@ int main(int argc, char** argv) {
   std::optional<std::size_t> batch_window;
   bool concurrent = false;
   std::uint64_t events = 0;
+  std::map<std::string, std::string> producer_set;
   CLI::App app{
       "kafka_bench: ingest through a real Kafka broker, and produce -> proof latency "
       "(docs/PERFORMANCE.md)"};
@@ -284,6 +289,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1 << 20));
   app.add_flag("--concurrent", concurrent,
                "publish while the node ingests (default: fill the topic, then drain it)");
+  app.add_option_function<std::vector<std::string>>(
+      "--producer-set",
+      [&producer_set](const std::vector<std::string>& kv) {
+        for (const auto& s : kv) {
+          auto eq = s.find('=');
+          if (eq == std::string::npos || eq == 0)
+            throw CLI::ValidationError("--producer-set", "expected name=value, got '" + s + "'");
+          producer_set[s.substr(0, eq)] = s.substr(eq + 1);
+        }
+      },
+      "name=value: a librdkafka property of the event producer only, not of the node (repeatable), "
+      "e.g. compression.type=none; as `govcredit import --kafka-set`, the producer's fixed "
+      "settings are refused");
   app.add_option("--out", out, "result JSON")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   const std::size_t window = batch_window.value_or(batch_signed);
@@ -313,7 +331,9 @@ int main(int argc, char** argv) {
     std::cerr << n.status().to_string() << "\n";
     return 1;
   }
-  auto producer = EventProducer::create(k);
+  KafkaConfig producer_config = k;
+  producer_config.extra = producer_set;
+  auto producer = EventProducer::create(producer_config);
   if (!producer) {
     std::cerr << producer.status().to_string() << "\n";
     return 1;
@@ -588,6 +608,7 @@ int main(int argc, char** argv) {
                     "last durable commit (its first commit held most of the events)"
                   : "drain: published first, then ingested; timed from the node's first "
                     "durable commit to its last";
+  if (!producer_set.empty()) j["producer_set"] = producer_set;
   j["ingest_seconds"] = secs;
   j["publish_seconds"] = produce_s;
   if (!concurrent) j["node_start_to_first_commit_seconds"] = join_s;
