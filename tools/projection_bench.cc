@@ -24,7 +24,8 @@
 // backs pages another process just freed; docs/PERFORMANCE.md §5.19). A rebuild in this process,
 // after the generator has freed gigabytes the allocator reuses, does not pay that: it is reported
 // beside, as rebuild_warm_heap_events_per_s (the only figure before 2026-12-03). Each round's page
-// faults and system time are in rebuild_rounds.
+// faults and system time are in rebuild_rounds, with process_seconds, the round's process from
+// its start to its exit (since 2026-12-05).
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -162,6 +163,7 @@ std::optional<nlohmann::json> rebuild_in_new_process(const std::string& dir) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
+  const auto spawned = Clock::now();
   const int rc = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   ::close(fds[1]);
@@ -175,11 +177,16 @@ std::optional<nlohmann::json> rebuild_in_new_process(const std::string& dir) {
     std::cerr << "the rebuild round in a new process failed\n";
     return std::nullopt;
   }
+  const auto ended = Clock::now();
   auto j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.contains("events_per_s")) {
     std::cerr << "the rebuild round in a new process printed no result: " << out << "\n";
     return std::nullopt;
   }
+  // The process from its start to its exit: the rebuild's own time ("seconds") plus opening the
+  // shard and whatever the process still does after the rebuild returns — work the rebuild may
+  // leave behind (PERFORMANCE.md §5.37) shows here.
+  j["process_seconds"] = secs(spawned, ended);
   return j;
 }
 

@@ -217,17 +217,20 @@ Result<RebuildReport> rebuild_projections(
     // whole (it did in some 10M-entry runs: a flush of 4.3 s took 7.0).
     if (Status room = ledger.make_room(ledger.store_bytes()); !room) return room;
     // The rows go through a DigestingWriter, which hashes them as they pass (reading the tables
-    // back after the commit took 0.13 s at 1M entries), and while LMDB commits (writes the pages
-    // and syncs) another thread frees the in-memory state (0.08 s at 1M). Should the commit meet
-    // a full map, write_side calls this function again on a larger map; the state is gone by
-    // then, so the write is abandoned and the rebuild runs again. (Until 2026-12-03 the writer
-    // kept a copy of every row to write them again from, ~0.9 GiB at 10M entries: memory is dear
-    // to touch on the benchmark machine, PERFORMANCE.md §5.19.)
+    // back after the commit took 0.13 s at 1M entries), and the in-memory state is freed as soon
+    // as its rows are written, by this thread. (From 2026-12-02 another thread freed it while
+    // LMDB committed, which took the freeing out of the rebuild's time but not out of the
+    // process's: mimalloc hands blocks freed by another thread back to the thread that allocated
+    // them on that thread's next allocation, block by block, and that walk cost this thread more
+    // than freeing them itself — PERFORMANCE.md §5.37.) Should the commit meet a full map,
+    // write_side calls this function again on a larger map; the state is gone by then, so the
+    // write is abandoned and the rebuild runs again. (Until 2026-12-03 the writer kept a copy of
+    // every row to write them again from, ~0.9 GiB at 10M entries: memory is dear to touch on
+    // the benchmark machine, PERFORMANCE.md §5.19.)
     std::optional<Digest> digest;
-    std::thread release;
-    bool again = false;
+    bool written = false, again = false;
     Status s = ledger.write_side([&](SideWriter& w) {
-      if (release.joinable()) {
+      if (written) {
         again = true;
         return Status(Reason::kStorageError, "the rebuild's commit met a full map");
       }
@@ -235,10 +238,10 @@ Result<RebuildReport> rebuild_projections(
       for (Side t : all_sides()) tee.clear(t);
       p.flush(tee, head, /*empty_tables=*/true);
       digest = tee.digest();
-      release = std::thread([dead = std::move(p)]() mutable { Projector gone = std::move(dead); });
+      written = true;
+      Projector gone = std::move(p);
       return Status::ok();
     });
-    if (release.joinable()) release.join();
     if (again && attempt < 3) continue;
     if (!s) return s;
     RebuildReport r;
