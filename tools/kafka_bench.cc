@@ -292,12 +292,9 @@ int main(int argc, char** argv) {
   app.add_option_function<std::vector<std::string>>(
       "--producer-set",
       [&producer_set](const std::vector<std::string>& kv) {
-        for (const auto& s : kv) {
-          auto eq = s.find('=');
-          if (eq == std::string::npos || eq == 0)
-            throw CLI::ValidationError("--producer-set", "expected name=value, got '" + s + "'");
-          producer_set[s.substr(0, eq)] = s.substr(eq + 1);
-        }
+        for (const auto& s : kv)
+          if (Status added = add_kafka_setting(producer_set, s); !added)
+            throw CLI::ValidationError("--producer-set", added.message());
       },
       "name=value: a librdkafka property of the event producer only, not of the node (repeatable), "
       "e.g. compression.type=none; as `govcredit import --kafka-set`, the producer's fixed "

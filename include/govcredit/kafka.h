@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "govcredit/event.h"
@@ -35,6 +36,11 @@ struct KafkaConfig {
   // Extra librdkafka properties (name -> value), e.g. {"debug", "feature"}.
   std::map<std::string, std::string> extra;
 };
+
+// Adds a librdkafka property given as name=value (the commands' --kafka-set, kafka_bench's
+// --producer-set) to `extra`, replacing an earlier value of that name; kInvalidArgument, with
+// `extra` unchanged, when it has no '=' or nothing before it.
+Status add_kafka_setting(std::map<std::string, std::string>& extra, std::string_view name_value);
 
 // Creates govcredit.events (retention.ms=-1, cleanup.policy=delete: kept forever, never compacted)
 // and govcredit.rejected if they do not exist; an existing topic is left as it is. A topic it

@@ -163,12 +163,10 @@ void add_kafka_set_option(CLI::App* cmd, std::map<std::string, std::string>& ext
       "--kafka-set",
       [&extra](const std::vector<std::string>& kv) {
         for (const auto& s : kv) {
-          auto eq = s.find('=');
-          if (eq == std::string::npos || eq == 0)
-            throw CLI::ValidationError("--kafka-set", "expected name=value, got '" + s + "'");
-          if (s.substr(0, eq) == "bootstrap.servers")
+          if (s.starts_with("bootstrap.servers="))
             throw CLI::ValidationError("--kafka-set", "give the brokers with --kafka");
-          extra[s.substr(0, eq)] = s.substr(eq + 1);
+          if (Status added = add_kafka_setting(extra, s); !added)
+            throw CLI::ValidationError("--kafka-set", added.message());
         }
       },
       "a librdkafka property, name=value (repeatable" + when +

@@ -51,3 +51,16 @@ Result<KafkaPtr> make_handle(rd_kafka_type_t type, ConfPtr conf) {
 }
 
 }  // namespace govcredit::kafka_internal
+
+namespace govcredit {
+
+Status add_kafka_setting(std::map<std::string, std::string>& extra, std::string_view name_value) {
+  const auto eq = name_value.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return Status(Reason::kInvalidArgument,
+                  "expected name=value, got '" + std::string(name_value) + "'");
+  extra[std::string(name_value.substr(0, eq))] = std::string(name_value.substr(eq + 1));
+  return Status::ok();
+}
+
+}  // namespace govcredit

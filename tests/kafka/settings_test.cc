@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <string>
 
 #include "govcredit/kafka.h"
@@ -43,6 +44,23 @@ Applied apply_test_client(const char* name, const char* value) {
                             {{"enable.idempotence", "true", "retries duplicate nothing"}},
                             {{"linger.ms", "2"}, {"message.timeout.ms", "30000"}});
   return {std::move(*conf), s};
+}
+
+TEST(KafkaSettings, ANameValueIsSplitAtTheFirstEqualsSignAndABadOneChangesNothing) {
+  std::map<std::string, std::string> extra;
+  EXPECT_TRUE(add_kafka_setting(extra, "linger.ms=7"));
+  EXPECT_TRUE(add_kafka_setting(extra, "sasl.password=a=b"));  // the value may hold '='
+  EXPECT_TRUE(add_kafka_setting(extra, "client.rack="));       // and may be empty
+  EXPECT_TRUE(add_kafka_setting(extra, "linger.ms=9"));        // a later value replaces
+  const std::map<std::string, std::string> want{
+      {"linger.ms", "9"}, {"sasl.password", "a=b"}, {"client.rack", ""}};
+  EXPECT_EQ(extra, want);
+  for (const char* bad : {"linger.ms", "=7", ""}) {
+    Status s = add_kafka_setting(extra, bad);
+    EXPECT_EQ(s.reason(), Reason::kInvalidArgument) << bad;
+    EXPECT_EQ(s.message(), std::string("expected name=value, got '") + bad + "'");
+    EXPECT_EQ(extra, want) << bad;
+  }
 }
 
 TEST(KafkaSettings, AFixedSettingNamedInExtraIsRefusedBeforeAnythingIsSet) {
