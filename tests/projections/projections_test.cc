@@ -303,9 +303,10 @@ TEST(Projections, ARebuildThatOutgrowsTheMapGivesTheSameProjections) {
   EXPECT_EQ(stored_digest(l), side_digest(*mem));
 }
 
-// The rebuild frees its in-memory state while LMDB commits. Should the commit meet a full map
-// and be run again (on a larger map), the rebuild starts again from the log (an earlier build
-// that freed the state early crashed there; a later one wrote the rows again from a copy).
+// The rebuild frees its in-memory state once its rows are written, before LMDB commits. Should
+// the commit meet a full map and be run again (on a larger map), the rebuild starts again from
+// the log (an earlier build that freed the state early crashed there; a later one wrote the rows
+// again from a copy).
 TEST(Projections, ARebuildWhoseCommitMeetsAFullMapWritesTheSameRowsAgain) {
   testing::TempDir d;
   auto l = open(d.path());
