@@ -2,12 +2,13 @@
 # ctest bench.quick and bench.quick_kafka: `tools/bench --quick`, in two parts (the CMakeLists
 # says why): every scenario of the part must run (none skipped or failed), report a figure above
 # zero, and have its targets judged in summary.json and summary.md.
-#   bench_quick.sh ROOT BUILD local            append (both durabilities), rebuild, embedded ingest, HTTP
+#   bench_quick.sh ROOT BUILD local            the host probe, append (both durabilities), rebuild,
+#                                              embedded ingest, HTTP
 #   bench_quick.sh ROOT BUILD kafka BROKERS    ingest through the test broker
 set -euo pipefail
 root=$1 build=$2 part=$3
 case $part in
-  local) scenarios=ed25519,append,append-next-commit,rebuild,ingest-embedded,ingest-embedded-batch,http
+  local) scenarios=host,ed25519,append,append-next-commit,rebuild,ingest-embedded,ingest-embedded-batch,http
          args=(--no-kafka) targets=10 ;;
   kafka) scenarios=ed25519,ingest-kafka,ingest-kafka-batch,ingest-kafka-import
          args=(--kafka "$4") targets=4 ;;
@@ -26,6 +27,11 @@ assert not skipped, f"skipped: {skipped}"
 assert ran == want, f"missing scenarios: {want - ran}, unexpected: {ran - want}"
 for r in s["results"]:
     assert r["figure"] > 0, r
+    # The host probe: at the start and at the end, named so in the summary's machine lines.
+    if r["scenario"] == "host":
+        f = r["figures"]
+        assert f["sha256_mib_per_s"] > 0 and f["touch_again_ms_per_mib"] > 0, r
+        assert 0 <= f["steal_share"] <= 1 and r["raw"]["mib"] == 128, r
     # The rebuild's figure is the median of its three rounds.
     if r["scenario"] == "rebuild":
         rounds = r["figures"]["rebuild_rounds_per_s"]
@@ -53,9 +59,15 @@ for r in s["results"]:
         assert windowed["raw"]["batch_window"] == 1024, windowed["raw"]
         assert (r["raw"]["events_per_signature"] >
                 1.5 * windowed["raw"]["events_per_signature"]), (r["raw"], windowed["raw"])
+if "host" in want:
+    assert [r["figures"]["when"] for r in s["results"] if r["scenario"] == "host"] == \
+        ["start", "end"], s["results"]
+    assert s["results"][0]["scenario"] == "host" and s["results"][-1]["scenario"] == "host"
 judged = [t for t in s["targets"] if t["status"] != "not measured"]
 assert len(judged) == targets, (targets, s["targets"])
 md = open(out + "/summary.md").read()
 assert md.count("\n| ") >= 6 + targets and "## Targets" in md, md
+if "host" in want:
+    assert "At the start: fresh memory" in md and "At the end: fresh memory" in md, md
 print(f"bench.quick {sys.argv[2]}: {len(s['results'])} scenarios in {s['seconds']} s")
 PY
