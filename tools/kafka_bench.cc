@@ -257,7 +257,7 @@ int main(int argc, char** argv) {
   std::optional<std::size_t> batch_window;
   bool concurrent = false;
   std::uint64_t events = 0;
-  std::map<std::string, std::string> producer_set;
+  std::map<std::string, std::string> producer_set, node_set;
   CLI::App app{
       "kafka_bench: ingest through a real Kafka broker, and produce -> proof latency "
       "(docs/PERFORMANCE.md)"};
@@ -299,6 +299,16 @@ int main(int argc, char** argv) {
       "name=value: a librdkafka property of the event producer only, not of the node (repeatable), "
       "e.g. compression.type=none; as `govcredit import --kafka-set`, the producer's fixed "
       "settings are refused");
+  app.add_option_function<std::vector<std::string>>(
+      "--node-set",
+      [&node_set](const std::vector<std::string>& kv) {
+        for (const auto& s : kv)
+          if (Status added = add_kafka_setting(node_set, s); !added)
+            throw CLI::ValidationError("--node-set", added.message());
+      },
+      "name=value: a librdkafka property of the ledger node's consumer only (repeatable), e.g. "
+      "queued.min.messages=100000; as `govcredit node --kafka-set`, the node's fixed settings "
+      "are refused when the node starts");
   app.add_option("--out", out, "result JSON")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   const std::size_t window = batch_window.value_or(batch_signed);
@@ -330,6 +340,7 @@ int main(int argc, char** argv) {
   }
   KafkaConfig producer_config = k;
   producer_config.extra = producer_set;
+  k.extra = node_set;  // the node's (and its rejection notices' producer's)
   auto producer = EventProducer::create(producer_config);
   if (!producer) {
     std::cerr << producer.status().to_string() << "\n";
@@ -606,6 +617,7 @@ int main(int argc, char** argv) {
                   : "drain: published first, then ingested; timed from the node's first "
                     "durable commit to its last";
   if (!producer_set.empty()) j["producer_set"] = producer_set;
+  if (!node_set.empty()) j["node_set"] = node_set;
   j["ingest_seconds"] = secs;
   j["publish_seconds"] = produce_s;
   if (!concurrent) j["node_start_to_first_commit_seconds"] = join_s;
