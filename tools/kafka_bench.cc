@@ -289,26 +289,26 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1 << 20));
   app.add_flag("--concurrent", concurrent,
                "publish while the node ingests (default: fill the topic, then drain it)");
-  app.add_option_function<std::vector<std::string>>(
-      "--producer-set",
-      [&producer_set](const std::vector<std::string>& kv) {
-        for (const auto& s : kv)
-          if (Status added = add_kafka_setting(producer_set, s); !added)
-            throw CLI::ValidationError("--producer-set", added.message());
-      },
-      "name=value: a librdkafka property of the event producer only, not of the node (repeatable), "
-      "e.g. compression.type=none; as `govcredit import --kafka-set`, the producer's fixed "
-      "settings are refused");
-  app.add_option_function<std::vector<std::string>>(
-      "--node-set",
-      [&node_set](const std::vector<std::string>& kv) {
-        for (const auto& s : kv)
-          if (Status added = add_kafka_setting(node_set, s); !added)
-            throw CLI::ValidationError("--node-set", added.message());
-      },
-      "name=value: a librdkafka property of the ledger node's consumer only (repeatable), e.g. "
-      "queued.min.messages=100000; as `govcredit node --kafka-set`, the node's fixed settings "
-      "are refused when the node starts");
+  // name=value options collecting librdkafka properties (repeatable), parsed as `--kafka-set`.
+  auto settings_option = [&app](const std::string& name, std::map<std::string, std::string>& into,
+                                const std::string& help) {
+    app.add_option_function<std::vector<std::string>>(
+        name,
+        [name, &into](const std::vector<std::string>& kv) {
+          for (const auto& s : kv)
+            if (Status added = add_kafka_setting(into, s); !added)
+              throw CLI::ValidationError(name, added.message());
+        },
+        help);
+  };
+  settings_option("--producer-set", producer_set,
+                  "name=value: a librdkafka property of the event producer only, not of the node "
+                  "(repeatable), e.g. compression.type=none; as `govcredit import --kafka-set`, "
+                  "the producer's fixed settings are refused");
+  settings_option("--node-set", node_set,
+                  "name=value: a librdkafka property of the ledger node's consumer only "
+                  "(repeatable), e.g. queued.min.messages=100000; as `govcredit node "
+                  "--kafka-set`, the node's fixed settings are refused when the node starts");
   app.add_option("--out", out, "result JSON")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   const std::size_t window = batch_window.value_or(batch_signed);
