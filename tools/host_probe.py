@@ -7,13 +7,14 @@ hour from a slow build; it can be run alone too.
 
     tools/host_probe.py [--mib 512] [--settle 5] [--out host.json]
 
-Fresh memory: first waits SETTLE seconds, so that memory other programs freed just before is back
-with the host (the guest reports free 2 MiB blocks to it about two seconds after they are freed;
-memory reused before that costs almost nothing, and would hide the host's charge), then maps MIB of anonymous memory (2 MiB pages where transparent huge pages allow them,
-as the benchmarks' allocator asks for), writes all of it once (the first touch: the kernel
-zeroes each page, and on a VM that reports its free memory to its host, the host backs it again
-first), then writes it again (the same pages, already backed: the copy alone). Both are timed as
-milliseconds per MiB. One core: SHA-256 (OpenSSL, through hashlib; the ledger's hash) of a 64 MiB
+Fresh memory: first waits SETTLE seconds, so that memory other programs freed just before is
+back with the host (the guest reports free 2 MiB blocks to it about two seconds after they are
+freed; memory reused before that costs almost nothing, and would hide the host's charge), then
+maps MIB of anonymous memory (2 MiB pages where transparent huge pages allow them, as the
+benchmarks' allocator asks for), writes all of it once (the first touch: the kernel zeroes each
+page, and on a VM that reports its free memory to its host, the host backs it again first), then
+writes it again (the same pages, already backed: the copy alone). Both are timed as milliseconds
+per MiB. One core: SHA-256 (OpenSSL, through hashlib; the ledger's hash) of a 64 MiB
 buffer, the best of three, in MiB/s. Also the share of the probe's time the host stole from this
 machine (the steal column of /proc/stat) and whether transparent huge pages were in use.
 
