@@ -31,6 +31,7 @@ for r in s["results"]:
     if r["scenario"] == "host":
         f = r["figures"]
         assert f["sha256_mib_per_s"] > 0 and f["touch_again_ms_per_mib"] > 0, r
+        assert f["memory_latency_ns"] > 0, r
         assert 0 <= f["steal_share"] <= 1 and r["raw"]["mib"] == 128, r
     # The rebuild's figure is the median of its three rounds.
     if r["scenario"] == "rebuild":

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""How fast this machine is right now, in the two ways the benchmark figures of
-docs/PERFORMANCE.md have been seen to move between hours of the same build (§2, §3.3, §5.34):
-what the kernel and the VM's host charge for memory touched for the first time, and the speed of
-one core. tools/bench runs it at the start and at the end of a run, so a reader can tell a slow
-hour from a slow build; it can be run alone too.
+"""How fast this machine is right now, in the ways the benchmark figures of docs/PERFORMANCE.md
+have been seen to move between hours of the same build (§2, §3.3, §5.34, §5.38): what the kernel
+and the VM's host charge for memory touched for the first time, the speed of one core, and how
+long a core waits for memory no cache holds. tools/bench runs it at the start and at the end of
+a run, so a reader can tell a slow hour from a slow build; it can be run alone too.
 
-    tools/host_probe.py [--mib 512] [--settle 5] [--out host.json]
+    tools/host_probe.py [--mib 512] [--settle 5] [--latency-program PATH] [--out host.json]
 
 Fresh memory: first waits SETTLE seconds, so that memory other programs freed just before is
 back with the host (the guest reports free 2 MiB blocks to it about two seconds after they are
@@ -15,7 +15,9 @@ benchmarks' allocator asks for), writes all of it once (the first touch: the ker
 page, and on a VM that reports its free memory to its host, the host backs it again first), then
 writes it again (the same pages, already backed: the copy alone). Both are timed as milliseconds
 per MiB. One core: SHA-256 (OpenSSL, through hashlib; the ledger's hash) of a 64 MiB
-buffer, the best of three, in MiB/s. Also the share of the probe's time the host stole from this
+buffer, the best of three, in MiB/s. Memory latency, with --latency-program (the release build's
+tools/memory_latency): nanoseconds per dependent load through 256 MiB in a random order. Also the
+share of the probe's time the host stole from this
 machine (the steal column of /proc/stat) and whether transparent huge pages were in use.
 
 Prints one line and writes the JSON to --out (or standard output). Linux only.
@@ -24,7 +26,10 @@ import argparse
 import hashlib
 import json
 import mmap
+import os
+import subprocess
 import sys
+import tempfile
 import time
 
 PAGE_RUN = 64 << 20  # written 64 MiB at a time
@@ -80,12 +85,24 @@ def sha256_rate():
     return 64 / best
 
 
-def probe(mib, settle):
+def latency_ns(program):
+    """tools/memory_latency's nanoseconds per dependent load (raises OSError or
+    subprocess.CalledProcessError when it cannot run)."""
+    with tempfile.TemporaryDirectory(prefix="host-probe-") as tmp:
+        out = os.path.join(tmp, "latency.json")
+        subprocess.run([program, "--mib", "256", "--out", out], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            return json.load(f)["ns_per_dependent_load"]
+
+
+def probe(mib, settle, latency_program=None):
     time.sleep(settle)
     steal0, total0 = steal_and_total()
     t0 = time.time()
     first, again = touch(mib)
     sha = sha256_rate()
+    latency = latency_ns(latency_program) if latency_program else None
     steal1, total1 = steal_and_total()
     return {
         "at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t0)),
@@ -94,15 +111,19 @@ def probe(mib, settle):
         "first_touch_ms_per_mib": round(first, 3),
         "touch_again_ms_per_mib": round(again, 3),
         "sha256_mib_per_s": round(sha, 1),
+        "memory_latency_ns": round(latency, 1) if latency is not None else None,
         "steal_share": round((steal1 - steal0) / (total1 - total0), 4) if total1 > total0 else 0.0,
         "transparent_huge_pages": huge_pages_mode(),
     }
 
 
 def line(r):
+    latency = (f", a load from memory {r['memory_latency_ns']:.0f} ns"
+               if r.get("memory_latency_ns") is not None else "")
     return (f"fresh memory {r['first_touch_ms_per_mib']:.2f} ms per MiB on its first touch "
             f"({r['touch_again_ms_per_mib']:.2f} again; {r['mib']} MiB), one core's SHA-256 "
-            f"{r['sha256_mib_per_s']:.0f} MiB/s, the host's steal {100 * r['steal_share']:.1f}%")
+            f"{r['sha256_mib_per_s']:.0f} MiB/s{latency}, the host's steal "
+            f"{100 * r['steal_share']:.1f}%")
 
 
 def main():
@@ -113,14 +134,19 @@ def main():
     p.add_argument("--out", default=None, help="result JSON (default: standard output)")
     p.add_argument("--settle", type=float, default=5.0,
                    help="seconds to wait first (default 5; 0 to 60)")
+    p.add_argument("--latency-program", default=None,
+                   help="tools/memory_latency of a release build: also measure memory latency")
     a = p.parse_args()
     if not 16 <= a.mib <= 16384:
         p.error(f"--mib {a.mib}: between 16 and 16384")
     if not 0 <= a.settle <= 60:
         p.error(f"--settle {a.settle}: between 0 and 60")
+    if a.latency_program and not os.access(a.latency_program, os.X_OK):
+        p.error(f"--latency-program {a.latency_program}: not an executable (ops/build.sh release)")
     try:
-        r = probe(a.mib, a.settle)
-    except (OSError, ValueError) as e:  # mmap refused (memory), /proc unreadable
+        r = probe(a.mib, a.settle, a.latency_program)
+    except (OSError, ValueError, subprocess.CalledProcessError) as e:
+        # mmap refused (memory), /proc unreadable, memory_latency failed
         print(f"host_probe: {e}", file=sys.stderr)
         return 1
     print("host_probe: " + line(r), file=sys.stderr)
