@@ -14,11 +14,11 @@ maps MIB of anonymous memory (2 MiB pages where transparent huge pages allow the
 benchmarks' allocator asks for), writes all of it once (the first touch: the kernel zeroes each
 page, and on a VM that reports its free memory to its host, the host backs it again first), then
 writes it again (the same pages, already backed: the copy alone). Both are timed as milliseconds
-per MiB. One core: SHA-256 (OpenSSL, through hashlib; the ledger's hash) of a 64 MiB
-buffer, the best of three, in MiB/s. Memory latency, with --latency-program (the release build's
-tools/memory_latency): nanoseconds per dependent load through 256 MiB in a random order. Also the
-share of the probe's time the host stole from this
-machine (the steal column of /proc/stat) and whether transparent huge pages were in use.
+per MiB. One core: SHA-256 (OpenSSL, through hashlib; the ledger's hash) of a 64 MiB buffer, the
+best of three, in MiB/s. Memory latency, with --latency-program (the release build's
+tools/memory_latency): nanoseconds per dependent load through 256 MiB in a random order. Also
+the share of the probe's time the host stole from this machine (the steal column of /proc/stat)
+and whether transparent huge pages were in use.
 
 Prints one line and writes the JSON to --out (or standard output). Linux only.
 """

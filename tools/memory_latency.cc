@@ -1,7 +1,8 @@
 // memory_latency: how long one core waits for a load from memory no cache holds, as JSON — the
 // host probe's third figure (tools/host_probe.py, docs/PERFORMANCE.md §2). The projection
 // rebuild's applying thread and the log's decoding wait mostly on such loads, and their rates
-// moved by a third between hours of the same build while SHA-256 on one core did not (§5.38).
+// moved by a third between hours of the same build while SHA-256 on one core did not (§2, which
+// also has what half an hour of samples found: the rebuild followed its kernel time more).
 //
 //   memory_latency [--mib 256] [--out FILE]
 //
