@@ -141,6 +141,24 @@ Status apply_range(const Ledger& ledger, Projector& p, Seq from, Seq to,
   return Status::ok();
 }
 
+// LMDB reuses a page freed by transaction n only from transaction n + 2 on: mdb_page_alloc takes
+// the freelist's records older than the last commit's, whose snapshot must stay whole. A rebuild
+// frees the old copy of every table at its commit; were the next write another rebuild, its whole
+// new copy would go past the end of the file. Back to back, rebuilds of a 10M-entry shard grew it
+// by ~1 GB each until it held two spare copies, and each paid for the new file space and its
+// page cache (~2.6 s more in the kernel; PERFORMANCE.md §5.39). One more commit, rewriting the
+// projections' version row with the bytes it holds, makes the freed pages reusable by the next.
+// A failure here leaves them for a later transaction, so it is not the rebuild's failure.
+void free_for_the_next_write(Ledger& ledger) {
+  (void)ledger.write_side([](SideWriter& w) {
+    if (auto v = w.get(Side::kMeta, as_bytes("version"))) {
+      const Bytes same(v->begin(), v->end());
+      w.put(Side::kMeta, as_bytes("version"), same);
+    }
+    return Status::ok();
+  });
+}
+
 std::array<Side, kSideCount> all_sides() {
   std::array<Side, kSideCount> out;
   for (std::size_t i = 0; i < kSideCount; ++i) out[i] = static_cast<Side>(i);
@@ -244,6 +262,7 @@ Result<RebuildReport> rebuild_projections(
     });
     if (again && attempt < 3) continue;
     if (!s) return s;
+    free_for_the_next_write(ledger);
     RebuildReport r;
     r.entries = head;
     r.heap_warm_region_bytes = warmup.region_bytes();
