@@ -142,8 +142,8 @@ Status apply_range(const Ledger& ledger, Projector& p, Seq from, Seq to,
   return Status::ok();
 }
 
-// LMDB reuses a page freed by transaction n only from transaction n + 2 on: mdb_page_alloc takes
-// the freelist's records older than the last commit's, whose snapshot must stay whole. A rebuild
+// LMDB reuses a page freed by transaction n only from transaction n + 2 on: mdb_page_alloc skips
+// the pages the last commit freed, which the snapshot before it still holds. A rebuild
 // frees the old copy of every table at its commit; were the next write another rebuild, its whole
 // new copy would go past the end of the file. Back to back, rebuilds of a 10M-entry shard grew it
 // by ~1 GB each until it held two spare copies, and each paid for the new file space and its
