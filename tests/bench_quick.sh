@@ -52,6 +52,11 @@ for r in s["results"]:
         node_max = r["raw"]["paced_in_node_ms"]["max"]
         assert abs(polls[0]["in_node_ms"] - node_max) <= 0.5, (polls[0], node_max)
         assert r["figures"]["latency_slowest_poll_ms"] == round(polls[0]["in_node_ms"], 1), r
+        # The node's heap populated before its start (--node-warm-heap, 256 MiB in --quick; the
+        # release build links mimalloc, whose region it is), and said so in the line.
+        assert r["raw"]["node_warm_heap_mib"] == 256, r["raw"]
+        assert r["figures"]["node_heap_warmed_mib"] == 256, r["figures"]
+        assert "the node's heap warmed first: 256 MiB in" in r["line"], r
     # The import-shaped data set carries far fewer signatures than the windowed one: each
     # issuer's events in full batches of 1024 over the whole stream.
     if r["scenario"] == "ingest-kafka-import":

@@ -1,8 +1,8 @@
 // kafka_bench: single-signed events produced and ingested end to end through a real broker.
 //
 //   kafka_bench [--brokers B] [--events N | --records N] [--partitions P] [--batch-signed N]
-//               [--batch-window W] [--paced N] [--disk-burst MIB] [--producer-set K=V]...
-//               [--out FILE]
+//               [--batch-window W] [--paced N] [--disk-burst MIB] [--warm-heap MIB]
+//               [--producer-set K=V]... [--node-set K=V]... [--out FILE]
 //
 // 1. Measures this machine's Ed25519 verification rate with `openssl speed ed25519` and with the
 //    ledger's own verifier (libsodium) (the reference the target is set against) in the same run:
@@ -42,6 +42,9 @@
 // --producer-set name=value sets a librdkafka property of the benchmark's event producer only,
 // e.g. compression.type=none to compare with the producer's default lz4 (PERFORMANCE.md §5.28,
 // §5.37); the node's settings are its own.
+// --warm-heap MIB has the node populate that much heap before it joins its group and keep it, as
+// `govcredit node --warm-heap` does (NodeOptions::warm_heap_bytes, PERFORMANCE.md §5.40); the
+// time it took is reported apart (node_heap_warm_seconds), before the node's start.
 // Results go to FILE as JSON.
 #include <fcntl.h>
 #include <pthread.h>
@@ -256,6 +259,7 @@ int main(int argc, char** argv) {
   std::size_t batch_signed = 0, burst_mib = 0;
   std::optional<std::size_t> batch_window;
   bool concurrent = false;
+  std::size_t warm_heap_mib = 0;
   std::uint64_t events = 0;
   std::map<std::string, std::string> producer_set, node_set;
   CLI::App app{
@@ -285,6 +289,11 @@ int main(int argc, char** argv) {
   app.add_option("--disk-burst", burst_mib,
                  "write and flush MIB of data beside the shards 1 s into the paced run "
                  "(another program's writes on the same disk; 0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--warm-heap", warm_heap_mib,
+                 "MiB of heap the node populates before it joins its group, as `govcredit node "
+                 "--warm-heap` (0: none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 20));
   app.add_flag("--concurrent", concurrent,
@@ -406,16 +415,28 @@ int main(int argc, char** argv) {
   o.on_consumer_error = [](Partition p, const Status& s) {
     std::cerr << "\nkafka_bench: partition " << p.value << ": " << s.to_string() << "\n";
   };
-  auto node = LedgerNode::create(k, o);
-  if (!node) {
-    std::cerr << node.status().to_string() << "\n";
-    return 1;
-  }
+  o.warm_heap_bytes = warm_heap_mib << 20;
+  // In a drain the node is created once the topic is filled, as a node started on a backlog is:
+  // the heap it warms (--warm-heap) is then the node's, not the publishing's.
+  std::unique_ptr<LedgerNode> node;
+  auto create_node = [&] {
+    auto n = LedgerNode::create(k, o);
+    if (!n) {
+      std::cerr << n.status().to_string() << "\n";
+      return false;
+    }
+    node = std::move(*n);
+    if (warm_heap_mib)
+      std::cerr << "  the node populated " << (node->heap_warmed_bytes() >> 20)
+                << " MiB of heap in " << node->heap_warm_seconds() << " s\n";
+    return true;
+  };
+  if (concurrent && !create_node()) return 1;
   std::thread runner;
   auto start_node = [&] {
     runner = std::thread([&] {
       pthread_setname_np(pthread_self(), "ledger-node");
-      if (Status s = (*node)->run(); !s) std::cerr << "node: " << s.to_string() << "\n";
+      if (Status s = node->run(); !s) std::cerr << "node: " << s.to_string() << "\n";
     });
   };
   if (concurrent) start_node();
@@ -423,12 +444,12 @@ int main(int argc, char** argv) {
   // what the node is assigned, stop it, and fail.
   auto stalled = [&] {
     std::cerr << "  assigned partitions:";
-    for (Partition p : (*node)->assigned()) std::cerr << " " << p.value;
+    for (Partition p : node->assigned()) std::cerr << " " << p.value;
     std::cerr << "\n";
-    for (Partition p : (*node)->shards())
-      std::cerr << "  shard " << p.value << ": next offset "
-                << (*node)->shard(p)->next_offset().value << "\n";
-    (*node)->stop();
+    for (Partition p : node->shards())
+      std::cerr << "  shard " << p.value << ": next offset " << node->shard(p)->next_offset().value
+                << "\n";
+    node->stop();
     if (runner.joinable()) runner.join();
     return 1;
   };
@@ -454,6 +475,7 @@ int main(int argc, char** argv) {
   const double produce_s = std::chrono::duration<double>(produced - t0).count();
   if (!concurrent) {
     std::cerr << "  published " << messages << " messages in " << produce_s << " s\n";
+    if (!create_node()) return 1;
     t0 = Clock::now();
     drain_from = ProcessUsage::now();
     start_node();
@@ -583,7 +605,7 @@ int main(int argc, char** argv) {
     std::cerr << "kafka_bench: the paced events were not all ingested within 2 minutes\n";
     return stalled();
   }
-  (*node)->stop();
+  node->stop();
   runner.join();
   std::vector<double> lat, in_node;
   std::vector<PollRecord> polls;
@@ -621,6 +643,11 @@ int main(int argc, char** argv) {
   j["ingest_seconds"] = secs;
   j["publish_seconds"] = produce_s;
   if (!concurrent) j["node_start_to_first_commit_seconds"] = join_s;
+  if (warm_heap_mib) {
+    j["node_warm_heap_mib"] = warm_heap_mib;
+    j["node_heap_warmed_mib"] = node->heap_warmed_bytes() >> 20;
+    j["node_heap_warm_seconds"] = node->heap_warm_seconds();
+  }
   j["ingest_batches"] = throughput_batches;
   {
     // Where the throughput run's time went, a figure steadier than events/s on a VM whose speed
@@ -720,7 +747,7 @@ int main(int argc, char** argv) {
       "publish_all waits for each acknowledgement (synchronous per event) in the latency run; "
       "one ledger node, durable LMDB commits, every signature verified";
   bench::write_result(out, j);
-  node->reset();
+  node.reset();
   std::filesystem::remove_all(dir);
   return 0;
 }

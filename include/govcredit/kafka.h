@@ -102,6 +102,15 @@ struct NodeOptions {
   // (0: run until stop()). For tests and batch replays.
   int exit_when_idle_ms = 0;
   bool publish_rejections = true;  // send notices to the rejected topic
+  // Memory populated for the node's heap before it joins its group, and kept (0: none). The
+  // allocator serves the node from it and never gives it back, so a backlog's drain does not pay
+  // the kernel for pages touched the first time, which on a virtual machine whose host takes back
+  // what the guest frees costs 1.5-9 ms per MiB (docs/PERFORMANCE.md §5.34, §5.38, §5.40): a
+  // batch-signed 1M drain touched ~1 GiB and ran ~15% faster with it. The price: this much
+  // resident memory for the node's life, and the time to populate it at start (~3 s per GiB on
+  // that host). At most half of the memory available at start; nothing under 64 MiB; nothing
+  // in builds without mimalloc (the sanitizer builds); GOVCREDIT_HEAP_WARMUP=0 turns it off.
+  std::size_t warm_heap_bytes = 0;
   // Called after each ingested batch (for progress output and tests), on the thread that runs
   // the node, once the batch's shard has committed it. run() ingests on one worker thread per
   // core, each partition's batches in order on one worker at a time; the node's thread polls
@@ -133,6 +142,10 @@ class LedgerNode {
   // The partitions Kafka assigns to this node right now.
   std::vector<Partition> assigned() const;
   Ledger* shard(Partition p) const;
+  // What create() populated for NodeOptions::warm_heap_bytes (0 when nothing), and how long it
+  // took.
+  std::size_t heap_warmed_bytes() const;
+  double heap_warm_seconds() const;
 
   struct Impl;
 

@@ -98,6 +98,10 @@ HeapWarmup::~HeapWarmup() {
   if (thread_.joinable()) thread_.join();
 }
 
+void HeapWarmup::wait() {
+  if (thread_.joinable()) thread_.join();
+}
+
 void HeapWarmup::populate(Options options) {
   if (options.idle_priority) {
     sched_param none{};

@@ -8,7 +8,8 @@
 namespace govcredit {
 
 // Memory that a large in-memory build (the projection rebuild, `verify --projections`) is about
-// to allocate, touched ahead of it by a thread that runs only when a core would otherwise be idle.
+// to allocate, touched ahead of it by a thread that runs only when a core would otherwise be idle;
+// or, waited for, the heap a ledger node keeps for its life (NodeOptions::warm_heap_bytes).
 //
 // Why: the kernel gives a process each page it touches for the first time zeroed, and on a
 // virtual machine whose host has taken back the memory the guest freed, that first touch costs
@@ -44,6 +45,9 @@ class HeapWarmup {
   HeapWarmup(std::size_t bytes, Options options);
   // Stops the populating thread (after the 2 MiB it is at) and joins it.
   ~HeapWarmup();
+  // Blocks until the populating thread has ended: the region done, or refused by the kernel.
+  // (A ledger node populates its whole region before it joins its group.)
+  void wait();
   HeapWarmup(const HeapWarmup&) = delete;
   HeapWarmup& operator=(const HeapWarmup&) = delete;
 

@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 
+#include "../base/heap_warmup.h"
 #include "client.h"
 #include "govcredit/encoding.h"
 
@@ -244,6 +245,8 @@ struct LedgerNode::Impl {
   std::set<int> assigned, caught_up;  // consumer thread only
   Status error;                       // a failure seen in the rebalance callback
   IngestLanes* lanes = nullptr;       // run()'s, while it runs; the rebalance callback's too
+  std::size_t heap_warmed_bytes = 0;  // create()'s warm-up (NodeOptions::warm_heap_bytes)
+  double heap_warm_seconds = 0;
 
   Status open_shard(int p) {
     std::lock_guard lock(mu);
@@ -362,6 +365,15 @@ Result<std::unique_ptr<LedgerNode>> LedgerNode::create(const KafkaConfig& config
   impl->config = config;
   impl->options = options;
   ::mkdir(options.data_dir.c_str(), 0755);
+  // The heap first (once the settings are known good), so that librdkafka's buffers come from it
+  // too; the whole of it before the node joins its group, where partitions would wait for it.
+  if (options.warm_heap_bytes > 0) {
+    const auto started = Clock::now();
+    HeapWarmup warm(options.warm_heap_bytes, {.idle_priority = false});
+    warm.wait();
+    impl->heap_warmed_bytes = warm.populated_bytes();
+    impl->heap_warm_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  }
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Impl::rebalance);
   rd_kafka_conf_set_opaque(conf->get(), impl.get());
   auto rk = make_handle(RD_KAFKA_CONSUMER, std::move(*conf));
@@ -379,6 +391,13 @@ Result<std::unique_ptr<LedgerNode>> LedgerNode::create(const KafkaConfig& config
   rd_kafka_topic_partition_list_destroy(topics);
   if (err) return kafka_error(err, "subscribing to " + config.events_topic);
   return std::unique_ptr<LedgerNode>(new LedgerNode(std::move(impl)));
+}
+
+std::size_t LedgerNode::heap_warmed_bytes() const {
+  return impl_->heap_warmed_bytes;
+}
+double LedgerNode::heap_warm_seconds() const {
+  return impl_->heap_warm_seconds;
 }
 
 Status LedgerNode::run() {

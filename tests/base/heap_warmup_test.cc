@@ -71,6 +71,21 @@ TEST(HeapWarmup, PopulatesTheAdoptedRegionWithoutWritingToIt) {
   for (std::size_t i = 0; i < w.region_bytes(); i += 4096) ASSERT_EQ(w.region()[i], std::byte{0});
 }
 
+// A ledger node waits for its whole region before it joins its group (NodeOptions::
+// warm_heap_bytes): wait() returns only once the populating thread is done.
+TEST(HeapWarmup, WaitReturnsOnceTheWholeRegionIsPopulated) {
+  set_heap_adopter(keep);
+  const std::size_t before = HeapWarmup::adopted_total();
+  HeapWarmup w(before + 128 * kMiB, {.idle_priority = false});
+  ASSERT_EQ(w.region_bytes(), 128 * kMiB);
+  w.wait();
+  EXPECT_TRUE(w.finished());
+  if (w.refusal() == EINVAL) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux 5.14)";
+  EXPECT_EQ(w.refusal(), 0);
+  EXPECT_EQ(w.populated_bytes(), w.region_bytes());
+  EXPECT_EQ(resident_bytes(w.region(), w.region_bytes()), w.region_bytes());
+}
+
 TEST(HeapWarmup, AProcessAdoptsNoMoreThanItsLargestRequest) {
   set_heap_adopter(keep);
   const std::size_t before = HeapWarmup::adopted_total();

@@ -3,8 +3,9 @@
 # server's in-process ledger node consumes them into an empty data directory, /readyz turns ready,
 # and a citizen's complaint goes through Kafka — 202 pending (or 201 accepted if the node was
 # quicker than Kafka's acknowledgement), then found by its receipt and secret once ingested. The
-# node runs with --durability by-next-commit, and its shards verify once it stopped.
-# Usage: serve_kafka.sh GOVCREDIT_BINARY BROKERS
+# node runs with --durability by-next-commit, and its shards verify once it stopped; a `govcredit
+# node --warm-heap` then ingests the topic into the same shards.
+# Usage: serve_kafka.sh GOVCREDIT_BINARY BROKERS [MIMALLOC: 1 when the binary is built with it]
 set -euo pipefail
 bin=$1
 brokers=$2
@@ -89,4 +90,23 @@ for p in 0 1; do
   "$bin" verify --data "$work/node" --partition $p > "$work/verify.log" 2>&1 ||
     fail "shard $p does not verify: $(cat "$work/verify.log")"
 done
-echo "serve --kafka ok ($got entries ingested, complaint $receipt)"
+# A `govcredit node` with a warm heap (--warm-heap: populated before it joins its group, then the
+# heap mimalloc serves it from) ingests the same topic, in another group, into the same shards.
+# In a build with mimalloc (the third argument 1) it must say it populated the region.
+timeout 120 "$bin" node --data "$work/warm" --kafka "$brokers" --topic "$topic" \
+  --rejected-topic "$topic.rejected" --group "$topic.warm" --exit-when-idle 1500 --quiet \
+  --warm-heap 128MiB > "$work/warm.out" 2> "$work/warm.err" ||
+  fail "node --warm-heap: $(cat "$work/warm.err")"
+if [[ "${3:-0}" == 1 ]]; then
+  grep -q "^heap: 128 MiB populated in" "$work/warm.err" || fail "no heap populated: $(cat "$work/warm.err")"
+else
+  grep -q "^heap: nothing populated for --warm-heap" "$work/warm.err" ||
+    fail "node --warm-heap without mimalloc: $(cat "$work/warm.err")"
+fi
+for p in 0 1; do
+  root=$("$bin" verify --data "$work/node" --partition $p | sed -n 's/.*Merkle root \([0-9a-f]*\)$/\1/p')
+  [[ ${#root} == 64 ]] || fail "shard $p: verify printed no root"
+  grep -q "^shard $p: .* root $root$" "$work/warm.out" ||
+    fail "the warm node's shard $p differs from the server's ($root): $(cat "$work/warm.out")"
+done
+echo "serve --kafka ok ($got entries ingested, complaint $receipt; node --warm-heap the same)"

@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/heap_warmup.h"
 #include "govcredit/bus.h"
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
@@ -263,6 +264,43 @@ TEST(Kafka, TwoNodesInDifferentGroupsBuildIdenticalShards) {
   // every partition: a fresh topic's offsets count its messages from 0.
   for (const char* group : {"group-a", "group-b"})
     EXPECT_EQ(committed_offsets(k, group, 4), sent) << group;
+}
+
+// NodeOptions::warm_heap_bytes: create() returns with the whole region populated (it subscribes,
+// joining its group, only after that), and the node then ingests the same shards as one without it.
+// (The test program links the C library's malloc, which adopts nothing: this adopter keeps the
+// regions, as mimalloc would, without serving from them; bench.quick_kafka runs the node with
+// mimalloc's.)
+std::vector<std::pair<void*, std::size_t>> g_kept_regions;
+bool keep_region(void* start, std::size_t bytes) {
+  g_kept_regions.emplace_back(start, bytes);
+  return true;
+}
+
+TEST(Kafka, ANodeCreatedWithAWarmHeapHasItPopulatedAndIngestsTheSameShards) {
+  KafkaConfig k;
+  std::map<int, std::int64_t> sent;
+  ASSERT_TRUE(publish_world(k, sent));
+  set_heap_adopter(keep_region);
+  const std::size_t mib = std::size_t{1} << 20, before = HeapWarmup::adopted_total();
+  testing::TempDir a, b;
+  NodeOptions warm = node_options(a.path(), "group-warm");
+  warm.warm_heap_bytes = before + 96 * mib;
+  auto node = LedgerNode::create(k, warm);
+  set_heap_adopter(nullptr);
+  ASSERT_TRUE(node) << node.status().to_string();
+  EXPECT_EQ((*node)->heap_warmed_bytes(), 96 * mib);
+  EXPECT_GT((*node)->heap_warm_seconds(), 0.0);
+  ASSERT_TRUE((*node)->run());
+  std::map<int, Head> warm_heads;
+  for (Partition p : (*node)->shards()) warm_heads[p.value] = (*node)->shard(p)->head();
+  auto cold_heads = run_until_idle(k, node_options(b.path(), "group-cold"));
+  ASSERT_EQ(warm_heads.size(), 4u);
+  for (auto [p, h] : cold_heads) {
+    EXPECT_EQ(h.size, warm_heads[p].size) << p;
+    EXPECT_EQ(h.root, warm_heads[p].root) << p;
+  }
+  EXPECT_EQ(committed_offsets(k, "group-warm", 4), sent);
 }
 
 // Durability::kByNextCommit: a shard's last commit reaches the disk with its next commit, or once
