@@ -1,7 +1,6 @@
 // govcredit kafka topics | submit | node: the Kafka transport from the command line.
 #include <atomic>
 #include <csignal>
-#include <iomanip>
 #include <iostream>
 #include <sstream>
 
@@ -109,15 +108,7 @@ int node(NodeArgs& a) {
   };
   auto n = LedgerNode::create(a.kafka, a.node);
   if (!n) return report(n.status());
-  if (a.node.warm_heap_bytes > 0) {
-    if (const std::size_t warmed = (*n)->heap_warmed_bytes(); warmed > 0)
-      std::cerr << "heap: " << (warmed >> 20) << " MiB populated in " << std::fixed
-                << std::setprecision(1) << (*n)->heap_warm_seconds() << " s (--warm-heap)\n"
-                << std::defaultfloat;
-    else
-      std::cerr << "heap: nothing populated for --warm-heap (under 64 MiB, a build without "
-                   "mimalloc, GOVCREDIT_HEAP_WARMUP=0, or a kernel before Linux 5.14)\n";
-  }
+  if (a.node.warm_heap_bytes > 0) report_heap_warmed(**n);
   g_node = n->get();
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -187,20 +178,7 @@ void register_kafka_commands(CLI::App& app, Runner& run) {
   n->add_option("--exit-when-idle", na->node.exit_when_idle_ms,
                 "stop after this many ms caught up with nothing new (0: never)")
       ->capture_default_str();
-  n->add_option("--warm-heap", na->node.warm_heap_bytes,
-                "memory to populate for the node's heap before it joins its group, and keep for "
-                "its life (e.g. 1GiB; 0: none; at most half of the memory available): a backlog's "
-                "drain then does not pay for pages touched the first time, ~15% of a batch-signed "
-                "drain on a virtual machine (docs/PERFORMANCE.md §5.40); populating takes ~1.5-3 s "
-                "per GiB there")
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            return v.find('-') == std::string::npos ? std::string{}
-                                                    : "a size cannot be negative: " + v;
-          },
-          "", "not negative"))
-      ->transform(CLI::AsSizeValue(true))
-      ->capture_default_str();
+  add_warm_heap_option(n, na->node.warm_heap_bytes);
   n->add_flag("--quiet", na->quiet, "do not print each rejection");
   n->callback([&run, na] { run = [na] { return node(*na); }; });
 }

@@ -33,6 +33,7 @@ struct ServeArgs {
   std::string topic = "govcredit.events";
   std::string rejected_topic = "govcredit.rejected";
   Durability durability = Durability::kOnReturn;  // of the in-process node's shards (--kafka)
+  std::size_t warm_heap = 0;                      // of the in-process node (--kafka)
   std::string tls_cert, tls_key;
   std::string web = GOVCREDIT_WEB_DIR;
   std::string complaint_key;  // default: DATA/keys/complaints.key when it exists
@@ -67,6 +68,7 @@ Status apply_config(const CLI::App& cmd, ServeArgs& a) {
                                                "topic",
                                                "rejected-topic",
                                                "durability",
+                                               "warm-heap",
                                                "tls-cert",
                                                "tls-key",
                                                "web",
@@ -117,6 +119,15 @@ Status apply_config(const CLI::App& cmd, ServeArgs& a) {
       if (d) a.durability = *d;
       return d.has_value();
     }
+    if (key == "warm-heap") {  // bytes, or a string with a unit ("1536MiB")
+      std::optional<std::size_t> n;
+      if (auto x = v.value<std::int64_t>(); x && v.is_integer())
+        n = size_named(std::to_string(*x));
+      else if (auto t = v.value<std::string>())
+        n = size_named(*t);
+      if (n) a.warm_heap = *n;
+      return n.has_value();
+    }
     if (key == "tls-cert") return str(a.tls_cert);
     if (key == "tls-key") return str(a.tls_key);
     if (key == "web") return str(a.web);
@@ -165,6 +176,9 @@ int serve(const ServeArgs& a) {
     return report(Status(Reason::kInvalidArgument,
                          "--durability by-next-commit needs --kafka: the embedded bus keeps no "
                          "log to consume a commit undone by a crash again from"));
+  if (a.kafka.empty() && a.warm_heap > 0)
+    return report(Status(Reason::kInvalidArgument,
+                         "--warm-heap needs --kafka: it is the in-process ledger node's"));
   std::string host = a.listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);  // [::1]
@@ -193,11 +207,13 @@ int serve(const ServeArgs& a) {
     no.data_dir = a.shard.data;
     no.group = a.group;
     no.ledger = LedgerOptions{.name = a.shard.name, .durability = a.durability};
+    no.warm_heap_bytes = a.warm_heap;
     no.on_batch = [&settle](Partition p, const std::vector<IngestResult>& r) {
       if (settle) settle(p, r);
     };
     auto ln = LedgerNode::create(config, no);
     if (!ln) return report(ln.status());
+    if (a.warm_heap > 0) report_heap_warmed(**ln);
     node = std::move(*ln);
   }
   make_dirs(a.shard.data);
@@ -334,6 +350,7 @@ void register_serve(CLI::App& app, Runner& run) {
   c->add_option("--rejected-topic", a->rejected_topic, "rejection notices topic (with --kafka)")
       ->capture_default_str();
   add_durability_option(c, a->durability);
+  add_warm_heap_option(c, a->warm_heap, "; with --kafka");
   c->add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS (docs/API.md §1)");
   c->add_option("--tls-key", a->tls_key, "PEM private key of the certificate");
   c->add_option("--web", a->web, "directory of the web pages")->capture_default_str();

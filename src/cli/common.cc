@@ -191,6 +191,56 @@ void add_durability_option(CLI::App* cmd, Durability& durability) {
       ->check(CLI::IsMember({"on-return", "by-next-commit"}));
 }
 
+namespace {
+
+// A size's text: refused when negative (CLI11's unit parser would wrap it), then bytes.
+const CLI::Validator kNotNegative(
+    [](std::string& v) {
+      return v.find('-') == std::string::npos ? std::string{} : "a size cannot be negative: " + v;
+    },
+    "", "not negative");
+
+}  // namespace
+
+void add_warm_heap_option(CLI::App* cmd, std::size_t& bytes, const std::string& when) {
+  cmd->add_option("--warm-heap", bytes,
+                  "memory to populate for the ledger node's heap before it joins its group, and "
+                  "keep for its life (e.g. 1536MiB; 0: none; at most half of the memory "
+                  "available" +
+                      when +
+                      "): a backlog's drain then does not pay for pages touched the first time, "
+                      "~20% of a batch-signed drain's CPU per event on a virtual machine "
+                      "(docs/PERFORMANCE.md §5.40); populating takes ~1.5-3 s per GiB there")
+      ->transform(CLI::AsSizeValue(true))
+      ->transform(kNotNegative)  // (a transform goes first: before the unit parser wraps it)
+      ->capture_default_str();
+}
+
+std::optional<std::size_t> size_named(std::string text) {
+  // (CLI11's validators may throw as well as return their complaint.)
+  try {
+    if (!kNotNegative(text).empty() || !CLI::AsSizeValue(true)(text).empty()) return std::nullopt;
+    std::size_t used = 0;
+    const unsigned long long n = std::stoull(text, &used);
+    if (used != text.size()) return std::nullopt;
+    return static_cast<std::size_t>(n);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void report_heap_warmed(const LedgerNode& node) {
+  if (const std::size_t warmed = node.heap_warmed_bytes(); warmed > 0) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", node.heap_warm_seconds());
+    std::cerr << "heap: " << (warmed >> 20) << " MiB populated in " << seconds
+              << " s (--warm-heap)\n";
+  } else {
+    std::cerr << "heap: nothing populated for --warm-heap (under 64 MiB, a build without "
+                 "mimalloc, GOVCREDIT_HEAP_WARMUP=0, or a kernel before Linux 5.14)\n";
+  }
+}
+
 std::string shard_dir(const ShardArgs& a) {
   return a.data + "/shard-" + std::to_string(a.partition);
 }

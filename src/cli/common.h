@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "govcredit/crypto.h"
+#include "govcredit/kafka.h"
 #include "govcredit/ledger.h"
 #include "govcredit/status.h"
 
@@ -58,6 +59,12 @@ std::optional<Durability> durability_named(std::string_view name);
 // settings its guarantees rest on when it is created (src/kafka/client.h, apply_settings).
 void add_kafka_set_option(CLI::App* cmd, std::map<std::string, std::string>& extra,
                           const std::string& when = "");
+// --warm-heap SIZE (NodeOptions::warm_heap_bytes) of the commands that run a ledger node fed by
+// Kafka: bytes, or with a unit (kb = 1000, kib = 1024, mib, gib, ...). size_named reads the same
+// form (serve's --config); report_heap_warmed says on stderr what the node populated.
+void add_warm_heap_option(CLI::App* cmd, std::size_t& bytes, const std::string& when = "");
+std::optional<std::size_t> size_named(std::string text);
+void report_heap_warmed(const LedgerNode& node);
 std::string shard_dir(const ShardArgs& args);
 // Opens the shard. Read-only commands pass create = false: a missing shard is then kNotFound
 // (an auditor pointing at the wrong directory must not be told "ok: 0 entries").

@@ -39,6 +39,24 @@ grep -q -- "give the brokers with --kafka" "$work/out" || fail "--kafka-set boot
 printf 'durability = "sometimes"\n' > "$work/bad3.toml"
 expect_exit 2 serve --data "$work/d" --config "$work/bad3.toml"
 grep -q "a bad value for 'durability'" "$work/out" || fail "a bad durability in the config is not named"
+# --warm-heap is the in-process ledger node's: refused without --kafka, from the command line or
+# the config (a size with a unit, or bytes); a negative or unknown size is refused as a bad value.
+expect_exit 2 serve --data "$work/d" --warm-heap 1GiB --listen 127.0.0.1:0
+grep -q -- "--warm-heap needs --kafka" "$work/out" || fail "--warm-heap without --kafka taken"
+printf 'warm-heap = "1536MiB"\n' > "$work/warm.toml"
+expect_exit 2 serve --data "$work/d" --config "$work/warm.toml" --listen 127.0.0.1:0
+grep -q -- "--warm-heap needs --kafka" "$work/out" || fail "the config's warm-heap was not read"
+printf 'warm-heap = 1073741824\n' > "$work/warm2.toml"
+expect_exit 2 serve --data "$work/d" --config "$work/warm2.toml" --listen 127.0.0.1:0
+grep -q -- "--warm-heap needs --kafka" "$work/out" || fail "the config's warm-heap in bytes was not read"
+for bad in '"lots"' '-5' '"-5MiB"' '1.5'; do
+  printf 'warm-heap = %s\n' "$bad" > "$work/warm3.toml"
+  expect_exit 2 serve --data "$work/d" --config "$work/warm3.toml" --listen 127.0.0.1:0
+  grep -q "a bad value for 'warm-heap'" "$work/out" || fail "warm-heap = $bad in the config taken"
+done
+expect_exit 2 serve --data "$work/d" --kafka 127.0.0.1:1 --warm-heap -5MiB
+grep -q "a size cannot be negative" "$work/out" || fail "--warm-heap -5MiB taken"
+[[ ! -e "$work/d" ]] || fail "a refused serve wrote its data directory"
 expect_exit 3 serve --data "$work/d" --tls-cert /nonexistent.pem --tls-key /nonexistent.pem --listen 127.0.0.1:0
 grep -q "TLS certificate" "$work/out" || fail "a missing certificate is not named"
 

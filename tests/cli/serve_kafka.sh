@@ -3,8 +3,8 @@
 # server's in-process ledger node consumes them into an empty data directory, /readyz turns ready,
 # and a citizen's complaint goes through Kafka — 202 pending (or 201 accepted if the node was
 # quicker than Kafka's acknowledgement), then found by its receipt and secret once ingested. The
-# node runs with --durability by-next-commit, and its shards verify once it stopped; a `govcredit
-# node --warm-heap` then ingests the topic into the same shards.
+# node runs with --durability by-next-commit and a warm heap, and its shards verify once it stopped;
+# a `govcredit node --warm-heap` then ingests the topic into the same shards.
 # Usage: serve_kafka.sh GOVCREDIT_BINARY BROKERS [MIMALLOC: 1 when the binary is built with it]
 set -euo pipefail
 bin=$1
@@ -32,7 +32,7 @@ set -e
 [[ ! -e "$work/refused" ]] || fail "a refused serve --kafka-set wrote its data directory"
 "$bin" serve --data "$work/node" --kafka "$brokers" --topic "$topic" \
   --rejected-topic "$topic.rejected" --group "$topic.group" --durability by-next-commit \
-  --kafka-set linger.ms=1 --kafka-set fetch.wait.max.ms=20 \
+  --kafka-set linger.ms=1 --kafka-set fetch.wait.max.ms=20 --warm-heap 96MiB \
   --complaint-key "$work/demo/keys/complaints.key" --listen 127.0.0.1:0 > "$work/serve.log" 2>&1 &
 pid=$!
 url=""
@@ -90,6 +90,9 @@ for p in 0 1; do
   "$bin" verify --data "$work/node" --partition $p > "$work/verify.log" 2>&1 ||
     fail "shard $p does not verify: $(cat "$work/verify.log")"
 done
+if [[ "${3:-0}" == 1 ]]; then
+  grep -q "^heap: 96 MiB populated in" "$work/serve.log" || fail "serve --warm-heap populated nothing"
+fi
 # A `govcredit node` with a warm heap (--warm-heap: populated before it joins its group, then the
 # heap mimalloc serves it from) ingests the same topic, in another group, into the same shards.
 # In a build with mimalloc (the third argument 1) it must say it populated the region.
