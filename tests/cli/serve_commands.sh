@@ -21,38 +21,35 @@ expect_exit 2 serve --data "$work/d" --config "$work/bad2.toml"
 expect_exit 2 serve --data "$work/d" --durability by-next-commit --listen 127.0.0.1:0
 grep -q "by-next-commit needs --kafka" "$work/out" || fail "by-next-commit without Kafka: $(cat "$work/out")"
 expect_exit 2 serve --data "$work/d" --durability sometimes
-printf 'durability = "by-next-commit"\n' > "$work/durable.toml"
-expect_exit 2 serve --data "$work/d" --config "$work/durable.toml" --listen 127.0.0.1:0
-grep -q "by-next-commit needs --kafka" "$work/out" || fail "the config's durability was not read"
+# refused_config TOML PATTERN WHAT: serve with a config file holding TOML exits 2, saying PATTERN.
+refused_config() {
+  printf '%s\n' "$1" > "$work/config.toml"
+  expect_exit 2 serve --data "$work/d" --config "$work/config.toml" --listen 127.0.0.1:0
+  grep -q -- "$2" "$work/out" || fail "$3: $(cat "$work/out")"
+}
+refused_config 'durability = "by-next-commit"' "by-next-commit needs --kafka" \
+  "the config's durability was not read"
 # Kafka settings only with --kafka, from the command line or the config's kafka-set table (string
 # values; the brokers are --kafka's).
 expect_exit 2 serve --data "$work/d" --kafka-set linger.ms=5 --listen 127.0.0.1:0
 grep -q -- "--kafka-set needs --kafka" "$work/out" || fail "--kafka-set without --kafka"
-printf '[kafka-set]\n"linger.ms" = "5"\n' > "$work/kafka-set.toml"
-expect_exit 2 serve --data "$work/d" --config "$work/kafka-set.toml" --listen 127.0.0.1:0
-grep -q -- "--kafka-set needs --kafka" "$work/out" || fail "the config's kafka-set was not read"
-printf '[kafka-set]\n"linger.ms" = 5\n' > "$work/kafka-set2.toml"
-expect_exit 2 serve --data "$work/d" --config "$work/kafka-set2.toml" --listen 127.0.0.1:0
-grep -q "a bad value for 'kafka-set'" "$work/out" || fail "a number in kafka-set was taken"
+refused_config $'[kafka-set]\n"linger.ms" = "5"' "--kafka-set needs --kafka" \
+  "the config's kafka-set was not read"
+refused_config $'[kafka-set]\n"linger.ms" = 5' "a bad value for 'kafka-set'" \
+  "a number in kafka-set was taken"
 expect_exit 2 serve --data "$work/d" --kafka 127.0.0.1:1 --kafka-set bootstrap.servers=x
 grep -q -- "give the brokers with --kafka" "$work/out" || fail "--kafka-set bootstrap.servers taken"
-printf 'durability = "sometimes"\n' > "$work/bad3.toml"
-expect_exit 2 serve --data "$work/d" --config "$work/bad3.toml"
-grep -q "a bad value for 'durability'" "$work/out" || fail "a bad durability in the config is not named"
+refused_config 'durability = "sometimes"' "a bad value for 'durability'" \
+  "a bad durability in the config is not named"
 # --warm-heap is the in-process ledger node's: refused without --kafka, from the command line or
 # the config (a size with a unit, or bytes); a negative or unknown size is refused as a bad value.
 expect_exit 2 serve --data "$work/d" --warm-heap 1GiB --listen 127.0.0.1:0
 grep -q -- "--warm-heap needs --kafka" "$work/out" || fail "--warm-heap without --kafka taken"
-printf 'warm-heap = "1536MiB"\n' > "$work/warm.toml"
-expect_exit 2 serve --data "$work/d" --config "$work/warm.toml" --listen 127.0.0.1:0
-grep -q -- "--warm-heap needs --kafka" "$work/out" || fail "the config's warm-heap was not read"
-printf 'warm-heap = 1073741824\n' > "$work/warm2.toml"
-expect_exit 2 serve --data "$work/d" --config "$work/warm2.toml" --listen 127.0.0.1:0
-grep -q -- "--warm-heap needs --kafka" "$work/out" || fail "the config's warm-heap in bytes was not read"
+refused_config 'warm-heap = "1536MiB"' "--warm-heap needs --kafka" "the config's warm-heap was not read"
+refused_config 'warm-heap = 1073741824' "--warm-heap needs --kafka" \
+  "the config's warm-heap in bytes was not read"
 for bad in '"lots"' '-5' '"-5MiB"' '1.5'; do
-  printf 'warm-heap = %s\n' "$bad" > "$work/warm3.toml"
-  expect_exit 2 serve --data "$work/d" --config "$work/warm3.toml" --listen 127.0.0.1:0
-  grep -q "a bad value for 'warm-heap'" "$work/out" || fail "warm-heap = $bad in the config taken"
+  refused_config "warm-heap = $bad" "a bad value for 'warm-heap'" "warm-heap = $bad in the config taken"
 done
 expect_exit 2 serve --data "$work/d" --kafka 127.0.0.1:1 --warm-heap -5MiB
 grep -q "a size cannot be negative" "$work/out" || fail "--warm-heap -5MiB taken"
