@@ -105,7 +105,7 @@ struct NodeOptions {
   // Memory populated for the node's heap before it joins its group, and kept (0: none). The
   // allocator serves the node from it and never gives it back, so a backlog's drain does not pay
   // the kernel for pages touched the first time, which on a virtual machine whose host takes back
-  // what the guest frees costs 1.5-9 ms per MiB (docs/PERFORMANCE.md §5.34, §5.38, §5.40): a
+  // what the guest frees costs 1.4-9 ms per MiB (docs/PERFORMANCE.md §5.34, §5.38, §5.40): a
   // batch-signed 1M drain ran ~27% faster with 1536 MiB (~15% with 1024). The price: this much
   // resident memory for the node's life, and the time to populate it at start (~3 s per GiB on
   // that host). At most half of the memory available at start; nothing under 64 MiB; nothing
