@@ -135,6 +135,9 @@ class LedgerNode {
                                                     const NodeOptions& options);
   ~LedgerNode();
   // Consumes until stop() or the idle condition. Returns a storage or Kafka error that stopped it.
+  // On return the node has left its consumer group (its partitions go to the group's other
+  // members at once; assigned() is empty); its shards stay open for reading. Runs once: a second
+  // call returns invalid_argument.
   Status run();
   void stop() { stop_.store(true); }
   // Shards this node has opened (assigned now or before), by partition.

@@ -245,6 +245,7 @@ struct LedgerNode::Impl {
   std::set<int> assigned, caught_up;  // consumer thread only
   Status error;                       // a failure seen in the rebalance callback
   IngestLanes* lanes = nullptr;       // run()'s, while it runs; the rebalance callback's too
+  bool left_group = false;            // run() returned and closed the consumer
   std::size_t heap_warmed_bytes = 0;  // create()'s warm-up (NodeOptions::warm_heap_bytes)
   double heap_warm_seconds = 0;
 
@@ -324,7 +325,7 @@ struct LedgerNode::Impl {
 
 LedgerNode::LedgerNode(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LedgerNode::~LedgerNode() {
-  if (impl_->consumer) rd_kafka_consumer_close(impl_->consumer.get());
+  if (impl_->consumer && !impl_->left_group) rd_kafka_consumer_close(impl_->consumer.get());
   if (impl_->rejections) rd_kafka_flush(impl_->rejections.get(), 5000);
 }
 
@@ -402,6 +403,10 @@ double LedgerNode::heap_warm_seconds() const {
 
 Status LedgerNode::run() {
   Impl& s = *impl_;
+  if (s.left_group)
+    return Status(
+        Reason::kInvalidArgument,
+        "this ledger node has run and left its consumer group: create another to run again");
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(s.consumer.get());
   std::vector<rd_kafka_message_t*> msgs(std::max<std::size_t>(1, s.options.max_batch));
   IngestLanes lanes(msgs.size(), queue);
@@ -560,6 +565,13 @@ Status LedgerNode::run() {
   commit_offsets(true);
   rd_kafka_queue_destroy(queue);
   if (Status synced = s.sync_shards(); !synced && result) result = synced;
+  // A node whose run() has returned consumes nothing more, so it leaves its group now rather than
+  // when it is destroyed: Kafka hands its partitions to the group's other members at once. (A
+  // member that stays, its heartbeats sent by librdkafka's own thread, kept them unconsumed until
+  // max.poll.interval.ms, five minutes: found by Kafka.PartitionsHandedOverMidIngestAreNeither-
+  // RepeatedNorSkipped.) The revocation this brings clears `assigned`.
+  rd_kafka_consumer_close(s.consumer.get());
+  s.left_group = true;
   return result;
 }
 
