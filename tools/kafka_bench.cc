@@ -149,6 +149,7 @@ struct Timings {
   // first_batch: the last commit of the first poll's messages
   Clock::time_point first_batch, last_append;
   std::uint64_t appended = 0, appended_by_first_batch = 0;
+  std::uint64_t processed = 0;      // results of any outcome (the second stage's rejections too)
   std::uint64_t batches = 0;        // ingest calls (one durable commit each)
   std::vector<double> batch_sizes;  // the throughput run's, in messages
 };
@@ -259,7 +260,7 @@ int main(int argc, char** argv) {
   std::size_t batch_signed = 0, burst_mib = 0;
   std::optional<std::size_t> batch_window;
   bool concurrent = false;
-  std::size_t warm_heap_mib = 0;
+  std::size_t warm_heap_mib = 0, again_after_s = 0;
   std::uint64_t events = 0;
   std::map<std::string, std::string> producer_set, node_set;
   CLI::App app{
@@ -296,6 +297,13 @@ int main(int argc, char** argv) {
                  "--warm-heap` (0: none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--again-after", again_after_s,
+                 "after the latency run, leave the node idle SECONDS, then publish a second data "
+                 "set of the same size (another seed) while it runs, and report that stage apart "
+                 "(second_stage): what a node that kept running pays for the same work after a "
+                 "pause (0: no second stage)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   app.add_flag("--concurrent", concurrent,
                "publish while the node ingests (default: fill the topic, then drain it)");
   // name=value options collecting librdkafka properties (repeatable), parsed as `--kafka-set`.
@@ -337,6 +345,16 @@ int main(int argc, char** argv) {
               << " events\n";
   }
 
+  // The second stage's data set: the same agencies and sources, other records. Its registry events
+  // repeat the first set's and are rejected (agency_exists and the like); the rest is accepted.
+  demo::World w2;
+  if (again_after_s) {
+    w2 = demo::generate(demo::Options{.seed = 4, .records = records});
+    if (batch_signed) bench::resign_in_batches(w2.events, batch_signed, window);
+    std::cerr << "  a second set of " << w2.events.size() << " events for the stage after "
+              << again_after_s << " s idle\n";
+  }
+
   KafkaConfig k;
   k.brokers = brokers;
   std::string suffix = std::to_string(getpid());
@@ -368,6 +386,7 @@ int main(int argc, char** argv) {
     if (!t.record_polls) t.batch_sizes.push_back(static_cast<double>(rs.size()));
     auto& unreported = t.unreported[p.value];
     bool first_poll_done = false;
+    t.processed += rs.size();
     for (const auto& r : rs) {
       // The poll that brought this message.
       PollRecord* poll = nullptr;
@@ -605,6 +624,88 @@ int main(int argc, char** argv) {
     std::cerr << "kafka_bench: the paced events were not all ingested within 2 minutes\n";
     return stalled();
   }
+  // The second stage: the node idle for a while (its allocator returns what it freed, and this
+  // VM's guest hands free memory back to its host, PERFORMANCE.md §4), then a second data set
+  // published while it runs; timed from the first publish to the last result.
+  nlohmann::json second_stage;
+  if (again_after_s) {
+    std::cerr << "kafka_bench: the node idle for " << again_after_s << " s ...\n";
+    std::this_thread::sleep_for(std::chrono::seconds(again_after_s));
+    std::uint64_t messages2 = 0;
+    for (const Event& e : w2.events)
+      messages2 += Registry::is_registry_event(e) ? static_cast<std::uint64_t>(partitions) : 1;
+    std::uint64_t processed_before, appended_before;
+    {
+      // The paced run's polls stay as they are (its slowest are reported): this stage's go with
+      // the throughput run's, whose copy was taken.
+      std::lock_guard lock(t.mu);
+      processed_before = t.processed;
+      appended_before = t.appended;
+      t.unreported.clear();  // all reported: the paced run was ingested
+      t.record_polls = false;
+    }
+    std::cerr << "kafka_bench: second stage (" << messages2
+              << " messages published while the node ingests) ...\n";
+    const auto from = ProcessUsage::now();
+    const auto s0 = Clock::now();
+    for (std::size_t i = 0; i < w2.events.size(); i += chunk) {
+      std::vector<Event> part(
+          w2.events.begin() + static_cast<std::ptrdiff_t>(i),
+          w2.events.begin() + static_cast<std::ptrdiff_t>(std::min(w2.events.size(), i + chunk)));
+      for (auto& r : (*producer)->publish_all(part))
+        if (!r) std::cerr << r.status().to_string() << "\n";
+    }
+    const double publish2_s = std::chrono::duration<double>(Clock::now() - s0).count();
+    auto done = [&] {
+      std::lock_guard lock(t.mu);
+      return t.processed >= processed_before + messages2;
+    };
+    auto progressed = Clock::now();
+    std::uint64_t seen = 0;
+    while (!done()) {
+      std::uint64_t now_processed;
+      {
+        std::lock_guard lock(t.mu);
+        now_processed = t.processed;
+      }
+      if (now_processed != seen) seen = now_processed, progressed = Clock::now();
+      if (Clock::now() - progressed > std::chrono::seconds(60)) {
+        std::cerr << "kafka_bench: the second stage stopped at " << seen - processed_before
+                  << " of " << messages2 << " messages\n";
+        return stalled();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const auto to = ProcessUsage::now();
+    const double secs2 = std::chrono::duration<double>(Clock::now() - s0).count();
+    std::uint64_t accepted2;
+    {
+      std::lock_guard lock(t.mu);
+      accepted2 = t.appended - appended_before;
+    }
+    const double user_s = (to.process.user_ms - from.process.user_ms) / 1e3,
+                 sys_s = (to.process.sys_ms - from.process.sys_ms) / 1e3;
+    second_stage = {
+        {"idle_seconds_before", again_after_s},
+        {"messages", messages2},
+        {"accepted", accepted2},
+        {"rejected", messages2 - accepted2},
+        {"publish_seconds", publish2_s},
+        {"seconds", secs2},
+        {"messages_per_s", static_cast<double>(messages2) / secs2},
+        {"user_s", user_s},
+        {"sys_s", sys_s},
+        {"cpu_us_per_message", 1e6 * (user_s + sys_s) / static_cast<double>(messages2)},
+        {"minor_faults", to.process.minor_faults - from.process.minor_faults},
+        {"note",
+         "published while the node ingests: the time and the CPU (this process's) include the "
+         "publishing; compare second stages with each other, not with the drain"}};
+    std::cerr << "  " << messages2 << " messages (" << accepted2 << " accepted) in " << secs2
+              << " s from the first publish, publishing " << publish2_s << " s; "
+              << second_stage["cpu_us_per_message"].get<double>() << " us of CPU a message, "
+              << sys_s << " s in the kernel, " << second_stage["minor_faults"].get<long>()
+              << " minor faults\n";
+  }
   node->stop();
   runner.join();
   std::vector<double> lat, in_node;
@@ -649,6 +750,7 @@ int main(int argc, char** argv) {
     j["node_heap_warm_seconds"] = node->heap_warm_seconds();
   }
   j["ingest_batches"] = throughput_batches;
+  if (!second_stage.is_null()) j["second_stage"] = second_stage;
   {
     // Where the throughput run's time went, a figure steadier than events/s on a VM whose speed
     // moves with its host: this process's CPU per event (the broker's is not in it) and how much
