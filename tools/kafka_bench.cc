@@ -2,7 +2,7 @@
 //
 //   kafka_bench [--brokers B] [--events N | --records N] [--partitions P] [--batch-signed N]
 //               [--batch-window W] [--paced N] [--disk-burst MIB] [--warm-heap MIB]
-//               [--producer-set K=V]... [--node-set K=V]... [--out FILE]
+//               [--again-after S] [--producer-set K=V]... [--node-set K=V]... [--out FILE]
 //
 // 1. Measures this machine's Ed25519 verification rate with `openssl speed ed25519` and with the
 //    ledger's own verifier (libsodium) (the reference the target is set against) in the same run:
@@ -45,6 +45,10 @@
 // --warm-heap MIB has the node populate that much heap before it joins its group and keep it, as
 // `govcredit node --warm-heap` does (NodeOptions::warm_heap_bytes, PERFORMANCE.md §5.40); the
 // time it took is reported apart (node_heap_warm_seconds), before the node's start.
+// --again-after S leaves the node idle S seconds after the latency run, then publishes a second
+// data set of the same size (another seed; ~9% of it rejected, its registry events and receipts
+// repeating the first's) while the node runs, and reports that stage apart (second_stage): what
+// a node that kept running pays for a burst after a pause (PERFORMANCE.md §5.41).
 // Results go to FILE as JSON.
 #include <fcntl.h>
 #include <pthread.h>
