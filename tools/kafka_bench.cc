@@ -478,22 +478,31 @@ int main(int argc, char** argv) {
   };
 
   // Throughput: everything as fast as it goes (the registry first, so nothing is rejected).
-  std::uint64_t messages = 0;
-  for (const Event& e : w.events)
-    messages += Registry::is_registry_event(e) ? static_cast<std::uint64_t>(partitions) : 1;
+  // Messages a data set makes (registry events go to every partition), and its publishing in
+  // chunks of 5,000, each chunk's acknowledgements awaited.
+  auto messages_of = [partitions](const std::vector<Event>& events) {
+    std::uint64_t n = 0;
+    for (const Event& e : events)
+      n += Registry::is_registry_event(e) ? static_cast<std::uint64_t>(partitions) : 1;
+    return n;
+  };
+  auto publish_in_chunks = [&producer](const std::vector<Event>& events) {
+    const std::size_t chunk = 5000;
+    for (std::size_t i = 0; i < events.size(); i += chunk) {
+      std::vector<Event> part(
+          events.begin() + static_cast<std::ptrdiff_t>(i),
+          events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + chunk)));
+      for (auto& r : (*producer)->publish_all(part))
+        if (!r) std::cerr << r.status().to_string() << "\n";
+    }
+  };
+  const std::uint64_t messages = messages_of(w.events);
   auto t0 = Clock::now();
   ProcessUsage drain_from = ProcessUsage::now();  // concurrent: the publishing is in it
   std::cerr << "kafka_bench: throughput run ("
             << (concurrent ? "publishing while the node ingests" : "publishing, then ingesting")
             << ") ...\n";
-  std::size_t chunk = 5000;
-  for (std::size_t i = 0; i < w.events.size(); i += chunk) {
-    std::vector<Event> part(
-        w.events.begin() + static_cast<std::ptrdiff_t>(i),
-        w.events.begin() + static_cast<std::ptrdiff_t>(std::min(w.events.size(), i + chunk)));
-    for (auto& r : (*producer)->publish_all(part))
-      if (!r) std::cerr << r.status().to_string() << "\n";
-  }
+  publish_in_chunks(w.events);
   auto produced = Clock::now();
   const double produce_s = std::chrono::duration<double>(produced - t0).count();
   if (!concurrent) {
@@ -635,9 +644,7 @@ int main(int argc, char** argv) {
   if (again_after_s) {
     std::cerr << "kafka_bench: the node idle for " << again_after_s << " s ...\n";
     std::this_thread::sleep_for(std::chrono::seconds(again_after_s));
-    std::uint64_t messages2 = 0;
-    for (const Event& e : w2.events)
-      messages2 += Registry::is_registry_event(e) ? static_cast<std::uint64_t>(partitions) : 1;
+    const std::uint64_t messages2 = messages_of(w2.events);
     std::uint64_t processed_before, appended_before;
     {
       // The paced run's polls stay as they are (its slowest are reported): this stage's go with
@@ -652,13 +659,7 @@ int main(int argc, char** argv) {
               << " messages published while the node ingests) ...\n";
     const auto from = ProcessUsage::now();
     const auto s0 = Clock::now();
-    for (std::size_t i = 0; i < w2.events.size(); i += chunk) {
-      std::vector<Event> part(
-          w2.events.begin() + static_cast<std::ptrdiff_t>(i),
-          w2.events.begin() + static_cast<std::ptrdiff_t>(std::min(w2.events.size(), i + chunk)));
-      for (auto& r : (*producer)->publish_all(part))
-        if (!r) std::cerr << r.status().to_string() << "\n";
-    }
+    publish_in_chunks(w2.events);
     const double publish2_s = std::chrono::duration<double>(Clock::now() - s0).count();
     auto done = [&] {
       std::lock_guard lock(t.mu);
