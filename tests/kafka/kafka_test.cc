@@ -685,10 +685,10 @@ bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit) {
 // Two nodes of one group: B joins while A drains a backlog, so Kafka takes partitions from A
 // while A has batches in flight (the revocation lets them finish and drops what waits), and B
 // leaves while more is being published, so A gets them back and seeks each to its own shard's
-// offset. Nothing may be ingested twice (a redelivered message would be rejected and journaled
-// as event_exists) or skipped (the shard would differ from a reference node's): A's shards must
-// end equal to the reference's, with no rejection, and every shard B built must be a prefix of
-// the reference's.
+// offset. No message may be handed to a node again (the ingestor would report it as already
+// consumed), ingested twice (rejected as event_exists) or skipped (the shard would differ from a
+// reference node's): A's shards must end equal to the reference's, with nothing handed again or
+// rejected, and every shard B built must be a prefix of the reference's.
 TEST(Kafka, PartitionsHandedOverMidIngestAreNeitherRepeatedNorSkipped) {
 #if defined(__SANITIZE_ADDRESS__)
   const int records = 6000;  // ingest is several times slower: a smaller backlog lasts as long
