@@ -37,6 +37,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "govcredit/codec.h"
@@ -106,14 +107,17 @@ Status write_log(Ledger& ledger, const std::vector<Bytes>& events) {
 // One round: opens the shard as `govcredit rebuild` does and rebuilds its projections; prints
 // one JSON line (rate, seconds, this process's page faults, CPU times, peak resident memory and,
 // under mimalloc, peak heap).
-int rebuild_round(const std::string& dir) {
+int rebuild_round(const std::string& dir, bool fill_page_cache) {
   auto l = Ledger::open(dir, Partition{0});
   if (!l) {
     std::cerr << l.status().to_string() << "\n";
     return 1;
   }
   const auto r0 = Clock::now();
-  auto r = rebuild_projections(**l);
+  RebuildOptions options;
+  if (!fill_page_cache)
+    options.page_cache_fill_at_least = std::numeric_limits<std::uint64_t>::max();
+  auto r = rebuild_projections(**l, {}, options);
   const auto r1 = Clock::now();
   if (!r) {
     std::cerr << r.status().to_string() << "\n";
@@ -128,6 +132,8 @@ int rebuild_round(const std::string& dir) {
       {"minor_faults", ru.ru_minflt},
       {"heap_warm_region_mib", static_cast<double>(r->heap_warm_region_bytes) / (1 << 20)},
       {"heap_warmed_mib", static_cast<double>(r->heap_warmed_bytes) / (1 << 20)},
+      {"page_cache_planned_mib", static_cast<double>(r->page_cache_planned_bytes) / (1 << 20)},
+      {"page_cache_filled_mib", static_cast<double>(r->page_cache_filled_bytes) / (1 << 20)},
       {"user_s", tv(ru.ru_utime)},
       {"sys_s", tv(ru.ru_stime)}};
   // This process's peak resident memory, the log's mapped pages included: VmHWM, not
@@ -150,7 +156,7 @@ int rebuild_round(const std::string& dir) {
 
 // Runs rebuild_round in a new process of this program; its JSON line, or nullopt (said on
 // stderr) when it failed.
-std::optional<nlohmann::json> rebuild_in_new_process(const std::string& dir) {
+std::optional<nlohmann::json> rebuild_in_new_process(const std::string& dir, bool fill_page_cache) {
   const std::string self = std::filesystem::read_symlink("/proc/self/exe");
   int fds[2];
   if (::pipe(fds) != 0) return std::nullopt;
@@ -159,6 +165,7 @@ std::optional<nlohmann::json> rebuild_in_new_process(const std::string& dir) {
   posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&fa, fds[0]);
   std::vector<std::string> args{self, "--rebuild-round", "--dir", dir};
+  if (!fill_page_cache) args.push_back("--no-page-cache-fill");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -213,10 +220,14 @@ int main(int argc, char** argv) {
   app.add_option("--dir", dir, "shard directory (emptied first)")->capture_default_str();
   app.add_option("--out", out, "result JSON")->capture_default_str();
   app.add_flag("--keep", keep, "keep the shard afterwards");
+  bool no_fill = false;
+  app.add_flag("--no-page-cache-fill", no_fill,
+               "rounds without the page cache filled ahead of the rebuild's commit "
+               "(RebuildOptions::page_cache_fill_at_least; docs/PERFORMANCE.md §5.43)");
   bool round_only = false;  // (internal: one round, in the process the program starts for it)
   app.add_flag("--rebuild-round", round_only)->group("");
   CLI11_PARSE(app, argc, argv);
-  if (round_only) return rebuild_round(dir);
+  if (round_only) return rebuild_round(dir, !no_fill);
   std::filesystem::remove_all(dir);
   Gen g;
   std::vector<std::string> agencies;
@@ -300,7 +311,7 @@ int main(int argc, char** argv) {
   std::vector<double> rates;
   nlohmann::json round_figures = nlohmann::json::array();
   for (int round = 1; round <= rounds; ++round) {
-    auto r = rebuild_in_new_process(dir);
+    auto r = rebuild_in_new_process(dir, !no_fill);
     if (!r) return 1;
     rates.push_back((*r)["events_per_s"].get<double>());
     round_figures.push_back(*r);

@@ -338,6 +338,13 @@ struct RebuildReport {
   // docs/PERFORMANCE.md §5.20).
   std::uint64_t heap_warm_region_bytes = 0;
   std::uint64_t heap_warmed_bytes = 0;
+  // The part of the data file the new copy of the tables was expected to grow into (their old
+  // copy's pages less LMDB's free list), and how much of it a thread put into the page cache
+  // before the write (Ledger::fill_page_cache_for_side_copy; both 0 below
+  // RebuildOptions::page_cache_fill_at_least, as for the first rebuild of a log without
+  // projections; docs/PERFORMANCE.md §5.43).
+  std::uint64_t page_cache_planned_bytes = 0;
+  std::uint64_t page_cache_filled_bytes = 0;
 };
 // The number of entries the stored projections reflect, and their format version (0 if none).
 struct ProjectionMeta {
@@ -353,6 +360,12 @@ struct RebuildOptions {
   // allocator holds little free memory, as one just started. A process that has just freed
   // gigabytes (a benchmark after its generator) would populate memory it does not need.
   bool warm_heap = true;
+  // Have the part of the data file the new copy of the tables will grow into put into the page
+  // cache while the entries are applied, by a thread that runs when a core is idle
+  // (Ledger::fill_page_cache_for_side_copy; docs/PERFORMANCE.md §5.43), when that part is at
+  // least this many bytes. At 10M entries it is ~1 GB, which this benchmark machine's kernel
+  // otherwise takes page by page on the committing thread.
+  std::uint64_t page_cache_fill_at_least = std::uint64_t{64} << 20;
 };
 // Drops every projection and rebuilds it from the log. progress(done, total) is called as the
 // entries are applied in memory, done == total last, just before the one write transaction that

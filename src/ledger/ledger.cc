@@ -1014,4 +1014,35 @@ std::uint64_t Ledger::store_bytes() const {
   }
 }
 
+namespace {
+
+class LmdbPageCacheFill final : public Ledger::PageCacheFill {
+ public:
+  LmdbPageCacheFill(const lmdb::Env& env, std::uint64_t bytes)
+      : planned_(bytes), fill_(env, bytes) {}
+  std::uint64_t planned() const override { return planned_; }
+  std::uint64_t finish() override { return fill_.finish(); }
+
+ private:
+  std::uint64_t planned_;
+  lmdb::PageCacheFill fill_;
+};
+
+}  // namespace
+
+std::unique_ptr<Ledger::PageCacheFill> Ledger::fill_page_cache_for_side_copy(
+    std::uint64_t at_least) const {
+  try {
+    std::uint64_t tables = 0;
+    impl_->env->read([&](const lmdb::Txn& txn) {
+      for (MDB_dbi db : impl_->side) tables += txn.bytes(db);
+    });
+    const std::uint64_t free = impl_->env->free_bytes();
+    if (tables <= free || tables - free < at_least) return nullptr;
+    return std::make_unique<LmdbPageCacheFill>(*impl_->env, tables - free);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
 }  // namespace govcredit

@@ -40,6 +40,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "govcredit/types.h"
@@ -96,6 +97,8 @@ class Txn {
   // Removes every key of the database (mdb_drop with del = 0).
   void clear(MDB_dbi dbi);
   std::size_t count(MDB_dbi dbi) const;
+  // Bytes of the pages the database holds (branch, leaf and overflow pages × page size).
+  std::uint64_t bytes(MDB_dbi dbi) const;
   void commit();
 
  private:
@@ -161,6 +164,10 @@ class Env {
   void reserve(std::size_t bytes);
   // Bytes of the data file in use (last page number × page size).
   std::uint64_t used_bytes() const;
+  // Bytes of the pages on LMDB's free list, as of the last commit: pages a write may take
+  // before it grows the file (those the last two commits freed only once no snapshot holds
+  // them).
+  std::uint64_t free_bytes() const;
   // The id of the last committed write transaction (0 for a new environment, and should LMDB
   // fail to say, which it does only for a null environment).
   std::uint64_t last_txnid() const noexcept;
@@ -193,6 +200,30 @@ class Env {
   std::mutex sync_mu_;  // one sync() at a time
   // Shared by every transaction; exclusive while the map is resized.
   mutable std::shared_mutex resize_mu_;
+};
+
+// Puts the next `bytes` of the data file past its used part into the page cache, on a thread of
+// its own, until destroyed: the file is extended over them with fallocate (blocks allocated,
+// unwritten, read as zeros; LMDB never reads or writes past its last used page) and they are
+// read, which makes the kernel put zeroed pages for them in the page cache without reading the
+// disk. A large commit that grows the file then copies its pages into page-cache pages that
+// already exist instead of taking new ones on the committing thread (PERFORMANCE.md §5.43). The
+// thread runs at SCHED_IDLE: only when a core has nothing else to run. Any error stops the
+// filling, silently: it only ever saves time. The file keeps the extended part (zeros the next
+// writes fill) when less is written than was filled.
+class PageCacheFill {
+ public:
+  PageCacheFill(const Env& env, std::uint64_t bytes);
+  ~PageCacheFill() { finish(); }
+  PageCacheFill(const PageCacheFill&) = delete;
+  PageCacheFill& operator=(const PageCacheFill&) = delete;
+  // Stops the filling and waits for the thread; returns the bytes filled. Idempotent.
+  std::uint64_t finish();
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> filled_{0};
+  std::thread thread_;
 };
 
 }  // namespace govcredit::lmdb

@@ -223,6 +223,10 @@ Result<RebuildReport> rebuild_projections(
     // once. An interrupted rebuild therefore leaves the projections as they were. Flushing each
     // 2^20-entry chunk as it was applied instead put every chunk's rows at random places into
     // tables already holding millions (4M entries: 17.3-18.6 s against 13.2-13.4 s).
+    // The new copy of the tables grows the file by what the free list cannot hold; that part
+    // of the file is put into the page cache while the entries are applied, when a core is
+    // idle (PERFORMANCE.md §5.43).
+    auto fill = ledger.fill_page_cache_for_side_copy(options.page_cache_fill_at_least);
     Projector p(nullptr);
     p.reserve(head);
     for (std::uint64_t from = 0; from < head; from += kChunk) {
@@ -230,6 +234,8 @@ Result<RebuildReport> rebuild_projections(
       if (Status a = apply_range(ledger, p, Seq{from}, Seq{to}); !a) return a;
       if (progress) progress(to, head);
     }
+    const std::uint64_t fill_planned = fill ? fill->planned() : 0;
+    const std::uint64_t filled = fill ? fill->finish() : 0;
     // The new tables are written before the old ones' pages are freed (at the commit), so the
     // transaction needs room for a second copy of the projections; they are smaller than the
     // whole shard. Without that room LMDB's map could fill half-way and the write run again,
@@ -268,6 +274,8 @@ Result<RebuildReport> rebuild_projections(
     r.entries = head;
     r.heap_warm_region_bytes = warmup.region_bytes();
     r.heap_warmed_bytes = warmup.populated_bytes();
+    r.page_cache_planned_bytes = fill_planned;
+    r.page_cache_filled_bytes = filled;
     if (digest) {
       r.digest = *digest;
     } else {  // the rows written do not tell it (DigestingWriter::digest): read the tables back

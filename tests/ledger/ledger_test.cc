@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <thread>
+#include <tuple>
 
 #include "govcredit/codec.h"
 #include "govcredit/demo.h"
@@ -701,6 +703,69 @@ TEST(Ledger, MakingRoomGrowsTheMapNotTheFile) {
   ASSERT_TRUE(l->make_room(std::uint64_t{64} << 20));
   ingest_world(*l);
   EXPECT_EQ(l->head().size, world().events.size());
+  EXPECT_TRUE(l->verify().ok);
+}
+
+// Every row of every side table, table by table, in key order.
+std::vector<std::tuple<std::size_t, Bytes, Bytes>> side_rows(const Ledger& l) {
+  std::vector<std::tuple<std::size_t, Bytes, Bytes>> rows;
+  EXPECT_TRUE(l.read_side([&](const SideReader& r) {
+    for (std::size_t t = 0; t < kSideCount; ++t)
+      r.scan(static_cast<Side>(t), {}, [&](ByteView k, ByteView v) {
+        rows.emplace_back(t, Bytes(k.begin(), k.end()), Bytes(v.begin(), v.end()));
+        return true;
+      });
+    return Status::ok();
+  }));
+  return rows;
+}
+
+TEST(Ledger, ThePageCacheFilledForASideCopyChangesNoRecordAndTheCopyGrowsIntoIt) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data.mdb";
+  auto l = open(dir.path());
+  ingest_world(*l);
+  // ~2 MiB of rows in one transaction: the tables then hold more pages than the free list
+  // (the ingest's many small commits leave it larger than the world's own tables).
+  ASSERT_TRUE(l->write_side([&](SideWriter& w) {
+    for (int i = 0; i < 2000; ++i)
+      w.put(Side::kMeta, as_bytes("pad/" + std::to_string(i)), Bytes(1000, std::uint8_t(i)));
+    return Status::ok();
+  }));
+  const auto rows = side_rows(*l);
+  ASSERT_GT(rows.size(), 2000u);
+  const Head head = l->head();
+  const std::uint64_t used = l->store_bytes();
+  EXPECT_EQ(l->fill_page_cache_for_side_copy(std::uint64_t{1} << 40), nullptr) << "under at_least";
+  auto fill = l->fill_page_cache_for_side_copy(0);
+  ASSERT_NE(fill, nullptr);
+  // The side tables' pages less the free list's: more than the padding's half.
+  EXPECT_GE(fill->planned(), std::uint64_t{1} << 20);
+  EXPECT_LT(fill->planned(), used);
+  // The filling thread runs when a core is idle; its one chunk (8 MiB) extends the file first.
+  ASSERT_LT(fill->planned(), std::uint64_t{8} << 20) << "this test waits for one chunk";
+  for (int i = 0; i < 6000 && std::filesystem::file_size(data) < used + fill->planned(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(fill->finish(), fill->planned());
+  EXPECT_EQ(fill->finish(), fill->planned()) << "finish() is idempotent";
+  EXPECT_GE(std::filesystem::file_size(data), used + fill->planned());
+  // Nothing LMDB holds moved: the filled part is past its last used page.
+  EXPECT_EQ(l->store_bytes(), used);
+  EXPECT_EQ(side_rows(*l), rows);
+  EXPECT_TRUE(l->verify().ok);
+  // A second copy of every table, written as a rebuild writes it, goes into the filled part.
+  ASSERT_TRUE(l->write_side([&](SideWriter& w) {
+    for (std::size_t t = 0; t < kSideCount; ++t) w.clear(static_cast<Side>(t));
+    for (const auto& [t, k, v] : rows) w.put(static_cast<Side>(t), k, v);
+    return Status::ok();
+  }));
+  EXPECT_GT(l->store_bytes(), used);
+  EXPECT_EQ(side_rows(*l), rows);
+  l.reset();
+  l = open(dir.path());  // a data file longer than its used part opens as any other
+  EXPECT_EQ(l->head().size, head.size);
+  EXPECT_EQ(l->head().root, head.root);
+  EXPECT_EQ(side_rows(*l), rows);
   EXPECT_TRUE(l->verify().ok);
 }
 
