@@ -247,7 +247,7 @@ class Ledger {
   // thread runs only when a core is otherwise idle (SCHED_IDLE). It never fails: it only ever
   // saves time, and stops at the first error. Nothing is filled (a null handle) when that part
   // is under `at_least` bytes. The file keeps what was filled past its used part (zeros that
-  // the next writes fill) should less be written.
+  // the next writes fill) should less be written. The handle must not outlive this Ledger.
   class PageCacheFill {
    public:
     virtual ~PageCacheFill() = default;  // stops the filling, as finish()

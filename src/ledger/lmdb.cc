@@ -311,10 +311,6 @@ void Env::sync() {
   }
 }
 
-}  // namespace govcredit::lmdb
-
-namespace govcredit::lmdb {
-
 PageCacheFill::PageCacheFill(const Env& env, std::uint64_t bytes) {
   if (bytes == 0) return;
   mdb_filehandle_t fd;

@@ -210,7 +210,7 @@ class Env {
 // already exist instead of taking new ones on the committing thread (PERFORMANCE.md §5.43). The
 // thread runs at SCHED_IDLE: only when a core has nothing else to run. Any error stops the
 // filling, silently: it only ever saves time. The file keeps the extended part (zeros the next
-// writes fill) when less is written than was filled.
+// writes fill) when less is written than was filled. It must not outlive the Env.
 class PageCacheFill {
  public:
   PageCacheFill(const Env& env, std::uint64_t bytes);
