@@ -104,6 +104,14 @@ Status write_log(Ledger& ledger, const std::vector<Bytes>& events) {
   return Status::ok();
 }
 
+// The rebuild's options: the page-cache fill (§5.43) off when asked.
+RebuildOptions rebuild_options(bool fill_page_cache, bool warm_heap) {
+  RebuildOptions options{.warm_heap = warm_heap};
+  if (!fill_page_cache)
+    options.page_cache_fill_at_least = std::numeric_limits<std::uint64_t>::max();
+  return options;
+}
+
 // One round: opens the shard as `govcredit rebuild` does and rebuilds its projections; prints
 // one JSON line (rate, seconds, this process's page faults, CPU times, peak resident memory and,
 // under mimalloc, peak heap).
@@ -114,10 +122,7 @@ int rebuild_round(const std::string& dir, bool fill_page_cache) {
     return 1;
   }
   const auto r0 = Clock::now();
-  RebuildOptions options;
-  if (!fill_page_cache)
-    options.page_cache_fill_at_least = std::numeric_limits<std::uint64_t>::max();
-  auto r = rebuild_projections(**l, {}, options);
+  auto r = rebuild_projections(**l, {}, rebuild_options(fill_page_cache, /*warm_heap=*/true));
   const auto r1 = Clock::now();
   if (!r) {
     std::cerr << r.status().to_string() << "\n";
@@ -320,6 +325,7 @@ int main(int argc, char** argv) {
               << (*r)["sys_s"].get<double>() << " s in the kernel\n";
   }
   const double median = percentile(rates, 0.5);
+  j["page_cache_fill"] = !no_fill;
   j["rebuild_rounds_events_per_s"] = rates;
   j["rebuild_rounds"] = round_figures;
   j["rebuild_seconds"] = static_cast<double>(entries) / median;
@@ -333,7 +339,7 @@ int main(int argc, char** argv) {
   {  // The same in this process, whose allocator holds the memory the generator freed (so
      // without the heap warm-up, which would populate memory the rebuild does not need).
     const auto r0 = Clock::now();
-    auto r = rebuild_projections(ledger, {}, {.warm_heap = false});
+    auto r = rebuild_projections(ledger, {}, rebuild_options(!no_fill, /*warm_heap=*/false));
     const auto r1 = Clock::now();
     if (!r) {
       std::cerr << r.status().to_string() << "\n";
