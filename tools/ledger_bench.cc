@@ -1,7 +1,7 @@
 // ledger_bench: the ledger's hot paths on generated data, results as JSON.
 //
 //   ledger_bench [--entries N] [--batch B] [--dir D] [--out FILE] [--no-sync] [--keep]
-//                [--sequential-ids]
+//                [--sequential-ids] [--no-expect]
 //
 // Scenarios: append of pre-signed events in batches (signature checks excluded: this is the
 // storage path alone), verify without signatures (chain + Merkle + index recomputed), inclusion
@@ -11,7 +11,8 @@
 // unique (the append path does not check signatures, so their realistic size and shape is what
 // matters). The store is durable (fsync per batch) unless --no-sync. --sequential-ids numbers
 // the ids in increasing order instead (real ids are random): an experiment that shows what the
-// event index's random inserts cost (docs/PERFORMANCE.md).
+// event index's random inserts cost (docs/PERFORMANCE.md). Each batch hands the shard its ids a
+// stretch ahead of their appends, as the ingest does (Ledger::Batch::expect); --no-expect does not.
 #include <sys/resource.h>
 #include <CLI/CLI.hpp>
 
@@ -54,7 +55,7 @@ std::vector<double> by_tenth(const std::vector<double>& per_batch) {
 int main(int argc, char** argv) {
   std::uint64_t entries = 1000000, batch = 1000;
   std::string dir = "/tmp/govcredit-ledger-bench", out = "bench-results/ledger.json";
-  bool no_sync = false, keep = false, sequential = false;
+  bool no_sync = false, keep = false, sequential = false, no_expect = false;
   std::string durability = "on-return";
   CLI::App app{
       "ledger_bench: append, verify and proof latency of one LMDB shard (docs/PERFORMANCE.md)"};
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
   app.add_flag("--no-sync", no_sync, "no fsync per commit");
   app.add_flag("--keep", keep, "keep the shard afterwards");
   app.add_flag("--sequential-ids", sequential, "ids in increasing order (an experiment)");
+  app.add_flag("--no-expect", no_expect,
+               "append without handing the ids to the shard ahead (Ledger::Batch::expect; "
+               "docs/PERFORMANCE.md §5.44)");
   CLI11_PARSE(app, argc, argv);
   std::filesystem::remove_all(dir);
   std::vector<Bytes> base;
@@ -108,18 +112,33 @@ int main(int argc, char** argv) {
     };
     return std::pair{ms(r.ru_utime), ms(r.ru_stime)};
   };
+  std::vector<EventId> ids;
+  // As the ingest hands its look-ups to the shard ahead (Ledger::Batch::expect; ingest.cc's
+  // kAhead): the next 256 ids, a stretch ahead of the appends.
+  constexpr std::size_t kAhead = 256;
+  auto expect = [&](Ledger::Batch& b, std::size_t from) {
+    if (no_expect || from >= ids.size()) return;
+    b.expect(std::span<const EventId>(ids).subspan(from, std::min(kAhead, ids.size() - from)));
+  };
   for (std::uint64_t i = 0; i < entries; i += batch) {
     const auto [user0, kernel0] = thread_cpu_ms();
     const auto c0 = Clock::now();
     Status s = ledger->write([&](Ledger::Batch& b) {
-      for (std::uint64_t j = i; j < std::min(entries, i + batch); ++j) {
-        // The id is written into the base event in place: append() copies the event, so a later
-        // use may write another id into it.
-        Bytes& wire = base[j % base.size()];
-        EventId id;
+      const std::uint64_t end = std::min(entries, i + batch);
+      ids.clear();
+      for (std::uint64_t j = i; j < end; ++j) {
+        EventId& id = ids.emplace_back();
         const std::uint64_t n = sequential ? __builtin_bswap64(j) : j;  // big endian sorts by j
         std::memcpy(id.bytes.data(), &n, 8);
         std::memcpy(id.bytes.data() + 8, "benchid!", 8);
+      }
+      expect(b, 0);
+      for (std::uint64_t j = i; j < end; ++j) {
+        if ((j - i) % kAhead == 0) expect(b, j - i + kAhead);
+        // The id is written into the base event in place: append() copies the event, so a later
+        // use may write another id into it.
+        Bytes& wire = base[j % base.size()];
+        const EventId& id = ids[j - i];
         std::memcpy(wire.data() + kWireIdOffset, id.bytes.data(), 16);
         b.append(
             AppendItem{wire, id, false, Partition{0}, KafkaOffset{static_cast<std::int64_t>(j)}});
@@ -192,6 +211,7 @@ int main(int argc, char** argv) {
       {"entries", entries},
       {"batch", batch},
       {"durable", !no_sync},
+      {"expect_ahead", !no_expect},
       {"durability", no_sync ? "none" : durability},
       {"ids", sequential ? "sequential (experiment)" : "random-looking"},
       {"append_entries_per_s", entries / append_s},

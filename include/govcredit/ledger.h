@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -156,6 +157,10 @@ class Ledger {
     // whether the stored event's wire bytes equal `wire` (a re-send) or not (a conflict).
     virtual std::optional<std::pair<Seq, bool>> find_event(const EventId& id, ByteView wire) = 0;
     virtual AppendResult append(const AppendItem& item) = 0;
+    // A hint: these ids are about to go to find_event or append, so the shard may start fetching
+    // what their look-ups read (the id filter's blocks) now, many at once, instead of one cache
+    // miss at a time as each comes. Changes no result; may be called with any ids, or not at all.
+    virtual void expect(std::span<const EventId> ids) { (void)ids; }
     // Journals a rejected message (never touches the log).
     virtual void reject(Rejection r) = 0;
     // The next source offset to consume after this batch.

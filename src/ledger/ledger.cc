@@ -106,6 +106,11 @@ class BatchImpl final : public Ledger::Batch {
     return std::memcmp(v->data() + at, wire.data(), wire.size()) == 0;
   }
 
+  void expect(std::span<const EventId> ids) override {
+    if (impl_.filter)
+      for (const EventId& id : ids) impl_.filter->prefetch(id.bytes.data());
+  }
+
   AppendResult append(const AppendItem& item) override {
     const Seq seq{s_.head.size};
     if (auto at = lookup(item.id))

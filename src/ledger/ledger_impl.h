@@ -133,6 +133,8 @@ class IdFilter {
   explicit IdFilter(std::uint64_t capacity);
   void add(const std::uint8_t* id);
   bool may_contain(const std::uint8_t* id) const;
+  // Asks the CPU to fetch the id's block into its cache (what may_contain and add read).
+  void prefetch(const std::uint8_t* id) const;
   std::uint64_t count() const { return count_; }
   std::uint64_t capacity() const { return capacity_; }
 
@@ -143,6 +145,18 @@ class IdFilter {
   std::vector<Block> blocks_;
   std::uint64_t count_ = 0, capacity_ = 0;
 };
+
+// Inline, and an asm statement on x86-64: with a __builtin_prefetch here, GCC 12's release build
+// compiled BatchImpl::expect to a bare return (seen in its disassembly), the prefetches dropped.
+inline void IdFilter::prefetch(const std::uint8_t* id) const {
+  std::uint64_t bits;
+  const Block& b = blocks_[block_of(id, &bits)];
+#if defined(__x86_64__)
+  asm volatile("prefetcht0 %0" : : "m"(b));
+#else
+  __builtin_prefetch(&b);
+#endif
+}
 
 inline void put_le(std::uint8_t* p, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);

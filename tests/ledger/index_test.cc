@@ -8,7 +8,9 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
+#include <tuple>
 
 #include "govcredit/codec.h"
 #include "govcredit/crypto.h"
@@ -273,6 +275,78 @@ TEST(EventIndex, AFullFilterIsReplacedByOneBuiltBesideTheWriterThatMissesNoId) {
   EXPECT_EQ(missed, 0u) << "the first re-send not found: " << first_missed;
   EXPECT_EQ(l->head().size, 100'000u);
   EXPECT_TRUE(l->verify().ok);
+}
+
+// Ids handed to the shard ahead of their look-ups (Ledger::Batch::expect, a prefetch of the
+// filter's blocks) change nothing: two shards given the same batches, one with every batch's ids
+// (and ids never appended) handed ahead, the other without, give the same outcomes, run the same
+// index searches and hold the same runs and head. The hint comes before the filter exists (a new
+// handle's first batch) and after, with a re-send, a conflict and an id expected but never sent.
+TEST(EventIndex, IdsHandedAheadChangeNoOutcomeSearchOrRecord) {
+  testing::TempDir with, without;
+  auto run = [](const std::string& dir, bool ahead) {
+    std::vector<std::pair<AppendOutcome, std::uint64_t>> outcomes;
+    std::vector<std::optional<std::uint64_t>> found;
+    auto batch = [&](Ledger& l, std::uint64_t from, std::uint64_t to) {
+      ASSERT_TRUE(l.write([&](Ledger::Batch& b) {
+        if (ahead) {
+          std::vector<EventId> ids;
+          for (std::uint64_t k = from; k < to + 50; ++k) ids.push_back(synthetic(k).id);
+          ids.push_back(synthetic(7).id);          // a re-send below
+          ids.push_back(synthetic(1'000'000).id);  // never sent
+          ids.push_back(EventId{});                // nobody's
+          b.expect(ids);
+        }
+        for (std::uint64_t k = from; k < to; ++k) {
+          Synthetic s = synthetic(k);
+          AppendResult r = b.append(AppendItem{s.wire, s.id, false, Partition{0},
+                                               KafkaOffset{static_cast<std::int64_t>(k)}});
+          outcomes.emplace_back(r.outcome, r.seq.value);
+        }
+        Synthetic resend = synthetic(7), conflict = synthetic(11, 1);
+        for (const Synthetic* s : {&resend, &conflict}) {
+          AppendResult r =
+              b.append(AppendItem{s->wire, s->id, false, Partition{0}, KafkaOffset{0}});
+          outcomes.emplace_back(r.outcome, r.seq.value);
+        }
+        for (std::uint64_t k : {from, to - 1, to, std::uint64_t{1'000'000}}) {
+          auto at = b.find_event(synthetic(k).id, synthetic(k).wire);
+          found.push_back(at ? std::optional(at->first.value) : std::nullopt);
+        }
+        b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(to)});
+        return Status::ok();
+      }));
+    };
+    std::uint64_t searches = 0;
+    {
+      auto l = open(dir);
+      for (std::uint64_t i = 0; i < 12'000; i += 1500) batch(*l, i, i + 1500);
+      searches += l->index_searches_for_testing();
+    }
+    auto l = open(dir);  // a new handle: no filter until its look-ups pay for one
+    for (std::uint64_t i = 12'000; i < 15'000; i += 1000) batch(*l, i, i + 1000);
+    searches += l->index_searches_for_testing();
+    EXPECT_TRUE(l->verify().ok);
+    return std::make_tuple(outcomes, found, searches, l->head().size, l->head().root);
+  };
+  const auto a = run(with.path(), true), b = run(without.path(), false);
+  EXPECT_EQ(std::get<0>(a), std::get<0>(b));
+  EXPECT_EQ(std::get<1>(a), std::get<1>(b));
+  EXPECT_EQ(std::get<2>(a), std::get<2>(b));
+  EXPECT_EQ(std::get<3>(a), 15'000u);
+  EXPECT_EQ(std::get<3>(a), std::get<3>(b));
+  EXPECT_EQ(std::get<4>(a), std::get<4>(b));
+  EXPECT_EQ(index_raw(with.path()), index_raw(without.path()));
+  // The outcomes are the expected ones, not merely the same: every new event appended at its
+  // seq, the re-send found at 7, the conflict refused.
+  const auto& outcomes = std::get<0>(a);
+  ASSERT_EQ(outcomes.size(), 15'000u + 2 * 11);
+  EXPECT_EQ(outcomes[0], std::make_pair(AppendOutcome::kAppended, std::uint64_t{0}));
+  EXPECT_EQ(outcomes[1500], std::make_pair(AppendOutcome::kAlreadyPresent, std::uint64_t{7}));
+  EXPECT_EQ(outcomes[1501].first, AppendOutcome::kConflict);
+  EXPECT_EQ(outcomes.back().first, AppendOutcome::kConflict);
+  EXPECT_EQ(std::get<1>(a)[2], std::nullopt);  // `to`, expected ahead but not yet appended
+  EXPECT_EQ(std::get<1>(a)[3], std::nullopt);  // never sent
 }
 
 // Replaying the same entries in other batches builds byte-identical runs (LEDGER_FORMAT.md §8).
