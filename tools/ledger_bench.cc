@@ -113,9 +113,9 @@ int main(int argc, char** argv) {
     return std::pair{ms(r.ru_utime), ms(r.ru_stime)};
   };
   std::vector<EventId> ids;
-  // As the ingest hands its look-ups to the shard ahead (Ledger::Batch::expect; ingest.cc's
-  // kAhead): the next 256 ids, a stretch ahead of the appends.
-  constexpr std::size_t kAhead = 256;
+  // As the ingest hands its look-ups to the shard ahead (Ledger::Batch::expect): the next
+  // kExpectAhead ids, a stretch ahead of the appends.
+  constexpr std::size_t kAhead = Ledger::Batch::kExpectAhead;
   auto expect = [&](Ledger::Batch& b, std::size_t from) {
     if (no_expect || from >= ids.size()) return;
     b.expect(std::span<const EventId>(ids).subspan(from, std::min(kAhead, ids.size() - from)));

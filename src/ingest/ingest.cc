@@ -35,11 +35,6 @@ std::optional<EventId> id_of(const Bytes& wire) {
   return id;
 }
 
-// Messages whose ids the sequential pass hands the shard ahead of their look-ups
-// (Ledger::Batch::expect): a few hundred cache lines, fetched together while the messages before
-// them are ingested.
-constexpr std::size_t kAhead = 256;
-
 // What the parallel pass learned about one message.
 struct Prepared {
   std::optional<Result<Event>> event;  // set for wire messages (JSON ones decode in order)
@@ -152,8 +147,9 @@ Result<std::vector<IngestResult>> Ingestor::ingest(std::span<const Message> batc
     domain->use_cache(states_, b.size());
     bool appended = false;
     KafkaOffset next = ledger_.next_offset();
-    // The shard's id look-ups of the next kAhead messages, started a stretch ahead (their ids
-    // read from the wire bytes: a malformed message's is only a wasted hint).
+    // The shard's id look-ups, started a stretch ahead (Ledger::Batch::expect; the ids read from
+    // the wire bytes: a malformed message's is only a wasted hint).
+    constexpr std::size_t kAhead = Ledger::Batch::kExpectAhead;
     thread_local std::vector<EventId> ahead;
     auto expect = [&](std::size_t from) {
       ahead.clear();
