@@ -137,6 +137,7 @@ int rebuild_round(const std::string& dir, bool fill_page_cache) {
       {"minor_faults", ru.ru_minflt},
       {"heap_warm_region_mib", static_cast<double>(r->heap_warm_region_bytes) / (1 << 20)},
       {"heap_warmed_mib", static_cast<double>(r->heap_warmed_bytes) / (1 << 20)},
+      {"heap_small_pages_mib", static_cast<double>(r->heap_small_pages_bytes) / (1 << 20)},
       {"page_cache_planned_mib", static_cast<double>(r->page_cache_planned_bytes) / (1 << 20)},
       {"page_cache_filled_mib", static_cast<double>(r->page_cache_filled_bytes) / (1 << 20)},
       {"user_s", tv(ru.ru_utime)},

@@ -338,6 +338,9 @@ struct RebuildReport {
   // docs/PERFORMANCE.md §5.20).
   std::uint64_t heap_warm_region_bytes = 0;
   std::uint64_t heap_warmed_bytes = 0;
+  // How much of that region was given 4 KiB pages instead of 2 MiB ones, because the thread found
+  // the larger dear (docs/PERFORMANCE.md §5.45).
+  std::uint64_t heap_small_pages_bytes = 0;
   // The part of the data file the new copy of the tables was expected to grow into (their old
   // copy's pages less LMDB's free list), and how much of it a thread put into the page cache
   // before the write (Ledger::fill_page_cache_for_side_copy; both 0 below

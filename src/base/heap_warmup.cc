@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -24,6 +26,7 @@ namespace {
 constexpr std::size_t kAlign = std::size_t{32} << 20;  // mimalloc 2.0's segment and arena block
 constexpr std::size_t kMinRegion = std::size_t{64} << 20;
 constexpr std::size_t kStep = std::size_t{2} << 20;  // one transparent huge page
+constexpr std::size_t kJudged = 2 * kStep;           // Options::small_pages_above_ms_per_mib
 
 std::atomic<HeapAdopter> g_adopter{nullptr};
 std::mutex g_mutex;
@@ -32,6 +35,12 @@ std::size_t g_adopted = 0;  // guarded by g_mutex
 bool turned_off() {
   const char* e = std::getenv("GOVCREDIT_HEAP_WARMUP");
   return e != nullptr && std::strcmp(e, "0") == 0;
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 // MemAvailable from /proc/meminfo; the free pages when that cannot be read.
@@ -89,6 +98,13 @@ HeapWarmup::HeapWarmup(std::size_t bytes, Options options) {
     g_adopted += size;
     region_ = p;
     region_bytes_ = size;
+    small_from_.store(size, std::memory_order_relaxed);
+  }
+  if (const char* e = std::getenv("GOVCREDIT_HEAP_SMALL_PAGES_ABOVE");
+      e != nullptr && std::isfinite(options.small_pages_above_ms_per_mib)) {
+    char* end = nullptr;
+    const double v = std::strtod(e, &end);
+    if (end != e && *end == '\0' && v >= 0) options.small_pages_above_ms_per_mib = v;
   }
   thread_ = std::thread([this, options] { populate(options); });
 }
@@ -107,6 +123,12 @@ void HeapWarmup::populate(Options options) {
     sched_param none{};
     pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);  // if refused, at normal priority
   }
+  // The thread's own CPU time: at SCHED_IDLE it waits for idle cores, and that is not the price
+  // of the pages. (Steps the allocator's users faulted in first cost ~nothing, so a judgement can
+  // only err towards keeping the 2 MiB pages.)
+  bool judging = true;
+  std::size_t judged_from = 0;
+  double judged_since = thread_cpu_seconds();
   for (std::size_t done = 0; done < region_bytes_ && !stop_.load(std::memory_order_relaxed);) {
     const std::size_t n = std::min(kStep, region_bytes_ - done);
     if (madvise(region_ + done, n, MADV_POPULATE_WRITE) != 0) {
@@ -115,6 +137,18 @@ void HeapWarmup::populate(Options options) {
     }
     done += n;
     populated_.store(done, std::memory_order_release);
+    if (judging && done - judged_from >= kJudged && done < region_bytes_) {
+      const double now = thread_cpu_seconds();
+      const double mib = static_cast<double>(done - judged_from) / (1 << 20);
+      if ((now - judged_since) * 1e3 > options.small_pages_above_ms_per_mib * mib) {
+        judging = false;
+        // (Pages already faulted in keep their size; should the kernel refuse, they all do.)
+        if (madvise(region_ + done, region_bytes_ - done, MADV_NOHUGEPAGE) == 0)
+          small_from_.store(done, std::memory_order_release);
+      }
+      judged_from = done;
+      judged_since = now;
+    }
   }
   finished_.store(true, std::memory_order_release);
 }

@@ -40,6 +40,17 @@ class HeapWarmup {
     // SCHED_IDLE: the populating thread takes no time from the others. Tests turn it off, to
     // see the region populated on a busy machine.
     bool idle_priority = true;
+    // Fresh 2 MiB pages are dear on this VM in some hours (~5-9 ms of the populating thread's CPU
+    // per MiB, against ~0.4 ms for 4 KiB pages; docs/PERFORMANCE.md §5.45): so dear that the
+    // thread falls behind the rebuild it should run ahead of, which then faults them in itself.
+    // When 4 MiB populated in 2 MiB pages cost more than this many ms of the thread's CPU time
+    // per MiB, the rest of the region is given 4 KiB pages (MADV_NOHUGEPAGE), for the thread and
+    // for the allocator's users alike. Judged on every 4 MiB until it switches, once. Infinity
+    // keeps the 2 MiB pages whatever they cost (a ledger node, which waits for its region and
+    // then keeps it for its life); 0 switches after the first 4 MiB (tests). A finite value gives
+    // way to GOVCREDIT_HEAP_SMALL_PAGES_ABOVE in the environment (ms per MiB; 0 to see the switch
+    // in an executable's tests).
+    double small_pages_above_ms_per_mib = 2.0;
   };
   explicit HeapWarmup(std::size_t bytes) : HeapWarmup(bytes, Options{}) {}
   HeapWarmup(std::size_t bytes, Options options);
@@ -55,6 +66,9 @@ class HeapWarmup {
   const std::byte* region() const { return region_; }
   std::size_t region_bytes() const { return region_bytes_; }
   std::size_t populated_bytes() const { return populated_.load(std::memory_order_acquire); }
+  // Where in the region 4 KiB pages begin (Options::small_pages_above_ms_per_mib);
+  // region_bytes() while the whole region keeps the allocator's pages.
+  std::size_t small_pages_from() const { return small_from_.load(std::memory_order_acquire); }
   // Whether the populating thread has ended: the region done, stopped, or refused by the kernel
   // (then refusal() is the errno of MADV_POPULATE_WRITE: EINVAL before Linux 5.14).
   bool finished() const { return finished_.load(std::memory_order_acquire); }
@@ -69,6 +83,7 @@ class HeapWarmup {
   std::byte* region_ = nullptr;
   std::size_t region_bytes_ = 0;
   std::atomic<std::size_t> populated_{0};
+  std::atomic<std::size_t> small_from_{0};
   std::atomic<bool> stop_{false};
   std::atomic<bool> finished_{false};
   std::atomic<int> refusal_{0};

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -370,7 +371,9 @@ Result<std::unique_ptr<LedgerNode>> LedgerNode::create(const KafkaConfig& config
   // too; the whole of it before the node joins its group, where partitions would wait for it.
   if (options.warm_heap_bytes > 0) {
     const auto started = Clock::now();
-    HeapWarmup warm(options.warm_heap_bytes, {.idle_priority = false});
+    HeapWarmup warm(options.warm_heap_bytes,
+                    {.idle_priority = false,
+                     .small_pages_above_ms_per_mib = std::numeric_limits<double>::infinity()});
     warm.wait();
     impl->heap_warmed_bytes = warm.populated_bytes();
     impl->heap_warm_seconds = std::chrono::duration<double>(Clock::now() - started).count();

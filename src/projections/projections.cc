@@ -274,6 +274,7 @@ Result<RebuildReport> rebuild_projections(
     r.entries = head;
     r.heap_warm_region_bytes = warmup.region_bytes();
     r.heap_warmed_bytes = warmup.populated_bytes();
+    r.heap_small_pages_bytes = warmup.region_bytes() - warmup.small_pages_from();
     r.page_cache_planned_bytes = fill_planned;
     r.page_cache_filled_bytes = filled;
     if (digest) {

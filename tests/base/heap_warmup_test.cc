@@ -4,7 +4,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -32,6 +37,33 @@ std::size_t resident_bytes(const std::byte* p, std::size_t bytes) {
   std::size_t n = 0;
   for (unsigned char c : in) n += (c & 1) ? page : 0;
   return n;
+}
+
+// As the executables' glue does under mimalloc's large OS pages: the region marked for 2 MiB pages.
+bool keep_huge(void* start, std::size_t bytes) {
+  madvise(start, bytes, MADV_HUGEPAGE);
+  return keep(start, bytes);
+}
+
+// The VmFlags line of the mapping that holds p (/proc/self/smaps); "" when none does.
+std::string vm_flags_at(const void* p) {
+  const auto at = reinterpret_cast<std::uintptr_t>(p);
+  std::ifstream smaps("/proc/self/smaps");
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    std::uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR " ", &lo, &hi) == 2 &&
+        line.find(':') > line.find(' ')) {
+      inside = lo <= at && at < hi;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+bool has_flag(const std::string& vm_flags, const char* flag) {
+  return (vm_flags + " ").find(std::string(" ") + flag + " ") != std::string::npos;
 }
 
 bool wait_for(const HeapWarmup& w, bool (*until)(const HeapWarmup&)) {
@@ -69,6 +101,48 @@ TEST(HeapWarmup, PopulatesTheAdoptedRegionWithoutWritingToIt) {
   EXPECT_EQ(w.populated_bytes(), w.region_bytes());
   EXPECT_EQ(resident_bytes(w.region(), w.region_bytes()), w.region_bytes());
   for (std::size_t i = 0; i < w.region_bytes(); i += 4096) ASSERT_EQ(w.region()[i], std::byte{0});
+}
+
+// Where 2 MiB pages cost more than Options::small_pages_above_ms_per_mib (0 here: any cost), the
+// rest of the region, from the first 4 MiB on, is given 4 KiB pages; populated all the same.
+TEST(HeapWarmup, GivesTheRestOfTheRegionSmallPagesWhenLargeOnesAreDear) {
+  set_heap_adopter(keep_huge);
+  HeapWarmup w(HeapWarmup::adopted_total() + 64 * kMiB,
+               {.idle_priority = false, .small_pages_above_ms_per_mib = 0});
+  ASSERT_EQ(w.region_bytes(), 64 * kMiB);
+  w.wait();
+  if (w.refusal() == EINVAL) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux 5.14)";
+  EXPECT_EQ(w.refusal(), 0);
+  EXPECT_EQ(w.populated_bytes(), w.region_bytes());
+  EXPECT_EQ(resident_bytes(w.region(), w.region_bytes()), w.region_bytes());
+  ASSERT_EQ(w.small_pages_from(), 4 * kMiB);
+  const std::string head = vm_flags_at(w.region()),
+                    before_switch = vm_flags_at(w.region() + 4 * kMiB - 1),
+                    rest = vm_flags_at(w.region() + 4 * kMiB),
+                    end = vm_flags_at(w.region() + w.region_bytes() - 1);
+  EXPECT_TRUE(has_flag(head, "hg")) << head;
+  EXPECT_TRUE(has_flag(before_switch, "hg")) << before_switch;
+  EXPECT_TRUE(has_flag(rest, "nh")) << rest;
+  EXPECT_FALSE(has_flag(rest, "hg")) << rest;
+  EXPECT_TRUE(has_flag(end, "nh")) << end;
+  for (std::size_t i = 0; i < w.region_bytes(); i += 4096) ASSERT_EQ(w.region()[i], std::byte{0});
+}
+
+// However dear, infinity keeps the allocator's pages (a ledger node's region).
+TEST(HeapWarmup, KeepsTheLargePagesWhenToldToWhateverTheyCost) {
+  set_heap_adopter(keep_huge);
+  HeapWarmup w(HeapWarmup::adopted_total() + 64 * kMiB,
+               {.idle_priority = false,
+                .small_pages_above_ms_per_mib = std::numeric_limits<double>::infinity()});
+  ASSERT_EQ(w.region_bytes(), 64 * kMiB);
+  w.wait();
+  if (w.refusal() == EINVAL) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux 5.14)";
+  EXPECT_EQ(w.populated_bytes(), w.region_bytes());
+  EXPECT_EQ(w.small_pages_from(), w.region_bytes());
+  const std::string end = vm_flags_at(w.region() + w.region_bytes() - 1);
+  EXPECT_TRUE(has_flag(vm_flags_at(w.region()), "hg"));
+  EXPECT_TRUE(has_flag(end, "hg")) << end;
+  EXPECT_FALSE(has_flag(end, "nh")) << end;
 }
 
 // A ledger node waits for its whole region before it joins its group (NodeOptions::

@@ -22,6 +22,17 @@ r = json.load(open(sys.argv[1]))["rebuild_rounds"][0]
 print("round:", r)
 assert r["heap_warm_region_mib"] >= 64, r
 assert 0 <= r["heap_warmed_mib"] <= r["heap_warm_region_mib"], r
+assert 0 <= r["heap_small_pages_mib"] <= r["heap_warm_region_mib"], r
+PY
+# The region's rest given 4 KiB pages from its first 4 MiB on, while the rebuild uses it
+# (GOVCREDIT_HEAP_SMALL_PAGES_ABOVE=0: any cost of a 2 MiB page counts as dear).
+GOVCREDIT_HEAP_SMALL_PAGES_ABOVE=0 "$bench" --rebuild-round --dir "$tmp/shard" > "$tmp/switched.json" ||
+  fail "the round with the switch failed"
+python3 - "$tmp/switched.json" <<'PY' || fail "the region kept its 2 MiB pages: $(cat "$tmp/switched.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("round, switched:", r)
+assert r["heap_small_pages_mib"] == r["heap_warm_region_mib"] - 4, r
 PY
 
 mkdir "$tmp/data" && ln -s "$tmp/shard" "$tmp/data/shard-0"
@@ -29,10 +40,13 @@ digest() { sed -n 's/.*digest \([0-9a-f]*\)$/\1/p'; }
 with=$("$bin" rebuild --data "$tmp/data" | digest)
 without=$(GOVCREDIT_HEAP_WARMUP=0 "$bin" rebuild --data "$tmp/data" | digest)
 small_pages=$(MIMALLOC_LARGE_OS_PAGES=0 "$bin" rebuild --data "$tmp/data" | digest)
-echo "digests: $with (warm-up), $without (GOVCREDIT_HEAP_WARMUP=0), $small_pages (4 KiB pages)"
+switched=$(GOVCREDIT_HEAP_SMALL_PAGES_ABOVE=0 "$bin" rebuild --data "$tmp/data" | digest)
+echo "digests: $with (warm-up), $without (GOVCREDIT_HEAP_WARMUP=0), $small_pages (4 KiB pages)," \
+  "$switched (the region switched to 4 KiB pages)"
 [[ ${#with} == 64 ]] || fail "rebuild printed no digest"
 [[ $with == "$without" ]] || fail "the warm-up changed the projections: $with against $without"
 [[ $with == "$small_pages" ]] || fail "4 KiB pages changed the projections: $small_pages"
+[[ $with == "$switched" ]] || fail "the switch to 4 KiB pages changed the projections: $switched"
 "$bin" verify --data "$tmp/data" --projections | grep -q "projections equal a rebuild (digest $with)" ||
   fail "verify --projections"
 echo "ok"
