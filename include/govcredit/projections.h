@@ -367,8 +367,9 @@ struct RebuildOptions {
   // cache while the entries are applied, by a thread that runs when a core is idle
   // (Ledger::fill_page_cache_for_side_copy; docs/PERFORMANCE.md §5.43), when that part is at
   // least this many bytes. At 10M entries it is ~1 GB, which this benchmark machine's kernel
-  // otherwise takes page by page on the committing thread.
-  std::uint64_t page_cache_fill_at_least = std::uint64_t{64} << 20;
+  // otherwise takes page by page on the committing thread; at 100k ~9 MiB, whose filling still
+  // kept a rebuild's second round from its slow moments (64 MiB until 2026-12-06; §5.46).
+  std::uint64_t page_cache_fill_at_least = std::uint64_t{4} << 20;
 };
 // Drops every projection and rebuilds it from the log. progress(done, total) is called as the
 // entries are applied in memory, done == total last, just before the one write transaction that

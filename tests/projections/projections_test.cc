@@ -381,7 +381,7 @@ TEST(Projections, ARebuildFillsThePageCacheForWhatItsCopyWillGrowIntoAndComesOut
   // The copy that rebuild freed is on the free list, which a next copy fills first: there is
   // nothing to grow into.
   EXPECT_EQ(l->fill_page_cache_for_side_copy(0), nullptr);
-  // By default nothing is filled under 64 MiB.
+  // By default nothing is filled under 4 MiB (the padding's ~2 MiB is under it).
   pad_side_tables(*l);
   auto plain = rebuild_projections(*l);
   ASSERT_TRUE(plain) << plain.status().to_string();
