@@ -460,8 +460,10 @@ void register_domain_commands(CLI::App& app, Runner& run) {
         "rebuild",
         "Drop every projection of a shard (all shards unless --partition) and rebuild "
         "it from the log; prints the rate and the projection digest. With mimalloc (the default "
-        "build) the memory it will need (~320 bytes an entry) is populated ahead of it by a "
-        "thread that runs when a core is idle; GOVCREDIT_HEAP_WARMUP=0 turns that off.");
+        "build) the memory it will need (~370 bytes an entry) is populated ahead of it by a "
+        "thread that runs when a core is idle, in 4 KiB pages once 2 MiB ones cost that thread "
+        "more than 2 ms per MiB (GOVCREDIT_HEAP_SMALL_PAGES_ABOVE=MS moves that); "
+        "GOVCREDIT_HEAP_WARMUP=0 turns it off.");
     add_shard_options(c, a->shard);
     c->callback([&run, a, c, given] {
       a->partition_given = given(c);
