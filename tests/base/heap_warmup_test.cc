@@ -45,6 +45,16 @@ bool keep_huge(void* start, std::size_t bytes) {
   return keep(start, bytes);
 }
 
+// Whether this kernel has transparent huge pages to mark a mapping for (built without them,
+// madvise(MADV_HUGEPAGE) and MADV_NOHUGEPAGE fail with EINVAL and a region keeps its pages).
+bool kernel_has_huge_pages() {
+  void* p = mmap(nullptr, 2 * kMiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  const bool ok = madvise(p, 2 * kMiB, MADV_HUGEPAGE) == 0;
+  munmap(p, 2 * kMiB);
+  return ok;
+}
+
 // The VmFlags line of the mapping that holds p (/proc/self/smaps); "" when none does.
 std::string vm_flags_at(const void* p) {
   const auto at = reinterpret_cast<std::uintptr_t>(p);
@@ -106,6 +116,7 @@ TEST(HeapWarmup, PopulatesTheAdoptedRegionWithoutWritingToIt) {
 // Where 2 MiB pages cost more than Options::small_pages_above_ms_per_mib (0 here: any cost), the
 // rest of the region, from the first 4 MiB on, is given 4 KiB pages; populated all the same.
 TEST(HeapWarmup, GivesTheRestOfTheRegionSmallPagesWhenLargeOnesAreDear) {
+  if (!kernel_has_huge_pages()) GTEST_SKIP() << "this kernel has no transparent huge pages";
   set_heap_adopter(keep_huge);
   HeapWarmup w(HeapWarmup::adopted_total() + 64 * kMiB,
                {.idle_priority = false, .small_pages_above_ms_per_mib = 0});
@@ -130,6 +141,7 @@ TEST(HeapWarmup, GivesTheRestOfTheRegionSmallPagesWhenLargeOnesAreDear) {
 
 // However dear, infinity keeps the allocator's pages (a ledger node's region).
 TEST(HeapWarmup, KeepsTheLargePagesWhenToldToWhateverTheyCost) {
+  if (!kernel_has_huge_pages()) GTEST_SKIP() << "this kernel has no transparent huge pages";
   set_heap_adopter(keep_huge);
   HeapWarmup w(HeapWarmup::adopted_total() + 64 * kMiB,
                {.idle_priority = false,
