@@ -254,18 +254,22 @@ class Ledger {
   // copies its pages into page-cache pages that are already there (PERFORMANCE.md §5.43). The
   // thread runs only when a core is otherwise idle (SCHED_IDLE). It never fails: it only ever
   // saves time, and stops at the first error. Nothing is filled (a null handle) when that part
-  // is under `at_least` bytes. The file keeps what was filled past its used part (zeros that
-  // the next writes fill) should less be written. The handle must not outlive this Ledger.
+  // is under `at_least` bytes. Side tables that hold nothing yet (a log whose projections were
+  // never built) have no copy to size that part from: it is then taken as `if_none` bytes, the
+  // caller's estimate (0: nothing filled). The file keeps what was filled past its used part
+  // (zeros that the next writes fill) should less be written. The handle must not outlive this
+  // Ledger.
   class PageCacheFill {
    public:
     virtual ~PageCacheFill() = default;  // stops the filling, as finish()
-    // Bytes it set out to fill: the side tables' pages less the free list's.
+    // Bytes it set out to fill: the side tables' pages (or `if_none`) less the free list's.
     virtual std::uint64_t planned() const = 0;
     // Stops the filling and waits for its thread; returns the bytes filled. Call it before the
     // write (filling beside LMDB's commit would only contend with it). Idempotent.
     virtual std::uint64_t finish() = 0;
   };
-  std::unique_ptr<PageCacheFill> fill_page_cache_for_side_copy(std::uint64_t at_least) const;
+  std::unique_ptr<PageCacheFill> fill_page_cache_for_side_copy(std::uint64_t at_least,
+                                                               std::uint64_t if_none = 0) const;
   // Grows the LMDB map, when needed, so that the shard has room for `bytes` more than the file
   // uses now. The map is address space, not disk: the file grows only with use. A write that
   // fills the map is otherwise aborted and run again, whole, on a map twice as large.

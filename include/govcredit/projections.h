@@ -344,8 +344,9 @@ struct RebuildReport {
   // The part of the data file the new copy of the tables was expected to grow into (their old
   // copy's pages less LMDB's free list), and how much of it a thread put into the page cache
   // before the write (Ledger::fill_page_cache_for_side_copy; both 0 below
-  // RebuildOptions::page_cache_fill_at_least, as for the first rebuild of a log without
-  // projections; docs/PERFORMANCE.md §5.43).
+  // RebuildOptions::page_cache_fill_at_least, and for the first rebuild of a log without
+  // projections below RebuildOptions::first_copy_fill_at_least; docs/PERFORMANCE.md §5.43,
+  // §5.47).
   std::uint64_t page_cache_planned_bytes = 0;
   std::uint64_t page_cache_filled_bytes = 0;
 };
@@ -370,6 +371,12 @@ struct RebuildOptions {
   // otherwise takes page by page on the committing thread; at 100k ~9 MiB, whose filling still
   // kept a rebuild's second round from its slow moments (64 MiB until 2026-12-06; §5.46).
   std::uint64_t page_cache_fill_at_least = std::uint64_t{4} << 20;
+  // A log whose projections were never built has no copy of them to size that part from: it
+  // grows by a whole first copy, estimated from the log's length (~90 bytes an entry), which is
+  // filled only when at least this many bytes (~3M entries). At 10M entries the first rebuild
+  // ran at 761-857k against 617-641k events/s with it; at 100k and 1M, where the first copy's
+  // page cache costs little, it ran ~5% slower (docs/PERFORMANCE.md §5.47).
+  std::uint64_t first_copy_fill_at_least = std::uint64_t{256} << 20;
 };
 // Drops every projection and rebuilds it from the log. progress(done, total) is called as the
 // entries are applied in memory, done == total last, just before the one write transaction that

@@ -1036,12 +1036,13 @@ class LmdbPageCacheFill final : public Ledger::PageCacheFill {
 }  // namespace
 
 std::unique_ptr<Ledger::PageCacheFill> Ledger::fill_page_cache_for_side_copy(
-    std::uint64_t at_least) const {
+    std::uint64_t at_least, std::uint64_t if_none) const {
   try {
     std::uint64_t tables = 0;
     impl_->env->read([&](const lmdb::Txn& txn) {
       for (MDB_dbi db : impl_->side) tables += txn.bytes(db);
     });
+    if (tables == 0) tables = if_none;
     const std::uint64_t free = impl_->env->free_bytes();
     if (tables <= free || tables - free < at_least) return nullptr;
     return std::make_unique<LmdbPageCacheFill>(*impl_->env, tables - free);

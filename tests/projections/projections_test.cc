@@ -390,6 +390,56 @@ TEST(Projections, ARebuildFillsThePageCacheForWhatItsCopyWillGrowIntoAndComesOut
   EXPECT_EQ(plain->digest, want);
 }
 
+// The world's log alone, appended in one transaction: no projections, and a free list of a page
+// or two (many small commits would leave one larger than the world's first copy).
+void append_log_alone(Ledger& l) {
+  const auto& ev = world().events;
+  ASSERT_TRUE(l.write([&](Ledger::Batch& b) {
+    for (std::size_t i = 0; i < ev.size(); ++i)
+      b.append(AppendItem{encode_wire(ev[i]), ev[i].id, Registry::is_registry_event(ev[i]),
+                          Partition{0}, KafkaOffset{static_cast<std::int64_t>(i)}});
+    b.set_next_offset(KafkaOffset{static_cast<std::int64_t>(ev.size())});
+    return Status::ok();
+  }));
+}
+
+TEST(Projections, TheFirstRebuildOfALogFillsThePageCacheForAFirstCopyOnlyWhenOneIsLarge) {
+  testing::TempDir da, db;
+  auto la = open(da.path());
+  auto lb = open(db.path());
+  append_log_alone(*la);
+  append_log_alone(*lb);
+  ASSERT_EQ(projection_meta(*la)->applied, 0u);
+  // By default a first copy is filled from 256 MiB on, which the world's is far under (the
+  // floor for a copy already there is taken out of the way).
+  auto plain = rebuild_projections(*la, {}, {.page_cache_fill_at_least = 0});
+  ASSERT_TRUE(plain) << plain.status().to_string();
+  EXPECT_EQ(plain->page_cache_planned_bytes, 0u);
+  // With no floor it is estimated from the log's length, less the free list.
+  const std::uint64_t entries = lb->head().size;
+  auto filled =
+      rebuild_projections(*lb, {}, {.page_cache_fill_at_least = 0, .first_copy_fill_at_least = 0});
+  ASSERT_TRUE(filled) << filled.status().to_string();
+  EXPECT_GT(filled->page_cache_planned_bytes, entries * 90 / 2);
+  EXPECT_LE(filled->page_cache_planned_bytes, entries * 90);
+  EXPECT_LE(filled->page_cache_filled_bytes, filled->page_cache_planned_bytes);
+  // The fill changes no byte of what is written.
+  EXPECT_EQ(filled->digest, plain->digest);
+  EXPECT_EQ(stored_digest(*lb), stored_digest(*la));
+  auto c = check_projections(*lb);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->ok());
+  EXPECT_TRUE(lb->verify().ok);
+  // Once the projections are built, their copy sizes the fill, not the estimate.
+  auto by_tables = la->fill_page_cache_for_side_copy(0);
+  ASSERT_NE(by_tables, nullptr);
+  const std::uint64_t planned = by_tables->planned();
+  by_tables->finish();
+  auto given_more = la->fill_page_cache_for_side_copy(0, std::uint64_t{1} << 40);
+  ASSERT_NE(given_more, nullptr);
+  EXPECT_EQ(given_more->planned(), planned);
+}
+
 TEST(Projections, ATamperedProjectionIsDetectedAndRepairedByRebuild) {
   testing::TempDir d;
   auto l = open(d.path());
