@@ -7,7 +7,9 @@
 #       (default build/release; needs wrk: ops/install-deps.sh --with-browser). QUICK=1 pre-signs
 #       a quarter of the requests (`tools/bench --quick` uses it with 2-s runs). Each request is
 #       signed once: a run that sends more than were signed replays nonces, which the server
-#       refuses (counted in errors_status): 250k signed status requests allow 25k/s for 10 s.
+#       refuses (counted in errors_status): 250k signed status requests allow 25k/s for 10 s,
+#       160k submissions with 16 server threads 16k/s (80k allowed 8k/s, split over wrk's two
+#       threads: run AO's 7.5k/s outran one thread's half and was refused 432 times).
 #
 # Scenarios:
 #   healthz            GET /healthz (no auth: the server's own ceiling)
@@ -118,7 +120,7 @@ run status_signed -t2 -c32 -d"$duration" -s "$root/tools/http_bench.lua" "$url" 
 run submit_2_threads -t2 -c16 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/submit.tsv" 2
 stop_server
 start_server 16
-"$prep" --key "$work/src.audit.pem" --submit sh.city.housing --issuer src.audit --count $((80000 / scale)) --out "$work/submit16.tsv"
+"$prep" --key "$work/src.audit.pem" --submit sh.city.housing --issuer src.audit --count $((160000 / scale)) --out "$work/submit16.tsv"
 run submit_16_threads -t2 -c64 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/submit16.tsv" 2
 stop_server
 
