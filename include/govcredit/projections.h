@@ -358,6 +358,13 @@ struct ProjectionMeta {
 Result<ProjectionMeta> projection_meta(const Ledger& ledger);
 inline constexpr std::uint32_t kProjectionVersion = 4;
 
+// The bytes a first copy of the projections takes in the data file, per log entry, as a rebuild
+// estimates it for a log whose projections were never built (Ledger::fill_page_cache_for_side_copy
+// has no copy to size it from then): on the benchmark's data 96-103 (9.2 MiB at 100k, 981 MiB at
+// 10M). A little less, so that a log whose mix of events needs less is not grown past what it
+// uses.
+inline constexpr std::uint64_t kRebuildFirstCopyBytesPerEntry = 90;
+
 struct RebuildOptions {
   // Have the memory the rebuild will allocate populated ahead of it by a thread that runs when a
   // core is idle (src/base/heap_warmup.h; docs/PERFORMANCE.md §5.20): for a process whose
@@ -372,10 +379,10 @@ struct RebuildOptions {
   // kept a rebuild's second round from its slow moments (64 MiB until 2026-12-06; §5.46).
   std::uint64_t page_cache_fill_at_least = std::uint64_t{4} << 20;
   // A log whose projections were never built has no copy of them to size that part from: it
-  // grows by a whole first copy, estimated from the log's length (~90 bytes an entry), which is
-  // filled only when at least this many bytes (~3M entries). At 10M entries the first rebuild
-  // ran at 761-857k against 617-641k events/s with it; at 100k and 1M, where the first copy's
-  // page cache costs little, it ran ~5% slower (docs/PERFORMANCE.md §5.47).
+  // grows by a whole first copy, estimated from the log's length (kRebuildFirstCopyBytesPerEntry
+  // an entry), which is filled only when at least this many bytes (~3M entries). At 10M entries
+  // the first rebuild ran at 761-857k against 617-641k events/s with it; at 100k and 1M, where the
+  // first copy's page cache costs little, it ran ~5% slower (docs/PERFORMANCE.md §5.47).
   std::uint64_t first_copy_fill_at_least = std::uint64_t{256} << 20;
 };
 // Drops every projection and rebuilds it from the log. progress(done, total) is called as the

@@ -24,12 +24,6 @@ constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;
 // the last ~550 MiB of the heap for the first time; §5.39.)
 constexpr std::size_t kRebuildHeapBytesPerEntry = 370;
 
-// The bytes a first copy of the projections takes in the data file, per log entry, for a log
-// whose projections were never built (Ledger::fill_page_cache_for_side_copy has no copy to size
-// it from then): on the benchmark's data 96-103 (9.2 MiB at 100k, 981 MiB at 10M). A little
-// less, so that a log whose mix of events needs less is not grown past what it uses.
-constexpr std::uint64_t kFirstCopyBytesPerEntry = 90;
-
 std::uint64_t le_value(ByteView b) {
   std::uint64_t v = 0;
   for (std::size_t i = b.size(); i-- > 0;) v = v << 8 | b[i];
@@ -233,7 +227,7 @@ Result<RebuildReport> rebuild_projections(
     // of the file is put into the page cache while the entries are applied, when a core is
     // idle (PERFORMANCE.md §5.43). A log whose projections were never built grows by their whole
     // first copy, estimated from its length, and filled only when large (§5.47).
-    const std::uint64_t first_copy = head * kFirstCopyBytesPerEntry;
+    const std::uint64_t first_copy = head * kRebuildFirstCopyBytesPerEntry;
     auto fill = ledger.fill_page_cache_for_side_copy(
         options.page_cache_fill_at_least,
         first_copy >= options.first_copy_fill_at_least ? first_copy : 0);

@@ -420,8 +420,8 @@ TEST(Projections, TheFirstRebuildOfALogFillsThePageCacheForAFirstCopyOnlyWhenOne
   auto filled =
       rebuild_projections(*lb, {}, {.page_cache_fill_at_least = 0, .first_copy_fill_at_least = 0});
   ASSERT_TRUE(filled) << filled.status().to_string();
-  EXPECT_GT(filled->page_cache_planned_bytes, entries * 90 / 2);
-  EXPECT_LE(filled->page_cache_planned_bytes, entries * 90);
+  EXPECT_GT(filled->page_cache_planned_bytes, entries * kRebuildFirstCopyBytesPerEntry / 2);
+  EXPECT_LE(filled->page_cache_planned_bytes, entries * kRebuildFirstCopyBytesPerEntry);
   EXPECT_LE(filled->page_cache_filled_bytes, filled->page_cache_planned_bytes);
   // The fill changes no byte of what is written.
   EXPECT_EQ(filled->digest, plain->digest);
