@@ -2,8 +2,10 @@
 # Installs the Debian packages govcredit builds, tests and runs with.
 # Idempotent: when every package is already installed it does nothing (no apt-get update either).
 # Usage: ops/install-deps.sh [--with-browser]
-#   --with-browser adds what the web tests and the HTTP benchmark need: headless Chromium, Node.js
-#   and npm (to fetch playwright-core, which drives it), and wrk.
+#   --with-browser adds what the web tests need: headless Chromium, Node.js and npm (to fetch
+#   playwright-core, which drives it).
+# wrk (the benchmark suite's HTTP scenario, tools/http_bench.sh) is in the base list: tools/bench
+# after the README's first command measures every scenario, not all but one.
 set -euo pipefail
 
 packages=(
@@ -12,10 +14,10 @@ packages=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libbenchmark-dev libmimalloc-dev libabsl-dev clang-format
   clang libclang-rt-14-dev valgrind
-  default-jre-headless maven
+  default-jre-headless maven wrk
 )
 if [[ "${1:-}" == "--with-browser" ]]; then
-  packages+=(chromium chromium-driver fonts-noto-cjk nodejs wrk)
+  packages+=(chromium chromium-driver fonts-noto-cjk nodejs)
   # npm comes with some nodejs builds (NodeSource) and is a separate Debian package otherwise.
   command -v npm > /dev/null || packages+=(npm)
 fi
