@@ -4,7 +4,7 @@
 # scenario) and prints a summary line per scenario.
 #
 #   [DURATION=10s] [OUT=FILE] [QUICK=1] tools/http_bench.sh [BUILD_DIR]
-#       (default build/release; needs wrk: ops/install-deps.sh --with-browser). QUICK=1 pre-signs
+#       (default build/release; needs wrk: ops/install-deps.sh). QUICK=1 pre-signs
 #       a quarter of the requests (`tools/bench --quick` uses it with 2-s runs). Each request is
 #       signed once: a run that sends more than were signed replays nonces, which the server
 #       refuses (counted in errors_status): 250k signed status requests allow 25k/s for 10 s,
@@ -27,7 +27,7 @@ duration=${DURATION:-10s}
 out=${OUT:-$root/bench-results/http.json}
 scale=1
 [[ "${QUICK:-}" == 1 ]] && scale=4
-command -v wrk > /dev/null || { echo "wrk is not installed: ops/install-deps.sh --with-browser"; exit 2; }
+command -v wrk > /dev/null || { echo "wrk is not installed: ops/install-deps.sh installs it"; exit 2; }
 work=$(mktemp -d)
 pid=""
 cleanup() {
