@@ -568,9 +568,9 @@ TEST(Kafka, CrashDrillKilledNodeLeavesValidPrefixesAndLosesNothing) {
   // then a while to catch up with the round's slice. Each wait is drawn from the middle half of
   // the interval between the longest wait that saw nothing ingested and the shortest that saw the
   // node caught up, and narrows that interval: a bisection that lands the later kills mid-ingest
-  // on any machine. (Drawn from the whole interval, five waits in a row crept up on a start at
-  // 3.4 s from below, 2.0 to 3.3 s, and only 2 of 10 rounds ingested anything.) When the interval
-  // closes (the machine's speed drifted), it widens.
+  // on any machine. (Drawn from the whole interval, in one CI run the waits crept up on a start
+  // at ~3.4 s from below, 2.4 to 3.3 s four rounds in a row, and only 2 of 10 rounds ingested
+  // anything.) When the interval closes (the machine's speed drifted), it widens.
 #if defined(__SANITIZE_ADDRESS__)
   std::int64_t started_after = 0, caught_up_by = 3000;
 #else
