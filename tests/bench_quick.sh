@@ -71,6 +71,13 @@ for r in s["results"]:
         assert raw["ledger_ed25519_verify_per_s_per_core_after"] == 0, raw
         assert raw["openssl_ed25519_verify_per_s_per_core"] == 0, raw
         assert raw["signature_bound_events_per_s"] > 0, raw
+    # Each wrk run of the HTTP scenario with the host's steal during it, the status GET's in
+    # its line.
+    if r["scenario"] == "http":
+        runs = {k: v for k, v in r["raw"].items() if isinstance(v, dict)}
+        assert len(runs) == 5 and all(0 <= v["steal_share"] <= 1 for v in runs.values()), runs
+        assert r["figures"]["status_steal_share"] == runs["status_session"]["steal_share"], r
+        assert "(session, the host's steal " in r["line"], r
     # The import-shaped data set carries far fewer signatures than the windowed one: each
     # issuer's events in full batches of 1024 over the whole stream.
     if r["scenario"] == "ingest-kafka-import":

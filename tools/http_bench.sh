@@ -76,10 +76,16 @@ stop_server() {
 }
 
 results=()
+# The machine's steal and total CPU ticks so far (/proc/stat's first line): the share the host
+# took from this VM during a run. After a burst of work on both cores the host has been seen to
+# stop both vCPUs for 20-40 ms every ~100 ms for a while, which shows in a run's p99 (§3.3 of
+# docs/PERFORMANCE.md, run AR) and here.
+cpu_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
 run() {  # name, wrk args...
   local name=$1
   shift
-  local out
+  local out steal0 total0 steal1 total1
+  read -r steal0 total0 < <(cpu_ticks)
   if ! out=$(wrk --latency "$@" 2>&1); then
     echo "http_bench.sh: wrk failed in scenario $name:" >&2
     echo "$out" >&2
@@ -102,6 +108,12 @@ non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 print("{\"requests\":%d,\"rps\":%.1f,\"errors_status\":%d,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f}" % (
     req, rps, int(non2xx.group(1)) if non2xx else 0, ms(p["50"]), ms(p["90"]), ms(p["99"])))')
   fi
+  read -r steal1 total1 < <(cpu_ticks)
+  json=$(python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+total = int(sys.argv[3]) - int(sys.argv[2])
+d["steal_share"] = round((int(sys.argv[5]) - int(sys.argv[4])) / total, 4) if total > 0 else 0.0
+print(json.dumps(d, separators=(",", ":")))' "$json" "$total0" "$total1" "$steal0" "$steal1")
   echo "$name: $json"
   results+=("\"$name\": $json")
 }
