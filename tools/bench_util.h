@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -161,6 +162,24 @@ struct VerifyReference {
                       std::to_string(seconds) + " s each";
   }
 };
+
+// --reference-seconds, as ingest_bench and kafka_bench take it (VerifyReference's `seconds`).
+inline void add_reference_option(CLI::App& app, int& seconds) {
+  app.add_option("--reference-seconds", seconds,
+                 "seconds `openssl speed` runs each of its tests for the Ed25519 reference "
+                 "(the ledger's verifier runs two thirds of it); batch-signed runs measure only "
+                 "the ledger's verifier, once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60));
+}
+
+// The reference an ingest program measures before its run: both verifiers for a single-signed
+// run, the ledger's once for a batch-signed one.
+inline VerifyReference measure_reference(const char* program, unsigned cores, bool batch_signed,
+                                         int seconds) {
+  return batch_signed ? VerifyReference::measure_ledger_once(program, cores, seconds)
+                      : VerifyReference::measure_before(program, cores, seconds);
+}
 
 inline double peak_rss_mib() {
   struct rusage ru;

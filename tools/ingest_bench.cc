@@ -73,12 +73,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-batch", max_batch, "messages per LMDB transaction at most (group commit)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
-  app.add_option("--reference-seconds", reference_seconds,
-                 "seconds `openssl speed` runs each of its tests for the Ed25519 reference "
-                 "(the ledger's verifier runs two thirds of it); batch-signed runs measure only "
-                 "the ledger's verifier, once")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 60));
+  bench::add_reference_option(app, reference_seconds);
   app.add_option("--dir", dir, "data directory")->capture_default_str();
   app.add_option("--out", out, "result JSON")->capture_default_str();
   app.add_flag("--keep", keep, "keep the shards afterwards");
@@ -86,9 +81,7 @@ int main(int argc, char** argv) {
   const std::size_t window = batch_window.value_or(batch_signed);
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   auto reference =
-      batch_signed
-          ? bench::VerifyReference::measure_ledger_once("ingest_bench", cores, reference_seconds)
-          : bench::VerifyReference::measure_before("ingest_bench", cores, reference_seconds);
+      bench::measure_reference("ingest_bench", cores, batch_signed != 0, reference_seconds);
 
   std::cerr << "ingest_bench: generating and signing about " << events << " events ...\n";
   demo::World w = demo::generate(

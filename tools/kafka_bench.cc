@@ -351,21 +351,14 @@ int main(int argc, char** argv) {
                   "name=value: a librdkafka property of the ledger node's consumer only "
                   "(repeatable), e.g. queued.min.messages=100000; as `govcredit node "
                   "--kafka-set`, the node's fixed settings are refused when the node starts");
-  app.add_option("--reference-seconds", reference_seconds,
-                 "seconds `openssl speed` runs each of its tests for the Ed25519 reference "
-                 "(the ledger's verifier runs two thirds of it); batch-signed runs measure only "
-                 "the ledger's verifier, once")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 60));
+  bench::add_reference_option(app, reference_seconds);
   app.add_option("--out", out, "result JSON")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   const std::size_t window = batch_window.value_or(batch_signed);
   if (events) records = bench::records_for(events);
   const unsigned cores = std::thread::hardware_concurrency();
   auto reference =
-      batch_signed
-          ? bench::VerifyReference::measure_ledger_once("kafka_bench", cores, reference_seconds)
-          : bench::VerifyReference::measure_before("kafka_bench", cores, reference_seconds);
+      bench::measure_reference("kafka_bench", cores, batch_signed != 0, reference_seconds);
 
   std::cerr << "kafka_bench: generating and signing events ...\n";
   demo::World w = demo::generate(demo::Options{.seed = 3, .records = records});
