@@ -77,9 +77,9 @@ stop_server() {
 
 results=()
 # The machine's steal and total CPU ticks so far (/proc/stat's first line): the share the host
-# took from this VM during a run. After a burst of work on both cores the host has been seen to
-# stop both vCPUs for 20-40 ms every ~100 ms for a while, which shows in a run's p99 (§3.3 of
-# docs/PERFORMANCE.md, run AR) and here.
+# took from this VM during a run. Right after a burst of work on both cores the host was once seen
+# to stop both vCPUs for 20-40 ms every ~100 ms for a few seconds, which would show in a run's p99
+# (docs/PERFORMANCE.md §3.3, run AR) and here.
 cpu_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
 run() {  # name, wrk args...
   local name=$1
