@@ -115,32 +115,33 @@ inline double ledger_verify_rate(double seconds = 2) {
 //
 // A batch-signed run has no target against this rate. It only says how much of the cores its
 // data set's signatures would take (signature_bound_events_per_s), at the rate of the verifier
-// that checks them: measure_ledger_once measures that one verifier once, before the run
-// (2 s where both verifiers twice took ~16 s); `openssl speed` is not run and its fields are 0.
+// that checks them: that one verifier is measured, once, before the run (2 s where both verifiers
+// twice took ~16 s); `openssl speed` is not run and its fields are 0.
 struct VerifyReference {
   double before = 0, after = 0;                // openssl speed
   double ledger_before = 0, ledger_after = 0;  // PublicKey::verify
   int seconds = 3;
-  bool once = false;  // measure_ledger_once: measure_after does nothing
-  static VerifyReference measure_before(const char* program, unsigned cores, int seconds = 3) {
-    std::cerr << program << ": Ed25519 verification rate: openssl speed ed25519 ...\n";
+  bool once =
+      false;  // a batch-signed run's: the ledger's verifier only; measure_after does nothing
+  static VerifyReference measure_before(const char* program, unsigned cores, bool batch_signed,
+                                        int seconds = 3) {
     VerifyReference r;
     r.seconds = std::max(1, seconds);
+    r.once = batch_signed;
+    if (r.once) {
+      std::cerr << program << ": Ed25519 verification rate of the ledger's verifier ...\n";
+      r.ledger_before = ledger_verify_rate(r.ledger_seconds());
+      std::cerr << "  per core: " << r.ledger_before << " (libsodium); " << cores << " cores\n";
+      return r;
+    }
+    std::cerr << program << ": Ed25519 verification rate: openssl speed ed25519 ...\n";
     r.before = openssl_verify_rate(r.seconds);
-    r.ledger_before = ledger_verify_rate(r.seconds * 2.0 / 3.0);
+    r.ledger_before = ledger_verify_rate(r.ledger_seconds());
     std::cerr << "  per core: openssl " << r.before << ", the ledger's verifier (libsodium) "
               << r.ledger_before << "; " << cores << " cores\n";
     return r;
   }
-  static VerifyReference measure_ledger_once(const char* program, unsigned cores, int seconds = 3) {
-    std::cerr << program << ": Ed25519 verification rate of the ledger's verifier ...\n";
-    VerifyReference r;
-    r.seconds = std::max(1, seconds);
-    r.once = true;
-    r.ledger_before = ledger_verify_rate(r.seconds * 2.0 / 3.0);
-    std::cerr << "  per core: " << r.ledger_before << " (libsodium); " << cores << " cores\n";
-    return r;
-  }
+  double ledger_seconds() const { return seconds * 2.0 / 3.0; }
   double openssl_rate() const { return std::max(before, after); }
   double ledger_rate() const { return std::max(ledger_before, ledger_after); }
   double rate() const { return std::max(openssl_rate(), ledger_rate()); }
@@ -149,7 +150,7 @@ struct VerifyReference {
     if (once) return;
     std::cerr << program << ": Ed25519 verification rate again ...\n";
     after = openssl_verify_rate(seconds);
-    ledger_after = ledger_verify_rate(seconds * 2.0 / 3.0);
+    ledger_after = ledger_verify_rate(ledger_seconds());
     std::cerr << "  per core: openssl " << after << " (" << before << " before), the ledger's "
               << ledger_after << " (" << ledger_before
               << " before): " << events_per_s / (rate() * cores) << " x cores x the fastest ("
@@ -171,14 +172,6 @@ inline void add_reference_option(CLI::App& app, int& seconds) {
                  "the ledger's verifier, once")
       ->capture_default_str()
       ->check(CLI::Range(1, 60));
-}
-
-// The reference an ingest program measures before its run: both verifiers for a single-signed
-// run, the ledger's once for a batch-signed one.
-inline VerifyReference measure_reference(const char* program, unsigned cores, bool batch_signed,
-                                         int seconds) {
-  return batch_signed ? VerifyReference::measure_ledger_once(program, cores, seconds)
-                      : VerifyReference::measure_before(program, cores, seconds);
 }
 
 inline double peak_rss_mib() {

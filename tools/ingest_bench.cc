@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const std::size_t window = batch_window.value_or(batch_signed);
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  auto reference =
-      bench::measure_reference("ingest_bench", cores, batch_signed != 0, reference_seconds);
+  auto reference = bench::VerifyReference::measure_before("ingest_bench", cores, batch_signed != 0,
+                                                          reference_seconds);
 
   std::cerr << "ingest_bench: generating and signing about " << events << " events ...\n";
   demo::World w = demo::generate(

@@ -357,8 +357,8 @@ int main(int argc, char** argv) {
   const std::size_t window = batch_window.value_or(batch_signed);
   if (events) records = bench::records_for(events);
   const unsigned cores = std::thread::hardware_concurrency();
-  auto reference =
-      bench::measure_reference("kafka_bench", cores, batch_signed != 0, reference_seconds);
+  auto reference = bench::VerifyReference::measure_before("kafka_bench", cores, batch_signed != 0,
+                                                          reference_seconds);
 
   std::cerr << "kafka_bench: generating and signing events ...\n";
   demo::World w = demo::generate(demo::Options{.seed = 3, .records = records});
