@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# Configures and builds one flavour: ops/build.sh release|asan   (build/release or build/asan)
+# Configures and builds one flavour: ops/build.sh release|asan|pgo   (build/release, build/asan or
+# build/pgo)
 #
 # Both compile in unity groups (GOVCREDIT_UNITY, CMakeLists.txt). The release flavour keeps line
 # tables only (-g1: function names and lines for perf, valgrind and backtraces, not local
 # variables; for a debugger, configure a build directory of your own with plain cmake). Together
 # they halve the CPU time of a file-by-file build, which matters on two cores.
+#
+# pgo is the release flavour compiled with profile-guided optimisation (docs/PERFORMANCE.md §5.50):
+# an instrumented build of the programs tools/pgo-train runs, the training run (about a minute
+# and a half), then the whole tree compiled again with the counts it wrote. It takes about twice
+# the release build's time; the tests and CI use the release flavour. Run the benchmark suite on
+# it with `tools/bench --build build/pgo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
 case $flavour in
   release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG") ;;
   asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DGOVCREDIT_SANITIZE=ON) ;;
-  *) echo "usage: ops/build.sh release|asan" >&2; exit 2 ;;
+  pgo)     args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG") ;;
+  *) echo "usage: ops/build.sh release|asan|pgo" >&2; exit 2 ;;
 esac
+if [ "$flavour" = pgo ]; then
+  # The counts of an earlier training would not match sources changed since: start afresh.
+  find build/pgo -name '*.gcda' -delete 2>/dev/null || true
+  cmake -S . -B build/pgo -G Ninja -DGOVCREDIT_UNITY=ON "${args[@]}" -DGOVCREDIT_PGO=generate \
+    -DGOVCREDIT_TESTS=OFF >/dev/null
+  cmake --build build/pgo -j "$(nproc)" --target govcredit ingest_bench projection_bench ledger_bench
+  tools/pgo-train build/pgo
+  args+=(-DGOVCREDIT_PGO=use -DGOVCREDIT_TESTS=ON)
+fi
 cmake -S . -B "build/$flavour" -G Ninja -DGOVCREDIT_UNITY=ON "${args[@]}" >/dev/null
 cmake --build "build/$flavour" -j "$(nproc)"

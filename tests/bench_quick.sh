@@ -17,14 +17,21 @@ esac
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$root/tools/bench" --quick --build "$build" "${args[@]}" --only "$scenarios" --out "$out"
-python3 - "$out" "$scenarios" "$targets" << 'PY'
+python3 - "$out" "$scenarios" "$targets" "$build" << 'PY'
 import json, sys
-out, want, targets = sys.argv[1], set(sys.argv[2].split(",")), int(sys.argv[3])
+out, want, targets, build = sys.argv[1], set(sys.argv[2].split(",")), int(sys.argv[3]), sys.argv[4]
 s = json.load(open(out + "/summary.json"))
 ran = {r["scenario"] for r in s["results"] if "figures" in r}
 skipped = [r for r in s["results"] if "skipped" in r]
 assert not skipped, f"skipped: {skipped}"
 assert ran == want, f"missing scenarios: {want - ran}, unexpected: {ran - want}"
+# The build the programs came from, named in the summary (since 2026-12-06): profile-guided
+# exactly when its CMake cache says so (ops/build.sh pgo), otherwise this ctest's release build.
+b = s["build"]
+pgo = "GOVCREDIT_PGO:STRING=use\n" in open(build + "/CMakeCache.txt").read()
+assert b["profile_guided"] == pgo and b["description"] == (
+    "release, profile-guided (ops/build.sh pgo)" if pgo else "release (RelWithDebInfo)"), b
+assert open(out + "/summary.md").read().count(f"Build: `{b['dir']}`, {b['description']}.") == 1
 for r in s["results"]:
     assert r["figure"] > 0, r
     # The host probe: at the start and at the end, named so in the summary's machine lines.
