@@ -121,8 +121,8 @@ struct VerifyReference {
   double before = 0, after = 0;                // openssl speed
   double ledger_before = 0, ledger_after = 0;  // PublicKey::verify
   int seconds = 3;
-  bool once =
-      false;  // a batch-signed run's: the ledger's verifier only; measure_after does nothing
+  // A batch-signed run's reference: the ledger's verifier only, and measure_after does nothing.
+  bool once = false;
   static VerifyReference measure_before(const char* program, unsigned cores, bool batch_signed,
                                         int seconds = 3) {
     VerifyReference r;
