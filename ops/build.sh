@@ -9,9 +9,9 @@
 #
 # pgo is the release flavour compiled with profile-guided optimisation (docs/PERFORMANCE.md
 # §5.50, §5.51): an instrumented build of the programs tools/pgo-train runs, the training run (a
-# minute or two), then the whole tree compiled again with the counts it wrote: 7.5-8 minutes on
-# two cores from a clean clone, against 4-5 for release. The tests and CI use the release flavour. Run the
-# benchmark suite on it with `tools/bench --build build/pgo`.
+# minute or two), then the whole tree compiled again with the counts it wrote: about 8 minutes on
+# two cores from scratch, against 4-5 for release. The tests and CI use the release flavour. Run
+# the benchmark suite on it with `tools/bench --build build/pgo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
