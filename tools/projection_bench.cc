@@ -122,7 +122,11 @@ int rebuild_round(const std::string& dir, bool fill_page_cache) {
     return 1;
   }
   const auto r0 = Clock::now();
-  auto r = rebuild_projections(**l, {}, rebuild_options(fill_page_cache, /*warm_heap=*/true));
+  // As `govcredit rebuild` of a shard: the process ends with the rebuild, so the state is left
+  // to its exit (RebuildOptions::free_state).
+  RebuildOptions options = rebuild_options(fill_page_cache, /*warm_heap=*/true);
+  options.free_state = false;
+  auto r = rebuild_projections(**l, {}, options);
   const auto r1 = Clock::now();
   if (!r) {
     std::cerr << r.status().to_string() << "\n";

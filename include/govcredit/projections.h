@@ -384,7 +384,16 @@ struct RebuildOptions {
   // the first rebuild ran at 761-857k against 617-641k events/s with it; at 100k and 1M, where the
   // first copy's page cache costs little, it ran ~5% slower (docs/PERFORMANCE.md §5.47).
   std::uint64_t first_copy_fill_at_least = std::uint64_t{256} << 20;
+  // Free the in-memory state once its rows are written (true), or leave it to the process's exit
+  // (false): for a process that ends with the rebuild, as `govcredit rebuild` of its last shard.
+  // Freeing walks every block of the state, on the writing thread, with the transaction open and
+  // the other core idle: ~1.1 s of a 10M-entry rebuild's ~11 s on the benchmark machine (~9% of
+  // the writing thread at 1M; docs/PERFORMANCE.md §5.52). A state left stays reachable, from a
+  // list that is never destroyed (rebuild_states_left), so leak checkers count it as kept.
+  bool free_state = true;
 };
+// How many rebuilds of this process left their state to its exit (RebuildOptions::free_state).
+std::size_t rebuild_states_left();
 // Drops every projection and rebuilds it from the log. progress(done, total) is called as the
 // entries are applied in memory, done == total last, just before the one write transaction that
 // replaces the tables. Claims the shard for writing first (Ledger::claim_writer): never under a

@@ -288,12 +288,18 @@ int rebuild_cmd(const DomainArgs& a) {
     sa.partition = p;
     auto ledger = open_shard(sa);
     if (!ledger) return report(ledger.status());
-    auto r = rebuild_projections(**ledger, [](std::uint64_t done, std::uint64_t total) {
-      // The last call comes before the single write transaction, which takes a while too.
-      if (isatty(2))
-        std::cerr << "\rapplied " << done << " / " << total
-                  << (done == total ? "; writing the tables ..." : "") << std::flush;
-    });
+    // The last shard's state is left to the process's exit, which comes right after: freeing
+    // it would walk every block (RebuildOptions::free_state).
+    const RebuildOptions options{.free_state = p != parts.back()};
+    auto r = rebuild_projections(
+        **ledger,
+        [](std::uint64_t done, std::uint64_t total) {
+          // The last call comes before the single write transaction, which takes a while too.
+          if (isatty(2))
+            std::cerr << "\rapplied " << done << " / " << total
+                      << (done == total ? "; writing the tables ..." : "") << std::flush;
+        },
+        options);
     if (isatty(2)) std::cerr << "\n";
     if (!r) return report(r.status());
     std::cout << "shard " << p << ": rebuilt the projections from " << r->entries << " entries in "

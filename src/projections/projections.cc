@@ -30,6 +30,17 @@ std::uint64_t le_value(ByteView b) {
   return v;
 }
 
+// The states rebuilds left to the process's exit (RebuildOptions::free_state): never destroyed,
+// so nothing walks them, and reachable from here, so leak checkers count them as kept.
+struct LeftStates {
+  std::mutex mu;
+  std::vector<Projector> states;  // GUARDED_BY(mu)
+};
+LeftStates& left_states() {
+  static auto* left = new LeftStates;
+  return *left;
+}
+
 Status corrupt_entry(Seq seq, const Status& why) {
   return Status(Reason::kCorrupt, "the entry at seq " + std::to_string(seq.value) +
                                       " does not decode: " + why.to_string());
@@ -251,11 +262,12 @@ Result<RebuildReport> rebuild_projections(
     // LMDB committed, which took the freeing out of the rebuild's time but not out of the
     // process's: mimalloc hands blocks freed by another thread back to the thread that allocated
     // them on that thread's next allocation, block by block, and that walk cost this thread more
-    // than freeing them itself — PERFORMANCE.md §5.37.) Should the commit meet a full map,
-    // write_side calls this function again on a larger map; the state is gone by then, so the
-    // write is abandoned and the rebuild runs again. (Until 2026-12-03 the writer kept a copy of
-    // every row to write them again from, ~0.9 GiB at 10M entries: memory is dear to touch on
-    // the benchmark machine, PERFORMANCE.md §5.19.)
+    // than freeing them itself — PERFORMANCE.md §5.37.) A process that ends with the rebuild
+    // leaves it to its exit instead (RebuildOptions::free_state; §5.52). Should the commit meet a
+    // full map, write_side calls this function again on a larger map; the state is gone by then
+    // (freed or left), so the write is abandoned and the rebuild runs again. (Until 2026-12-03 the
+    // writer kept a copy of every row to write them again from, ~0.9 GiB at 10M entries: memory
+    // is dear to touch on the benchmark machine, PERFORMANCE.md §5.19.)
     std::optional<Digest> digest;
     bool written = false, again = false;
     Status s = ledger.write_side([&](SideWriter& w) {
@@ -268,7 +280,13 @@ Result<RebuildReport> rebuild_projections(
       p.flush(tee, head, /*empty_tables=*/true);
       digest = tee.digest();
       written = true;
-      Projector gone = std::move(p);
+      if (options.free_state) {
+        Projector gone = std::move(p);
+      } else {
+        LeftStates& left = left_states();
+        std::lock_guard lock(left.mu);
+        left.states.push_back(std::move(p));
+      }
       return Status::ok();
     });
     if (again && attempt < 3) continue;
@@ -293,6 +311,12 @@ Result<RebuildReport> rebuild_projections(
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
   }
+}
+
+std::size_t rebuild_states_left() {
+  LeftStates& left = left_states();
+  std::lock_guard lock(left.mu);
+  return left.states.size();
 }
 
 Status catch_up_projections(Ledger& ledger) {

@@ -352,6 +352,29 @@ TEST(Projections, ARebuildWritesOverThePagesTheRebuildBeforeFreed) {
   EXPECT_EQ(stored_digest(*l), want);
 }
 
+// A rebuild that leaves its state to the process's exit (as `govcredit rebuild` does with its last
+// shard's) writes the same tables, and the state stays in the process: one more left each time.
+TEST(Projections, ARebuildThatLeavesItsStateToTheExitWritesTheSameTables) {
+  testing::TempDir d;
+  auto l = open(d.path());
+  ingest_world(*l, 500);
+  const Digest want = stored_digest(*l);
+  const std::size_t left_before = rebuild_states_left();
+  auto left = rebuild_projections(*l, {}, {.free_state = false});
+  ASSERT_TRUE(left) << left.status().to_string();
+  EXPECT_EQ(left->digest, want);
+  EXPECT_EQ(stored_digest(*l), want);
+  EXPECT_EQ(rebuild_states_left(), left_before + 1);
+  auto c = check_projections(*l);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->ok());
+  // The default frees it.
+  auto freed = rebuild_projections(*l);
+  ASSERT_TRUE(freed) << freed.status().to_string();
+  EXPECT_EQ(freed->digest, want);
+  EXPECT_EQ(rebuild_states_left(), left_before + 1);
+}
+
 // ~2 MiB of rows in one transaction, in a table a rebuild empties: the side tables then hold
 // more pages than LMDB's free list, as a node's shard does at 10M entries (~1 GB against little).
 void pad_side_tables(Ledger& l) {
