@@ -387,9 +387,9 @@ struct RebuildOptions {
   // Free the in-memory state once its rows are written (true), or leave it to the process's exit
   // (false): for a process that ends with the rebuild, as `govcredit rebuild` of its last shard.
   // Freeing walks every block of the state, on the writing thread, with the transaction open and
-  // the other core idle: ~1.1 s of a 10M-entry rebuild's ~11 s on the benchmark machine (~9% of
-  // the writing thread at 1M; docs/PERFORMANCE.md §5.52). A state left stays reachable, from a
-  // list that is never destroyed (rebuild_states_left), so leak checkers count it as kept.
+  // the other core idle: ~1.1 s of a 10M-entry rebuild's ~11 s on the benchmark machine, ~0.08 s
+  // of ~1 s at 1M (docs/PERFORMANCE.md §5.52). A state left stays reachable, from a list that is
+  // never destroyed (rebuild_states_left), so leak checkers count it as kept.
   bool free_state = true;
 };
 // How many rebuilds of this process left their state to its exit (RebuildOptions::free_state).
