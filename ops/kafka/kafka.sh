@@ -48,7 +48,13 @@ fetch() {
   flock -u 9
 }
 
-java_run() { java $heap -XX:+UseG1GC -Djava.awt.headless=true -cp "$dist/libs/*" "$@"; }
+# The short-lived tools (format, the readiness probe) run on a small JVM that compiles with C1
+# only and collects with the serial collector: they start a few times per test run, beside a
+# broker that is starting on the same two cores.
+java_run() {
+  java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -cp "$dist/libs/*" "$@"
+}
 
 nodes_of() { case $1 in single) echo 1 ;; cluster) echo 1 2 3 ;; *) die "unknown set '$1' (single|cluster)" ;; esac; }
 port_of() { # set node -> client port
@@ -100,6 +106,12 @@ PROPS
   fi
 }
 
+new_cluster_id() {  # what `StorageTool random-uuid` prints (16 random bytes, base64url, no
+  local id          # padding, not starting with '-'), without starting a JVM for it
+  until id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=') && [[ $id != -* ]]; do :; done
+  echo "$id"
+}
+
 node_dir() { echo "$run_root/$1/node-$2"; }
 pid_of() { local f; f="$(node_dir "$1" "$2")/pid"; [[ -f $f ]] && cat "$f" || true; }
 alive() { local pid; pid=$(pid_of "$1" "$2"); [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; }
@@ -112,7 +124,7 @@ start_node() { # set node
   write_config "$set" "$n" "$dir"
   if [[ ! -f $dir/data/meta.properties ]]; then
     local cluster_id_file="$run_root/$set/cluster-id"
-    [[ -f $cluster_id_file ]] || java_run kafka.tools.StorageTool random-uuid > "$cluster_id_file"
+    [[ -f $cluster_id_file ]] || new_cluster_id > "$cluster_id_file"
     java_run -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$dir/logs" \
       kafka.tools.StorageTool format -t "$(cat "$cluster_id_file")" -c "$dir/server.properties" \
       > "$dir/logs/format.log" 2>&1 || { cat "$dir/logs/format.log" >&2; die "formatting node $n failed"; }

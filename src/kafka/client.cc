@@ -36,6 +36,9 @@ Result<ConfPtr> make_conf(const KafkaConfig& config) {
   // IPv4 loopback first: "localhost" may resolve to ::1 where the broker does not listen.
   if (Status s = set(conf.get(), "broker.address.family", "v4"); !s) return s;
   if (Status s = set(conf.get(), "log_level", "3"); !s) return s;  // errors only on stderr
+  // A client that lost its broker tries again at least once a second (librdkafka's default lets
+  // the wait grow to 10 s), so that a node takes up its partitions soon after the broker is back.
+  if (Status s = set(conf.get(), "reconnect.backoff.max.ms", "1000"); !s) return s;
   for (const auto& [k, v] : config.extra)
     if (Status s = set(conf.get(), k.c_str(), v); !s) return s;
   return conf;

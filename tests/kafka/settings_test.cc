@@ -82,6 +82,17 @@ TEST(KafkaSettings, ExtraOverridesADefaultAndTheOtherDefaultsAreSet) {
   EXPECT_EQ(get(a.conf.get(), "message.timeout.ms"), "30000");
 }
 
+TEST(KafkaSettings, EveryClientReconnectsWithinASecondUnlessExtraSaysOtherwise) {
+  KafkaConfig k;
+  auto conf = make_conf(k);
+  ASSERT_TRUE(conf) << conf.status().to_string();
+  EXPECT_EQ(get(conf->get(), "reconnect.backoff.max.ms"), "1000");
+  k.extra["reconnect.backoff.max.ms"] = "5000";
+  conf = make_conf(k);
+  ASSERT_TRUE(conf) << conf.status().to_string();
+  EXPECT_EQ(get(conf->get(), "reconnect.backoff.max.ms"), "5000");
+}
+
 TEST(KafkaSettings, TheNodeRefusesExtraNamingASettingItFixesAndCreatesNothing) {
   testing::TempDir dir;
   // (Values librdkafka takes: make_conf applies config.extra first.)
