@@ -14,7 +14,7 @@ packages=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libbenchmark-dev libmimalloc-dev libabsl-dev clang-format
   clang libclang-rt-14-dev valgrind
-  default-jre-headless maven wrk
+  default-jre-headless maven wrk python3
 )
 if [[ "${1:-}" == "--with-browser" ]]; then
   packages+=(chromium chromium-driver fonts-noto-cjk nodejs)

@@ -7,7 +7,7 @@
 #   ops/kafka/kafka.sh start single|cluster     format storage if new, start, wait for metadata
 #   ops/kafka/kafka.sh stop single|cluster      stop the nodes this script started (by pid)
 #   ops/kafka/kafka.sh stop-node cluster N      kill -9 one node (fault tests)
-#   ops/kafka/kafka.sh start-node cluster N     restart one node and wait for it
+#   ops/kafka/kafka.sh start-node cluster N     restart one node and wait for it (only it)
 #   ops/kafka/kafka.sh brokers single|cluster   print the bootstrap list
 #   ops/kafka/kafka.sh status single|cluster
 #
@@ -137,9 +137,9 @@ start_node() { # set node
   echo $! > "$dir/pid"
 }
 
-wait_ready() { # set [seconds]: every node answers a metadata (describe cluster) request
-  local set=$1 limit=${2:-90} start=$SECONDS n
-  for n in $(nodes_of "$set"); do
+wait_ready() { # set [node]: that node (every node of the set) answers a describe-cluster request
+  local set=$1 limit=90 start=$SECONDS n
+  for n in ${2:-$(nodes_of "$set")}; do
     until java_run -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir=/tmp \
         org.apache.kafka.tools.ClusterTool cluster-id --bootstrap-server "127.0.0.1:$(port_of "$set" "$n")" \
         >/dev/null 2>&1; do
@@ -148,7 +148,11 @@ wait_ready() { # set [seconds]: every node answers a metadata (describe cluster)
       sleep 1
     done
   done
-  echo "kafka.sh: $set ready at $(brokers "$set")" >&2
+  if [[ -n ${2:-} ]]; then
+    echo "kafka.sh: node $2 of $set ready at 127.0.0.1:$(port_of "$set" "$2")" >&2
+  else
+    echo "kafka.sh: $set ready at $(brokers "$set")" >&2
+  fi
 }
 
 stop_node() { # set node [signal]
@@ -174,7 +178,7 @@ case $cmd in
     for n in $(nodes_of "$set"); do stop_node "$set" "$n" & done
     wait ;;
   stop-node) stop_node "$set" "${3:?node number}" KILL ;;
-  start-node) start_node "$set" "${3:?node number}"; wait_ready "$set" ;;
+  start-node) start_node "$set" "${3:?node number}"; wait_ready "$set" "$3" ;;
   brokers) brokers "$set" ;;
   status) for n in $(nodes_of "$set"); do alive "$set" "$n" && echo "node $n: up (pid $(pid_of "$set" "$n"))" || echo "node $n: down"; done ;;
   clean) for n in $(nodes_of "$set"); do stop_node "$set" "$n"; done; rm -rf "${run_root:?}/$set" ;;
