@@ -106,8 +106,10 @@ PROPS
   fi
 }
 
-new_cluster_id() {  # what `StorageTool random-uuid` prints (16 random bytes, base64url, no
-  local id          # padding, not starting with '-'), without starting a JVM for it
+# What `StorageTool random-uuid` prints (16 random bytes, base64url without padding, not starting
+# with '-'), without starting a JVM for it.
+new_cluster_id() {
+  local id
   until id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=') && [[ $id != -* ]]; do :; done
   echo "$id"
 }
