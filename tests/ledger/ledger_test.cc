@@ -376,7 +376,7 @@ TEST(Ledger, AFormatThreeShardKeepsItsChainHashesAndIsConvertedAtItsFirstWrite) 
     b[b.size() - 70] ^= 0x04;  // inside the event, before its signature
   });
   auto l = open(old_shard.path());
-  for (std::uint32_t level : {16u, 2u, 0u}) {
+  for (std::uint32_t level : testing::chunk_levels({16, 2, 0})) {
     VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
     ASSERT_TRUE(r.first_bad) << r.problem.to_string();
     EXPECT_EQ(r.first_bad->value, 5u) << r.problem.to_string();
@@ -1183,7 +1183,7 @@ TEST(TamperMatrix, EveryCoveredDatabaseAndEveryKindOfChangeIsNamed) {
       // The structure is checked in parallel chunks; the Merkle node is inside a chunk (16), at
       // a chunk's root (3) or above the chunks (2, 1, 0); the log entry starts a chunk (1) or not.
       auto l = open(dir.path());
-      for (std::uint32_t level : {16u, 3u, 2u, 1u, 0u}) {
+      for (std::uint32_t level : testing::chunk_levels({16, 3, 2, 1, 0})) {
         VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
         EXPECT_FALSE(r.ok) << "chunks of 2^" << level;
         ASSERT_TRUE(r.first_bad) << r.problem.to_string();
@@ -1207,7 +1207,7 @@ TEST(VerifyChunks, FirstDamageInLogOrderIsNamedAndHeadsAgree) {
   ingest_world(*l);
   const Head head = l->head();
   ASSERT_GT(head.size, 100u);
-  for (std::uint32_t level : {0u, 1u, 3u, 5u, 16u}) {
+  for (std::uint32_t level : testing::chunk_levels({0, 1, 3, 5, 16})) {
     VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
     EXPECT_TRUE(r.ok) << r.problem.to_string();
     EXPECT_EQ(r.entries, head.size);
@@ -1246,7 +1246,7 @@ TEST(VerifyChunks, FirstDamageInLogOrderIsNamedAndHeadsAgree) {
     }
     auto d = open(dir.path());
     const std::uint64_t want = damage[first].seq;
-    for (std::uint32_t level : {0u, 2u, 4u, 6u, 16u}) {
+    for (std::uint32_t level : testing::chunk_levels({0, 2, 4, 6, 16})) {
       VerifyReport r = d->verify(VerifyOptions{.chunk_level = level});
       ASSERT_TRUE(r.first_bad) << "chunks of 2^" << level << ": " << r.problem.to_string();
       EXPECT_EQ(r.first_bad->value, want)
@@ -1367,7 +1367,7 @@ TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
       EXPECT_EQ(*h, chains[seq]) << seq;
     }
     EXPECT_EQ(l->entry_hash(Seq{n}).status().reason(), Reason::kNotFound);
-    VerifyReport r = l->verify(VerifyOptions{.chunk_level = 0});
+    VerifyReport r = l->verify(VerifyOptions{.chunk_level = testing::chunk_levels({0}).front()});
     EXPECT_TRUE(r.ok) << r.problem.to_string();
     EXPECT_EQ(r.head.chain, chains.back());
   }
@@ -1384,7 +1384,7 @@ TEST(ChainHashes, EveryThousandTwentyFourthEntryStoresOneAndVerifyChecksIt) {
   copy_store(clean.path(), dir.path());
   change_log_value(dir.path(), 1023, [](Bytes& b) { b[3] ^= 0x80; });  // its chain hash
   auto l = open(dir.path());
-  for (std::uint32_t level : {16u, 10u, 3u, 0u}) {
+  for (std::uint32_t level : testing::chunk_levels({16, 10, 3, 0})) {
     VerifyReport r = l->verify(VerifyOptions{.chunk_level = level});
     ASSERT_TRUE(r.first_bad) << "chunks of 2^" << level;
     EXPECT_EQ(r.first_bad->value, 1023u)
@@ -1467,7 +1467,7 @@ TEST(Ledger, HashesComputedBesideTheBatchAreThoseOfTheEntriesInOrder) {
   auto stored = l->entry_hash(Seq{1023});
   ASSERT_TRUE(stored);
   EXPECT_EQ(*stored, chains[1023]);
-  VerifyReport r = l->verify(VerifyOptions{.chunk_level = 0});
+  VerifyReport r = l->verify(VerifyOptions{.chunk_level = testing::chunk_levels({0}).front()});
   EXPECT_TRUE(r.ok) << r.problem.to_string();
   testing::TempDir one_dir;
   auto one = open(one_dir.path());
