@@ -37,10 +37,11 @@ background_build() {  # background_build NAME COMMAND...
   mkdir -p build
   echo "=== $name: started in the background (nice 19), log in build/$name.log"
   # Its own session (setsid), so that leaving early stops the whole build, compilers too. Where
-  # the kernel groups each session's tasks (sched_autogroup_enabled, on in the hosts we run on),
-  # a task's nice counts only inside its group and the groups share the CPU evenly: a `setsid
-  # nice -n 19` loop took as much CPU as two plain loops together. So the build's group is given
-  # nice 19 as well (/proc/self/autogroup; there it then took 2% of the CPU beside them).
+  # the kernel groups each session's tasks (sched_autogroup_enabled=1, as on the development
+  # machine), a task's nice counts only inside its group and the groups share the CPU evenly:
+  # there a `setsid nice -n 19` loop took as much CPU as two plain loops together, so that the
+  # build took half of the cores from the tests. The build's group is given nice 19 as well
+  # (/proc/self/autogroup; the loop then took 2% of the CPU beside the two).
   setsid bash -c '{ echo 19 > /proc/self/autogroup; } 2> /dev/null || true; exec nice -n 19 "$@"' \
     background-build "$@" > "build/$name.log" 2>&1 &
   background_pid=$!
