@@ -31,7 +31,7 @@ lane() {  # lane NAME BINARY:FILTER...: one after the other
 }
 export GOVCREDIT_TEST_STRIDE=4
 status=0 pids=()
-# The lanes take about the same time (~1.9 minutes each on the AMD host, idle): under memcheck
+# The lanes take about the same time (~2 minutes each on the AMD host, idle): under memcheck
 # ledger_test took 3.4 minutes (EventIndex.* 2.1 of them) and the other three binaries 21 s, so
 # the second lane runs EventIndex.* but one test and the first lane the rest. The process-kill
 # tests (Durability/Crash.*, crash_test.cc: children killed mid-write, over and over) are left
