@@ -191,12 +191,17 @@ Response handle_raw(std::string_view bytes, const Router& router, const ServerOp
   std::size_t used = 0;
   while (!ec && !parser.is_done() && used < bytes.size()) {
     std::size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
-    if (ec == bhttp::error::need_more) break;
+    if (ec == bhttp::error::need_more) {  // the input ended: handled below, as the end of stream
+      ec = {};
+      break;
+    }
     used += n;
     if (n == 0 && !ec) break;
   }
   if (!ec && !parser.is_done()) {
-    parser.put_eof(ec);
+    // put_eof() requires bytes before it (Beast asserts got_some()); no bytes at all are as
+    // partial a message as a cut-off one.
+    if (parser.got_some()) parser.put_eof(ec);
     if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
   }
   if (ec) return read_error_response(ec, o.body_limit);

@@ -107,6 +107,26 @@ TEST(Http, MalformedRequestGetsA400AndTheServerGoesOn) {
   EXPECT_EQ(request((*s)->port(), bhttp::verb::get, "/healthz").status, 200);
 }
 
+// handle_raw (the fuzz target's way in): no bytes, a cut-off request line and a cut-off body are
+// a partial message, answered with the 400 of any malformed request. Before 2026-12-07 the empty
+// input broke a precondition of Beast's parser (an assertion where they are kept: the ASan
+// build, and the fuzz build since that day, where it was found), and a cut-off input was
+// answered "need more".
+TEST(Http, RawInputThatEndsEarlyOrIsEmptyIsAMalformedRequest) {
+  const Router router = test_router();
+  for (std::string_view raw :
+       {std::string_view(""), std::string_view("GET /heal"),
+        std::string_view("POST /v1/echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")}) {
+    Response r = handle_raw(raw, router);
+    EXPECT_EQ(r.status, 400) << "'" << raw << "'";
+    auto j = nlohmann::json::parse(r.body);
+    EXPECT_EQ(j.at("code"), "invalid_argument") << r.body;
+    EXPECT_NE(j.at("message").get<std::string>().find("partial message"), std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(handle_raw("GET /healthz HTTP/1.1\r\n\r\n", router).status, 200);
+}
+
 TEST(Http, AnOccupiedPortIsAClearError) {
   auto a = Server::start(ServerOptions{.port = 0}, test_router());
   ASSERT_TRUE(a);
