@@ -18,7 +18,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$root/tools/bench" --quick --build "$build" "${args[@]}" --only "$scenarios" --out "$out"
 python3 - "$out" "$scenarios" "$targets" "$build" << 'PY'
-import json, sys
+import json, re, sys
 out, want, targets, build = sys.argv[1], set(sys.argv[2].split(",")), int(sys.argv[3]), sys.argv[4]
 s = json.load(open(out + "/summary.json"))
 ran = {r["scenario"] for r in s["results"] if "figures" in r}
@@ -32,6 +32,12 @@ pgo = "GOVCREDIT_PGO:STRING=use\n" in open(build + "/CMakeCache.txt").read()
 assert b["profile_guided"] == pgo and b["description"] == (
     "release, profile-guided (ops/build.sh pgo)" if pgo else "release (RelWithDebInfo)"), b
 assert open(out + "/summary.md").read().count(f"Build: `{b['dir']}`, {b['description']}.") == 1
+# The CPU's family and model (since 2026-12-07), in the summary's machine line too.
+m = s["machine"]
+fam = re.search(r"cpu family\s*:\s*(\d+)", open("/proc/cpuinfo").read())
+assert m["cpu_family"] == (int(fam.group(1)) if fam else None), m
+if fam:
+    assert f", family {m['cpu_family']} model {m['cpu_model']})" in open(out + "/summary.md").read()
 for r in s["results"]:
     assert r["figure"] > 0, r
     # The host probe: at the start and at the end, named so in the summary's machine lines.

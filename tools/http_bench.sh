@@ -7,9 +7,10 @@
 #       (default build/release; needs wrk: ops/install-deps.sh). QUICK=1 pre-signs
 #       a quarter of the requests (`tools/bench --quick` uses it with 2-s runs). Each request is
 #       signed once: a run that sends more than were signed replays nonces, which the server
-#       refuses (counted in errors_status): 250k signed status requests allow 25k/s for 10 s,
-#       160k submissions with 16 server threads 16k/s (80k allowed 8k/s, split over wrk's two
-#       threads: run AO's 7.5k/s outran one thread's half and was refused 432 times).
+#       refuses (counted in errors_status): 400k signed status requests allow 40k/s for 10 s,
+#       160k submissions with 16 server threads 16k/s. Each of wrk's two threads has half of a
+#       list: run AO's 7.5k submissions/s outran one thread's half of 80k (432 refused), and run
+#       AX's 23.5k signed status requests/s one thread's half of 250k (2,615 refused).
 #
 # Scenarios:
 #   healthz            GET /healthz (no auth: the server's own ceiling)
@@ -126,7 +127,7 @@ token=$(curl -sf -X POST "$url/v1/sessions" -H "X-Govcredit-Key: $k" -H "X-Govcr
   -H "X-Govcredit-Nonce: $n" -H "X-Govcredit-Signature: $s" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 run status_session -t2 -c32 -d"$duration" -H "Authorization: Bearer $token" "$url/v1/agencies/sh.city.finance"
-"$prep" --key "$work/auditor.pem" --target /v1/agencies/sh.city.finance --count $((250000 / scale)) --out "$work/status.tsv"
+"$prep" --key "$work/auditor.pem" --target /v1/agencies/sh.city.finance --count $((400000 / scale)) --out "$work/status.tsv"
 run status_signed -t2 -c32 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/status.tsv" 2
 "$prep" --key "$work/src.audit.pem" --submit sh.city.finance --issuer src.audit --count $((40000 / scale)) --out "$work/submit.tsv"
 run submit_2_threads -t2 -c16 -d"$duration" -s "$root/tools/http_bench.lua" "$url" -- "$work/submit.tsv" 2
