@@ -20,7 +20,7 @@ rm -rf /tmp/gc-ingest-shards
   ${INGEST_ARGS:-} > "$out.log" 2>&1 &
 pid=$!
 at() {  # waits for the progress line "ingest N /"
-  until grep -q "ingest $1 /" "$out.log"; do sleep 0.05; kill -0 $pid 2>/dev/null || exit 1; done
+  until grep -qs "ingest $1 /" "$out.log"; do sleep 0.05; kill -0 $pid 2>/dev/null || exit 1; done
 }
 snap() {
   echo "$(date +%s.%N) $(head -1 /proc/stat) io $(sed -n 's/^full.*total=//p' /proc/pressure/io)"
