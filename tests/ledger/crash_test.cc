@@ -57,9 +57,17 @@ TEST_P(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
   testing::TempDir clean, crashed;
   Head expected;
   Digest expected_projections;
+  // How long an uninterrupted writer takes here sets the kills' waits, so that several kills land
+  // mid-ingest on a fast machine as on a slow one. (With waits of 5-124 ms whatever the machine,
+  // the writer here needed 5 of them, against a bound of 3 below; a machine twice as fast would
+  // have failed it.)
+  std::chrono::milliseconds whole{0};
   {
-    auto l = Ledger::open(clean.path(), Partition{0});
+    const auto t0 = std::chrono::steady_clock::now();
+    auto l = Ledger::open(clean.path(), Partition{0}, options);
     ASSERT_TRUE(l && ingest_rest(**l));
+    whole = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  t0);
     expected = (*l)->head();
     ASSERT_TRUE((*l)->read_side([&](const SideReader& r) {
       expected_projections = side_digest(r);
@@ -67,7 +75,8 @@ TEST_P(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
     }));
   }
   std::uint64_t seed = 4242;
-  int kills = 0;
+  int kills = 0, progressed = 0;
+  std::size_t last_size = 0;
   for (int round = 0; round < 20; ++round) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
@@ -77,7 +86,10 @@ TEST_P(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
       _exit(ok ? 0 : 3);
     }
     seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5 + (seed >> 33) % 120));
+    // 2 ms to a sixth of the whole ingest: a dozen kills or more before it is done, at most 20
+    // (12-18 here, 15-20 beside two busy loops and under ASan, most of them after some progress).
+    const std::uint64_t spread = static_cast<std::uint64_t>(whole.count()) / 6 + 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 + (seed >> 33) % spread));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -106,8 +118,13 @@ TEST_P(Crash, KilledWriterLeavesAValidPrefixOfWholeBatches) {
       ASSERT_TRUE(last);
       EXPECT_EQ(last->wire, wires()[h.size - 1]);
     }
+    if (h.size > last_size) ++progressed;
+    last_size = h.size;
     if (h.size == wires().size()) break;
   }
+  std::cerr << "crash: " << kills << " kills of the writer over " << wires().size() << " messages, "
+            << progressed << " rounds wrote something, " << last_size
+            << " before the last ingest; uninterrupted it took " << whole.count() << " ms\n";
   EXPECT_GE(kills, 3) << "the writer finished too fast to be killed";
   auto l = Ledger::open(crashed.path(), Partition{0}, options);
   ASSERT_TRUE(l && ingest_rest(**l));
