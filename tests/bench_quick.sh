@@ -34,8 +34,11 @@ assert b["profile_guided"] == pgo and b["description"] == (
 assert open(out + "/summary.md").read().count(f"Build: `{b['dir']}`, {b['description']}.") == 1
 # The CPU's family and model (since 2026-12-07), in the summary's machine line too.
 m = s["machine"]
-fam = re.search(r"cpu family\s*:\s*(\d+)", open("/proc/cpuinfo").read())
+cpuinfo = open("/proc/cpuinfo").read()
+fam = re.search(r"cpu family\s*:\s*(\d+)", cpuinfo)
+model = re.search(r"^model\s*:\s*(\d+)", cpuinfo, re.M)
 assert m["cpu_family"] == (int(fam.group(1)) if fam else None), m
+assert m["cpu_model"] == (int(model.group(1)) if model else None), m
 if fam:
     assert f", family {m['cpu_family']} model {m['cpu_model']})" in open(out + "/summary.md").read()
 for r in s["results"]:
