@@ -4,14 +4,15 @@
 # zero, and have its targets judged in summary.json and summary.md.
 #   bench_quick.sh ROOT BUILD local            the host probe, append (both durabilities), rebuild,
 #                                              embedded ingest, HTTP
-#   bench_quick.sh ROOT BUILD kafka BROKERS    ingest through the test broker
+#   bench_quick.sh ROOT BUILD kafka BROKERS    ingest through the test broker, its data over the
+#                                              span that grows with the size (--span growing)
 set -euo pipefail
 root=$1 build=$2 part=$3
 case $part in
   local) scenarios=host,ed25519,append,append-next-commit,rebuild,ingest-embedded,ingest-embedded-batch,http
          args=(--no-kafka) targets=10 ;;
   kafka) scenarios=ed25519,ingest-kafka,ingest-kafka-batch,ingest-kafka-import
-         args=(--kafka "$4") targets=4 ;;
+         args=(--kafka "$4" --span growing) targets=4 ;;
   *) echo "usage: bench_quick.sh ROOT BUILD local|kafka [BROKERS]" >&2; exit 2 ;;
 esac
 out=$(mktemp -d)
@@ -41,8 +42,16 @@ assert m["cpu_family"] == (int(fam.group(1)) if fam else None), m
 assert m["cpu_model"] == (int(model.group(1)) if model else None), m
 if fam:
     assert f", family {m['cpu_family']} model {m['cpu_model']})" in open(out + "/summary.md").read()
+# The signed scenarios' data: over 3 years at every size by default; under --span growing over 3
+# years per million events, at least one (5k events: 1), said so in the summary (since 2026-12-07).
+span = "growing" if "ingest-kafka" in want else "fixed"
+assert s["span"] == span, s["span"]
+assert ("Signed scenarios' data: 3 years per million events (`--span growing`)." in
+        open(out + "/summary.md").read()) == (span == "growing")
 for r in s["results"]:
     assert r["figure"] > 0, r
+    if r["scenario"].startswith("ingest-"):
+        assert r["raw"]["years"] == (1 if span == "growing" else 3), (span, r["raw"]["years"])
     # The host probe: at the start and at the end, named so in the summary's machine lines.
     if r["scenario"] == "host":
         f = r["figures"]

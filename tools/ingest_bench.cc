@@ -177,6 +177,7 @@ int main(int argc, char** argv) {
   j["disk_bytes_per_event"] = static_cast<double>(store) / static_cast<double>(entries);
   j["disk_to_wire_ratio"] = static_cast<double>(store) / static_cast<double>(wire_bytes);
   j["max_batch"] = max_batch;
+  j["years"] = years;
   j["note"] = "embedded bus, durable group commits (up to " + std::to_string(max_batch) +
               " messages per transaction), every signature and domain rule checked by the "
               "Ingestor on one thread per core; queued 20,000 events at a time, each part before "

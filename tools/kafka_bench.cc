@@ -1,8 +1,8 @@
 // kafka_bench: single-signed events produced and ingested end to end through a real broker.
 //
-//   kafka_bench [--brokers B] [--events N | --records N] [--partitions P] [--batch-signed N]
-//               [--batch-window W] [--paced N] [--disk-burst MIB] [--warm-heap MIB]
-//               [--again-after S] [--producer-set K=V]... [--node-set K=V]...
+//   kafka_bench [--brokers B] [--events N | --records N] [--years Y] [--partitions P]
+//               [--batch-signed N] [--batch-window W] [--paced N] [--disk-burst MIB]
+//               [--warm-heap MIB] [--again-after S] [--producer-set K=V]... [--node-set K=V]...
 //               [--reference-seconds S] [--out FILE]
 //
 // 1. Measures this machine's Ed25519 verification rate with `openssl speed ed25519` and with the
@@ -11,22 +11,22 @@
 //    of the four (bench::VerifyReference; --reference-seconds, default 3, is how long openssl runs
 //    each test). A batch-signed run has no target against it and measures only the ledger's
 //    verifier, once, for signature_bound_events_per_s.
-// 2. Throughput: publishes every event of a generated data set, then starts one ledger node that
-//    consumes them into LMDB shards (durable commits, every signature verified); events/s is
-//    counted from the node's first durable commits (those of its first poll) to its last (the
-//    group join before it is reported apart; when that first poll held most of the events, as
-//    in a small run, from the node's start), so the producer's work does not share the cores
-//    with ingest, as it would not where agencies publish from their own machines. The process's
-//    CPU time per event, its page faults and the machine's idle share over the same run are
-//    reported too (throughput_run_usage), and the node's polls and batches (throughput_run_polls:
-//    their sizes, and how long a poll's messages took to their last commit). --concurrent
-//    publishes while the node
-//    already runs and counts from the first publish to the last append instead (producer,
-//    broker and node on the same cores). With --batch-signed N every issuer's events are
-//    signed in batches of up to N (events/FORMAT.md §2b) before the run, within each window of
-//    N events of the stream (--batch-window W: of W; 0: the whole stream, each issuer's events in
-//    full batches as `govcredit import` signs a source's file); registry events keep their own
-//    signatures.
+// 2. Throughput: publishes every event of a generated data set (the demo's, about N events over Y
+//    years, default 3: more events are denser in time, as in ingest_bench), then starts one
+//    ledger node that consumes them into LMDB shards (durable commits, every signature
+//    verified); events/s is counted from the node's first durable commits (those of its first
+//    poll) to its last (the group join before it is reported apart; when that first poll held
+//    most of the events, as in a small run, from the node's start), so the producer's work does
+//    not share the cores with ingest, as it would not where agencies publish from their own
+//    machines. The process's CPU time per event, its page faults and the machine's idle share
+//    over the same run are reported too (throughput_run_usage), and the node's polls and batches
+//    (throughput_run_polls: their sizes, and how long a poll's messages took to their last
+//    commit). --concurrent publishes while the node already runs and counts from the first
+//    publish to the last append instead (producer, broker and node on the same cores). With
+//    --batch-signed N every issuer's events are signed in batches of up to N (events/FORMAT.md
+//    §2b) before the run, within each window of N events of the stream (--batch-window W: of W;
+//    0: the whole stream, each issuer's events in full batches as `govcredit import` signs a
+//    source's file); registry events keep their own signatures.
 // 3. Latency: publishes N events (--paced, default 2000) paced at 500/s and measures, per event,
 //    produce -> committed: the ledger node's durable commit of the batch holding it, after which
 //    its inclusion proof can be served (the node's on_batch hook runs right after the commit),
@@ -286,6 +286,7 @@ int main(int argc, char** argv) {
   bool concurrent = false;
   std::size_t warm_heap_mib = 0, again_after_s = 0;
   std::uint64_t events = 0;
+  int years = demo::Options{}.years;
   std::map<std::string, std::string> producer_set, node_set;
   int reference_seconds = 3;
   CLI::App app{
@@ -298,6 +299,10 @@ int main(int argc, char** argv) {
   app.add_option("--events", events, "about this many events (instead of --records)")
       ->excludes(rec)
       ->check(CLI::Range(1L, 1L << 40));
+  app.add_option("--years", years,
+                 "years the data set spans (the same events spread over a longer history)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 200));
   app.add_option("--paced", paced_count, "events in the paced latency run (500/s)")
       ->capture_default_str()
       ->check(CLI::Range(10, 1000000));
@@ -361,7 +366,7 @@ int main(int argc, char** argv) {
                                                           reference_seconds);
 
   std::cerr << "kafka_bench: generating and signing events ...\n";
-  demo::World w = demo::generate(demo::Options{.seed = 3, .records = records});
+  demo::World w = demo::generate(demo::Options{.seed = 3, .records = records, .years = years});
   std::cerr << "  " << w.events.size() << " events\n";
   std::size_t signatures = w.events.size();
   if (batch_signed) {
@@ -377,7 +382,7 @@ int main(int argc, char** argv) {
   // receipt_exists and what follows from them: ~9% of it); the rest is accepted.
   demo::World w2;
   if (again_after_s) {
-    w2 = demo::generate(demo::Options{.seed = 4, .records = records});
+    w2 = demo::generate(demo::Options{.seed = 4, .records = records, .years = years});
     if (batch_signed) bench::resign_in_batches(w2.events, batch_signed, window);
     std::cerr << "  a second set of " << w2.events.size() << " events for the stage after "
               << again_after_s << " s idle\n";
@@ -744,6 +749,7 @@ int main(int argc, char** argv) {
   nlohmann::json j = bench::ingest_result(w.events.size(), messages, partitions, cores,
                                           batch_signed, window, signatures, reference, eps);
   j["ingest_events_per_s"] = eps;
+  j["years"] = years;
   j["mode"] = concurrent ? "concurrent: published while the node ingests, timed from the first "
                            "publish to the last append"
               : timed_from_start

@@ -3,7 +3,8 @@
 # and 10M get their linearity judged by their rates; a run with a signed scenario at 1M and 10M
 # gets that scenario's linearity judged, by its rate and (through Kafka) by the
 # node's CPU per event, each the cost at 10M over the cost at 1M; a scenario at one size only
-# gets none; the figures themselves are left as they were.
+# gets none; the figures themselves are left as they were. A run with --span growing has its
+# signed scenarios' verdicts say so.
 #   bench_verdicts.sh ROOT
 set -euo pipefail
 root=$1
@@ -56,4 +57,27 @@ assert "ingest-kafka-batch cpu_us_per_event" in md, md
 PY
 grep -q "NOT met: cost per event at 10M within 1.25 x of 1M (linear): ingest-kafka-batch cpu_us_per_event (1.5 at 10M)" \
   "$tmp/out.txt" || { echo "FAIL: the verdict is not printed" >&2; cat "$tmp/out.txt" >&2; exit 1; }
+# A run made with --span growing (its summary says so; a run before the option had none and is
+# judged as fixed, above): the signed scenarios' verdicts name the span, append's and the
+# rebuild's (their data is the same either way) do not, and the summary's header says it.
+python3 - "$tmp/summary.json" << 'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["span"] = "growing"
+json.dump(s, open(sys.argv[1], "w"))
+PY
+"$root/tools/bench" --resummarize --out "$tmp" > "$tmp/out.txt"
+python3 - "$tmp" << 'PY'
+import json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/summary.json"))
+assert s["span"] == "growing", s["span"]
+linear = [t["target"] for t in s["targets"] if "(linear)" in t["target"]]
+span = " (data over 3 years per million events, --span growing)"
+signed = [t for t in linear if ": ingest-" in t]
+assert len(signed) == 3 and all(t.endswith(span) for t in signed), linear
+assert len(linear) == 6 and not any(t.endswith(span) for t in linear if t not in signed), linear
+md = open(d + "/summary.md").read()
+assert "Signed scenarios' data: 3 years per million events (`--span growing`)." in md, md
+PY
 echo "bench verdicts: ok"
