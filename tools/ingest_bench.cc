@@ -102,11 +102,6 @@ int main(int argc, char** argv) {
                              : std::string("one signature each"))
             << "\n";
 
-  // The events are moved out of the data set as they are queued, so that each part's memory goes
-  // back as it is ingested (since 2026-12-07): at 10M the whole set stood beside the shards in the
-  // page cache to the end, and the machine reclaimed pages through the run's second half
-  // (PERFORMANCE.md §5.55), where a node does not share its machine with the data's generator.
-  const std::size_t events_total = w.events.size();
   std::filesystem::remove_all(dir);
   auto bus = EmbeddedBus::open(
       EmbeddedOptions{.data_dir = dir, .partitions = partitions, .max_batch = max_batch});
@@ -129,21 +124,20 @@ int main(int argc, char** argv) {
       for (const IngestResult& x : *r) ++(x.outcome == IngestOutcome::kAccepted ? accepted : other);
       ++done;
     }
-    std::cerr << "\r  ingest " << done << " / " << events_total << std::flush;
+    std::cerr << "\r  ingest " << done << " / " << w.events.size() << std::flush;
     return true;
   };
-  for (; queued < events_total; queued = std::min(events_total, queued + kChunk)) {
+  for (; queued < w.events.size(); queued = std::min(w.events.size(), queued + kChunk)) {
     std::vector<Event> part(
-        std::make_move_iterator(w.events.begin() + static_cast<std::ptrdiff_t>(queued)),
-        std::make_move_iterator(w.events.begin() + static_cast<std::ptrdiff_t>(
-                                                       std::min(events_total, queued + kChunk))));
+        w.events.begin() + static_cast<std::ptrdiff_t>(queued),
+        w.events.begin() + static_cast<std::ptrdiff_t>(std::min(w.events.size(), queued + kChunk)));
     EmbeddedBus::Pending next = (*bus)->enqueue_all(part);
     if (in_flight && !finish(*in_flight)) return 1;
     in_flight = std::move(next);
   }
   if (in_flight && !finish(*in_flight)) return 1;
   const double ingest_s = secs(t0, Clock::now());
-  const double eps = static_cast<double>(events_total) / ingest_s;
+  const double eps = static_cast<double>(w.events.size()) / ingest_s;
   std::cerr << "\r  ingest: " << eps << " events/s (" << accepted << " messages accepted, " << other
             << " not)\n";
   if (other != 0) {
@@ -173,8 +167,8 @@ int main(int argc, char** argv) {
   }
   std::cerr << "  verify: " << entries / verify_plain_s << " entries/s without signatures, "
             << entries / verify_sig_s << " with\n";
-  nlohmann::json j = bench::ingest_result(events_total, messages, partitions, cores, batch_signed,
-                                          window, signatures, reference, eps);
+  nlohmann::json j = bench::ingest_result(w.events.size(), messages, partitions, cores,
+                                          batch_signed, window, signatures, reference, eps);
   j["ingest_events_per_s"] = eps;
   j["ingest_seconds"] = ingest_s;
   j["verify_entries_per_s"] = static_cast<double>(entries) / verify_plain_s;

@@ -82,10 +82,6 @@
 
 #include "bench_util.h"
 
-#ifdef GOVCREDIT_MIMALLOC
-#include <mimalloc.h>
-#endif
-
 using namespace govcredit;
 using Clock = std::chrono::steady_clock;
 
@@ -538,26 +534,6 @@ int main(int argc, char** argv) {
   publish_in_chunks(w.events);
   auto produced = Clock::now();
   const double produce_s = std::chrono::duration<double>(produced - t0).count();
-  // The latency run's events: fresh ids for the first record submissions' subjects. Then the data
-  // set, published, is freed before the node drains it (since 2026-12-07): at 10M its ~8 GiB
-  // stood beside the node's shards in the page cache and the broker's log, and the machine
-  // reclaimed pages (the shards' among them) through the second half of the drain
-  // (PERFORMANCE.md §5.55), where a node does not share its machine with the data's generator.
-  std::vector<Event> paced;
-  for (const Event& e : w.events) {
-    if (!e.as<RecordSubmitted>()) continue;
-    Event c = e;
-    c.id.bytes[15] ^= 0x5a;
-    sign_event(c, bench::signing_key(c));
-    paced.push_back(c);
-    if (paced.size() == static_cast<std::size_t>(paced_count)) break;
-  }
-  const std::size_t events_total = w.events.size();
-  std::vector<Event>().swap(w.events);
-#ifdef GOVCREDIT_MIMALLOC
-  mi_collect(
-      true);  // what the data set held goes back to the system now, not at mimalloc's leisure
-#endif
   if (!concurrent) {
     std::cerr << "  published " << messages << " messages in " << produce_s << " s\n";
     if (!create_node()) return 1;
@@ -641,6 +617,15 @@ int main(int argc, char** argv) {
             << (burst_mib ? ", a burst of " + std::to_string(burst_mib) + " MiB 1 s in"
                           : std::string())
             << "; unwritten data synced first in " << sync_s << " s) ...\n";
+  std::vector<Event> paced;
+  for (const Event& e : w.events) {
+    if (!e.as<RecordSubmitted>()) continue;
+    Event c = e;
+    c.id.bytes[15] ^= 0x5a;
+    sign_event(c, bench::signing_key(c));
+    paced.push_back(c);
+    if (paced.size() == static_cast<std::size_t>(paced_count)) break;
+  }
   {
     std::lock_guard lock(t.mu);
     t.latencies_ms.clear();
@@ -761,8 +746,8 @@ int main(int argc, char** argv) {
                                 : std::pair{at, at};
     }
   }
-  nlohmann::json j = bench::ingest_result(events_total, messages, partitions, cores, batch_signed,
-                                          window, signatures, reference, eps);
+  nlohmann::json j = bench::ingest_result(w.events.size(), messages, partitions, cores,
+                                          batch_signed, window, signatures, reference, eps);
   j["ingest_events_per_s"] = eps;
   j["years"] = years;
   j["mode"] = concurrent ? "concurrent: published while the node ingests, timed from the first "
