@@ -1,0 +1,27 @@
+import collections, subprocess, sys
+f = sys.argv[1]
+out = subprocess.run(['perf', 'script', '-i', f, '-F', 'pid,comm,ip,sym,dso', '-G'] if False else
+                     ['perf', 'script', '-i', f, '-F', 'pid,comm,ip,dso', '--no-inline'],
+                     capture_output=True, text=True).stdout
+bypid = collections.Counter(); procs = collections.defaultdict(collections.Counter); comm = {}
+for block in out.split('\n\n'):
+    lines = [l for l in block.strip().split('\n') if l.strip()]
+    if not lines: continue
+    head = lines[0].split()
+    pid = head[-1] if head[-1].isdigit() else head[1]
+    # header is "comm pid" 
+    parts = lines[0].strip().rsplit(None, 1)
+    c, pid = parts[0], parts[1]
+    leaf = lines[1] if len(lines) > 1 else ''
+    bypid[pid] += 1; comm.setdefault(pid, collections.Counter())[c] += 1
+    place = 'kernel' if '[kernel' in leaf else next((n for k, n in (('libsodium', 'libsodium'), ('libcrypto', 'libcrypto'), ('/libc.so', 'libc'), ('mimalloc', 'mimalloc'), ('liblmdb', 'LMDB'), ('libstdc++', 'libstdc++'), ('librdkafka', 'librdkafka'), ('kafka_bench', 'program')) if k in leaf), 'other')
+    procs[pid][place] += 1
+total = sum(bypid.values())
+for pid, n in bypid.most_common(4):
+    print(f"pid {pid} {comm[pid].most_common(2)} {n} samples ({100*n/total:.1f}%)")
+node = max(bypid, key=lambda p: procs[p]['libsodium'])
+c = procs[node]; y = c['libsodium']
+print('node pid', node, 'per 100 libsodium samples:')
+for k, v in sorted(c.items(), key=lambda kv: -kv[1]):
+    print(f"  {k:12s} {v:7d} {100*v/y:7.1f}")
+print(f"  {'all':12s} {sum(c.values()):7d} {100*sum(c.values())/y:7.1f}")
