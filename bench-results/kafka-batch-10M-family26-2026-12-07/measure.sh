@@ -5,10 +5,12 @@
 #   measure.sh strace SIZE DELAY SECONDS   the node's writes and syncs, counted
 # (run from the repository's root with a broker on 127.0.0.1:19092; used as
 #  `perf 1M 0.3 4`, `perf 10M 30 20`, `strace 1M 0.3 3`, `strace 10M 30 5`)
+# BENCH_ARGS adds options to tools/bench's (§5.56 ran `perf 1M 0.3 4` and `perf 10M 30 20` with
+#  BENCH_ARGS="--span growing")
 set -euo pipefail
 mode=$1 size=$2 delay=$3 seconds=$4
 log=/tmp/gc-$mode-$size.log
-tools/bench --kafka 127.0.0.1:19092 --only ingest-kafka-batch --signed-sizes "$size" --no-http \
+tools/bench --kafka 127.0.0.1:19092 --only ingest-kafka-batch --signed-sizes "$size" --no-http ${BENCH_ARGS:-} \
   --out "/tmp/gc-$mode-out-$size" > "$log" 2>&1 &
 bench=$!
 until grep -q "populated .* MiB of heap" "$log"; do sleep 0.2; kill -0 $bench 2>/dev/null || exit 1; done
