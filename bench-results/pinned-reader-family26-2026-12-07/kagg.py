@@ -1,17 +1,13 @@
+# kagg.py PERF_DATA: a `perf record -a -g` file's samples by process, and the Kafka node's (the
+# process with the most libsodium samples) by library, per 100 of its libsodium samples (§5.56).
 import collections, subprocess, sys
-f = sys.argv[1]
-out = subprocess.run(['perf', 'script', '-i', f, '-F', 'pid,comm,ip,sym,dso', '-G'] if False else
-                     ['perf', 'script', '-i', f, '-F', 'pid,comm,ip,dso', '--no-inline'],
+out = subprocess.run(['perf', 'script', '-i', sys.argv[1], '-F', 'pid,comm,ip,dso', '--no-inline'],
                      capture_output=True, text=True).stdout
 bypid = collections.Counter(); procs = collections.defaultdict(collections.Counter); comm = {}
 for block in out.split('\n\n'):
     lines = [l for l in block.strip().split('\n') if l.strip()]
     if not lines: continue
-    head = lines[0].split()
-    pid = head[-1] if head[-1].isdigit() else head[1]
-    # header is "comm pid" 
-    parts = lines[0].strip().rsplit(None, 1)
-    c, pid = parts[0], parts[1]
+    c, pid = lines[0].strip().rsplit(None, 1)  # the header is "comm pid"
     leaf = lines[1] if len(lines) > 1 else ''
     bypid[pid] += 1; comm.setdefault(pid, collections.Counter())[c] += 1
     place = 'kernel' if '[kernel' in leaf else next((n for k, n in (('libsodium', 'libsodium'), ('libcrypto', 'libcrypto'), ('/libc.so', 'libc'), ('mimalloc', 'mimalloc'), ('liblmdb', 'LMDB'), ('libstdc++', 'libstdc++'), ('librdkafka', 'librdkafka'), ('kafka_bench', 'program')) if k in leaf), 'other')

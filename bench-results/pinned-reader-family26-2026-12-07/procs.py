@@ -1,3 +1,4 @@
+# procs.py: every task's user and system time and minor faults from /proc, for run2.sh (§5.56)
 import os, sys, time
 def snap():
     out = {}

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# run.sh EVENTS FROM TO PIN(0|1) [ingest args...]
+# run.sh EVENTS FROM TO PIN(0|1) [ingest_bench options]: PERFORMANCE.md §5.56 (README.md here says
+# what it measures); PIN=1 runs /tmp/gc-pin/pin (pin.c built there) beside the ingest from the
+# progress line FROM on
 set -euo pipefail
 cd /work/main
 events=$1 from=$2 to=$3 pin=$4; shift 4
@@ -9,7 +11,6 @@ build/release/tools/ingest_bench --events "$events" --batch-signed 1024 --dir /t
 pid=$!
 at() { until grep -qs "ingest $1 /" "$out.log"; do sleep 0.05; kill -0 $pid 2>/dev/null || exit 1; done; }
 snap() { echo "$(date +%s.%N) $(head -1 /proc/stat)"; }
-
 if [ "$pin" = 1 ]; then
   at "$from"
   /tmp/gc-pin/pin /tmp/gc-ingest-shards/shard-{0,1,2,3} 2> "$out.pin" & pinpid=$!
