@@ -181,6 +181,15 @@ class Timeline {
   void emit_all(const std::map<PrincipalId, Timestamp>& rotations) {
     std::stable_sort(plan_.begin(), plan_.end(),
                      [](const Planned& a, const Planned& b) { return a.at < b.at; });
+    // A recommendation's reference is numbered as an office numbers its documents: per year, in
+    // the order issued (沪监建〔2015〕7号 is the seventh of 2015), so only now that the plan is in
+    // time order.
+    std::map<std::string, int> issued_in;
+    for (auto& p : plan_)
+      if (auto* r = std::get_if<RecommendationIssued>(&p.payload)) {
+        const std::string year = format_time(p.at).substr(0, 4);
+        r->reference = "沪监建〔" + year + "〕" + std::to_string(++issued_in[year]) + "号";
+      }
     std::set<PrincipalId> rotated;
     for (auto& p : plan_) {
       auto rot = rotations.find(p.issuer);
@@ -314,12 +323,10 @@ World generate(const Options& o) {
     }
     Timestamp ti = plus_days(tv, rng.between(10, 30));
     Timestamp deadline = plus_days(ti, rng.between(60, 120));
-    std::string ref =
-        "沪监建〔" + std::to_string(o.first_year) + "〕" + std::to_string(i + 1) + "号";
-    EventId recm =
+    EventId recm =  // its reference is numbered in emit_all(), once the plan is in time order
         tl.add(ti, kAuthority, agency,
                RecommendationIssued{
-                   ref, {rec}, {"限期整改并书面报告整改情况", "追究相关责任人责任"}, deadline});
+                   "", {rec}, {"限期整改并书面报告整改情况", "追究相关责任人责任"}, deadline});
     if (!tl.within(ti)) continue;
     int fate = static_cast<int>(rng.between(1, 100));
     if (fate <= 65) {  // rectified on time, closed satisfied, later repaired
@@ -348,7 +355,12 @@ World generate(const Options& o) {
   for (int i = 0; i < o.records / 2; ++i) {
     const AgencyId agency(rng.pick(agencies));
     Timestamp tf = plus_days(t0, rng.between(1, span_days - 10));
-    std::string receipt = "TS" + std::to_string(o.first_year) + "-" + std::to_string(100000 + i);
+    // The complaint channel's form (src/server/api.cc): TS, the day filed, eight digits that look
+    // random (i times a number prime to 10^8, so no two complaints share them).
+    std::string day = format_time(tf).substr(0, 10);
+    day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
+    std::string digits = std::to_string((std::uint64_t(i) * 48271 + 12345) % 100000000);
+    std::string receipt = "TS" + day + "-" + std::string(8 - digits.size(), '0') + digits;
     std::optional<Category> cat =
         rng.chance(60) ? std::optional<Category>(static_cast<Category>(rng.between(0, 7)))
                        : std::nullopt;
