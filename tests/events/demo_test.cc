@@ -4,6 +4,7 @@
 // numbered as the complaint channel and the bureau number theirs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
