@@ -245,6 +245,11 @@ struct ComplaintFiled {
   bool operator==(const ComplaintFiled&) const = default;
 };
 
+// The receipt the complaint channel issues (POST /v1/complaints, and the demo data set as it
+// would): "TS", the UTC day filed as yyyymmdd, "-", then `number` (below 10^8) as eight digits.
+// A day's receipts share a prefix, so the p.receipt rows of a day lie together.
+std::string complaint_receipt(Timestamp filed, std::uint32_t number);
+
 struct ComplaintTriaged {
   static constexpr std::string_view kType = "complaint.triaged";
   EventId complaint;

@@ -355,12 +355,10 @@ World generate(const Options& o) {
   for (int i = 0; i < o.records / 2; ++i) {
     const AgencyId agency(rng.pick(agencies));
     Timestamp tf = plus_days(t0, rng.between(1, span_days - 10));
-    // The complaint channel's form (src/server/api.cc): TS, the day filed, eight digits that look
-    // random (i times a number prime to 10^8, so no two complaints share them).
-    std::string day = format_time(tf).substr(0, 10);
-    day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
-    std::string digits = std::to_string((std::uint64_t(i) * 48271 + 12345) % 100000000);
-    std::string receipt = "TS" + day + "-" + std::string(8 - digits.size(), '0') + digits;
+    // The complaint channel's form, the day filed and eight digits that look random (i times a
+    // number prime to 10^8, so no two complaints share them).
+    std::string receipt = complaint_receipt(
+        tf, static_cast<std::uint32_t>((std::uint64_t(i) * 48271 + 12345) % 100000000));
     std::optional<Category> cat =
         rng.chance(60) ? std::optional<Category>(static_cast<Category>(rng.between(0, 7)))
                        : std::nullopt;

@@ -2,6 +2,8 @@
 
 #include "govcredit/event.h"
 
+#include "govcredit/encoding.h"
+
 namespace govcredit {
 namespace {
 
@@ -18,6 +20,13 @@ void emplace_payload(std::size_t index, Payload& p, std::index_sequence<I...>) {
 }
 
 }  // namespace
+
+std::string complaint_receipt(Timestamp filed, std::uint32_t number) {
+  const std::string day = format_time(filed);  // YYYY-MM-DDT...
+  const std::string digits = std::to_string(number % 100000000);
+  return "TS" + day.substr(0, 4) + day.substr(5, 2) + day.substr(8, 2) + "-" +
+         std::string(8 - digits.size(), '0') + digits;
+}
 
 std::string_view event_type_name(EventType t) {
   return kTypeNames.at(t);

@@ -1005,11 +1005,11 @@ class Service {
     e.subject = AgencyId(*agency);
     e.issuer = k->principal;
     e.issued_at = now();
-    std::string day = format_time(e.issued_at).substr(0, 10);  // YYYY-MM-DD
-    day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
     std::string receipt;
     for (int attempt = 0; attempt < 5; ++attempt) {  // receipts are unique per shard
-      receipt = "TS" + day + "-" + random_from("0123456789", 8);
+      std::uint32_t number;
+      random_bytes({reinterpret_cast<std::uint8_t*>(&number), sizeof number});
+      receipt = complaint_receipt(e.issued_at, number % 100000000);
       if (!complaint_by_receipt(**shard_l, receipt)) break;
     }
     ComplaintFiled cf{receipt, cat, *summary, {}, sha256(secret)};

@@ -55,6 +55,14 @@ TEST(Demo, EveryEventIsSignedByItsIssuersKeyOfTheTime) {
   EXPECT_GT(rotated, 0u);  // the audit source's key rotates inside the data set
 }
 
+TEST(ComplaintReceipt, TheChannelsFormOfTheUtcDayFiled) {
+  // The one form both the complaint channel (src/server/api.cc) and the demo issue.
+  EXPECT_EQ(complaint_receipt(*parse_time("2013-08-28T09:00:00Z"), 42), "TS20130828-00000042");
+  EXPECT_EQ(complaint_receipt(*parse_time("2013-12-31T23:59:59.999Z"), 99999999),
+            "TS20131231-99999999");
+  EXPECT_EQ(complaint_receipt(*parse_time("2014-01-01T00:00:00Z"), 0), "TS20140101-00000000");
+}
+
 TEST(Demo, ReceiptsAndReferencesAreNumberedAsIssued) {
   // A receipt is the complaint channel's TSyyyymmdd-NNNNNNNN of the day filed (src/server/api.cc),
   // a reference 沪监建〔year〕N号 with N counting the year's recommendations in the order issued.
